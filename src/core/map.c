@@ -1,0 +1,80 @@
+/*
+ * map - answer a table lookup without I/O where the table allows it.
+ *
+ * Only map_lookup_pure() lives here; maps are built by the configuration
+ * loader (daemon/config.c) and pgsql maps are queried by store/. The
+ * semantics are Postfix's: a plain domain of a *_domains parameter
+ * matches itself only (util/match_list.c: match_string, used by
+ * string_list_match() in trivial-rewrite/resolve.c); inline: is a hash
+ * table where the last duplicate wins (util/dict_inline.c ->
+ * dict_ht_update); static: answers every key; a pgsql: query whose
+ * expansion is suppressed is "not found" without a query
+ * (global/db_common.c: db_common_expand, db_common_check_domain).
+ *
+ * Depends on: util/, core/sqlmap.h. No I/O.
+ *
+ * Security: keys come from an untrusted address; they are only compared
+ * or handed to sqlmap_expand(), never copied into fixed buffers.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/map.h"
+#include "core/sqlmap.h"
+
+/* map_found - set the outputs; an empty value counts as "not found" */
+static bool
+map_found(const char *value, enum fact_result *result_r,
+    const char **value_r)
+{
+	if (value == NULL || *value == '\0') {
+		*result_r = FACT_NOT_FOUND;
+		if (value_r != NULL)
+			*value_r = NULL;
+	} else {
+		*result_r = FACT_FOUND;
+		if (value_r != NULL)
+			*value_r = value;
+	}
+	return true;
+}
+
+bool
+map_lookup_pure(const struct map *m, const char *key,
+    enum fact_result *result_r, const char **value_r)
+{
+	char	*params[SQLMAP_PARAMS_MAX];
+	size_t	 i;
+
+	/* maps_find(): "buggy callers that pass zero-length keys" */
+	if (*key == '\0')
+		return map_found(NULL, result_r, value_r);
+
+	switch (m->type) {
+	case MAP_DOMAIN:
+		/* match_string(): strcasecmp(string, pattern) */
+		return map_found(strcasecmp(key, m->u.domain) == 0 ?
+		    m->u.domain : NULL, result_r, value_r);
+	case MAP_INLINE:
+		/* dict_ht_update() replaces: the last duplicate wins */
+		for (i = m->u.inl.n; i > 0; i--)
+			if (strcmp(m->u.inl.kv[i - 1].key, key) == 0)
+				return map_found(m->u.inl.kv[i - 1].value,
+				    result_r, value_r);
+		return map_found(NULL, result_r, value_r);
+	case MAP_STATIC:
+		return map_found(m->u.static_value, result_r, value_r);
+	case MAP_PGSQL:
+		if (!sqlmap_applies(m->u.sql, key))
+			return map_found(NULL, result_r, value_r);
+		memset(params, 0, sizeof(params));
+		if (!sqlmap_expand(m->u.sql, key, params))
+			return map_found(NULL, result_r, value_r);
+		for (i = 0; i < SQLMAP_PARAMS_MAX; i++)
+			free(params[i]);
+		return false;
+	}
+	return false;
+}

@@ -1,0 +1,55 @@
+#ifndef VRCPT_PCLIENT_H
+#define VRCPT_PCLIENT_H
+/*
+ * pclient - a small blocking client for the Postfix policy delegation
+ * protocol, for vrcpt-milter's callback threads: send one request, wait
+ * for "action=...\n\n" with poll() and a deadline.
+ *
+ * Connections are kept in a mutex-protected pool of idle connections and
+ * reused, as Postfix keeps its policy connection open. A connection
+ * that fails in any way is closed, never reused. Before a pooled
+ * connection is used it is checked for readability: bytes or EOF there
+ * mean the server closed it while idle (Postfix attr_clnt does the
+ * same), and it is replaced. If a pooled connection dies during the
+ * exchange before any reply byte came, the request is sent once more on
+ * a fresh connection (a policy request has no side effects). The
+ * deadline covers everything, retry included.
+ *
+ * Depends on: libc, pthread, util/, proto/milter_map.h (reply parser).
+ * Security: the reply is parsed with the request parser's limits; a
+ * server that sends more than one reply, or garbage, loses the
+ * connection.
+ */
+#include <stddef.h>
+
+#define PCLIENT_IDLE_MAX	32	/* idle connections kept */
+#define PCLIENT_ERR_LEN		256	/* an error message */
+#define PCLIENT_READ_CHUNK	4096	/* bytes per read() */
+
+struct pclient;
+
+/*
+ * pclient_new - a client for endpoint: "unix:/path", "inet:host:port" or
+ * "inet:[ipv6]:port" (the forms of vrcptd's "listen"). Nothing is
+ * connected yet. timeout_ms bounds each pclient_ask(). 0 and *pc_r, or
+ * -1 with err for an endpoint of the wrong form.
+ */
+int	pclient_new(const char *endpoint, unsigned long long timeout_ms,
+	    struct pclient **pc_r, char err[PCLIENT_ERR_LEN]);
+/* pclient_free - close every idle connection, free; sets *pcp = NULL.
+ * No pclient_ask() may be running. */
+void	pclient_free(struct pclient **pcp);
+
+/*
+ * pclient_ask - send req[0..len) (a whole request, empty line included)
+ * and read the reply. 0 and *action_r (the first action= value, caller
+ * frees; NULL when the reply had none), or -1 with err (connect, I/O,
+ * timeout, protocol). Thread-safe.
+ */
+int	pclient_ask(struct pclient *pc, const char *req, size_t len,
+	    char **action_r, char err[PCLIENT_ERR_LEN]);
+
+/* pclient_endpoint - the endpoint, for log messages */
+const char *pclient_endpoint(const struct pclient *pc);
+
+#endif

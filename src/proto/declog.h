@@ -1,0 +1,45 @@
+#ifndef VRCPT_DECLOG_H
+#define VRCPT_DECLOG_H
+/*
+ * declog - the log line of one decision, shaped like Postfix's own
+ * smtpd_check.c log_whatsup() line so that it joins with it and reads
+ * the same:
+ *
+ *   NOQUEUE: reject: RCPT from NAME[ADDR]: 550 5.1.1 <RCPT>: Recipient
+ *   address rejected: User unknown in virtual mailbox table;
+ *   from=<SENDER> to=<RCPT> proto=ESMTP helo=<HELO> instance=I
+ *   lookup=db delay=0.84ms
+ *
+ * "reject" becomes "reject_warning" under warn_if_reject. Accepts (only
+ * logged with log_level >= 1) use "permit" with the text "recipient
+ * exists" and other-domain answers "pass" ... neither matches the
+ * reject patterns of pflogsumm, logwatch or fail2ban. The <RCPT> of the
+ * reply text is the internal form as Postfix prints it; to= and from=
+ * use the external (quoted) form, as Postfix 3.5+ info_log_address_format
+ * = external does. Every untrusted field is sanitised.
+ *
+ * Depends on: util/, core/, proto/policy.h. No I/O.
+ */
+#include <stdint.h>
+
+#include "core/engine.h"
+#include "proto/policy.h"
+#include "util/buf.h"
+
+#define DECLOG_FIELD_MAX	512	/* bytes of one untrusted field */
+
+/*
+ * declog_format - append the line (without newline) for verdict v of
+ * request pr to out. lookup names the source that decided ("db",
+ * "cache", "pure", "timeout"); delay_us is the time the decision took.
+ */
+void	declog_format(struct buf *out, const struct policy_req *pr,
+	    const struct verdict *v, const char *lookup, uint64_t delay_us);
+
+/*
+ * declog_external - the external (RFC 822 quoted) form of an address as
+ * Postfix logs it in to=<> and from=<>; caller frees.
+ */
+char	*declog_external(const char *addr);
+
+#endif

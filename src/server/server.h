@@ -1,0 +1,36 @@
+#ifndef VRCPT_SERVER_H
+#define VRCPT_SERVER_H
+/*
+ * server - the policy server: worker threads, each with its own libevent
+ * loop, database pools and client connections.
+ *
+ * Every worker watches every listening socket; whichever wins accept()
+ * owns the connection for its life, so Postfix's persistent per-smtpd
+ * connections spread over the cores with no locking on the request
+ * path. A configuration "generation" (config + the worker's db pools)
+ * is reference-counted per worker: a reload installs a new one and
+ * requests already running finish on the old one.
+ *
+ * Threads: server_* functions are called from the main thread only.
+ */
+#include <stddef.h>
+
+struct config;
+struct server;
+
+#define SERVER_WORKERS_MAX	64
+#define SERVER_DRAIN_MS		2000	/* graceful stop: time to finish
+					 * requests in flight */
+
+/*
+ * server_start - start cfg->workers (0: one per online CPU) threads
+ * serving the listening fds (borrowed; the caller closes them after
+ * server_stop). Takes a reference to cfg. Never fails but fatally.
+ */
+struct server *server_start(struct config *cfg, const int *fds, size_t nfds);
+/* server_reload - hand every worker a new configuration (takes a ref) */
+void	server_reload(struct server *srv, struct config *cfg);
+/* server_stop - stop accepting, let requests finish, join, free */
+void	server_stop(struct server **srvp);
+
+#endif

@@ -1,0 +1,52 @@
+#ifndef VRCPT_WORKER_H
+#define VRCPT_WORKER_H
+/*
+ * worker - one event loop thread: its generations, connections and
+ * counters. Internal to src/server/.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct db;
+struct event;
+struct event_base;
+struct conn;
+
+/* what a request needs from its configuration, kept alive while it runs */
+struct gen {
+	struct config *cfg;		/* a reference */
+	struct db **dbs;		/* one pool per cfg->dbconfs[i] */
+	size_t	 ndbs;
+	unsigned *db_of_sqlmap;		/* sqlmap id -> index in dbs */
+	size_t	 nsqlmaps;
+	unsigned refs;			/* worker thread only */
+};
+
+struct worker {
+	unsigned idx;
+	pthread_t thread;
+	struct event_base *base;
+	struct server *srv;
+	struct gen *gen;		/* current generation */
+	const int *listen_fds;
+	size_t	 nlisten;
+	struct event **listen_evs;
+	int	 notify_rd, notify_wr;	/* main -> worker wakeups */
+	struct event *notify_ev;
+	struct config *pending_cfg;	/* handed over by server_reload */
+	pthread_mutex_t lock;		/* protects pending_cfg, stopping */
+	bool	 stopping;
+	struct conn *conns;		/* list of live connections */
+	size_t	 nconns;
+	struct event *drain_ev;
+	struct event *tick_ev;		/* re-checks a stop now and then */
+};
+
+/* gen_ref / gen_unref - the last unref frees pools and config */
+struct gen *gen_ref(struct gen *g);
+void	gen_unref(struct worker *w, struct gen **gp);
+
+#endif

@@ -1,0 +1,1257 @@
+/*
+ * db - a pool of non-blocking libpq connections driven by libevent.
+ *
+ * Each connection is made with PQconnectStartParams()/PQconnectPoll()
+ * under our own timer, then put in non-blocking pipeline mode and given
+ * every statement of the pool's maps (PQsendPrepare, "vrcpt_<id>"). A
+ * submitted batch waits in a bounded FIFO until a ready connection has
+ * room (at most DB_PIPELINE_MAX batches in flight each), is sent as its
+ * queries plus one PQpipelineSync(), and completes when its
+ * PGRES_PIPELINE_SYNC comes back; results arrive in send order, so the
+ * batches in flight on a connection are a FIFO too.
+ *
+ * Failure handling follows Postfix dict_pgsql.c: hosts are tried in
+ * random order, unix sockets before TCP before URIs; a host that failed
+ * to connect is skipped for retry_interval while another host is left;
+ * "warning: connect to pgsql server HOST: REASON" is logged once per
+ * change of a host's state (and an info line when it is back). Beyond
+ * Postfix: each connection reconnects with exponential backoff
+ * (DB_BACKOFF_MIN_MS..DB_BACKOFF_MAX_MS, jittered), a batch that cannot
+ * be sent within DB_CONNECT_TIMEOUT_MS fails, and when every connection
+ * is waiting out a backoff queued batches fail at once (as Postfix does
+ * while all hosts are skipped) instead of piling up. idle_interval
+ * closes a connection unused that long, but never the last ready one.
+ *
+ * Callbacks run only from db_deliver(), an event of its own, so never
+ * inside db_submit() and never inside libpq processing; a callback may
+ * submit, cancel or even db_free().
+ *
+ * Depends on: libevent (core), libpq, store/pgconn, core/sqlmap.h
+ * (types), util/. Nothing here knows about requests or Postfix rules.
+ *
+ * Security: parameter values go to the server out of band
+ * (PQsendQueryPrepared), never into SQL text. Everything the server or
+ * libpq says is sanitised before it is logged; URIs in hosts are logged
+ * without their password. Queue, pipeline and result sizes are bounded.
+ */
+#include <sys/queue.h>
+#include <sys/time.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "store/db.h"
+#include "store/pgconn.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define DB_POOL_MAX		64	/* connections in one pool */
+#define DB_PIPELINE_MAX		4	/* batches in flight per connection */
+#define DB_BACKOFF_MIN_MS	100	/* first reconnect delay */
+#define DB_BACKOFF_MAX_MS	5000	/* reconnect delay cap */
+#define DB_STABLE_MS		10000	/* up this long: reconnect at once
+					 * when lost, backoff starts over */
+#define DB_QUERY_TIMEOUT_MS	10000	/* oldest batch unanswered this
+					 * long: the connection is dropped */
+#define DB_APPNAME_DEFAULT	"vrcpt"
+
+#define US_PER_MS		1000ULL
+#define US_PER_S		1000000ULL
+
+enum db_op_kind {
+	DB_OP_BATCH,		/* a db_submit() */
+	DB_OP_PREPARE		/* our PQsendPrepare() of one statement */
+};
+
+enum db_op_state {
+	DB_OP_QUEUED,		/* on db->queue */
+	DB_OP_SENT,		/* on conn->sent */
+	DB_OP_DONE,		/* on db->done, callback pending */
+	DB_OP_DELIVERING	/* its callback is running */
+};
+
+enum db_conn_state {
+	DB_CONN_CLOSED,		/* no connection, none wanted (idle) */
+	DB_CONN_WAIT,		/* backoff: timer starts the next connect */
+	DB_CONN_CONNECTING,	/* PQconnectPoll() under the connect timer */
+	DB_CONN_READY		/* pipeline mode, statements sent */
+};
+
+/* one query of an op, and what came back for it */
+struct db_opq {
+	size_t	 stmt;		/* index into db->stmts */
+	size_t	 nparams;
+	const char *params[SQLMAP_PARAMS_MAX];	/* into op->strings */
+	bool	 answered;	/* a result was stored */
+	char	**vals;		/* pgconn_values() allocation */
+	char	*error;
+};
+
+struct db_op {
+	TAILQ_ENTRY(db_op) link;
+	struct db *db;
+	enum db_op_kind kind;
+	enum db_op_state state;
+	db_done_cb *cb;		/* NULL: cancelled, or a prepare */
+	void	*arg;
+	uint64_t t_us;		/* queued at, then sent at */
+	size_t	 cur;		/* query whose results are being read */
+	bool	 cur_seen;	/* cur has had a result */
+	char	*strings;	/* parameter copies */
+	char	*error;		/* reason for all unanswered queries */
+	struct db_result *res;	/* built for the callback */
+	size_t	 n;
+	struct db_opq q[];
+};
+
+TAILQ_HEAD(db_opq_head, db_op);
+
+struct db_host {
+	char	*spec;		/* as written in hosts = */
+	char	*label;		/* for messages */
+	struct pgconn_params params;
+	const char *bad;	/* unusable entry: why (static) */
+	uint64_t skip_until_us;	/* failed: not tried before this */
+	bool	 down;		/* a failure was logged */
+	char	*reason;	/* ... with this reason */
+};
+
+struct db_conn {
+	struct db *db;
+	unsigned idx;
+	enum db_conn_state state;
+	PGconn	*pg;
+	struct db_host *host;
+	int	 fd;
+	short	 watch;		/* what ev_io waits for */
+	struct event *ev_io;
+	struct event *ev_timer;
+	unsigned backoff_ms;
+	uint64_t up_us;		/* READY since */
+	uint64_t used_us;	/* last batch finished */
+	char	*fatal;		/* a FATAL notice: the reason it will close */
+	struct db_opq_head sent;
+	unsigned nbatches;	/* DB_OP_BATCH ops on sent */
+	bool	*prepared;	/* per statement: prepare sent or done */
+};
+
+/* a distinct statement of the pool */
+struct db_stmt {
+	const struct sqlmap *sm;
+};
+
+struct db {
+	struct event_base *base;
+	const struct sqlmap **maps;	/* as given, for membership tests */
+	size_t	 nmaps;
+	struct db_stmt *stmts;	/* unique by sqlmap.id */
+	size_t	 nstmts;
+	char	*appname;
+	unsigned retry_interval_s;
+	unsigned idle_interval_s;
+	struct db_host *hosts;
+	size_t	 nhosts;
+	struct db_conn *conns;
+	unsigned nconns;
+	struct db_opq_head queue;
+	size_t	 nqueue;
+	struct db_opq_head done;
+	struct event *ev_deliver;
+	struct event *ev_queue;	/* deadline of the queue head */
+	char	*last_error;	/* why the last connect failed */
+	uint64_t rng;
+	bool	 delivering;
+	bool	 dead;		/* db_free() ran inside a callback */
+};
+
+static void db_dispatch(struct db *);
+static void conn_connect(struct db_conn *);
+static void conn_io_cb(evutil_socket_t, short, void *);
+static void conn_arm_ready(struct db_conn *);
+
+/* db_rand - xorshift64*; only spreads load, nothing depends on it */
+static uint64_t
+db_rand(struct db *db)
+{
+	db->rng ^= db->rng >> 12;
+	db->rng ^= db->rng << 25;
+	db->rng ^= db->rng >> 27;
+	return db->rng * 2685821657736338717ULL;
+}
+
+static void
+db_timer_add(struct event *ev, uint64_t us)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(us / US_PER_S);
+	tv.tv_usec = (suseconds_t)(us % US_PER_S);
+	evtimer_add(ev, &tv);
+}
+
+/*
+ * Ops.
+ */
+
+static struct db_op *
+op_new(struct db *db, enum db_op_kind kind, size_t n)
+{
+	struct db_op *op;
+
+	op = xcalloc(1, sizeof(*op) + n * sizeof(op->q[0]));
+	op->db = db;
+	op->kind = kind;
+	op->n = n;
+	return op;
+}
+
+static void
+op_free(struct db_op *op)
+{
+	size_t	 i;
+
+	for (i = 0; i < op->n; i++) {
+		free(op->q[i].vals);
+		free(op->q[i].error);
+	}
+	free(op->strings);
+	free(op->error);
+	free(op->res);
+	free(op);
+}
+
+/* op_store - keep what came back for the query being read */
+static void
+op_store(struct db_conn *c, struct db_op *op, const PGresult *res)
+{
+	struct db_opq *q = &op->q[op->cur];
+	char	*error = NULL;
+	size_t	 nvals;
+
+	q->answered = true;
+	switch (PQresultStatus(res)) {
+	case PGRES_PIPELINE_ABORTED:
+		q->error = xstrdup("not run: an earlier query of the batch "
+		    "failed");
+		return;
+	case PGRES_TUPLES_OK:
+	case PGRES_COMMAND_OK:
+		if (op->kind == DB_OP_PREPARE)
+			return;
+		if (pgconn_values(res, &q->vals, &nvals, &error) < 0)
+			q->error = error;
+		else
+			op->res[op->cur].nvals = nvals;
+		return;
+	default:
+		q->error = pgconn_result_error(res);
+		break;
+	}
+	if (op->kind == DB_OP_PREPARE) {
+		msg_warn("pgsql server %s: cannot prepare the query of %s: %s",
+		    c->host->label, c->db->stmts[q->stmt].sm->path != NULL ?
+		    c->db->stmts[q->stmt].sm->path : "(unknown)", q->error);
+	} else {
+		/* Postfix dict_pgsql.c plpgsql_query() */
+		msg_warn("pgsql query failed: fatal error from host %s: %s",
+		    c->host->label, q->error);
+	}
+}
+
+/* op_complete - an op is over: deliver a batch, account a prepare */
+static void
+op_complete(struct db_conn *c, struct db_op *op, const char *why)
+{
+	struct db *db = op->db;
+	struct db_opq *q;
+	size_t	 i;
+
+	if (op->kind == DB_OP_PREPARE) {
+		q = &op->q[0];
+		/* a failed prepare is retried before the next use */
+		if (c != NULL && (!q->answered || q->error != NULL))
+			c->prepared[q->stmt] = false;
+		op_free(op);
+		return;
+	}
+	if (why != NULL && op->error == NULL)
+		op->error = xstrdup(why);
+	for (i = 0; i < op->n; i++) {
+		q = &op->q[i];
+		if (q->error != NULL || !q->answered) {
+			op->res[i].status = DB_ERROR;
+			op->res[i].error = q->error != NULL ? q->error :
+			    op->error != NULL ? op->error : "no result";
+			op->res[i].nvals = 0;
+		} else {
+			op->res[i].status = DB_OK;
+			op->res[i].error = NULL;
+			op->res[i].vals = (const char *const *)q->vals;
+		}
+	}
+	if (op->cb == NULL) {
+		op_free(op);	/* cancelled: results read and dropped */
+		return;
+	}
+	op->state = DB_OP_DONE;
+	TAILQ_INSERT_TAIL(&db->done, op, link);
+	event_active(db->ev_deliver, 0, 0);
+}
+
+/* db_fail_queued - fail queued batches older than cutoff_us (all: 0) */
+static void
+db_fail_queued(struct db *db, uint64_t cutoff_us, const char *why)
+{
+	struct db_op *op;
+
+	while ((op = TAILQ_FIRST(&db->queue)) != NULL) {
+		if (cutoff_us != 0 && op->t_us > cutoff_us)
+			break;
+		TAILQ_REMOVE(&db->queue, op, link);
+		db->nqueue--;
+		op_complete(NULL, op, why);
+	}
+}
+
+/* db_deliver - run the callbacks of finished batches, in order */
+static void
+db_deliver(evutil_socket_t fd, short what, void *arg)
+{
+	struct db *db = arg;
+	struct db_op *op;
+
+	db->delivering = true;
+	while ((op = TAILQ_FIRST(&db->done)) != NULL) {
+		TAILQ_REMOVE(&db->done, op, link);
+		op->state = DB_OP_DELIVERING;
+		op->cb(op->arg, op->res, op->n);
+		op_free(op);
+		if (db->dead)
+			break;
+	}
+	db->delivering = false;
+	if (db->dead)
+		free(db);	/* db_free() did the rest */
+}
+
+/*
+ * Hosts.
+ */
+
+/* db_pick_host - Postfix dict_pgsql_find_host(): random, unix first */
+static struct db_host *
+db_pick_host(struct db *db)
+{
+	struct db_host *h, *best = NULL;
+	uint64_t now = clock_mono_us();
+	size_t	 i, count = 0, pick;
+	enum pgconn_kind kind = PGCONN_URI;
+	bool	 any = false;
+
+	for (i = 0; i < db->nhosts; i++) {
+		h = &db->hosts[i];
+		if (h->skip_until_us > now)
+			continue;
+		if (!any || h->params.kind < kind) {
+			kind = h->params.kind;
+			any = true;
+		}
+	}
+	if (!any) {
+		/* all failed lately: the one that has waited longest */
+		for (i = 0; i < db->nhosts; i++) {
+			h = &db->hosts[i];
+			if (best == NULL || h->skip_until_us < best->skip_until_us)
+				best = h;
+		}
+		return best;
+	}
+	for (i = 0; i < db->nhosts; i++) {
+		h = &db->hosts[i];
+		if (h->skip_until_us <= now && h->params.kind == kind)
+			count++;
+	}
+	pick = (size_t)(db_rand(db) % count);
+	for (i = 0; i < db->nhosts; i++) {
+		h = &db->hosts[i];
+		if (h->skip_until_us <= now && h->params.kind == kind &&
+		    pick-- == 0)
+			return h;
+	}
+	msg_panic("db_pick_host: lost count");
+}
+
+/* db_host_eligible - a host other than h is not being skipped */
+static bool
+db_host_eligible(struct db *db, const struct db_host *h)
+{
+	uint64_t now = clock_mono_us();
+	size_t	 i;
+
+	for (i = 0; i < db->nhosts; i++) {
+		if (&db->hosts[i] != h && db->hosts[i].skip_until_us <= now)
+			return true;
+	}
+	return false;
+}
+
+static void
+db_host_failed(struct db *db, struct db_host *h, const char *why)
+{
+	if (db->nhosts > 1 && db->retry_interval_s > 0)
+		h->skip_until_us = clock_mono_us() +
+		    (uint64_t)db->retry_interval_s * US_PER_S;
+	if (!h->down || h->reason == NULL || strcmp(h->reason, why) != 0)
+		msg_warn("connect to pgsql server %s: %s", h->label, why);
+	h->down = true;
+	free(h->reason);
+	h->reason = xstrdup(why);
+	free(db->last_error);
+	db->last_error = xasprintf("connect to pgsql server %s: %s",
+	    h->label, why);
+}
+
+static void
+db_host_up(struct db_host *h)
+{
+	if (h->down)
+		msg_info("connect to pgsql server %s: connection restored",
+		    h->label);
+	h->down = false;
+	h->skip_until_us = 0;
+	free(h->reason);
+	h->reason = NULL;
+}
+
+/*
+ * Connections.
+ */
+
+/*
+ * db_notice - server notices and libpq warnings go to our log. A FATAL
+ * error that arrives on an idle connection comes this way too; the
+ * server hangs up right after, so it is kept as the reason for the
+ * "connection lost" line instead of being logged twice.
+ */
+static void
+db_notice(void *arg, const char *message)
+{
+	struct db_conn *c = arg;
+	char	*line;
+
+	line = pgconn_oneline(message);
+	if (strncmp(line, "FATAL:", 6) == 0 || strncmp(line, "PANIC:", 6) == 0) {
+		free(c->fatal);
+		c->fatal = line;
+		return;
+	}
+	msg_warn("pgsql server %s: %s", c->host != NULL ? c->host->label :
+	    "(unknown)", line);
+	free(line);
+}
+
+/* conn_watch - wait for what on the connection's current socket */
+static int
+conn_watch(struct db_conn *c, short what)
+{
+	int	 fd = PQsocket(c->pg);
+
+	if (fd < 0)
+		return -1;
+	/* libpq may change the socket during PQconnectPoll() */
+	if (c->ev_io != NULL && c->fd == fd && c->watch == what)
+		return 0;
+	if (c->ev_io != NULL)
+		event_free(c->ev_io);
+	c->fd = fd;
+	c->watch = what;
+	c->ev_io = event_new(c->db->base, fd, what | EV_PERSIST, conn_io_cb,
+	    c);
+	if (c->ev_io == NULL || event_add(c->ev_io, NULL) < 0)
+		msg_fatal("db: cannot register a libpq socket with libevent");
+	return 0;
+}
+
+/* conn_close - drop the connection; fail what was in flight on it */
+static void
+conn_close(struct db_conn *c, const char *why)
+{
+	struct db_op *op;
+
+	if (c->ev_io != NULL) {
+		event_free(c->ev_io);
+		c->ev_io = NULL;
+	}
+	evtimer_del(c->ev_timer);
+	c->fd = -1;
+	c->watch = 0;
+	if (c->pg != NULL) {
+		PQfinish(c->pg);
+		c->pg = NULL;
+	}
+	while ((op = TAILQ_FIRST(&c->sent)) != NULL) {
+		TAILQ_REMOVE(&c->sent, op, link);
+		if (why == NULL)
+			op->cb = NULL;	/* db_free(): nobody to tell */
+		op_complete(NULL, op, why != NULL ? why : "pool closed");
+	}
+	c->nbatches = 0;
+	memset(c->prepared, 0, c->db->nstmts * sizeof(c->prepared[0]));
+	free(c->fatal);
+	c->fatal = NULL;
+}
+
+/* conn_wait - back off, then connect again (0: right away, here) */
+static void
+conn_wait(struct db_conn *c, uint64_t delay_us)
+{
+	if (delay_us == 0) {
+		conn_connect(c);
+		return;
+	}
+	c->state = DB_CONN_WAIT;
+	db_timer_add(c->ev_timer, delay_us);
+}
+
+/* conn_backoff_us - the next backoff delay, jittered to 50..100% */
+static uint64_t
+conn_backoff_us(struct db_conn *c)
+{
+	uint64_t ms;
+
+	if (c->backoff_ms == 0)
+		c->backoff_ms = DB_BACKOFF_MIN_MS;
+	else if (c->backoff_ms < DB_BACKOFF_MAX_MS / 2)
+		c->backoff_ms *= 2;
+	else
+		c->backoff_ms = DB_BACKOFF_MAX_MS;
+	ms = c->backoff_ms / 2 + db_rand(c->db) % (c->backoff_ms / 2 + 1);
+	return ms * US_PER_MS;
+}
+
+/* conn_connect_failed - this attempt is over; try another host or wait */
+static void
+conn_connect_failed(struct db_conn *c, const char *why)
+{
+	struct db_host *h = c->host;
+
+	conn_close(c, why);
+	db_host_failed(c->db, h, why);
+	/*
+	 * Another host is there: try it now. The recursion ends because
+	 * every failed host is skipped from here on.
+	 */
+	if (h->skip_until_us > clock_mono_us() && db_host_eligible(c->db, h)) {
+		conn_wait(c, 0);
+		return;
+	}
+	conn_wait(c, conn_backoff_us(c));
+}
+
+/* conn_lost - a ready connection broke */
+static void
+conn_lost(struct db_conn *c, const char *why)
+{
+	char	*line;
+	uint64_t now = clock_mono_us();
+	bool	 stable = now - c->up_us >= DB_STABLE_MS * US_PER_MS;
+
+	line = c->fatal != NULL ? xstrdup(c->fatal) : pgconn_oneline(why);
+	if (c->nbatches > 0)
+		msg_warn("pgsql server %s: connection lost: %s",
+		    c->host->label, line);
+	else
+		msg_info("pgsql server %s: connection lost: %s",
+		    c->host->label, line);
+	conn_close(c, line);
+	free(line);
+	if (stable)
+		c->backoff_ms = 0;
+	conn_wait(c, stable ? 0 : conn_backoff_us(c));
+}
+
+/* conn_flush - push queued output; wait for writability if needed */
+static int
+conn_flush(struct db_conn *c)
+{
+	switch (PQflush(c->pg)) {
+	case 0:
+		return conn_watch(c, EV_READ);
+	case 1:
+		return conn_watch(c, EV_READ | EV_WRITE);
+	default:
+		return -1;
+	}
+}
+
+/* conn_send_prepare - prepare statement s (its own sync: a failure
+ * aborts nothing else) */
+static int
+conn_send_prepare(struct db_conn *c, size_t s)
+{
+	const struct sqlmap *sm = c->db->stmts[s].sm;
+	char	 name[PGCONN_STMT_NAME_MAX];
+	struct db_op *op;
+
+	if (PQsendPrepare(c->pg, pgconn_stmt_name(sm, name), sm->sql,
+	    (int)sm->nparams, NULL) == 0 || PQpipelineSync(c->pg) == 0)
+		return -1;
+	op = op_new(c->db, DB_OP_PREPARE, 1);
+	op->q[0].stmt = s;
+	op->state = DB_OP_SENT;
+	op->t_us = clock_mono_us();
+	TAILQ_INSERT_TAIL(&c->sent, op, link);
+	c->prepared[s] = true;
+	return 0;
+}
+
+/* conn_send - put a batch on the wire; -1: the connection is broken */
+static int
+conn_send(struct db_conn *c, struct db_op *op)
+{
+	char	 name[PGCONN_STMT_NAME_MAX];
+	struct db_opq *q;
+	size_t	 i;
+
+	op->state = DB_OP_SENT;
+	op->t_us = clock_mono_us();
+	op->cur = 0;
+	op->cur_seen = false;
+	for (i = 0; i < op->n; i++) {
+		q = &op->q[i];
+		if (!c->prepared[q->stmt] && conn_send_prepare(c, q->stmt) < 0)
+			goto broken;
+	}
+	/* after the prepares it may need: they come back first */
+	TAILQ_INSERT_TAIL(&c->sent, op, link);
+	c->nbatches++;
+	for (i = 0; i < op->n; i++) {
+		q = &op->q[i];
+		if (PQsendQueryPrepared(c->pg,
+		    pgconn_stmt_name(c->db->stmts[q->stmt].sm, name),
+		    (int)q->nparams, q->params, NULL, NULL, 0) == 0)
+			return -1;
+	}
+	if (PQpipelineSync(c->pg) == 0 || conn_flush(c) < 0)
+		return -1;
+	if (c->nbatches == 1)
+		conn_arm_ready(c);
+	return 0;
+
+broken:
+	TAILQ_INSERT_TAIL(&c->sent, op, link);
+	c->nbatches++;
+	return -1;
+}
+
+/* conn_established - PQconnectPoll() said OK */
+static void
+conn_established(struct db_conn *c)
+{
+	size_t	 s;
+
+	evtimer_del(c->ev_timer);
+	if (PQsetnonblocking(c->pg, 1) != 0 ||
+	    PQenterPipelineMode(c->pg) == 0) {
+		conn_connect_failed(c, "cannot enter non-blocking pipeline "
+		    "mode");
+		return;
+	}
+	c->state = DB_CONN_READY;
+	c->up_us = c->used_us = clock_mono_us();
+	db_host_up(c->host);
+	for (s = 0; s < c->db->nstmts; s++) {
+		if (conn_send_prepare(c, s) < 0) {
+			conn_lost(c, PQerrorMessage(c->pg));
+			return;
+		}
+	}
+	if (conn_flush(c) < 0) {
+		conn_lost(c, PQerrorMessage(c->pg));
+		return;
+	}
+	conn_arm_ready(c);
+}
+
+/* conn_poll - one step of PQconnectPoll() */
+static void
+conn_poll(struct db_conn *c)
+{
+	char	*why;
+	int	 rc = 0;
+
+	switch (PQconnectPoll(c->pg)) {
+	case PGRES_POLLING_READING:
+		rc = conn_watch(c, EV_READ);
+		break;
+	case PGRES_POLLING_WRITING:
+		rc = conn_watch(c, EV_WRITE);
+		break;
+	case PGRES_POLLING_OK:
+		conn_established(c);
+		return;
+	case PGRES_POLLING_FAILED:
+	default:
+		rc = -1;
+		break;
+	}
+	if (rc < 0) {
+		why = pgconn_oneline(PQerrorMessage(c->pg));
+		conn_connect_failed(c, why);
+		free(why);
+	}
+}
+
+/* conn_connect - start connecting to a host the pool may use now */
+static void
+conn_connect(struct db_conn *c)
+{
+	struct db_host *h;
+	char	*why;
+
+	h = c->host = db_pick_host(c->db);
+	if (h->bad != NULL) {
+		conn_connect_failed(c, h->bad);
+		return;
+	}
+	c->pg = PQconnectStartParams(h->params.keywords, h->params.values,
+	    h->params.expand_dbname);
+	if (c->pg == NULL) {
+		conn_connect_failed(c, "out of memory");
+		return;
+	}
+	PQsetNoticeProcessor(c->pg, db_notice, c);
+	if (PQstatus(c->pg) == CONNECTION_BAD) {
+		why = pgconn_oneline(PQerrorMessage(c->pg));
+		conn_connect_failed(c, why);
+		free(why);
+		return;
+	}
+	c->state = DB_CONN_CONNECTING;
+	db_timer_add(c->ev_timer, DB_CONNECT_TIMEOUT_MS * US_PER_MS);
+	/* libpq: before the first PQconnectPoll(), wait for writability */
+	if (conn_watch(c, EV_WRITE) < 0) {
+		why = pgconn_oneline(PQerrorMessage(c->pg));
+		conn_connect_failed(c, why);
+		free(why);
+	}
+}
+
+/* conn_drain - take every result libpq has complete, route it */
+static int
+conn_drain(struct db_conn *c)
+{
+	struct db_op *op;
+	PGresult *res;
+
+	while (!PQisBusy(c->pg)) {
+		op = TAILQ_FIRST(&c->sent);
+		res = PQgetResult(c->pg);
+		if (res == NULL) {
+			/*
+			 * NULL ends one query's results; a NULL with none
+			 * before it means nothing more is ready (libpq 15
+			 * sends no NULL after PGRES_PIPELINE_SYNC).
+			 */
+			if (op == NULL || !op->cur_seen)
+				break;
+			op->cur++;
+			op->cur_seen = false;
+			continue;
+		}
+		if (op == NULL) {
+			PQclear(res);
+			return -1;	/* the server is out of step */
+		}
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			TAILQ_REMOVE(&c->sent, op, link);
+			if (op->kind == DB_OP_BATCH) {
+				c->nbatches--;
+				c->used_us = clock_mono_us();
+			}
+			op_complete(c, op, "no result");
+			continue;
+		}
+		if (op->cur < op->n && !op->cur_seen)
+			op_store(c, op, res);
+		op->cur_seen = true;
+		PQclear(res);
+		if (PQstatus(c->pg) == CONNECTION_BAD)
+			return -1;
+	}
+	return PQstatus(c->pg) == CONNECTION_BAD ? -1 : 0;
+}
+
+/* conn_ready_io - traffic on a connection in pipeline mode */
+static void
+conn_ready_io(struct db_conn *c, short what)
+{
+	unsigned before = c->nbatches;
+
+	if ((what & EV_READ) && PQconsumeInput(c->pg) == 0)
+		goto lost;
+	if (conn_drain(c) < 0)
+		goto lost;
+	/* the server may wait for us to read before it reads more */
+	if (conn_flush(c) < 0)
+		goto lost;
+	if (c->nbatches != before)
+		conn_arm_ready(c);
+	return;
+lost:
+	conn_lost(c, PQerrorMessage(c->pg));
+}
+
+static void
+conn_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct db_conn *c = arg;
+
+	switch (c->state) {
+	case DB_CONN_CONNECTING:
+		conn_poll(c);
+		break;
+	case DB_CONN_READY:
+		conn_ready_io(c, what);
+		break;
+	case DB_CONN_CLOSED:
+	case DB_CONN_WAIT:
+		break;
+	}
+	db_dispatch(c->db);
+}
+
+/* conn_arm_ready - next check of a ready connection: stuck or idle */
+static void
+conn_arm_ready(struct db_conn *c)
+{
+	struct db_op *op = TAILQ_FIRST(&c->sent);
+	uint64_t now = clock_mono_us(), at;
+
+	if (op != NULL)
+		at = op->t_us + DB_QUERY_TIMEOUT_MS * US_PER_MS;
+	else if (c->db->idle_interval_s > 0)
+		at = c->used_us + (uint64_t)c->db->idle_interval_s * US_PER_S;
+	else {
+		evtimer_del(c->ev_timer);
+		return;
+	}
+	db_timer_add(c->ev_timer, at > now ? at - now : 0);
+}
+
+/* conn_others_ready - another connection of the pool is ready */
+static bool
+conn_others_ready(const struct db_conn *c)
+{
+	unsigned i;
+
+	for (i = 0; i < c->db->nconns; i++) {
+		if (&c->db->conns[i] != c &&
+		    c->db->conns[i].state == DB_CONN_READY)
+			return true;
+	}
+	return false;
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct db_conn *c = arg;
+	struct db_op *op;
+	uint64_t now = clock_mono_us();
+	char	 why[64];
+
+	switch (c->state) {
+	case DB_CONN_CONNECTING:
+		snprintf(why, sizeof(why), "timed out after %d ms",
+		    DB_CONNECT_TIMEOUT_MS);
+		conn_connect_failed(c, why);
+		break;
+	case DB_CONN_WAIT:
+		conn_connect(c);
+		break;
+	case DB_CONN_READY:
+		op = TAILQ_FIRST(&c->sent);
+		if (op != NULL && now - op->t_us >=
+		    DB_QUERY_TIMEOUT_MS * US_PER_MS) {
+			snprintf(why, sizeof(why), "no answer in %d ms",
+			    DB_QUERY_TIMEOUT_MS);
+			conn_lost(c, why);
+		} else if (op == NULL && c->db->idle_interval_s > 0 &&
+		    now - c->used_us >=
+		    (uint64_t)c->db->idle_interval_s * US_PER_S &&
+		    conn_others_ready(c)) {
+			/* Postfix closes idle connections; keep one ready */
+			conn_close(c, "idle");
+			c->state = DB_CONN_CLOSED;
+		} else {
+			conn_arm_ready(c);
+		}
+		break;
+	case DB_CONN_CLOSED:
+		break;
+	}
+	db_dispatch(c->db);
+}
+
+/*
+ * The queue.
+ */
+
+static void
+db_queue_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct db *db = arg;
+	uint64_t now = clock_mono_us();
+	char	 why[80];
+
+	if (now >= DB_CONNECT_TIMEOUT_MS * US_PER_MS) {
+		snprintf(why, sizeof(why), "no pgsql connection available "
+		    "within %d ms", DB_CONNECT_TIMEOUT_MS);
+		db_fail_queued(db, now - DB_CONNECT_TIMEOUT_MS * US_PER_MS,
+		    db->last_error != NULL ? db->last_error : why);
+	}
+	db_dispatch(db);
+}
+
+/* db_pick_conn - the ready connection with the fewest batches, if any
+ * has room */
+static struct db_conn *
+db_pick_conn(struct db *db)
+{
+	struct db_conn *c, *best = NULL;
+	unsigned i;
+
+	for (i = 0; i < db->nconns; i++) {
+		c = &db->conns[i];
+		if (c->state != DB_CONN_READY || c->nbatches >= DB_PIPELINE_MAX)
+			continue;
+		if (best == NULL || c->nbatches < best->nbatches)
+			best = c;
+	}
+	return best;
+}
+
+/* db_dispatch - send what can be sent; decide about the rest */
+static void
+db_dispatch(struct db *db)
+{
+	struct db_conn *c;
+	struct db_op *op;
+	unsigned i, ready = 0, connecting = 0;
+	uint64_t now;
+
+	while ((op = TAILQ_FIRST(&db->queue)) != NULL &&
+	    (c = db_pick_conn(db)) != NULL) {
+		TAILQ_REMOVE(&db->queue, op, link);
+		db->nqueue--;
+		if (conn_send(c, op) < 0)
+			conn_lost(c, PQerrorMessage(c->pg));
+	}
+	if (TAILQ_EMPTY(&db->queue)) {
+		evtimer_del(db->ev_queue);
+		return;
+	}
+	for (i = 0; i < db->nconns; i++) {
+		if (db->conns[i].state == DB_CONN_CONNECTING)
+			connecting++;
+	}
+	/* all ready ones are busy or none is: wake an idle-closed one */
+	for (i = 0; connecting == 0 && i < db->nconns; i++) {
+		c = &db->conns[i];
+		if (c->state == DB_CONN_CLOSED) {
+			conn_connect(c);
+			if (c->state == DB_CONN_CONNECTING)
+				connecting++;
+			else if (c->state == DB_CONN_READY)
+				break;
+		}
+	}
+	for (i = 0; i < db->nconns; i++) {
+		if (db->conns[i].state == DB_CONN_READY)
+			ready++;
+		else if (db->conns[i].state == DB_CONN_CONNECTING)
+			connecting++;
+	}
+	if (ready == 0 && connecting == 0) {
+		/* every connection is backing off: do not make mail wait */
+		db_fail_queued(db, 0, db->last_error != NULL ?
+		    db->last_error : "no pgsql connection");
+		evtimer_del(db->ev_queue);
+		return;
+	}
+	now = clock_mono_us();
+	op = TAILQ_FIRST(&db->queue);
+	if (op->t_us + DB_CONNECT_TIMEOUT_MS * US_PER_MS > now)
+		db_timer_add(db->ev_queue,
+		    op->t_us + DB_CONNECT_TIMEOUT_MS * US_PER_MS - now);
+	else
+		db_timer_add(db->ev_queue, 0);
+}
+
+/*
+ * The API.
+ */
+
+struct db *
+db_new(struct event_base *base, const struct sqlmap *const *maps,
+    size_t nmaps, const struct db_opts *opts)
+{
+	struct db *db;
+	const struct sqlmap_conn *sc;
+	struct db_host *h;
+	const char *error;
+	size_t	 i, j;
+	unsigned n;
+
+	db = xcalloc(1, sizeof(*db));
+	db->base = base;
+	TAILQ_INIT(&db->queue);
+	TAILQ_INIT(&db->done);
+	db->rng = clock_mono_us() ^ ((uint64_t)getpid() << 32) ^
+	    (uint64_t)(uintptr_t)db;
+	if (db->rng == 0)
+		db->rng = 1;
+	db->appname = xstrdup(opts != NULL && opts->application_name != NULL ?
+	    opts->application_name : DB_APPNAME_DEFAULT);
+
+	db->maps = xcalloc(nmaps > 0 ? nmaps : 1, sizeof(db->maps[0]));
+	db->stmts = xcalloc(nmaps > 0 ? nmaps : 1, sizeof(db->stmts[0]));
+	for (i = 0; i < nmaps; i++) {
+		db->maps[db->nmaps++] = maps[i];
+		for (j = 0; j < db->nstmts; j++) {
+			if (db->stmts[j].sm->id == maps[i]->id)
+				break;
+		}
+		if (j == db->nstmts)
+			db->stmts[db->nstmts++].sm = maps[i];
+	}
+
+	db->ev_deliver = event_new(base, -1, 0, db_deliver, db);
+	db->ev_queue = evtimer_new(base, db_queue_cb, db);
+	if (db->ev_deliver == NULL || db->ev_queue == NULL)
+		msg_fatal("db: cannot create libevent events");
+
+	/* hosts: from the first map; all maps of a pool share them */
+	sc = nmaps > 0 ? &maps[0]->conn : NULL;
+	db->nhosts = sc != NULL && sc->nhosts > 0 ? sc->nhosts : 1;
+	db->hosts = xcalloc(db->nhosts, sizeof(db->hosts[0]));
+	for (i = 0; i < db->nhosts; i++) {
+		h = &db->hosts[i];
+		h->spec = xstrdup(sc != NULL && sc->nhosts > 0 ?
+		    sc->hosts[i] : "localhost");
+		h->label = pgconn_host_label(h->spec);
+		if (sc == NULL)
+			h->bad = "no maps in this pool";
+		else if (pgconn_params_init(&h->params, sc, h->spec,
+		    db->appname, 0, &error) < 0)
+			h->bad = error;
+	}
+	if (sc != NULL) {
+		db->retry_interval_s = sc->retry_interval_s;
+		db->idle_interval_s = sc->idle_interval_s;
+	}
+
+	n = opts != NULL ? opts->pool_size : 1;
+	if (n < 1)
+		n = 1;
+	if (n > DB_POOL_MAX)
+		n = DB_POOL_MAX;
+	db->nconns = n;
+	db->conns = xcalloc(n, sizeof(db->conns[0]));
+	for (i = 0; i < n; i++) {
+		struct db_conn *c = &db->conns[i];
+
+		c->db = db;
+		c->idx = (unsigned)i;
+		c->fd = -1;
+		c->state = DB_CONN_CLOSED;
+		TAILQ_INIT(&c->sent);
+		c->prepared = xcalloc(db->nstmts > 0 ? db->nstmts : 1,
+		    sizeof(c->prepared[0]));
+		c->ev_timer = evtimer_new(base, conn_timer_cb, c);
+		if (c->ev_timer == NULL)
+			msg_fatal("db: cannot create libevent timers");
+	}
+	for (i = 0; i < n; i++)
+		conn_connect(&db->conns[i]);
+	return db;
+}
+
+void
+db_free(struct db **dbp)
+{
+	struct db *db = *dbp;
+	struct db_op *op;
+	size_t	 i;
+
+	if (db == NULL)
+		return;
+	*dbp = NULL;
+	for (i = 0; i < db->nconns; i++) {
+		conn_close(&db->conns[i], NULL);
+		event_free(db->conns[i].ev_timer);
+		free(db->conns[i].prepared);
+	}
+	/* conn_close() left cancelled batches nowhere: they were freed */
+	while ((op = TAILQ_FIRST(&db->queue)) != NULL) {
+		TAILQ_REMOVE(&db->queue, op, link);
+		op_free(op);
+	}
+	while ((op = TAILQ_FIRST(&db->done)) != NULL) {
+		TAILQ_REMOVE(&db->done, op, link);
+		op_free(op);
+	}
+	for (i = 0; i < db->nhosts; i++) {
+		pgconn_params_free(&db->hosts[i].params);
+		free(db->hosts[i].spec);
+		free(db->hosts[i].label);
+		free(db->hosts[i].reason);
+	}
+	event_free(db->ev_deliver);
+	event_free(db->ev_queue);
+	free(db->hosts);
+	free(db->conns);
+	free(db->maps);
+	free(db->stmts);
+	free(db->appname);
+	free(db->last_error);
+	if (db->delivering) {
+		db->dead = true;	/* db_deliver() frees the struct */
+		return;
+	}
+	free(db);
+}
+
+/* db_stmt_index - the statement of a map of this pool, or -1 */
+static long
+db_stmt_index(const struct db *db, const struct sqlmap *sm)
+{
+	size_t	 i;
+
+	for (i = 0; i < db->nmaps; i++) {
+		if (db->maps[i] == sm)
+			break;
+	}
+	if (i == db->nmaps)
+		return -1;
+	for (i = 0; i < db->nstmts; i++) {
+		if (db->stmts[i].sm->id == sm->id)
+			return (long)i;
+	}
+	return -1;
+}
+
+int
+db_submit(struct db *db, const struct db_query *queries, size_t n,
+    db_done_cb *cb, void *arg, struct db_op **op_r)
+{
+	struct db_op *op;
+	size_t	 i, j, bytes = 0, len;
+	long	 s;
+	char	*p;
+
+	if (op_r != NULL)
+		*op_r = NULL;
+	if (db == NULL || cb == NULL || n == 0 || n > DB_QUERIES_MAX ||
+	    db->nqueue >= DB_QUEUE_MAX)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (queries[i].sm == NULL ||
+		    queries[i].nparams != queries[i].sm->nparams ||
+		    queries[i].nparams > SQLMAP_PARAMS_MAX ||
+		    db_stmt_index(db, queries[i].sm) < 0)
+			return -1;
+		for (j = 0; j < queries[i].nparams; j++) {
+			if (queries[i].params[j] != NULL)
+				bytes += strlen(queries[i].params[j]) + 1;
+		}
+	}
+	op = op_new(db, DB_OP_BATCH, n);
+	op->cb = cb;
+	op->arg = arg;
+	op->res = xcalloc(n, sizeof(op->res[0]));
+	op->strings = p = xmalloc(bytes > 0 ? bytes : 1);
+	for (i = 0; i < n; i++) {
+		s = db_stmt_index(db, queries[i].sm);
+		op->q[i].stmt = (size_t)s;
+		op->q[i].nparams = queries[i].nparams;
+		for (j = 0; j < queries[i].nparams; j++) {
+			if (queries[i].params[j] == NULL) {
+				op->q[i].params[j] = NULL;	/* SQL NULL */
+				continue;
+			}
+			len = strlen(queries[i].params[j]) + 1;
+			memcpy(p, queries[i].params[j], len);
+			op->q[i].params[j] = p;
+			p += len;
+		}
+	}
+	op->state = DB_OP_QUEUED;
+	op->t_us = clock_mono_us();
+	TAILQ_INSERT_TAIL(&db->queue, op, link);
+	db->nqueue++;
+	if (op_r != NULL)
+		*op_r = op;
+	db_dispatch(db);
+	return 0;
+}
+
+void
+db_cancel(struct db_op *op)
+{
+	struct db *db;
+
+	if (op == NULL)
+		return;
+	db = op->db;
+	switch (op->state) {
+	case DB_OP_QUEUED:
+		TAILQ_REMOVE(&db->queue, op, link);
+		db->nqueue--;
+		op_free(op);
+		break;
+	case DB_OP_SENT:
+		/* the results still come and are dropped: keeps the FIFO */
+		op->cb = NULL;
+		break;
+	case DB_OP_DONE:
+		TAILQ_REMOVE(&db->done, op, link);
+		op_free(op);
+		break;
+	case DB_OP_DELIVERING:
+		break;		/* its callback is running: too late */
+	}
+}
+
+const char *
+db_state(struct db *db, char *buf, size_t size)
+{
+	unsigned i, up = 0;
+	size_t	 h, down = 0;
+
+	if (size == 0)
+		return buf;
+	for (i = 0; i < db->nconns; i++) {
+		if (db->conns[i].state == DB_CONN_READY)
+			up++;
+	}
+	for (h = 0; h < db->nhosts; h++) {
+		if (db->hosts[h].down)
+			down++;
+	}
+	if (down > 0)
+		snprintf(buf, size, "%u/%u connections up, %zu/%zu hosts "
+		    "down", up, db->nconns, down, db->nhosts);
+	else
+		snprintf(buf, size, "%u/%u connections up", up, db->nconns);
+	return buf;
+}

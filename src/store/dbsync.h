@@ -1,0 +1,26 @@
+#ifndef VRCPT_DBSYNC_H
+#define VRCPT_DBSYNC_H
+/*
+ * dbsync - blocking PostgreSQL lookups for the command-line tools
+ * (vrcptctl query). Same SQL, same parameters and same result handling
+ * as the daemon's db.c, one query at a time, with a timeout.
+ */
+#include "core/fact.h"
+#include "core/sqlmap.h"
+
+struct dbsync;
+
+/* dbsync_new - connect lazily on first use; timeout_ms bounds each call */
+struct dbsync *dbsync_new(const struct sqlmap_conn *conn, unsigned timeout_ms);
+void	dbsync_free(struct dbsync **dsp);
+
+/*
+ * dbsync_lookup - run sm's query for key (the caller has checked
+ * sqlmap_applies/sqlmap_expand). Returns the fact; *value_r / *why_r /
+ * *warn_r as in sqlmap_result (why also set on connection or query
+ * errors).
+ */
+enum fact_result dbsync_lookup(struct dbsync *ds, const struct sqlmap *sm,
+	    const char *key, char **value_r, char **why_r, char **warn_r);
+
+#endif

@@ -1,0 +1,366 @@
+/*
+ * pgconn - libpq helpers shared by db.c (daemon, non-blocking) and
+ * dbsync.c (tools, blocking), so that both reach the same server the
+ * same way and turn results into the same values.
+ *
+ * Depends on: libpq, util/, core/sqlmap.h (types only). No I/O here.
+ *
+ * Security: the connection keywords are passed as separate values with
+ * expand_dbname off, so a database or user name from a .cf file cannot
+ * smuggle in other connection options; only a "postgresql:" URI (which
+ * the admin wrote as such) is expanded. Server and libpq messages are
+ * untrusted text on their way to the log: pgconn_oneline() makes them
+ * one sanitised line. Result copies are bounded (PGCONN_VALUES_MAX,
+ * PGCONN_RESULT_MAX).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/pgconn.h"
+#include "util/log.h"
+#include "util/strutil.h"
+#include "util/xalloc.h"
+
+#define PGCONN_DEFAULT_HOST	"localhost"	/* Postfix dict_pgsql.c */
+#define PGCONN_URI_PREFIX	"postgresql:"
+#define PGCONN_SOCKET_PREFIX	".s.PGSQL."	/* libpq's socket file name */
+#define PGCONN_PORT_MAX		65535
+#define PGCONN_UNKNOWN_ERROR	"unknown error"
+
+/* pgconn_add - append keyword = a copy of value (NULL/empty: nothing) */
+static void
+pgconn_add(struct pgconn_params *p, const char *keyword, const char *value,
+    size_t len)
+{
+	size_t	 i;
+	char	*copy;
+
+	if (value == NULL || len == 0)
+		return;
+	for (i = 0; p->keywords[i] != NULL; i++)
+		continue;
+	if (i >= PGCONN_KEYWORDS_MAX || p->nown >= PGCONN_KEYWORDS_MAX)
+		msg_panic("pgconn_add: too many keywords");
+	copy = xstrndup(value, len);
+	p->own[p->nown++] = copy;
+	p->keywords[i] = keyword;
+	p->values[i] = copy;
+	p->keywords[i + 1] = NULL;
+	p->values[i + 1] = NULL;
+}
+
+static void
+pgconn_add_str(struct pgconn_params *p, const char *keyword,
+    const char *value)
+{
+	if (value != NULL)
+		pgconn_add(p, keyword, value, strlen(value));
+}
+
+/* pgconn_port_ok - decimal 1..65535, nothing else */
+static bool
+pgconn_port_ok(const char *s, size_t len)
+{
+	unsigned long v = 0;
+	size_t	 i;
+
+	if (len == 0 || len > 5)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	return v >= 1 && v <= PGCONN_PORT_MAX;
+}
+
+/* pgconn_numeric - a literal IPv4 or IPv6 address */
+static bool
+pgconn_numeric(const char *s, size_t len)
+{
+	char	 tmp[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a6;
+
+	if (len == 0 || len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	return inet_pton(AF_INET, tmp, &a6) == 1 ||
+	    inet_pton(AF_INET6, tmp, &a6) == 1;
+}
+
+/*
+ * pgconn_unix - "/dir" is the socket directory; "/dir/.s.PGSQL.N" names
+ * the socket itself, which libpq would take for a directory.
+ */
+static int
+pgconn_unix(struct pgconn_params *p, const char *path, const char **error_r)
+{
+	const char *slash, *base, *port;
+
+	p->kind = PGCONN_UNIX;
+	if (*path == '\0')
+		return 0;	/* libpq's default socket directory */
+	slash = strrchr(path, '/');
+	base = slash + 1;
+	if (strncmp(base, PGCONN_SOCKET_PREFIX,
+	    strlen(PGCONN_SOCKET_PREFIX)) == 0) {
+		port = base + strlen(PGCONN_SOCKET_PREFIX);
+		if (!pgconn_port_ok(port, strlen(port))) {
+			*error_r = "bad port number in socket name";
+			return -1;
+		}
+		pgconn_add(p, "host", path,
+		    slash == path ? 1 : (size_t)(slash - path));
+		pgconn_add_str(p, "port", port);
+		return 0;
+	}
+	pgconn_add_str(p, "host", path);
+	return 0;
+}
+
+/* pgconn_inet - "host", "host:port", "[addr]:port", bare IPv6 */
+static int
+pgconn_inet(struct pgconn_params *p, const char *d, const char **error_r)
+{
+	const char *name = d, *colon, *port = NULL;
+	size_t	 namelen, portlen = 0;
+
+	p->kind = PGCONN_INET;
+	if (*d == '[') {
+		colon = strchr(d, ']');
+		if (colon == NULL || (colon[1] != '\0' && colon[1] != ':')) {
+			*error_r = "bad [address]:port syntax";
+			return -1;
+		}
+		name = d + 1;
+		namelen = (size_t)(colon - name);
+		if (colon[1] == ':') {
+			port = colon + 2;
+			portlen = strlen(port);
+		}
+	} else if (pgconn_numeric(d, strlen(d))) {
+		namelen = strlen(d);	/* bare IPv6: its colons are not a port */
+	} else if ((colon = strrchr(d, ':')) != NULL) {
+		/* Postfix split_at_right(): the port follows the last ':' */
+		namelen = (size_t)(colon - d);
+		port = colon + 1;
+		portlen = strlen(port);
+	} else {
+		namelen = strlen(d);
+	}
+	if (portlen > 0 && !pgconn_port_ok(port, portlen)) {
+		*error_r = "bad port number";
+		return -1;
+	}
+	pgconn_add(p, pgconn_numeric(name, namelen) ? "hostaddr" : "host",
+	    name, namelen);
+	pgconn_add(p, "port", port, portlen);
+	return 0;
+}
+
+int
+pgconn_params_init(struct pgconn_params *p, const struct sqlmap_conn *conn,
+    const char *host, const char *application_name,
+    unsigned connect_timeout_s, const char **error_r)
+{
+	const char *d;
+	char	 num[16];
+	int	 rc;
+
+	memset(p, 0, sizeof(*p));
+	if (host == NULL)
+		host = PGCONN_DEFAULT_HOST;
+
+	/*
+	 * Earlier keywords lose to later ones, and an expanded URI sits at
+	 * the place of its dbname: the admin's URI may override our
+	 * application_name and timeout, nothing overrides the encoding.
+	 */
+	pgconn_add_str(p, "application_name", application_name);
+	if (connect_timeout_s > 0) {
+		snprintf(num, sizeof(num), "%u", connect_timeout_s);
+		pgconn_add_str(p, "connect_timeout", num);
+	}
+
+	if (strncmp(host, PGCONN_URI_PREFIX, strlen(PGCONN_URI_PREFIX)) == 0) {
+		p->kind = PGCONN_URI;
+		p->expand_dbname = 1;
+		pgconn_add_str(p, "dbname", host);
+		pgconn_add_str(p, "client_encoding", PGCONN_ENCODING);
+		return 0;
+	}
+
+	d = host;
+	if (strncmp(d, "unix:", 5) == 0 || strncmp(d, "inet:", 5) == 0)
+		d += 5;
+	/* how libpq itself tells a socket directory from a host name */
+	if (d[0] == '\0' || d[0] == '/')
+		rc = pgconn_unix(p, d, error_r);
+	else
+		rc = pgconn_inet(p, d, error_r);
+	if (rc < 0)
+		return -1;
+	pgconn_add_str(p, "dbname", conn->dbname);
+	pgconn_add_str(p, "user", conn->user);
+	pgconn_add_str(p, "password", conn->password);
+	pgconn_add_str(p, "client_encoding", PGCONN_ENCODING);
+	return 0;
+}
+
+void
+pgconn_params_free(struct pgconn_params *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->nown; i++)
+		free(p->own[i]);
+	memset(p, 0, sizeof(*p));
+}
+
+char *
+pgconn_host_label(const char *host)
+{
+	const char *auth, *at, *colon, *end;
+	char	*tmp, *out;
+
+	if (host == NULL)
+		host = PGCONN_DEFAULT_HOST;
+	if (strncmp(host, PGCONN_URI_PREFIX, strlen(PGCONN_URI_PREFIX)) != 0)
+		return pgconn_oneline(host);
+	/* postgresql://user:secret@host/db?password=... */
+	end = host + strcspn(host, "?");
+	auth = strstr(host, "://");
+	auth = auth != NULL && auth < end ? auth + 3 : end;
+	at = memchr(auth, '@', (size_t)(end - auth));
+	colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (colon != NULL)
+		tmp = xasprintf("%.*s:*%.*s", (int)(colon - host), host,
+		    (int)(end - at), at);
+	else
+		tmp = xstrndup(host, (size_t)(end - host));
+	out = pgconn_oneline(tmp);
+	free(tmp);
+	return out;
+}
+
+const char *
+pgconn_stmt_name(const struct sqlmap *sm, char buf[PGCONN_STMT_NAME_MAX])
+{
+	snprintf(buf, PGCONN_STMT_NAME_MAX, "vrcpt_%u", sm->id);
+	return buf;
+}
+
+int
+pgconn_values(const PGresult *res, char ***vals_r, size_t *nvals_r,
+    char **error_r)
+{
+	size_t	 rows, cols, n, bytes, i, len;
+	int	 r, c;
+	char	**vals, *p;
+
+	*vals_r = NULL;
+	*nvals_r = 0;
+	switch (PQresultStatus(res)) {
+	case PGRES_TUPLES_OK:
+		break;
+	case PGRES_COMMAND_OK:
+		return 0;	/* no rows: "not found" */
+	default:
+		*error_r = pgconn_result_error(res);
+		return -1;
+	}
+	rows = (size_t)PQntuples(res);
+	cols = (size_t)PQnfields(res);
+	if (cols != 0 && rows > PGCONN_VALUES_MAX / cols) {
+		*error_r = xasprintf("result too large: %zu rows of %zu "
+		    "columns (limit %d values)", rows, cols,
+		    PGCONN_VALUES_MAX);
+		return -1;
+	}
+	n = rows * cols;
+	if (n == 0)
+		return 0;
+	bytes = 0;
+	for (r = 0; r < (int)rows; r++) {
+		for (c = 0; c < (int)cols; c++) {
+			if (!PQgetisnull(res, r, c))
+				bytes += (size_t)PQgetlength(res, r, c) + 1;
+		}
+		if (bytes > PGCONN_RESULT_MAX) {
+			*error_r = xasprintf("result too large: more than %d "
+			    "bytes", PGCONN_RESULT_MAX);
+			return -1;
+		}
+	}
+	vals = xmalloc(n * sizeof(*vals) + bytes);
+	p = (char *)(vals + n);
+	i = 0;
+	for (r = 0; r < (int)rows; r++) {
+		for (c = 0; c < (int)cols; c++, i++) {
+			if (PQgetisnull(res, r, c)) {
+				vals[i] = NULL;
+				continue;
+			}
+			len = (size_t)PQgetlength(res, r, c);
+			memcpy(p, PQgetvalue(res, r, c), len);
+			p[len] = '\0';
+			vals[i] = p;
+			p += len + 1;
+		}
+	}
+	*vals_r = vals;
+	*nvals_r = n;
+	return 0;
+}
+
+char *
+pgconn_oneline(const char *msg)
+{
+	char	*flat, *out, dst[PGCONN_ERROR_MAX + 4];
+	const char *s;
+	size_t	 n = 0;
+	bool	 space = false;
+
+	if (msg == NULL)
+		msg = "";
+	flat = xmalloc(strlen(msg) + 1);
+	for (s = msg; *s != '\0'; s++) {
+		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
+			space = n > 0;
+			continue;
+		}
+		if (space)
+			flat[n++] = ' ';
+		space = false;
+		flat[n++] = *s;
+	}
+	flat[n] = '\0';
+	if (n == 0) {
+		free(flat);
+		return xstrdup(PGCONN_UNKNOWN_ERROR);
+	}
+	str_sanitize(dst, flat, n, PGCONN_ERROR_MAX);
+	out = xstrdup(dst);
+	free(flat);
+	return out;
+}
+
+char *
+pgconn_result_error(const PGresult *res)
+{
+	const char *msg;
+
+	if (res == NULL)
+		return xstrdup(PGCONN_UNKNOWN_ERROR);
+	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (msg == NULL || *msg == '\0')
+		msg = PQresultErrorMessage(res);
+	if (msg == NULL || *msg == '\0')
+		msg = PQresStatus(PQresultStatus(res));
+	return pgconn_oneline(msg);
+}

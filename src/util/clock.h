@@ -1,0 +1,14 @@
+#ifndef VRCPT_CLOCK_H
+#define VRCPT_CLOCK_H
+/*
+ * clock - the only place time is read. The core never calls these; the
+ * adapters pass "now" in.
+ */
+#include <stdint.h>
+
+/* clock_mono_us - monotonic microseconds */
+uint64_t clock_mono_us(void);
+/* clock_wall_s - seconds since the epoch */
+int64_t	clock_wall_s(void);
+
+#endif

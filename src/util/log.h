@@ -1,0 +1,49 @@
+#ifndef VRCPT_LOG_H
+#define VRCPT_LOG_H
+/*
+ * log - messages to syslog, a maillog-style file or stderr.
+ *
+ * Levels follow Postfix msg(3): msg_info() plain, msg_warn() prefixes
+ * "warning: ", msg_error() "error: ", msg_fatal() "fatal: " and exits 1,
+ * msg_panic() "panic: " and aborts. Callers sanitise untrusted text
+ * first (str_sanitize). Thread-safe: one line is one write.
+ *
+ * File and stderr lines look like Postfix's postlogd output:
+ *   "Nov 25 19:01:25 host ident[pid]: text"
+ * (stderr drops the time and host when LOG_STDERR_BARE is set, for
+ * systemd's journal).
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+
+enum log_dest {
+	LOG_DEST_SYSLOG,	/* openlog(ident, LOG_PID, facility) */
+	LOG_DEST_FILE,		/* append to a path (maillog_file) */
+	LOG_DEST_STDERR		/* "ident[pid]: text" on fd 2 */
+};
+
+/*
+ * log_open - (re)configure logging. facility is a name as in Postfix's
+ * syslog_facility ("mail", "local0".."local7", ...). path is used with
+ * LOG_DEST_FILE ("/dev/stderr" selects LOG_DEST_STDERR). Returns 0, or -1
+ * with *error_r set to a static message (logging stays as it was).
+ */
+int	log_open(const char *ident, enum log_dest dest, const char *facility,
+	    const char *path, const char **error_r);
+/* log_facility_valid - a syslog_facility name we know */
+bool	log_facility_valid(const char *facility);
+/* log_set_verbose - enable msg_debug() output */
+void	log_set_verbose(int level);
+int	log_verbose(void);
+void	log_close(void);
+
+void	msg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	msg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	msg_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2),
+	    noreturn));
+void	msg_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2),
+	    noreturn));
+
+#endif

@@ -1,0 +1,479 @@
+#!/bin/bash
+# tests/integration/daemon.sh - vrcptd against a real PostgreSQL, driven
+# with the policy delegation protocol as Postfix speaks it.
+#
+#   tests/integration/daemon.sh     (BUILD=build-x, VRCPTD=/path,
+#                                     DAEMON_KEEP=1 keeps the work dir)
+#
+# Starts a throwaway PostgreSQL (tests/lib/pgtmp.sh) with the ISPmail
+# sample data and two vrcptd: A (lookup_failure_action = defer) on a unix
+# socket and an inet port, B (dunno) on a unix socket. Checks the exact
+# action= replies, pipelining, 50 concurrent connections, protocol
+# violations (the connection is closed without a reply, others go on),
+# a PostgreSQL outage and the recovery after it, "vrcptd -t" and the
+# Postfix-shaped reject line in the log. Prints one line per failure and
+# "daemon: N passed, M failed".
+set -u
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
+BUILD=${BUILD:-build}
+case $BUILD in
+/*)	;;
+*)	BUILD=$ROOT/$BUILD ;;
+esac
+VRCPTD=${VRCPTD:-$BUILD/vrcptd}
+START_TIMEOUT=20	# seconds for vrcptd to listen
+STOP_TIMEOUT=10		# seconds for vrcptd to exit on SIGTERM
+RECOVER_TIMEOUT=30	# seconds for vrcptd to use PostgreSQL again
+CONCURRENCY=50		# simultaneous connections
+
+# shellcheck source=../lib/pgtmp.sh
+. "$ROOT/tests/lib/pgtmp.sh"
+# shellcheck source=../lib/postfix.sh
+. "$ROOT/tests/lib/postfix.sh"	# pf_write_cf, pf_free_port
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); printf 'daemon: FAIL: %s\n' "$*"; }
+# check WHAT GOT WANT
+check() {
+	if [ "$2" = "$3" ]; then
+		ok
+	else
+		bad "$1: got \"$2\", want \"$3\""
+	fi
+}
+finish() {
+	echo "daemon: $pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+	exit
+}
+
+if [ ! -x "$VRCPTD" ]; then
+	bad "$VRCPTD not built (make)"
+	finish
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vrcpt-daemon.XXXXXX") || exit 1
+chmod 755 "$WORK"
+PIDS=()
+
+stop_pid() {
+	local pid=$1 i
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	kill -TERM "$pid"
+	for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "daemon: vrcptd $pid did not exit on SIGTERM" >&2
+		kill -KILL "$pid"
+		wait "$pid" 2>/dev/null
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	return 0
+}
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		stop_pid "$p"
+	done
+	PIDS=()
+	if [ "${DAEMON_KEEP:-0}" = 1 ]; then
+		echo "daemon: kept $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
+}
+# set before pgtmp_start, which chains it after stopping PostgreSQL
+trap cleanup EXIT
+
+# --- the policy client ------------------------------------------------------
+
+PC=$WORK/policyc.pl
+cat >"$PC" <<'PERL'
+# policyc.pl ENDPOINT COMMAND ... - a Postfix policy client for the tests.
+#   ask [name=value...]         one request; prints the action (or
+#                               "(closed)", "(timeout)")
+#   pipeline RCPT...            all requests in one write; one action per
+#                               line, in order
+#   concurrent N RCPT...        N connections at once, connection i asks
+#                               RCPT[i % count]; prints "RCPT action" lines
+#   raw PERL-STRING             send these bytes (a Perl string literal),
+#                               print "(closed)" if the server closes
+#                               without sending anything, else what came
+#   hold-ask SECONDS RCPT       connect, wait SECONDS, then ask
+use strict;
+use warnings;
+use IO::Socket::INET;
+use IO::Socket::UNIX;
+use IO::Select;
+
+my $TIMEOUT = 15;	# seconds for one reply
+$SIG{PIPE} = 'IGNORE';
+
+my ($ep, $cmd, @args) = @ARGV;
+
+sub connect_ep {
+	my $s;
+	if ($ep =~ /^unix:(.*)$/) {
+		$s = IO::Socket::UNIX->new(Type => SOCK_STREAM, Peer => $1);
+	} elsif ($ep =~ /^inet:(.*):(\d+)$/) {
+		$s = IO::Socket::INET->new(PeerAddr => $1, PeerPort => $2,
+		    Proto => 'tcp', Timeout => $TIMEOUT);
+	} else {
+		die "policyc: bad endpoint $ep\n";
+	}
+	die "policyc: connect $ep: $!\n" unless $s;
+	binmode $s;
+	return $s;
+}
+
+# Postfix 3.7's attributes, in its order (smtpd_check.c)
+my @ORDER = qw(request protocol_state protocol_name client_address
+    client_name client_port reverse_client_name server_address server_port
+    helo_name sender recipient recipient_count queue_id instance size
+    etrn_domain stress sasl_method sasl_username sasl_sender ccert_subject
+    ccert_issuer ccert_fingerprint ccert_pubkey_fingerprint
+    encryption_protocol encryption_cipher encryption_keysize
+    policy_context);
+my %DEFAULT = (request => 'smtpd_access_policy', protocol_state => 'RCPT',
+    protocol_name => 'ESMTP', client_address => '203.0.113.9',
+    client_name => 'mail.example.net', client_port => '40000',
+    reverse_client_name => 'mail.example.net',
+    server_address => '192.0.2.25', server_port => '25',
+    helo_name => 'mail.example.net', sender => 'a@example.net',
+    recipient => 'john@example.com', recipient_count => '0',
+    queue_id => '', instance => '1a2b.6b06c2a0.3c4d5.0', size => '0',
+    etrn_domain => '', stress => '', sasl_method => '',
+    sasl_username => '', sasl_sender => '', ccert_subject => '',
+    ccert_issuer => '', ccert_fingerprint => '',
+    ccert_pubkey_fingerprint => '', encryption_protocol => '',
+    encryption_cipher => '', encryption_keysize => '0',
+    policy_context => '');
+
+sub request {
+	my %a = (%DEFAULT, @_);
+	return join('', map { "$_=$a{$_}\n" } @ORDER) . "\n";
+}
+
+# read_reply SOCK BUFREF: one reply's action, or (closed)/(timeout)
+sub read_reply {
+	my ($s, $buf) = @_;
+	my $sel = IO::Select->new($s);
+	while ($$buf !~ /\n\n/) {
+		return "(timeout)" unless $sel->can_read($TIMEOUT);
+		my $n = sysread($s, $$buf, 65536, length $$buf);
+		return "(closed)" if !$n && $$buf eq '';
+		return "(truncated: $$buf)" if !$n;
+	}
+	$$buf =~ s/\A(.*?\n)\n//s;
+	my $r = $1;
+	return $r =~ /^action=(.*)$/m ? $1 : "(no action: $r)";
+}
+
+if ($cmd eq 'ask') {
+	my %a = map { split /=/, $_, 2 } @args;
+	my $s = connect_ep();
+	syswrite($s, request(%a));
+	my $buf = '';
+	print read_reply($s, \$buf), "\n";
+} elsif ($cmd eq 'pipeline') {
+	my $s = connect_ep();
+	syswrite($s, join('', map { request(recipient => $_) } @args));
+	my $buf = '';
+	print read_reply($s, \$buf), "\n" for @args;
+} elsif ($cmd eq 'concurrent') {
+	my ($n, @rcpts) = @args;
+	my @c = map { connect_ep() } 1 .. $n;
+	syswrite($c[$_], request(recipient => $rcpts[$_ % @rcpts]))
+	    for 0 .. $#c;
+	for my $i (0 .. $#c) {
+		my $buf = '';
+		print $rcpts[$i % @rcpts], " ", read_reply($c[$i], \$buf), "\n";
+	}
+} elsif ($cmd eq 'raw') {
+	my $bytes = eval $args[0];
+	die "policyc: $@" if $@;
+	my $s = connect_ep();
+	syswrite($s, $bytes);
+	my $sel = IO::Select->new($s);
+	my $got = '';
+	while (1) {
+		unless ($sel->can_read($TIMEOUT)) {
+			print "(timeout)\n";
+			exit 0;
+		}
+		my $n = sysread($s, $got, 65536, length $got);
+		last if !$n;	# EOF, or reset: both are "closed"
+	}
+	print $got eq '' ? "(closed)\n" : "$got\n";
+} elsif ($cmd eq 'hold-ask') {
+	my ($secs, $rcpt) = @args;
+	my $s = connect_ep();
+	select(undef, undef, undef, $secs);
+	syswrite($s, request(recipient => $rcpt));
+	my $buf = '';
+	print read_reply($s, \$buf), "\n";
+} else {
+	die "policyc: unknown command $cmd\n";
+}
+PERL
+pc() { perl "$PC" "$@"; }
+
+# --- PostgreSQL and vrcptd ------------------------------------------------
+
+pgtmp_start "" || { bad "PostgreSQL did not start"; finish; }
+if ! pgtmp_psql -f "$ROOT/policy/ispmail.sql" \
+    -f "$ROOT/policy/ispmail-sample.sql" >"$WORK/load.log" 2>&1; then
+	cat "$WORK/load.log" >&2
+	bad "loading policy/ispmail*.sql"
+	finish
+fi
+mkdir -p "$WORK/maps"
+for f in pgsql-virtual-mailbox-domains.cf pgsql-virtual-mailbox-maps.cf \
+    pgsql-virtual-alias-maps.cf pgsql-email2email.cf; do
+	pf_write_cf "$ROOT/policy/$f" "$WORK/maps/$f" || exit 1
+done
+
+# write_cf NAME LFA LISTEN
+write_cf() {
+	cat >"$WORK/$1.cf" <<EOF
+# written by tests/integration/daemon.sh
+listen = $3
+virtual_mailbox_domains = pgsql:$WORK/maps/pgsql-virtual-mailbox-domains.cf
+virtual_mailbox_maps = pgsql:$WORK/maps/pgsql-virtual-mailbox-maps.cf
+virtual_alias_maps = pgsql:$WORK/maps/pgsql-virtual-alias-maps.cf,
+    pgsql:$WORK/maps/pgsql-email2email.cf
+recipient_delimiter = +
+lookup_failure_action = $2
+request_timeout = 1s
+syslog_name = vrcptd-$1
+maillog_file = $WORK/$1.log
+EOF
+}
+
+# start NAME SOCKET: run vrcptd -c NAME.cf, wait until SOCKET answers
+start() {
+	local name=$1 sock=$2 pid i
+	"$VRCPTD" -c "$WORK/$name.cf" >"$WORK/$name.out" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			bad "vrcptd $name exited at start:" \
+			    "$(cat "$WORK/$name.out" 2>/dev/null)"
+			return 1
+		fi
+		if [ -S "$sock" ] && perl -MIO::Socket::UNIX -e '
+			IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1' "$sock"
+		then
+			return 0
+		fi
+		sleep 0.1
+	done
+	bad "vrcptd $name does not listen on $sock"
+	return 1
+}
+
+PORT=$(pf_free_port)
+A_UNIX=unix:$WORK/a.sock
+A_INET=inet:127.0.0.1:$PORT
+B_UNIX=unix:$WORK/b.sock
+write_cf a defer "$A_UNIX, $A_INET"
+write_cf b dunno "$B_UNIX"
+start a "$WORK/a.sock" || finish
+start b "$WORK/b.sock" || finish
+
+# --- vrcptd -t --------------------------------------------------------------
+
+"$VRCPTD" -t -c "$WORK/a.cf" >"$WORK/t-good.out" 2>&1
+check "vrcptd -t on a good configuration: exit status" "$?" 0
+
+cp "$WORK/a.cf" "$WORK/unknown.cf"
+echo "no_such_parameter = 1" >>"$WORK/unknown.cf"
+uline=$(wc -l <"$WORK/unknown.cf")
+"$VRCPTD" -t -c "$WORK/unknown.cf" >"$WORK/t-unknown.out" 2>&1
+check "vrcptd -t, unknown parameter (a warning): exit status" "$?" 0
+if grep -q "unknown.cf:$uline:" "$WORK/t-unknown.out"; then ok; else
+	bad "vrcptd -t does not name unknown.cf:$uline:" \
+	    "for an unknown parameter: $(head -c 300 "$WORK/t-unknown.out")"
+fi
+
+cat >"$WORK/broken.cf" <<EOF
+# broken on purpose
+listen = unix:$WORK/never.sock
+virtual_mailbox_domains = pgsql:$WORK/maps/pgsql-virtual-mailbox-domains.cf
+virtual_mailbox_maps = pgsql:$WORK/no-such-file.cf
+lookup_failure_action = sometimes
+recipient_delimiter = +
+EOF
+"$VRCPTD" -t -c "$WORK/broken.cf" >"$WORK/t-broken.out" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ]; then ok; else
+	bad "vrcptd -t on a broken configuration exits 0"
+fi
+for l in 4 5; do
+	if grep -q "broken.cf:$l:" "$WORK/t-broken.out"; then ok; else
+		bad "vrcptd -t does not name broken.cf:$l:" \
+		    "($(head -c 300 "$WORK/t-broken.out"))"
+	fi
+done
+if [ -e "$WORK/never.sock" ]; then
+	bad "vrcptd -t opened its listener"
+else
+	ok
+fi
+
+# --- decisions ------------------------------------------------------------
+
+UNK='550 5.1.1 User unknown in virtual mailbox table'
+for ep in "$A_UNIX" "$A_INET"; do
+	while read -r rcpt want; do
+		check "$ep <$rcpt>" "$(pc "$ep" ask recipient="$rcpt")" "$want"
+	done <<EOF
+john@example.com DUNNO
+nosuch@example.com $UNK
+sales@example.com DUNNO
+team@example.com DUNNO
+empty@example.com $UNK
+postmaster@example.com DUNNO
+anything@example.org DUNNO
+anything@example.net DUNNO
+john+tag@example.com DUNNO
+nosuch+tag@example.com $UNK
+JOHN@Example.COM DUNNO
+Mixed.Case@example.com $UNK
+john@example.com. DUNNO
+o'brien@example.com DUNNO
+x'or'1'='1@example.com $UNK
+jürgen@example.com DUNNO
+EOF
+done
+
+# not RCPT: nothing to check
+for st in CONNECT EHLO MAIL DATA END-OF-MESSAGE VRFY; do
+	check "protocol_state=$st" \
+	    "$(pc "$A_UNIX" ask protocol_state=$st recipient=nosuch@example.com)" \
+	    DUNNO
+done
+
+# pipelined requests on one connection are answered in order
+got=$(pc "$A_UNIX" pipeline john@example.com nosuch@example.com \
+    sales@example.com nosuch2@example.com anything@example.org | tr '\n' '|')
+check "pipelined replies" "$got" \
+    "DUNNO|$UNK|DUNNO|$UNK|DUNNO|"
+
+# many connections at once
+got=$(pc "$A_INET" concurrent "$CONCURRENCY" john@example.com \
+    nosuch@example.com | sort | uniq -c | awk '{$1 = $1; print}' |
+    tr '\n' '|')
+check "$CONCURRENCY concurrent connections" "$got" \
+    "$((CONCURRENCY / 2)) john@example.com DUNNO|$((CONCURRENCY - CONCURRENCY / 2)) nosuch@example.com $UNK|"
+
+# --- protocol violations ------------------------------------------------------
+
+# a connection opened before the violations must still be served after
+pc "$A_UNIX" hold-ask 3 nosuch-held@example.com >"$WORK/held.out" &
+held=$!
+sleep 0.5
+long=$(( 8 * 1024 ))	# well over any sane line limit
+check "line too long: closed without reply" "$(pc "$A_UNIX" raw \
+    "\"request=smtpd_access_policy\\nrecipient=\" . (\"a\" x $long) . \"@example.com\\n\\n\"")" \
+    "(closed)"
+check "NUL byte: closed without reply" "$(pc "$A_UNIX" raw \
+    '"request=smtpd_access_policy\nrecipient=jo\0hn\@example.com\n\n"')" \
+    "(closed)"
+check "line without '=': closed without reply" "$(pc "$A_UNIX" raw \
+    '"request=smtpd_access_policy\ngarbage\n\n"')" "(closed)"
+check "request too large: closed without reply" "$(pc "$A_INET" raw \
+    '"request=smtpd_access_policy\n" . ("x_attr=" . ("y" x 1000) . "\n") x 200 . "\n"')" \
+    "(closed)"
+wait "$held"
+check "connection opened before the violations" "$(cat "$WORK/held.out")" "$UNK"
+check "new connection after the violations" \
+    "$(pc "$A_UNIX" ask recipient=nosuch@example.com)" "$UNK"
+if kill -0 "${PIDS[0]}" 2>/dev/null; then ok; else
+	bad "vrcptd exited after a protocol violation"
+fi
+
+# --- the log line --------------------------------------------------------------
+
+sleep 0.3
+want="NOQUEUE: reject: RCPT from mail.example.net[203.0.113.9]: 550 5.1.1 <nosuch@example.com>: Recipient address rejected: User unknown in virtual mailbox table; from=<a@example.net> to=<nosuch@example.com> proto=ESMTP helo=<mail.example.net>"
+if grep -F -e "$want" "$WORK/a.log" 2>/dev/null | awk -v w="$want" '
+	{ i = index($0, w); if (i == 0) next
+	  rest = substr($0, i + length(w))
+	  if ((rest == "" || rest ~ /^ [a-z_]+=/) &&
+	      substr($0, 1, i - 1) ~ /vrcptd-a\[[0-9]+\]: $/) found = 1 }
+	END { exit !found }'; then
+	ok
+else
+	bad "a.log lacks \"vrcptd-a[PID]: $want\" (+ extras):" \
+	    "$(grep -m 2 'reject' "$WORK/a.log" 2>/dev/null)"
+fi
+if grep -q 'postfix/' "$WORK/a.log" 2>/dev/null; then
+	bad "vrcptd logs under a postfix/ ident"
+else
+	ok
+fi
+
+# --- PostgreSQL outage ---------------------------------------------------------
+
+pgtmp_down
+# addresses never asked before: no cache can answer them
+check "PostgreSQL down, defer" \
+    "$(pc "$A_UNIX" ask recipient=fresh-a1@example.com)" \
+    "451 4.3.0 Temporary lookup failure"
+check "PostgreSQL down, defer (inet)" \
+    "$(pc "$A_INET" ask recipient=fresh-a2@example.com)" \
+    "451 4.3.0 Temporary lookup failure"
+check "PostgreSQL down, dunno" \
+    "$(pc "$B_UNIX" ask recipient=fresh-b1@example.com)" DUNNO
+if grep -q '451 4.3.0' "$WORK/a.log" 2>/dev/null; then ok; else
+	bad "no 451 4.3.0 defer line in a.log"
+fi
+pgtmp_up || bad "PostgreSQL did not restart"
+
+# recovery: fresh addresses until the database answers again
+recovered=
+for ((i = 0; i < RECOVER_TIMEOUT * 2; i++)); do
+	got=$(pc "$A_UNIX" ask recipient="fresh-a-after$i@example.com")
+	if [ "$got" = "$UNK" ]; then
+		recovered=yes
+		break
+	fi
+	sleep 0.5
+done
+check "A answers from PostgreSQL again after the restart" \
+    "${recovered:-no}" yes
+check "A after the restart: a mailbox" \
+    "$(pc "$A_INET" ask recipient=jane+after@example.com)" DUNNO
+recovered=
+for ((i = 0; i < RECOVER_TIMEOUT * 2; i++)); do
+	got=$(pc "$B_UNIX" ask recipient="fresh-b-after$i@example.com")
+	if [ "$got" = "$UNK" ]; then
+		recovered=yes
+		break
+	fi
+	sleep 0.5
+done
+check "B answers from PostgreSQL again after the restart" \
+    "${recovered:-no}" yes
+
+# --- shutdown ------------------------------------------------------------
+
+for p in "${PIDS[@]}"; do
+	if stop_pid "$p"; then ok; else
+		bad "vrcptd $p did not exit on SIGTERM"
+	fi
+done
+PIDS=()
+
+if [ "$fail" -gt 0 ]; then
+	echo "daemon: logs in $WORK (DAEMON_KEEP=1 keeps it)" >&2
+fi
+finish
