@@ -28,7 +28,7 @@ out=$(
 	check server 'util|core|proto|store|server|daemon' 'libpq|hiredis|libmilter'
 	check daemon 'util|core|proto|store|server|daemon' 'libpq|hiredis|libmilter'
 	check ctl   'util|core|proto|store|daemon|ctl' 'event2/|libmilter'
-	check milter 'util|core|proto|milter' 'event2/|libpq|hiredis'
+	check milter 'util|core|proto|daemon|milter' 'event2/|libpq|hiredis'
 )
 if [ -n "$out" ]; then
 	echo "$out"

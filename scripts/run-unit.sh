@@ -57,5 +57,9 @@ for t in "$@"; do
 	fi
 done
 
-echo "unit: $passed passed, $failed failed${failed_names:+ (}${failed_names# }${failed_names:+)}"
+if [ -n "$failed_names" ]; then
+	echo "unit: $passed passed, $failed failed (${failed_names# })"
+else
+	echo "unit: $passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ]

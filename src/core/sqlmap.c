@@ -702,7 +702,8 @@ sqlmap_compile(struct sqlmap *sm, size_t *errpos_r)
 						level++;
 						j++;
 					} else if (c.t[j] == '*' &&
-					    j + 1 < c.len && c.t[j + 1] == '/') {
+					    j + 1 < c.len &&
+					    c.t[j + 1] == '/') {
 						level--;
 						j++;
 					}

@@ -51,8 +51,8 @@
 #define CONFIG_WORKERS_MAX	64
 #define CONFIG_MODE_MAX		07777
 #define CONFIG_QUOTE_MAX	60	/* bytes of a value quoted in errors */
-#define CONFIG_POLICY_TIMEOUT_MS	(100ULL * 1000)	/* Postfix's default
-						 * smtpd_policy_service_timeout */
+/* Postfix's default smtpd_policy_service_timeout */
+#define CONFIG_POLICY_TIMEOUT_MS	(100ULL * 1000)
 
 /*
  * The parameters, with Postfix's names and defaults (postconf(5) and
@@ -92,6 +92,8 @@ static const struct config_param {
 	{ "user", "" },
 	{ "metrics_listen", "" },
 	{ "milter_listen", "" },
+	{ "milter_policy_service", "" },
+	{ "milter_log_reject", "no" },
 	{ "cache", "none" },
 	{ "cache_positive_ttl", "1h" },
 	{ "cache_negative_ttl", "60s" },
@@ -472,7 +474,8 @@ config_mac(struct config_exp *x, const char *s, size_t len, unsigned depth)
 /*
  * config_value - the expanded value of a known parameter (never NULL;
  * caller frees). *line_r: its line, 0 for a default. *ok_r: false when
- * an error was reported.
+ * an error was reported; the value is then the unexpanded default, so
+ * that one mistake does not cascade into more messages.
  */
 static char *
 config_value(struct config_ld *ld, const char *name, unsigned *line_r,
@@ -491,7 +494,7 @@ config_value(struct config_ld *ld, const char *name, unsigned *line_r,
 	raw = e != NULL ? e->value : p->def;
 	buf_init(&x.out, CONFIG_FILE_MAX);
 	config_mac(&x, raw, strlen(raw), 1);
-	v = xstrndup(buf_str(&x.out), x.out.len);
+	v = x.failed ? xstrdup(p->def) : xstrndup(buf_str(&x.out), x.out.len);
 	buf_free(&x.out);
 	*line_r = x.line;
 	*ok_r = !x.failed;
@@ -611,23 +614,28 @@ config_cache_find(const struct config_ld *ld, const char *key,
 	return false;
 }
 
-/* config_cache_add - remember a table; a new map joins cfg->maps */
+/* config_cache_add - remember what key stands for (NULL: refused) */
 static void
 config_cache_add(struct config_ld *ld, const char *key, struct map *m)
 {
-	struct config *cfg = ld->cfg;
-
 	ld->cache = xreallocarray(ld->cache, ld->ncache + 1,
 	    sizeof(*ld->cache));
 	ld->cache[ld->ncache].key = xstrdup(key);
 	ld->cache[ld->ncache].map = m;
 	ld->ncache++;
-	if (m == NULL)
-		return;
+}
+
+/* config_map_add - a new map joins cfg->maps; map->id is its index */
+static struct map *
+config_map_add(struct config_ld *ld, struct map *m)
+{
+	struct config *cfg = ld->cfg;
+
 	m->id = (unsigned)cfg->nmaps;
 	cfg->maps = xreallocarray(cfg->maps, cfg->nmaps + 1,
 	    sizeof(*cfg->maps));
 	cfg->maps[cfg->nmaps++] = m;
+	return m;
 }
 
 /* config_read_file - a whole file, at most max bytes; 0 / -1 + errno */
@@ -686,6 +694,7 @@ config_pgsql(struct config_ld *ld, const char *pname, unsigned line,
 {
 	struct map *m;
 	struct sqlmap *sm;
+	struct stat st;
 	char	*path, *key, *text = NULL, *warn = NULL, *err = NULL;
 	size_t	 len;
 
@@ -696,7 +705,12 @@ config_pgsql(struct config_ld *ld, const char *pname, unsigned line,
 	}
 	path = *file == '/' ? xstrdup(file) :
 	    xasprintf("%s/%s", ld->dir, file);
-	key = xasprintf("pgsql:%s", path);
+	/* the same file under another name is still the same table */
+	if (stat(path, &st) == 0)
+		key = xasprintf("pgsql-file:%ju:%ju", (uintmax_t)st.st_dev,
+		    (uintmax_t)st.st_ino);
+	else
+		key = xasprintf("pgsql:%s", path);
 	if (config_cache_find(ld, key, &m)) {
 		free(key);
 		free(path);
@@ -717,6 +731,7 @@ config_pgsql(struct config_ld *ld, const char *pname, unsigned line,
 		m->type = MAP_PGSQL;
 		m->name = xstrdup(spec);
 		m->u.sql = sm;
+		config_map_add(ld, m);
 	}
 	config_cache_add(ld, key, m);
 	free(text);
@@ -780,8 +795,6 @@ config_inline(struct config_ld *ld, const char *pname, unsigned line,
 	const char *err = NULL;
 	size_t	 i;
 
-	if (config_cache_find(ld, spec, &m))
-		return m;
 	m = xcalloc(1, sizeof(*m));
 	m->type = MAP_INLINE;
 	m->name = xstrdup(spec);
@@ -819,10 +832,9 @@ config_inline(struct config_ld *ld, const char *pname, unsigned line,
 		    "\"inline:{name=value...}\"", pname, err, q));
 		free(q);
 		config_map_free(m);
-		m = NULL;
+		return NULL;
 	}
-	config_cache_add(ld, spec, m);
-	return m;
+	return config_map_add(ld, m);
 }
 
 /* config_static - static:value or static:{ value with spaces } */
@@ -834,8 +846,6 @@ config_static(struct config_ld *ld, const char *pname, unsigned line,
 	char	*copy, *cp, *q;
 	const char *err = NULL;
 
-	if (config_cache_find(ld, spec, &m))
-		return m;
 	copy = cp = xstrdup(body);
 	if (*cp == '{')
 		err = config_extpar(&cp);
@@ -852,9 +862,9 @@ config_static(struct config_ld *ld, const char *pname, unsigned line,
 		m->type = MAP_STATIC;
 		m->name = xstrdup(spec);
 		m->u.static_value = xstrdup(cp);
+		config_map_add(ld, m);
 	}
 	free(copy);
-	config_cache_add(ld, spec, m);
 	return m;
 }
 
@@ -896,14 +906,15 @@ config_domain(struct config_ld *ld, const char *pname, unsigned line,
 	m->type = MAP_DOMAIN;
 	m->name = xstrdup(tok);
 	m->u.domain = d;
+	config_map_add(ld, m);
 	config_cache_add(ld, key, m);
 	free(key);
 	return m;
 }
 
-/* config_map - one element of a table list */
+/* config_map_make - one element of a table list, built */
 static struct map *
-config_map(struct config_ld *ld, const char *pname, unsigned line,
+config_map_make(struct config_ld *ld, const char *pname, unsigned line,
     const char *tok, bool domains)
 {
 	const char *spec = tok, *colon;
@@ -950,7 +961,30 @@ config_map(struct config_ld *ld, const char *pname, unsigned line,
 	return NULL;
 }
 
-/* config_maplist - a *_maps or *_domains parameter */
+/*
+ * config_map - one element of a table list. A table named again (say
+ * through virtual_alias_domains = $virtual_alias_maps) is the same map,
+ * and a refused one is reported once.
+ */
+static struct map *
+config_map(struct config_ld *ld, const char *pname, unsigned line,
+    const char *tok, bool domains)
+{
+	struct map *m;
+	char	*key;
+
+	if (strchr(tok, ':') == NULL)
+		return config_map_make(ld, pname, line, tok, domains);
+	key = xasprintf("table:%s", tok);
+	if (!config_cache_find(ld, key, &m)) {
+		m = config_map_make(ld, pname, line, tok, domains);
+		config_cache_add(ld, key, m);
+	}
+	free(key);
+	return m;
+}
+
+/* config_maplist - a *_maps or *_domains parameter; *line_r its line */
 static void
 config_maplist(struct config_ld *ld, const char *pname, bool domains,
     struct maplist *ml, unsigned *line_r)
@@ -964,7 +998,8 @@ config_maplist(struct config_ld *ld, const char *pname, bool domains,
 	ml->v = NULL;
 	ml->n = 0;
 	v = config_value(ld, pname, &line, &ok);
-	*line_r = line;
+	if (line_r != NULL)
+		*line_r = line;
 	cp = v;
 	while (ok && (tok = config_tok(&cp)) != NULL) {
 		if ((m = config_map(ld, pname, line, tok, domains)) == NULL)
@@ -1160,6 +1195,43 @@ config_endpoint(struct config_ld *ld, const char *name)
 	return v;
 }
 
+/*
+ * config_milter_listen - milter_listen: our endpoint forms, and
+ * libmilter's own (local:/path, inet:port@host, inet6:port@host), as
+ * milter_map_conn_spec() takes them
+ */
+static char *
+config_milter_listen(struct config_ld *ld)
+{
+	unsigned line, port;
+	char	*v = config_str(ld, "milter_listen", &line), *num, *at;
+	const char *rest = NULL;
+	bool	 good = false;
+
+	if (strncmp(v, "local:", 6) == 0)
+		good = v[6] == '/' && strlen(v + 6) <= CONFIG_SUN_PATH_MAX;
+	else if (strncmp(v, "inet6:", 6) == 0)
+		rest = v + 6;
+	else if (strncmp(v, "inet:", 5) == 0 && strchr(v, '@') != NULL)
+		rest = v + 5;
+	if (rest != NULL) {
+		/* port@host */
+		at = strchr(rest, '@');
+		num = at != NULL ? xstrndup(rest, (size_t)(at - rest)) :
+		    xstrdup(rest);
+		good = str_to_uint(num, &port) == 0 && port >= 1 &&
+		    port <= 65535 && (at == NULL || at[1] != '\0');
+		free(num);
+	} else if (strncmp(v, "local:", 6) != 0) {
+		good = *v == '\0' || config_endpoint_ok(v);
+	}
+	if (!good)
+		config_bad(ld, line, "endpoint", "milter_listen", v,
+		    "(use unix:/absolute/path, inet:host:port or "
+		    "inet:port@host)");
+	return v;
+}
+
 /* config_listen - listen = endpoint, endpoint ... */
 static void
 config_listen(struct config_ld *ld, struct config *cfg)
@@ -1269,9 +1341,10 @@ config_cache_spec(struct config_ld *ld)
 	good = false;
 	if (strncmp(v, "redis:", 6) == 0) {
 		ep = v + 6;
-		if (strncmp(ep, "unix:", 5) == 0 || strncmp(ep, "inet:", 5) == 0)
+		if (strncmp(ep, "unix:", 5) == 0 ||
+		    strncmp(ep, "inet:", 5) == 0) {
 			good = config_endpoint_ok(ep);
-		else {
+		} else {
 			ep = xasprintf("inet:%s", ep);
 			good = strchr(ep + 5, ':') != NULL &&
 			    config_endpoint_ok(ep);
@@ -1382,6 +1455,7 @@ config_free(struct config *cfg)
 	free(cfg->cache);
 	free(cfg->redis_password);
 	free(cfg->milter_listen);
+	free(cfg->milter_policy_service);
 	free(cfg);
 }
 
@@ -1391,7 +1465,7 @@ config_build(struct config_ld *ld, struct config *cfg)
 {
 	struct engine_cfg *ec = &cfg->engine;
 	const struct sqlmap_cf_entry *e;
-	unsigned l_vad, l_vmd, l_rd, l_vam, l_vmm, l_rrm, line;
+	unsigned l_vad, l_vmd, l_rd, line;
 	char	*v;
 
 	config_listen(ld, cfg);
@@ -1399,11 +1473,11 @@ config_build(struct config_ld *ld, struct config *cfg)
 
 	/* maps first, so that map ids follow the order admins read */
 	config_maplist(ld, "virtual_alias_maps", false,
-	    &ec->virtual_alias_maps, &l_vam);
+	    &ec->virtual_alias_maps, NULL);
 	config_maplist(ld, "virtual_mailbox_maps", false,
-	    &ec->virtual_mailbox_maps, &l_vmm);
+	    &ec->virtual_mailbox_maps, NULL);
 	config_maplist(ld, "relay_recipient_maps", false,
-	    &ec->relay_recipient_maps, &l_rrm);
+	    &ec->relay_recipient_maps, NULL);
 	config_maplist(ld, "virtual_alias_domains", true,
 	    &ec->virtual_alias_domains, &l_vad);
 	config_maplist(ld, "virtual_mailbox_domains", true,
@@ -1415,9 +1489,6 @@ config_build(struct config_ld *ld, struct config *cfg)
 	    l_rd ? l_rd : l_vad);
 	config_both(ld, &ec->virtual_mailbox_domains, &ec->relay_domains,
 	    l_rd ? l_rd : l_vmd);
-	(void)l_vam;
-	(void)l_vmm;
-	(void)l_rrm;
 
 	cfg->recipient_delimiter = config_str(ld, "recipient_delimiter",
 	    NULL);
@@ -1456,7 +1527,8 @@ config_build(struct config_ld *ld, struct config *cfg)
 
 	cfg->request_timeout_ms = config_time(ld, "request_timeout", false);
 	if (cfg->request_timeout_ms >= CONFIG_POLICY_TIMEOUT_MS) {
-		e = config_entry(ld, "request_timeout", 15);
+		e = config_entry(ld, "request_timeout",
+		    strlen("request_timeout"));
 		config_warn(ld, e != NULL ? e->line : 0, xstrdup(
 		    "request_timeout is not below Postfix's "
 		    "smtpd_policy_service_timeout (100s): Postfix gives up "
@@ -1479,7 +1551,10 @@ config_build(struct config_ld *ld, struct config *cfg)
 	cfg->workers = config_uint(ld, "workers", 0, CONFIG_WORKERS_MAX);
 	cfg->user = config_str(ld, "user", NULL);
 	cfg->metrics_listen = config_endpoint(ld, "metrics_listen");
-	cfg->milter_listen = config_endpoint(ld, "milter_listen");
+	cfg->milter_listen = config_milter_listen(ld);
+	cfg->milter_policy_service = config_endpoint(ld,
+	    "milter_policy_service");
+	cfg->milter_log_reject = config_bool(ld, "milter_log_reject");
 
 	cfg->cache = config_cache_spec(ld);
 	cfg->cache_positive_ttl_ms = config_time(ld, "cache_positive_ttl",

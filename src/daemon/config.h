@@ -68,6 +68,8 @@ struct config {
 
 	/* milter frontend and caching: parsed and checked */
 	char	*milter_listen;		/* "" = off */
+	char	*milter_policy_service;	/* "" = listen[0] */
+	bool	 milter_log_reject;	/* no */
 	char	*cache;			/* "none", or "redis:..." as written */
 	unsigned long long cache_positive_ttl_ms;	/* 1h */
 	unsigned long long cache_negative_ttl_ms;	/* 60s */

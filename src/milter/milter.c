@@ -487,6 +487,12 @@ setup(const struct config *cfg, char **spec_r)
 	const char *svc = policy_service(cfg);
 	char	 err[PCLIENT_ERR_LEN];
 
+	if (cfg->milter_listen == NULL || *cfg->milter_listen == '\0') {
+		fprintf(stderr, MILTER_NAME ": fatal: milter_listen is empty "
+		    "in %s: set it to the endpoint the MTA connects to, e.g. "
+		    "inet:127.0.0.1:10024\n", cfg->path);
+		return -1;
+	}
 	if (milter_map_conn_spec(cfg->milter_listen, spec_r) < 0) {
 		fprintf(stderr, MILTER_NAME ": fatal: milter_listen = %s: "
 		    "want unix:/path, inet:host:port or inet:port@host\n",
@@ -514,6 +520,7 @@ main(int argc, char **argv)
 	struct config_msgs msgs = { 0 };
 	const char *path = CONFIG_DEFAULT_PATH;
 	const char *unix_path = NULL;
+	struct stat st;
 	bool	 test_only = false;
 	char	*spec = NULL;
 	int	 ch, verbose = 0, rc;
@@ -597,6 +604,10 @@ main(int argc, char **argv)
 	    "defer" : "dunno");
 	rc = smfi_main();
 	msg_info("stopped");
+	/* like vrcptd: leave no socket behind, and never remove a file */
+	if (unix_path != NULL && lstat(unix_path, &st) == 0 &&
+	    S_ISSOCK(st.st_mode))
+		(void)unlink(unix_path);
 
 	pclient_free(&milter.pc);
 	config_unref(&milter.cfg);

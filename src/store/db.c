@@ -53,13 +53,15 @@
 #include "util/xalloc.h"
 
 #define DB_POOL_MAX		64	/* connections in one pool */
-#define DB_PIPELINE_MAX		4	/* batches in flight per connection */
+#define DB_PIPELINE_MAX		4	/* batches in flight, per conn */
 #define DB_BACKOFF_MIN_MS	100	/* first reconnect delay */
 #define DB_BACKOFF_MAX_MS	5000	/* reconnect delay cap */
-#define DB_STABLE_MS		10000	/* up this long: reconnect at once
-					 * when lost, backoff starts over */
-#define DB_QUERY_TIMEOUT_MS	10000	/* oldest batch unanswered this
-					 * long: the connection is dropped */
+/* a connection up this long was healthy: when lost, reconnect at once */
+#define DB_STABLE_MS		10000
+#define DB_QUERY_TIMEOUT_MS	5000	/* oldest batch unanswered this
+					 * long: the connection is dropped
+					 * (no non-blocking cancel in libpq
+					 * 15); lookups take milliseconds */
 #define DB_APPNAME_DEFAULT	"vrcpt"
 
 #define US_PER_MS		1000ULL
@@ -79,7 +81,7 @@ enum db_op_state {
 
 enum db_conn_state {
 	DB_CONN_CLOSED,		/* no connection, none wanted (idle) */
-	DB_CONN_WAIT,		/* backoff: timer starts the next connect */
+	DB_CONN_WAIT,		/* backoff; the timer connects again */
 	DB_CONN_CONNECTING,	/* PQconnectPoll() under the connect timer */
 	DB_CONN_READY		/* pipeline mode, statements sent */
 };
@@ -102,10 +104,10 @@ struct db_op {
 	db_done_cb *cb;		/* NULL: cancelled, or a prepare */
 	void	*arg;
 	uint64_t t_us;		/* queued at, then sent at */
-	size_t	 cur;		/* query whose results are being read */
+	size_t	 cur;		/* query being read */
 	bool	 cur_seen;	/* cur has had a result */
 	char	*strings;	/* parameter copies */
-	char	*error;		/* reason for all unanswered queries */
+	char	*error;		/* why unanswered ones failed */
 	struct db_result *res;	/* built for the callback */
 	size_t	 n;
 	struct db_opq q[];
@@ -136,7 +138,7 @@ struct db_conn {
 	unsigned backoff_ms;
 	uint64_t up_us;		/* READY since */
 	uint64_t used_us;	/* last batch finished */
-	char	*fatal;		/* a FATAL notice: the reason it will close */
+	char	*fatal;		/* FATAL notice: why it will close */
 	struct db_opq_head sent;
 	unsigned nbatches;	/* DB_OP_BATCH ops on sent */
 	bool	*prepared;	/* per statement: prepare sent or done */
@@ -368,7 +370,8 @@ db_pick_host(struct db *db)
 		/* all failed lately: the one that has waited longest */
 		for (i = 0; i < db->nhosts; i++) {
 			h = &db->hosts[i];
-			if (best == NULL || h->skip_until_us < best->skip_until_us)
+			if (best == NULL ||
+			    h->skip_until_us < best->skip_until_us)
 				best = h;
 		}
 		return best;
@@ -447,7 +450,8 @@ db_notice(void *arg, const char *message)
 	char	*line;
 
 	line = pgconn_oneline(message);
-	if (strncmp(line, "FATAL:", 6) == 0 || strncmp(line, "PANIC:", 6) == 0) {
+	if (strncmp(line, "FATAL:", 6) == 0 ||
+	    strncmp(line, "PANIC:", 6) == 0) {
 		free(c->fatal);
 		c->fatal = line;
 		return;
@@ -912,12 +916,17 @@ db_queue_cb(evutil_socket_t fd, short what, void *arg)
 	struct db *db = arg;
 	uint64_t now = clock_mono_us();
 	char	 why[80];
+	size_t	 i;
+	bool	 down = false;
 
+	for (i = 0; i < db->nhosts; i++)
+		down |= db->hosts[i].down;
 	if (now >= DB_CONNECT_TIMEOUT_MS * US_PER_MS) {
 		snprintf(why, sizeof(why), "no pgsql connection available "
 		    "within %d ms", DB_CONNECT_TIMEOUT_MS);
+		/* name the server trouble if there is any */
 		db_fail_queued(db, now - DB_CONNECT_TIMEOUT_MS * US_PER_MS,
-		    db->last_error != NULL ? db->last_error : why);
+		    down && db->last_error != NULL ? db->last_error : why);
 	}
 	db_dispatch(db);
 }

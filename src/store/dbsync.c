@@ -36,7 +36,7 @@
 
 #define DBSYNC_APPNAME		"vrcptctl"
 #define DBSYNC_MIN_CONNECT_S	2	/* libpq treats less as 2 anyway */
-#define DBSYNC_ATTEMPTS		2	/* a broken connection: once more */
+#define DBSYNC_ATTEMPTS		2	/* broken connection: retry */
 #define DBSYNC_DEFAULT_MS	5000	/* timeout_ms 0 */
 #define US_PER_MS		1000ULL
 
@@ -199,7 +199,7 @@ dbsync_exec(struct dbsync *ds, const struct sqlmap *sm,
 		if (now >= deadline_us) {
 			*why_r = xasprintf("pgsql query timed out after %u ms "
 			    "(host %s)", ds->timeout_ms, ds->cur->label);
-			*broken_r = true;	/* the answer would come late */
+			*broken_r = true;	/* a late answer */
 			return NULL;
 		}
 		ms = (int)((deadline_us - now + US_PER_MS - 1) / US_PER_MS);

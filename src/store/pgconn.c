@@ -27,7 +27,7 @@
 
 #define PGCONN_DEFAULT_HOST	"localhost"	/* Postfix dict_pgsql.c */
 #define PGCONN_URI_PREFIX	"postgresql:"
-#define PGCONN_SOCKET_PREFIX	".s.PGSQL."	/* libpq's socket file name */
+#define PGCONN_SOCKET_PREFIX	".s.PGSQL."	/* libpq's socket name */
 #define PGCONN_PORT_MAX		65535
 #define PGCONN_UNKNOWN_ERROR	"unknown error"
 
@@ -144,7 +144,8 @@ pgconn_inet(struct pgconn_params *p, const char *d, const char **error_r)
 			portlen = strlen(port);
 		}
 	} else if (pgconn_numeric(d, strlen(d))) {
-		namelen = strlen(d);	/* bare IPv6: its colons are not a port */
+		/* a bare IPv6 address: its colons are no port */
+		namelen = strlen(d);
 	} else if ((colon = strrchr(d, ':')) != NULL) {
 		/* Postfix split_at_right(): the port follows the last ':' */
 		namelen = (size_t)(colon - d);

@@ -31,7 +31,7 @@
 
 #define PGCONN_KEYWORDS_MAX	12	/* keyword/value pairs we pass */
 #define PGCONN_STMT_NAME_MAX	32	/* "vrcpt_4294967295" + NUL */
-#define PGCONN_VALUES_MAX	(64 * 1024)	/* cells kept of one result */
+#define PGCONN_VALUES_MAX	(64 * 1024)	/* cells of one result */
 #define PGCONN_RESULT_MAX	(4 * 1024 * 1024)	/* bytes kept of one
 							 * result */
 #define PGCONN_ERROR_MAX	400	/* a libpq message, made one line */
@@ -49,7 +49,7 @@ struct pgconn_params {
 	enum pgconn_kind kind;
 	const char *keywords[PGCONN_KEYWORDS_MAX + 1];
 	const char *values[PGCONN_KEYWORDS_MAX + 1];
-	int	 expand_dbname;	/* for PQconnect*Params: 1 for URIs only */
+	int	 expand_dbname;	/* 1 for URIs only */
 	char	*own[PGCONN_KEYWORDS_MAX];	/* strings we allocated */
 	size_t	 nown;
 };

@@ -86,7 +86,8 @@ static const char log_months[12][4] = {
 static pthread_rwlock_t log_lock = PTHREAD_RWLOCK_INITIALIZER;
 static enum log_dest log_dest = LOG_DEST_STDERR;
 static int	log_fd = -1;		/* LOG_DEST_FILE */
-static char	log_ident[LOG_IDENT_MAX];	/* openlog() keeps the pointer */
+/* openlog() keeps a pointer to log_ident: a fixed array, never freed */
+static char	log_ident[LOG_IDENT_MAX];
 static char	log_host[LOG_HOST_MAX];
 static bool	log_syslog_open;
 static atomic_int log_verbose_level;
@@ -327,9 +328,10 @@ log_vemit(enum log_level lvl, const char *fmt, va_list ap)
 		/* postlogd maillog_file: "Mmm dd hh:mm:ss host ident[pid]: " */
 		if (localtime_r(&now, &tm) == NULL)
 			memset(&tm, 0, sizeof(tm));
+		if (tm.tm_mon < 0 || tm.tm_mon > 11)
+			tm.tm_mon = 0;
 		(void)snprintf(head, sizeof(head),
-		    "%s %2d %02d:%02d:%02d %s %s[%ld]: ",
-		    log_months[tm.tm_mon >= 0 && tm.tm_mon < 12 ? tm.tm_mon : 0],
+		    "%s %2d %02d:%02d:%02d %s %s[%ld]: ", log_months[tm.tm_mon],
 		    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, log_host,
 		    log_ident_str(), (long)getpid());
 		log_append(line, sizeof(line) - 1, &pos, head);

@@ -10,8 +10,7 @@
  *
  * File and stderr lines look like Postfix's postlogd output:
  *   "Nov 25 19:01:25 host ident[pid]: text"
- * (stderr drops the time and host when LOG_STDERR_BARE is set, for
- * systemd's journal).
+ * stderr lines are "ident[pid]: text" (systemd's journal adds the time).
  */
 #include <stdarg.h>
 #include <stdbool.h>

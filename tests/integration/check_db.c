@@ -330,7 +330,7 @@ pool(struct event_base *base, struct sqlmap **maps, size_t n, unsigned size,
  */
 
 struct fake {
-	char	 dir[64];
+	char	 dir[80];
 	char	 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char	*spec;		/* "unix:dir" */
 	int	 fd;
@@ -362,9 +362,12 @@ fake_new(struct event_base *base, bool silent)
 	struct fake *f = xcalloc(1, sizeof(*f));
 	struct sockaddr_un sun;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/vrcpt-fake.XXXXXX");
+	/* inside the server's temp dir: gone with it, even after a failure */
+	ck_assert_int_lt(snprintf(f->dir, sizeof(f->dir), "%s/fake.XXXXXX",
+	    env("PGTMP_DIR")), (int)sizeof(f->dir));
 	ck_assert_ptr_nonnull(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, SOCK_NAME);
+	ck_assert_int_lt(snprintf(f->path, sizeof(f->path), "%s/%s", f->dir,
+	    SOCK_NAME), (int)sizeof(f->path));
 	f->spec = xasprintf("unix:%s", f->dir);
 	f->silent = silent;
 	f->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -1121,6 +1124,70 @@ START_TEST(t_fifo_pool2)
 }
 END_TEST
 
+/* idle_interval: idle connections close, but one stays; load wakes them */
+START_TEST(t_idle_close)
+{
+	struct sqlmap *m = map_live(1, "SELECT $1::text FROM pg_sleep(0.1)",
+	    1);
+	struct db_query q = q1(m, "x");
+	struct got g[12];
+	struct db *db;
+	char	 buf[64];
+	int	 i, done = 0;
+
+	m->conn.idle_interval_s = 1;
+	db = pool(base, &m, 1, 2, "vrcpt-idle");
+	ck_assert(wait_state(base, db, "2/2 connections up"));
+	ck_assert_msg(wait_state(base, db, "1/2 connections up"), "%s",
+	    db_state(db, buf, sizeof(buf)));
+	spin(base, 1500);
+	ck_assert_str_eq(db_state(db, buf, sizeof(buf)),
+	    "1/2 connections up");
+	/* more than one connection's pipeline: the other one reopens */
+	memset(g, 0, sizeof(g));
+	for (i = 0; i < 12; i++) {
+		g[i].counter = &done;
+		ck_assert_int_eq(submit(db, &q, 1, &g[i], NULL), 0);
+	}
+	ck_assert(wait_state(base, db, "2/2 connections up"));
+	ck_assert(wait_for(base, &done, 12, WAIT_MS));
+	for (i = 0; i < 12; i++) {
+		ck_assert_int_eq(g[i].r[0].status, DB_OK);
+		got_clear(&g[i]);
+	}
+	db_free(&db);
+	sqlmap_free(&m);
+}
+END_TEST
+
+/* a query that never ends does not hold the connection forever */
+START_TEST(t_stuck_query)
+{
+	struct sqlmap *m[2];
+	struct db_query q;
+	struct got gs = { 0 }, g = { 0 };
+	struct db *db;
+
+	m[0] = map_live(1, "SELECT $1::text", 1);
+	m[1] = map_live(2, "SELECT $1::text FROM pg_sleep(20)", 1);
+	db = pool(base, m, 2, 1, "vrcpt-stuck");
+	q = q1(m[1], "stuck");
+	ck_assert_int_eq(submit(db, &q, 1, &gs, NULL), 0);
+	ck_assert(wait_for(base, &gs.calls, 1, WAIT_MS));
+	ck_assert_int_eq(gs.r[0].status, DB_ERROR);
+	ck_assert_msg(strstr(gs.r[0].error, "no answer") != NULL, "%s",
+	    gs.r[0].error);
+	q = q1(m[0], "fine");
+	ask_until_ok(base, db, &q, &g);
+	got_clear(&gs);
+	got_clear(&g);
+	db_free(&db);
+	sqlmap_free(&m[0]);
+	sqlmap_free(&m[1]);
+	terminate("vrcpt-stuck");
+}
+END_TEST
+
 /*
  * db: servers that are not there or do not answer.
  */
@@ -1491,6 +1558,8 @@ db_suite(void)
 	tcase_add_test(tc, t_free_pending);
 	tcase_add_test(tc, t_free_in_callback);
 	tcase_add_test(tc, t_fifo_pool2);
+	tcase_add_test(tc, t_idle_close);
+	tcase_add_test(tc, t_stuck_query);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("unreachable");

@@ -18,7 +18,9 @@
 # pgtmp_start installs an EXIT trap (chained to one already set) so that
 # nothing is left running or behind when the script ends, and a small
 # watchdog that stops the server if the script dies without running its
-# traps (SIGKILL). Set PGTMP_NO_TRAP=1 to manage that yourself.
+# traps (SIGKILL). Set PGTMP_NO_TRAP=1 to manage that yourself. An EXIT
+# trap you set after pgtmp_start replaces ours: call pgtmp_stop from it.
+# One server per shell.
 #
 # Executed, for other languages and for "make run" (no trap, no
 # watchdog; the server keeps running until "stop"):
@@ -113,11 +115,11 @@ pgtmp_down() {
 	pid=$(head -n 1 "$PGTMP_DATA/postmaster.pid" 2>/dev/null)
 	if ! pgtmp__as "$PGTMP_BIN/pg_ctl" -D "$PGTMP_DATA" -m immediate \
 	    -w -t "$PGTMP_WAIT_S" -s stop >/dev/null 2>&1; then
-		# pg_ctl failed: kill exactly this postmaster, if it still is one
+		# pg_ctl failed: kill exactly this postmaster, if still one
 		case "$pid" in
 		''|*[!0-9]*)	;;
-		*)	if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = postgres ]
-			then
+		*)	if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = \
+			    postgres ]; then
 				kill -KILL "$pid" 2>/dev/null
 			fi ;;
 		esac
@@ -137,12 +139,19 @@ pgtmp_start() {
 	if [ -z "$dir" ]; then
 		dir=$(mktemp -d "${TMPDIR:-/tmp}/vrcpt-pg.XXXXXX") || return 1
 	else
+		# it is removed again on failure and by pgtmp_stop: never
+		# take over a directory that holds something
+		if [ -e "$dir" ] && [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then
+			echo "pgtmp: $dir exists and is not empty" >&2
+			return 1
+		fi
 		mkdir -p "$dir" || return 1
 	fi
 	dir=$(cd "$dir" && pwd -P)
 	PGTMP_DIR=$dir
 	PGTMP_DATA=$dir/data
 	PGTMP_LOG=$dir/server.log
+	# shellcheck disable=SC2119
 	[ "${PGTMP_NO_TRAP:-0}" = 1 ] || pgtmp__guard
 	# The server writes its socket here; clients (root or not) reach it.
 	chmod 755 "$dir"
@@ -215,6 +224,8 @@ pgtmp_stop() {
 }
 
 # pgtmp__guard - stop the server when this shell exits, however it exits
+# (its "set --" only parses the output of trap -p)
+# shellcheck disable=SC2120
 pgtmp__guard() {
 	local prev
 
@@ -274,7 +285,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 		psql)	pgtmp_psql "$@" ;;
 		esac ;;
 	*)
-		echo "usage: $0 start [DIR] | stop|down|up DIR | psql DIR [args]" >&2
+		echo "usage: $0 start [DIR] | stop|down|up DIR |" \
+		    "psql DIR [args]" >&2
 		exit 2 ;;
 	esac
 	exit

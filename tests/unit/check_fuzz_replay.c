@@ -5,8 +5,8 @@
  *
  * Inputs: every file in tests/fuzz/corpus/policy/ and the .in files of
  * tests/golden/ (paths relative to the repository root, where tests are
- * run). The invariants live in tests/fuzz/fuzz_policy.c; a violation aborts, which
- * check reports as an error naming this test.
+ * run). The invariants live in tests/fuzz/fuzz_policy.c; a violation
+ * aborts, which check reports as an error naming this test.
  */
 #include <check.h>
 #include <glob.h>
