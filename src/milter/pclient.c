@@ -52,7 +52,7 @@ struct pclient {
 enum pc_io {
 	PC_IO_OK,
 	PC_IO_FAIL,		/* give up */
-	PC_IO_RETRY		/* the server had closed it: another one may do */
+	PC_IO_RETRY		/* the server had closed it: try another */
 };
 
 int

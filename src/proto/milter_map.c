@@ -505,7 +505,7 @@ milter_map_failure(enum milter_cause cause, const char *rcpt,
     enum lookup_failure_action lfa, struct milter_outcome *o)
 {
 	if (cause == MILTER_CAUSE_ACTION)
-		cause = MILTER_CAUSE_BAD_ACTION;	/* caller's bug: be safe */
+		cause = MILTER_CAUSE_BAD_ACTION;	/* caller's bug */
 	outcome_init(o, cause, NULL);
 	switch (lfa) {
 	case LFA_DEFER:

@@ -57,7 +57,7 @@ enum milter_decision {
 
 /* why: an answer from vrcptd, or lookup_failure_action and the reason */
 enum milter_cause {
-	MILTER_CAUSE_ACTION,		/* vrcptd answered, the action decided */
+	MILTER_CAUSE_ACTION,		/* vrcptd answered: its action */
 	MILTER_CAUSE_UNREACHABLE,	/* no answer (connect, I/O, timeout) */
 	MILTER_CAUSE_BAD_ACTION,	/* an answer we could not use */
 	MILTER_CAUSE_BAD_REQUEST	/* the request could not be sent
@@ -171,9 +171,13 @@ enum pp_status milter_map_parse_reply(const char *buf, size_t len,
 
 /*
  * milter_map_action - the outcome for a policy action from vrcptd about
- * recipient rcpt (internal form). An action that is neither a continue
- * word, a restriction name, REJECT/DEFER/DEFER_IF_PERMIT nor a
- * "[45]NN text" reply is MILTER_CAUSE_BAD_ACTION and gets lfa.
+ * recipient rcpt (internal form), in the order of smtpd_check.c
+ * check_table_result(): DUNNO, OK, RELAY, all digits and lower-case
+ * restriction names continue; REJECT, DEFER, DEFER_IF_PERMIT and
+ * "[45]NN [x.y.z] text" reply (Postfix's default codes and DSNs, the DSN
+ * fixed for the recipient class and given the code's class). Anything
+ * else (HOLD, a table, garbage, "") is MILTER_CAUSE_BAD_ACTION and gets
+ * lfa.
  */
 void	milter_map_action(const char *action, const char *rcpt,
 	    enum lookup_failure_action lfa, struct milter_outcome *o);

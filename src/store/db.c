@@ -842,9 +842,15 @@ conn_arm_ready(struct db_conn *c)
 
 	if (op != NULL)
 		at = op->t_us + DB_QUERY_TIMEOUT_MS * US_PER_MS;
-	else if (c->db->idle_interval_s > 0)
+	else if (c->db->idle_interval_s > 0) {
 		at = c->used_us + (uint64_t)c->db->idle_interval_s * US_PER_S;
-	else {
+		/*
+		 * Past the idle time but kept (the last ready connection):
+		 * look again one idle interval from now, not in a busy loop.
+		 */
+		if (at <= now)
+			at = now + (uint64_t)c->db->idle_interval_s * US_PER_S;
+	} else {
 		evtimer_del(c->ev_timer);
 		return;
 	}
