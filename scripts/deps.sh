@@ -83,10 +83,16 @@ fi
 
 echo "deps.sh: installing $todo" >&2
 
-# Was a system Postfix running before? (master's pid file, alive)
+# system_postfix_pid - the pid of the running system Postfix master
+system_postfix_pid() {
+	local pid
+	pid=$({ tr -cd '0-9' </var/spool/postfix/pid/master.pid; } 2>/dev/null)
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+# Was a system Postfix running before?
 postfix_was_running=no
-pf_pid=$(cat /var/spool/postfix/pid/master.pid 2>/dev/null | tr -cd '0-9')
-if [ -n "$pf_pid" ] && kill -0 "$pf_pid" 2>/dev/null; then
+if system_postfix_pid >/dev/null; then
 	postfix_was_running=yes
 fi
 
@@ -125,9 +131,7 @@ own_policy_rc=no
 
 # A system Postfix that the install started after all: stop it again.
 if [ "$postfix_was_running" = no ]; then
-	pf_pid=$(cat /var/spool/postfix/pid/master.pid 2>/dev/null |
-	    tr -cd '0-9')
-	if [ -n "$pf_pid" ] && kill -0 "$pf_pid" 2>/dev/null; then
+	if pf_pid=$(system_postfix_pid); then
 		echo "deps.sh: stopping the system Postfix the install started" >&2
 		postfix stop >/dev/null 2>&1 || kill "$pf_pid"
 	fi

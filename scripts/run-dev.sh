@@ -6,7 +6,8 @@
 #   run/pgdata/      PostgreSQL 15 (tests/lib/pgtmp.sh), kept between runs:
 #                    created and loaded with policy/ispmail.sql and
 #                    policy/ispmail-sample.sql on the first run, started
-#                    again on later ones; it listens on a unix socket in
+#                    again on later ones (policy/triggers-ispmail.sql is
+#                    loaded every time); it listens on a unix socket in
 #                    that directory only
 #   run/redis.sock   redis-server --port 0, no persistence
 #   run/*.cf         the four ISPmail map files, pointing at run/pgdata
@@ -52,7 +53,9 @@ REDIS_PID=
 PG_STARTED=no
 VRCPTD_PID=
 cleanup() {
-	trap - EXIT INT TERM
+	# a second Ctrl-C must not cut the cleanup short
+	trap "" INT TERM
+	trap - EXIT
 	if [ -n "$VRCPTD_PID" ] && kill -0 "$VRCPTD_PID" 2>/dev/null; then
 		kill -TERM "$VRCPTD_PID"
 		wait "$VRCPTD_PID" 2>/dev/null
@@ -98,6 +101,12 @@ if [ ! -f "$PGDIR/.loaded" ]; then
 	    -f "$ROOT/policy/ispmail-sample.sql" >/dev/null ||
 	    die "loading the sample data failed"
 	touch "$PGDIR/.loaded"
+fi
+# the change notifications (idempotent: loaded on every run, so that an
+# updated file takes effect)
+if [ -f "$ROOT/policy/triggers-ispmail.sql" ]; then
+	"$PGTMP" psql "$PGDIR" -f "$ROOT/policy/triggers-ispmail.sql" \
+	    >/dev/null 2>&1 || die "loading policy/triggers-ispmail.sql failed"
 fi
 
 # --- Redis ------------------------------------------------------------------

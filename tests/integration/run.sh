@@ -5,6 +5,8 @@
 #   tests/integration/db.sh       the store layer against PostgreSQL
 #                                 (run when present)
 #   tests/integration/daemon.sh   vrcptd over the policy protocol
+#   tests/integration/*.sh        then every other script here, by name
+#                                 (milter.sh, ...)
 #
 # Every script prints "NAME: N passed, M failed" as its last line; this
 # runner passes their output through and adds them up. A script that
@@ -14,6 +16,13 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd -P)
 SCRIPTS=(db.sh daemon.sh)
+for f in "$HERE"/*.sh; do
+	f=${f##*/}
+	case $f in
+	run.sh|db.sh|daemon.sh) ;;
+	*)	SCRIPTS+=("$f") ;;
+	esac
+done
 
 total_pass=0
 total_fail=0

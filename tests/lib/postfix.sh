@@ -272,6 +272,7 @@ use IO::Socket::INET;
 
 my ($port, $helo, $from, $utf8, $split, @rcpts) = @ARGV;
 my $TIMEOUT = 30;	# seconds per reply
+$SIG{PIPE} = "IGNORE";	# a closed connection shows as "(no reply)"
 my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $port,
     Proto => "tcp", Timeout => $TIMEOUT)
 	or die "pf_smtp: connect 127.0.0.1:$port: $!\n";
