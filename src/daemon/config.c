@@ -30,6 +30,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@
 #define CONFIG_WORKERS_MAX	64
 #define CONFIG_MODE_MAX		07777
 #define CONFIG_QUOTE_MAX	60	/* bytes of a value quoted in errors */
+#define CONFIG_CACHE_ENTRIES_MAX	100000000	/* cache_max_entries */
 /* Postfix's default smtpd_policy_service_timeout */
 #define CONFIG_POLICY_TIMEOUT_MS	(100ULL * 1000)
 
@@ -100,6 +102,9 @@ static const struct config_param {
 	{ "cache_stale_ttl", "1d" },
 	{ "redis_password", "" },
 	{ "redis_db", "0" },
+	{ "cache_max_entries", "100000" },
+	{ "cache_max_bytes", "67108864" },
+	{ "redis_timeout", "5ms" },
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -1564,6 +1569,20 @@ config_build(struct config_ld *ld, struct config *cfg)
 	cfg->cache_stale_ttl_ms = config_time(ld, "cache_stale_ttl", true);
 	cfg->redis_password = config_str(ld, "redis_password", NULL);
 	cfg->redis_db = config_uint(ld, "redis_db", 0, UINT16_MAX);
+	cfg->cache_max_entries = config_uint(ld, "cache_max_entries", 0,
+	    CONFIG_CACHE_ENTRIES_MAX);
+	cfg->cache_max_bytes = config_uint(ld, "cache_max_bytes", 0,
+	    UINT_MAX);
+	cfg->redis_timeout_ms = config_time(ld, "redis_timeout", false);
+	if (cfg->redis_timeout_ms >= cfg->request_timeout_ms &&
+	    cfg->request_timeout_ms > 0) {
+		const struct sqlmap_cf_entry *rt = config_entry(ld,
+		    "redis_timeout", strlen("redis_timeout"));
+
+		config_warn(ld, rt != NULL ? rt->line : 0, xstrdup(
+		    "redis_timeout is not below request_timeout: a slow Redis "
+		    "would use up the whole request"));
+	}
 
 	config_dbconfs(cfg);
 }

@@ -76,6 +76,10 @@ struct config {
 	unsigned long long cache_stale_ttl_ms;		/* 1d */
 	char	*redis_password;	/* "" */
 	unsigned redis_db;		/* 0 */
+	unsigned cache_max_entries;	/* in-process tier; 0 = off */
+	unsigned cache_max_bytes;	/* in-process tier, bytes */
+	unsigned long long redis_timeout_ms;	/* budget of one Redis read,
+						 * default 5ms */
 };
 
 /* warnings and errors, one "file:line: text" string each */

@@ -26,6 +26,7 @@
 
 #include "daemon/config.h"
 #include "server/listen.h"
+#include "server/metrics.h"
 #include "server/server.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -38,6 +39,7 @@ struct daemon {
 	struct event_base *base;
 	struct config *cfg;
 	struct server *srv;
+	struct metrics_server *metrics;
 	int	 fds[CONFIG_LISTEN_MAX];
 	size_t	 nfds;
 };
@@ -213,10 +215,20 @@ main(int argc, char **argv)
 			msg_fatal("listen %s: %s", d.cfg->listen[i], err);
 		d.fds[d.nfds++] = fd;
 	}
-	drop_privileges(d.cfg);
-
 	if ((d.base = event_base_new()) == NULL)
 		msg_fatal("event_base_new failed");
+	if (d.cfg->metrics_listen != NULL && *d.cfg->metrics_listen != '\0') {
+		const char *err;
+
+		d.metrics = metrics_start(d.base, d.cfg->metrics_listen,
+		    d.cfg->listen_mode, d.cfg->ndbconfs > 0, &err);
+		if (d.metrics == NULL)
+			msg_fatal("metrics_listen %s: %s", d.cfg->metrics_listen,
+			    err);
+		msg_info("metrics on %s", d.cfg->metrics_listen);
+	}
+	drop_privileges(d.cfg);
+
 	ev_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	ev_int = evsignal_new(d.base, SIGINT, on_stop, &d);
 	ev_hup = evsignal_new(d.base, SIGHUP, on_reload, &d);
@@ -230,6 +242,7 @@ main(int argc, char **argv)
 	d.srv = server_start(d.cfg, d.fds, d.nfds);
 	event_base_dispatch(d.base);
 
+	metrics_stop(&d.metrics);
 	server_stop(&d.srv);
 	for (i = 0; i < d.nfds; i++) {
 		const char *up = listen_unix_path(d.cfg->listen[i]);

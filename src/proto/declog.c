@@ -51,6 +51,7 @@ declog_format(struct buf *out, const struct policy_req *pr,
 	const char *whatsup;
 	char *ext;
 	bool rejects = v->code != 0;
+	size_t start = out->len;
 
 	if (rejects)
 		whatsup = v->warn_only ? "reject_warning" : "reject";
@@ -90,4 +91,9 @@ declog_format(struct buf *out, const struct policy_req *pr,
 		buf_printf(out, " instance=%s", san(f1, pr->instance));
 	buf_printf(out, " lookup=%s delay=%" PRIu64 ".%02" PRIu64 "ms",
 	    lookup, delay_us / 1000, (delay_us % 1000) / 10);
+	/* Postfix: "%.*s" with MSG_SYSLOG_RECLEN, bytes, UTF-8 or not */
+	if (out->len - start > DECLOG_LINE_MAX) {
+		out->len = start + DECLOG_LINE_MAX;
+		out->data[out->len] = '\0';
+	}
 }

@@ -26,12 +26,20 @@
 #include "proto/policy.h"
 #include "util/buf.h"
 
-#define DECLOG_FIELD_MAX	512	/* bytes of one untrusted field */
+#define DECLOG_FIELD_MAX	2048	/* bytes of one untrusted field: a
+					 * whole RCPT line (line_length_limit),
+					 * so that the line is cut only where
+					 * Postfix cuts its own */
+#define DECLOG_LINE_MAX		2000	/* bytes of one line: Postfix
+					 * msg_syslog.c MSG_SYSLOG_RECLEN,
+					 * msg_logger.c MSG_LOGGER_RECLEN */
 
 /*
  * declog_format - append the line (without newline) for verdict v of
  * request pr to out. lookup names the source that decided ("db",
  * "cache", "pure", "timeout"); delay_us is the time the decision took.
+ * Like Postfix's own, a line longer than DECLOG_LINE_MAX bytes is cut
+ * there (so the extras go first, and a cut line still equals Postfix's).
  */
 void	declog_format(struct buf *out, const struct policy_req *pr,
 	    const struct verdict *v, const char *lookup, uint64_t delay_us);

@@ -23,6 +23,7 @@
 #include "proto/policy.h"
 #include "server/conn.h"
 #include "server/dispatch.h"
+#include "server/metrics.h"
 #include "server/worker.h"
 #include "util/log.h"
 #include "util/strutil.h"
@@ -95,6 +96,7 @@ conn_accept(struct worker *w, int lfd)
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
+	metrics_conn_open();
 	if (log_verbose())
 		msg_debug("connect from %s", c->peer);
 }
@@ -118,6 +120,7 @@ conn_close(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	w->nconns--;
+	metrics_conn_close();
 	if (log_verbose())
 		msg_debug("disconnect from %s after %llu requests", c->peer,
 		    (unsigned long long)c->nrequests);
@@ -189,6 +192,7 @@ conn_process(struct conn *c)
 		if (st == PP_ERROR) {
 			msg_warn("%s: policy protocol error: %s; disconnecting",
 			    c->peer, pp_strerror(why));
+			metrics_protocol_error();
 			conn_close(c);
 			return;
 		}

@@ -3,12 +3,17 @@
  *
  * The flow: non-RCPT requests get DUNNO at once. For RCPT, parse the
  * recipient, then loop: ask the engine; it either decides, or lists the
- * lookups it may need; those are expanded into parameters and sent, one
- * pipelined batch per database; when every batch is back, ask again. A
- * deadline (request_timeout) bounds the whole request: when it fires,
- * pending lookups are cancelled and the answer is lookup_failure_action.
+ * lookups it may need; those go to the resolver (server/resolve: the
+ * in-process cache, Redis, then PostgreSQL pipelined per database, with
+ * single flight), and when all are answered, ask again. A deadline
+ * (request_timeout) bounds the whole request: when it fires, the
+ * lookups still pending are answered from the cache if it knows them
+ * (stale is better than nothing when the database hangs) or as lookup
+ * failures, and the engine decides with that, as Postfix would have at
+ * its first failed lookup: lookup_failure_action.
  *
- * Depends on: core/, proto/, store/db, util/, libevent (timer only).
+ * Depends on: core/, proto/, server/{resolve,stats,metrics}, util/,
+ * libevent (timer only).
  * Security: the recipient and every logged field are untrusted; they are
  * never pasted into SQL (sqlmap makes parameters) and are sanitised in
  * log lines (declog).
@@ -26,29 +31,16 @@
 #include "proto/policy.h"
 #include "server/conn.h"
 #include "server/dispatch.h"
+#include "server/metrics.h"
+#include "server/resolve.h"
+#include "server/stats.h"
 #include "server/worker.h"
-#include "store/db.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-#define DISPATCH_BATCHES_MAX	16	/* database batches in one round */
-
-/* one query of a batch, with what we need to turn its result into a fact */
-struct bquery {
-	const struct map *map;
-	const char *key;		/* borrowed from req->addr */
-	char	*params[SQLMAP_PARAMS_MAX];
-	size_t	 nparams;
-};
-
-struct batch {
-	struct req *req;		/* NULL once the request is gone */
-	struct db_op *op;
-	struct bquery q[DB_QUERIES_MAX];
-	size_t	 n;
-};
+#define MS_PER_S	1000ULL
 
 struct req {
 	struct worker *w;
@@ -59,39 +51,25 @@ struct req {
 	struct factset facts;
 	struct lookup_list need;
 	struct event *timer;
-	struct batch *batches[DISPATCH_BATCHES_MAX];
-	size_t	 nbatches;
-	size_t	 pending;		/* batches not yet answered */
+	struct resolve_req *rq;		/* lookups in the air, or NULL */
 	unsigned rounds;
 	uint64_t t0;
-	bool	 used_db;
+	enum fact_source costliest;	/* of the facts used: pure < local <
+					 * redis < db */
+	unsigned nstale;		/* cached answers used past their TTL
+					 * because the database failed */
+	uint64_t stale_age_ms;		/* the oldest of them */
 };
 
 static void dispatch_step(struct req *r);
 
-static void
-batch_free(struct batch *b)
-{
-	size_t i, j;
-
-	for (i = 0; i < b->n; i++)
-		for (j = 0; j < b->q[i].nparams; j++)
-			free(b->q[i].params[j]);
-	free(b);
-}
-
-/* req_free - release everything; cancels batches still out */
+/* req_free - release everything; cancels lookups still out */
 static void
 req_free(struct req *r)
 {
-	size_t i;
-
-	for (i = 0; i < r->nbatches; i++) {
-		if (r->batches[i] == NULL)
-			continue;
-		db_cancel(r->batches[i]->op);
-		batch_free(r->batches[i]);
-	}
+	if (r->rq != NULL)
+		resolve_cancel(r->rq);
+	r->rq = NULL;
 	if (r->timer)
 		event_free(r->timer);
 	factset_free(&r->facts);
@@ -101,13 +79,34 @@ req_free(struct req *r)
 	free(r);
 }
 
-/* source_name - how the deciding fact was had, for the log line */
+/* source_rank - how far a fact had to be fetched */
+static int
+source_rank(enum fact_source s)
+{
+	switch (s) {
+	case FACT_SRC_PURE:
+		return 0;
+	case FACT_SRC_CACHE_LOCAL:
+		return 1;
+	case FACT_SRC_CACHE_REDIS:
+		return 2;
+	case FACT_SRC_DB:
+		return 3;
+	}
+	return 3;
+}
+
+/*
+ * source_name - how the deciding fact was had, for the log line; with
+ * no single deciding fact (user unknown: every key missed), the
+ * costliest source that was used
+ */
 static const char *
 source_name(const struct req *r, const struct verdict *v)
 {
 	if (v->decided_by != NULL)
 		return fact_source_name(v->decided_by->source);
-	return r->used_db ? "db" : "pure";
+	return fact_source_name(r->costliest);
 }
 
 /*
@@ -123,6 +122,18 @@ dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 	struct buf line;
 	char *action;
 
+	stats_add(rcpt, 1);
+	metrics_decision(v->kind, v->dclass, v->warn_only, delay);
+	if (r->nstale > 0) {
+		char	 rc[STR_SANITIZE_MAX + 4];
+
+		msg_warn("<%s>: PostgreSQL did not answer; %u lookup%s "
+		    "answered from the cache, stale (up to %llus old, "
+		    "cache_stale_ttl)", str_sanitize(rc, r->pr.recipient,
+		    strlen(r->pr.recipient), STR_SANITIZE_MAX), r->nstale,
+		    r->nstale == 1 ? "" : "s",
+		    (unsigned long long)(r->stale_age_ms / MS_PER_S));
+	}
 	if (v->code != 0 || cfg->log_level >= 1) {
 		buf_init(&line, 0);
 		declog_format(&line, &r->pr, v, lookup, delay);
@@ -136,159 +147,62 @@ dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 	free(action);
 }
 
+/* dispatch_fact - one answered lookup into the fact set */
+static void
+dispatch_fact(void *arg, const struct resolve_fact *f)
+{
+	struct req *r = arg;
+
+	factset_add(&r->facts, f->map, f->key, f->result, f->source, f->value,
+	    f->why);
+	if (source_rank(f->source) > source_rank(r->costliest))
+		r->costliest = f->source;
+	if (f->stale) {
+		r->nstale++;
+		if (f->age_ms > r->stale_age_ms)
+			r->stale_age_ms = f->age_ms;
+	}
+}
+
+/* dispatch_resolved - every lookup of the round is answered */
+static void
+dispatch_resolved(void *arg)
+{
+	struct req *r = arg;
+
+	r->rq = NULL;
+	dispatch_step(r);
+}
+
 static void
 dispatch_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct req *r = arg;
+	const struct engine_cfg *ecfg = &r->gen->cfg->engine;
 	struct verdict v;
 	char rcpt[STR_SANITIZE_MAX + 4];
 
 	msg_warn("request for <%s> timed out after %llums (request_timeout)",
 	    str_sanitize(rcpt, r->pr.recipient, strlen(r->pr.recipient),
 	    STR_SANITIZE_MAX), r->gen->cfg->request_timeout_ms);
-	engine_failure(&r->gen->cfg->engine, &v);
-	dispatch_finish(r, &v, "timeout");
-}
-
-/* fact_from_result - one query's answer into the fact set */
-static void
-fact_from_result(struct req *r, const struct bquery *q,
-    const struct db_result *res)
-{
-	char k[STR_SANITIZE_MAX + 4], e[STR_SANITIZE_MAX + 4];
-	char *value = NULL, *why = NULL, *warn = NULL;
-	enum fact_result fr;
-
-	if (res->status == DB_ERROR) {
-		/* Postfix: maps.c "%s:%s lookup error for \"%s\"" */
-		msg_warn("%s lookup error for \"%s\": %s", q->map->name,
-		    str_sanitize(k, q->key, strlen(q->key), STR_SANITIZE_MAX),
-		    str_sanitize(e, res->error, strlen(res->error),
-		    STR_SANITIZE_MAX));
-		factset_add(&r->facts, q->map, q->key, FACT_UNAVAILABLE,
-		    FACT_SRC_DB, NULL, res->error);
-		return;
+	if (r->rq != NULL)
+		resolve_abandon(r->rq, "request timed out");
+	r->rq = NULL;
+	/* decide with what is known; whatever else is needed now comes
+	 * from the in-process cache or is a lookup failure */
+	for (;;) {
+		if (++r->rounds > DISPATCH_ROUNDS_MAX) {
+			engine_failure(ecfg, &v);
+			break;
+		}
+		if (engine_decide(ecfg, &r->addr, &r->facts, &r->need, &v,
+		    NULL) == ENGINE_DONE)
+			break;
+		resolve_fallback(r->gen->resolver, r->need.v, r->need.n,
+		    dispatch_fact, r, "request timed out");
 	}
-	fr = sqlmap_result(q->map->u.sql, q->key, res->vals, res->nvals,
-	    &value, &why, &warn);
-	if (warn != NULL) {
-		msg_warn("%s", str_sanitize(e, warn, strlen(warn),
-		    STR_SANITIZE_MAX));
-		free(warn);
-	}
-	if (fr == FACT_UNAVAILABLE)
-		msg_warn("%s lookup error for \"%s\": %s", q->map->name,
-		    str_sanitize(k, q->key, strlen(q->key), STR_SANITIZE_MAX),
-		    why ? why : "unavailable");
-	factset_add(&r->facts, q->map, q->key, fr, FACT_SRC_DB, value, why);
-	free(value);
-	free(why);
-}
-
-static void
-dispatch_db_done(void *arg, const struct db_result *results, size_t n)
-{
-	struct batch *b = arg;
-	struct req *r = b->req;
-	size_t i;
-
-	if (r == NULL)
-		msg_panic("dispatch_db_done: callback for a freed request");
-	for (i = 0; i < n && i < b->n; i++)
-		fact_from_result(r, &b->q[i], &results[i]);
-	for (i = 0; i < r->nbatches; i++)
-		if (r->batches[i] == b)
-			r->batches[i] = NULL;
-	batch_free(b);
-	if (--r->pending == 0)
-		dispatch_step(r);
-}
-
-/*
- * dispatch_submit - send the lookups of r->need, one batch per database
- * (split at DB_QUERIES_MAX). Lookups whose query turns out to be
- * suppressed are answered here. Returns the number of batches sent.
- */
-static size_t
-dispatch_submit(struct req *r)
-{
-	struct gen *g = r->gen;
-	struct batch *open[DISPATCH_BATCHES_MAX] = { 0 };
-	unsigned dbidx[DISPATCH_BATCHES_MAX];
-	struct db_query qs[DB_QUERIES_MAX];
-	size_t nopen = 0, i, j, sent = 0;
-
-	for (i = 0; i < r->need.n; i++) {
-		const struct lookup *lk = &r->need.v[i];
-		const struct sqlmap *sm;
-		struct batch *b = NULL;
-		struct bquery *q;
-		unsigned d;
-
-		if (lk->map->type != MAP_PGSQL)
-			msg_panic("dispatch_submit: engine asked for a pure "
-			    "lookup in %s", lk->map->name);
-		sm = lk->map->u.sql;
-		if (sm->id >= g->nsqlmaps)
-			msg_panic("dispatch_submit: unknown sqlmap id %u",
-			    sm->id);
-		d = g->db_of_sqlmap[sm->id];
-		for (j = 0; j < nopen; j++)
-			if (dbidx[j] == d && open[j]->n < DB_QUERIES_MAX)
-				b = open[j];
-		if (b == NULL) {
-			if (nopen == DISPATCH_BATCHES_MAX)
-				msg_panic("dispatch_submit: too many batches");
-			b = xcalloc(1, sizeof(*b));
-			b->req = r;
-			dbidx[nopen] = d;
-			open[nopen++] = b;
-		}
-		q = &b->q[b->n];
-		q->map = lk->map;
-		q->key = lk->key;
-		if (!sqlmap_expand(sm, lk->key, q->params)) {
-			/* the engine pre-checks this; be safe anyway */
-			factset_add(&r->facts, lk->map, lk->key,
-			    FACT_NOT_FOUND, FACT_SRC_PURE, NULL, NULL);
-			continue;
-		}
-		q->nparams = sm->nparams;
-		b->n++;
-	}
-	r->nbatches = 0;
-	for (j = 0; j < nopen; j++) {
-		struct batch *b = open[j];
-
-		if (b->n == 0) {
-			batch_free(b);
-			continue;
-		}
-		for (i = 0; i < b->n; i++) {
-			qs[i].sm = b->q[i].map->u.sql;
-			qs[i].nparams = b->q[i].nparams;
-			for (size_t k = 0; k < b->q[i].nparams; k++)
-				qs[i].params[k] = b->q[i].params[k];
-		}
-		if (db_submit(g->dbs[dbidx[j]], qs, b->n, dispatch_db_done, b,
-		    &b->op) < 0) {
-			/* queue full: every lookup of the batch failed */
-			for (i = 0; i < b->n; i++)
-				factset_add(&r->facts, b->q[i].map,
-				    b->q[i].key, FACT_UNAVAILABLE, FACT_SRC_DB,
-				    NULL, "database queue full");
-			msg_warn("database request queue full; "
-			    "answering lookup failure");
-			batch_free(b);
-			continue;
-		}
-		r->batches[r->nbatches++] = b;
-		sent++;
-	}
-	r->pending = sent;
-	if (sent > 0)
-		r->used_db = true;
-	return sent;
+	dispatch_finish(r, &v, v.kind == VERDICT_FAILURE ? "timeout" :
+	    source_name(r, &v));
 }
 
 /* dispatch_step - ask the engine again with the facts known now */
@@ -306,8 +220,9 @@ dispatch_step(struct req *r)
 			dispatch_finish(r, &v, source_name(r, &v));
 			return;
 		}
-		if (dispatch_submit(r) > 0)
-			return;		/* dispatch_db_done() goes on */
+		if (resolve_start(r->gen->resolver, r->need.v, r->need.n,
+		    dispatch_fact, dispatch_resolved, r, &r->rq) != 0)
+			return;		/* dispatch_resolved() goes on */
 	}
 }
 
@@ -328,14 +243,17 @@ dispatch_start(struct worker *w, struct conn *c, struct gen *g,
 	memset(pr, 0, sizeof(*pr));
 	r->t0 = clock_mono_us();
 	factset_init(&r->facts);
+	r->costliest = FACT_SRC_PURE;
 
 	/* Only RCPT is ours; everything else goes on to other restrictions */
 	if (r->pr.protocol_state == NULL ||
 	    strcasecmp(r->pr.protocol_state, "RCPT") != 0) {
+		metrics_request(false);
 		req_free(r);
 		conn_done(c, "DUNNO");
 		return;
 	}
+	metrics_request(true);
 	if (r->pr.recipient == NULL ||
 	    addr_parse(r->pr.recipient, &cfg->engine.addr, &r->addr,
 	    &err) < 0) {

@@ -17,7 +17,9 @@
 #include <event2/event.h>
 
 #include "daemon/config.h"
+#include "server/cache.h"
 #include "server/conn.h"
+#include "server/resolve.h"
 #include "server/server.h"
 #include "server/worker.h"
 #include "store/db.h"
@@ -59,6 +61,8 @@ gen_new(struct worker *w, struct config *cfg, unsigned nworkers)
 		g->dbs[i] = db_new(w->base, cfg->dbconfs[i].maps,
 		    cfg->dbconfs[i].nmaps, &opts);
 	}
+	g->resolver = resolver_new(w->base, cfg, g->dbs, g->db_of_sqlmap,
+	    g->nsqlmaps);
 	return g;
 }
 
@@ -78,6 +82,7 @@ gen_unref(struct worker *w, struct gen **gp)
 	*gp = NULL;
 	if (g == NULL || --g->refs > 0)
 		return;
+	resolver_free(&g->resolver);	/* before the pools it uses */
 	for (i = 0; i < g->ndbs; i++)
 		db_free(&g->dbs[i]);
 	free(g->dbs);
@@ -203,6 +208,7 @@ server_start(struct config *cfg, const int *fds, size_t nfds)
 		n = SERVER_WORKERS_MAX;
 	srv->nworkers = n;
 	srv->workers = xcalloc(n, sizeof(struct worker));
+	cache_start(cfg);
 	/* workers never take signals: the main thread handles them */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -249,6 +255,7 @@ server_reload(struct server *srv, struct config *cfg)
 {
 	unsigned i;
 
+	cache_reload(cfg);
 	for (i = 0; i < srv->nworkers; i++) {
 		struct worker *w = &srv->workers[i];
 
@@ -302,4 +309,5 @@ server_stop(struct server **srvp)
 	}
 	free(srv->workers);
 	free(srv);
+	cache_stop();
 }

@@ -14,6 +14,7 @@ struct db;
 struct event;
 struct event_base;
 struct conn;
+struct resolver;
 
 /* what a request needs from its configuration, kept alive while it runs */
 struct gen {
@@ -22,6 +23,8 @@ struct gen {
 	size_t	 ndbs;
 	unsigned *db_of_sqlmap;		/* sqlmap id -> index in dbs */
 	size_t	 nsqlmaps;
+	struct resolver *resolver;	/* caches, single flight, batches
+					 * (server/resolve.h) */
 	unsigned refs;			/* worker thread only */
 };
 

@@ -36,6 +36,7 @@
  */
 #include <sys/queue.h>
 #include <sys/time.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -172,6 +173,28 @@ struct db {
 	bool	 delivering;
 	bool	 dead;		/* db_free() ran inside a callback */
 };
+
+/* connections in DB_CONN_READY, all pools of the process (metrics) */
+static atomic_uint db_ready_total;
+
+/* conn_set_state - every state change goes here, to keep the gauge */
+static void
+conn_set_state(struct db_conn *c, enum db_conn_state st)
+{
+	if (c->state == DB_CONN_READY && st != DB_CONN_READY)
+		atomic_fetch_sub_explicit(&db_ready_total, 1,
+		    memory_order_relaxed);
+	else if (c->state != DB_CONN_READY && st == DB_CONN_READY)
+		atomic_fetch_add_explicit(&db_ready_total, 1,
+		    memory_order_relaxed);
+	c->state = st;
+}
+
+unsigned
+db_ready_connections(void)
+{
+	return atomic_load_explicit(&db_ready_total, memory_order_relaxed);
+}
 
 static void db_dispatch(struct db *);
 static void conn_connect(struct db_conn *);
@@ -510,6 +533,8 @@ conn_close(struct db_conn *c, const char *why)
 	memset(c->prepared, 0, c->db->nstmts * sizeof(c->prepared[0]));
 	free(c->fatal);
 	c->fatal = NULL;
+	if (c->state == DB_CONN_READY)	/* the caller sets what comes next */
+		conn_set_state(c, DB_CONN_CLOSED);
 }
 
 /* conn_wait - back off, then connect again (0: right away, here) */
@@ -520,7 +545,7 @@ conn_wait(struct db_conn *c, uint64_t delay_us)
 		conn_connect(c);
 		return;
 	}
-	c->state = DB_CONN_WAIT;
+	conn_set_state(c, DB_CONN_WAIT);
 	db_timer_add(c->ev_timer, delay_us);
 }
 
@@ -668,7 +693,7 @@ conn_established(struct db_conn *c)
 		    "mode");
 		return;
 	}
-	c->state = DB_CONN_READY;
+	conn_set_state(c, DB_CONN_READY);
 	c->up_us = c->used_us = clock_mono_us();
 	db_host_up(c->host);
 	for (s = 0; s < c->db->nstmts; s++) {
@@ -738,7 +763,7 @@ conn_connect(struct db_conn *c)
 		free(why);
 		return;
 	}
-	c->state = DB_CONN_CONNECTING;
+	conn_set_state(c, DB_CONN_CONNECTING);
 	db_timer_add(c->ev_timer, DB_CONNECT_TIMEOUT_MS * US_PER_MS);
 	/* libpq: before the first PQconnectPoll(), wait for writability */
 	if (conn_watch(c, EV_WRITE) < 0) {
@@ -901,7 +926,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		    conn_others_ready(c)) {
 			/* Postfix closes idle connections; keep one ready */
 			conn_close(c, "idle");
-			c->state = DB_CONN_CLOSED;
+			conn_set_state(c, DB_CONN_CLOSED);
 		} else {
 			conn_arm_ready(c);
 		}
@@ -1088,7 +1113,7 @@ db_new(struct event_base *base, const struct sqlmap *const *maps,
 		c->db = db;
 		c->idx = (unsigned)i;
 		c->fd = -1;
-		c->state = DB_CONN_CLOSED;
+		conn_set_state(c, DB_CONN_CLOSED);
 		TAILQ_INIT(&c->sent);
 		c->prepared = xcalloc(db->nstmts > 0 ? db->nstmts : 1,
 		    sizeof(c->prepared[0]));

@@ -85,6 +85,10 @@ int	db_submit(struct db *db, const struct db_query *queries, size_t n,
 /* db_cancel - the callback will not run; the queries may still run */
 void	db_cancel(struct db_op *op);
 
+/* db_ready_connections - connections up, all pools of the process
+ * (any thread; for /readyz and metrics) */
+unsigned db_ready_connections(void);
+
 /* a one-line state for logs and metrics: "2/4 connections up" */
 const char *db_state(struct db *db, char *buf, size_t size);
 

@@ -33,3 +33,14 @@ clock_wall_s(void)
 		msg_panic("clock_gettime(CLOCK_REALTIME): %m");
 	return (int64_t)ts.tv_sec;
 }
+
+/* clock_wall_ms - milliseconds since the epoch */
+uint64_t
+clock_wall_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		msg_panic("clock_gettime(CLOCK_REALTIME): %m");
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}

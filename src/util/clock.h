@@ -10,5 +10,8 @@
 uint64_t clock_mono_us(void);
 /* clock_wall_s - seconds since the epoch */
 int64_t	clock_wall_s(void);
+/* clock_wall_ms - milliseconds since the epoch (cache ages shared
+ * between hosts through Redis) */
+uint64_t clock_wall_ms(void);
 
 #endif

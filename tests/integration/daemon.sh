@@ -461,8 +461,16 @@ for ((i = 0; i < RECOVER_TIMEOUT * 2; i++)); do
 done
 check "A answers from PostgreSQL again after the restart" \
     "${recovered:-no}" yes
-check "A after the restart: a mailbox" \
-    "$(pc "$A_INET" ask recipient=jane+after@example.com)" DUNNO
+# Each worker thread has its own pool, and one may still be in its
+# reconnect backoff (up to 5 s): a 451 is fine for a moment, any other
+# answer than DUNNO for a mailbox is wrong at once.
+got=
+for ((i = 0; i < RECOVER_TIMEOUT * 2; i++)); do
+	got=$(pc "$A_INET" ask recipient=jane+after@example.com)
+	[ "$got" = "451 4.3.0 Temporary lookup failure" ] || break
+	sleep 0.5
+done
+check "A after the restart: a mailbox" "$got" DUNNO
 recovered=
 for ((i = 0; i < RECOVER_TIMEOUT * 2; i++)); do
 	got=$(pc "$B_UNIX" ask recipient="fresh-b-after$i@example.com")

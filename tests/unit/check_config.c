@@ -161,6 +161,12 @@ field(const struct config *cfg, const char *name)
 		return strdup(cfg->redis_password);
 	if (strcmp(name, "redis_db") == 0)
 		return NUM("%u", cfg->redis_db);
+	if (strcmp(name, "cache_max_entries") == 0)
+		return NUM("%u", cfg->cache_max_entries);
+	if (strcmp(name, "cache_max_bytes") == 0)
+		return NUM("%u", cfg->cache_max_bytes);
+	if (strcmp(name, "redis_timeout") == 0)
+		return NUM("%llums", cfg->redis_timeout_ms);
 	ck_abort_msg("test bug: no field %s", name);
 	return NULL;
 #undef YN
@@ -209,6 +215,9 @@ static const struct {
 	{ "cache_stale_ttl", "86400000ms" },
 	{ "redis_password", "" },
 	{ "redis_db", "0" },
+	{ "cache_max_entries", "100000" },
+	{ "cache_max_bytes", "67108864" },
+	{ "redis_timeout", "5ms" },
 };
 
 /* load text that must be valid; msgs must match exactly (NULL-ended) */
@@ -470,6 +479,14 @@ static const struct {
 	{ "cache_negative_ttl = 0\n", "cache_negative_ttl", "0ms" },
 	{ "cache_stale_ttl = 1w\n", "cache_stale_ttl", "604800000ms" },
 	{ "redis_db = 15\n", "redis_db", "15" },
+	{ "cache_max_entries = 0\n", "cache_max_entries", "0" },
+	{ "cache_max_entries = 100000000\n", "cache_max_entries",
+	  "100000000" },
+	{ "cache_max_bytes = 4294967295\n", "cache_max_bytes", "4294967295" },
+	{ "redis_timeout = 20ms\n", "redis_timeout", "20ms" },
+	{ "redis_timeout = 1\n", "redis_timeout", "1000ms",
+	  { P ":1: warning: redis_timeout is not below request_timeout: a "
+	    "slow Redis would use up the whole request" } },
 
 	/* unknown names warn, unless used as $name (postconf) */
 	{ "myhostname = mx.example.com\n", "syslog_name", "vrcptd",
@@ -690,6 +707,17 @@ static const struct {
 	{ "cache = memcache:127.0.0.1\n", { P ":1: bad cache configuration: "
 	  "cache = memcache:127.0.0.1 (use none, redis:unix:/path/to/"
 	  "redis.sock or redis:inet:host:port)" } },
+	{ "cache_max_entries = 100000001\n", { P ":1: bad numerical "
+	  "configuration: cache_max_entries = 100000001 (use a number from 0 "
+	  "to 100000000)" } },
+	{ "cache_max_bytes = 4294967296\n", { P ":1: bad numerical "
+	  "configuration: cache_max_bytes = 4294967296 (use a number from 0 "
+	  "to 4294967295)" } },
+	{ "cache_max_entries = -1\n", { P ":1: bad numerical "
+	  "configuration: cache_max_entries = -1 (use a number from 0 "
+	  "to 100000000)" } },
+	{ "redis_timeout = 0\n", { P ":1: bad time configuration: "
+	  "redis_timeout = 0 (use a time > 0, e.g. 500ms, 1s, 10m, 1h)" } },
 	{ "redis_db = x\n", { P ":1: bad numerical configuration: redis_db = "
 	  "x (use a number from 0 to 65535)" } },
 	/* an error in a value reached through $name names the user */

@@ -1,0 +1,673 @@
+/*
+ * cache - the process-wide part of the cache: the in-process tier, the
+ * invalidation listeners, trust and the invalidation sequence. See
+ * cache.h.
+ *
+ * The in-process tier is CACHE_SHARDS core/lru maps, each under its own
+ * mutex, chosen by a keyed hash of the key; its keys are
+ * "<namespace>:<lookup key>", so that every map definition has its own
+ * answers and a reload that changes a map never reads the old ones.
+ *
+ * Each listener (one per database server of the configuration) owns a
+ * blocking Redis handle (store/rcachesync) used only from its thread.
+ *
+ * Depends on: core/{lru,cachefmt}, store/{notify,rcachesync},
+ * daemon/config, server/stats, util/, pthreads.
+ *
+ * Security: invalidation messages may come from anyone allowed to
+ * NOTIFY on the database; they can only remove cached answers (cost: a
+ * query), never add one. Keys are attacker-chosen recipient parts; the
+ * tier is bounded (cache_max_entries, cache_max_bytes) and hashed with
+ * random keys.
+ */
+#include <sys/random.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/lru.h"
+#include "daemon/config.h"
+#include "server/cache.h"
+#include "server/stats.h"
+#include "store/notify.h"
+#include "store/rcachesync.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/strutil.h"
+#include "util/xalloc.h"
+
+#define CACHE_LKEY_MAX	(CACHEFMT_NS_LEN + 1 + CACHEFMT_KEY_MAX + 1)
+
+struct cache_shard {
+	pthread_mutex_t lock;
+	struct lru *lru;
+};
+
+struct cache_listener {
+	struct notify *n;
+	struct rcachesync *rs;		/* NULL: no Redis */
+	bool	 trusted;		/* listener thread only */
+	bool	 warned_redis;
+};
+
+/* the listeners of one configuration (its conns are borrowed from it) */
+struct cache_lset {
+	struct config *cfg;		/* a reference */
+	struct cache_listener *v;
+	size_t	 n;
+};
+
+static struct {
+	bool	 started;		/* main thread only */
+	struct cache_shard shards[CACHE_SHARDS];
+	uint64_t seed0, seed1;
+	atomic_bool local_on;
+	atomic_uint_fast64_t seq;
+	atomic_uint_fast64_t fresh_after;	/* wall ms: in-process answers
+						 * stored until then are only
+						 * stale (listener reconnect) */
+	atomic_int untrusted;		/* listeners not (yet) trusted */
+	atomic_bool dirty;		/* Redis needs a new global epoch */
+
+	/* the listeners (main thread) */
+	struct cache_lset *lset;
+
+	/* namespaces ever used by this process */
+	pthread_mutex_t ns_lock;
+	char	(*ns)[CACHEFMT_NS_LEN + 1];
+	size_t	 nns;
+} svc;
+
+static uint64_t
+rand64(void)
+{
+	uint64_t v;
+
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		msg_fatal("getrandom failed");
+	return v;
+}
+
+/* lkey - "<ns>:<key>" into buf; false when the key is not cached */
+static bool
+lkey(char buf[CACHE_LKEY_MAX], const char *ns, const char *key,
+    size_t *len_r, size_t *dom_off_r, size_t *dom_len_r)
+{
+	size_t	 nlen = strlen(ns), klen = strlen(key), off, dlen;
+
+	if (!cachefmt_cacheable(key, klen) || nlen != CACHEFMT_NS_LEN)
+		return false;
+	memcpy(buf, ns, nlen);
+	buf[nlen] = ':';
+	memcpy(buf + nlen + 1, key, klen);
+	buf[nlen + 1 + klen] = '\0';
+	*len_r = nlen + 1 + klen;
+	cachefmt_key_domain(key, klen, &off, &dlen);
+	*dom_off_r = nlen + 1 + off;
+	*dom_len_r = dlen;
+	return true;
+}
+
+static struct cache_shard *
+shard_of(const char *k, size_t len)
+{
+	return &svc.shards[cachefmt_siphash(svc.seed0, svc.seed1, k, len) %
+	    CACHE_SHARDS];
+}
+
+bool
+cache_trusted(void)
+{
+	return atomic_load(&svc.untrusted) == 0;
+}
+
+uint64_t
+cache_seq(void)
+{
+	return atomic_load(&svc.seq);
+}
+
+bool
+cache_local_on(void)
+{
+	return atomic_load(&svc.local_on);
+}
+
+bool
+cache_redis_dirty(void)
+{
+	return atomic_load(&svc.dirty);
+}
+
+enum cache_state
+cache_local_get(const char *ns, const char *key, uint64_t now_ms,
+    struct cache_hit *hit_r)
+{
+	char	 k[CACHE_LKEY_MAX];
+	size_t	 len, doff, dlen;
+	struct cache_shard *sh;
+	struct lru_hit hit;
+	enum lru_state st;
+
+	memset(hit_r, 0, sizeof(*hit_r));
+	if (!cache_local_on() || !lkey(k, ns, key, &len, &doff, &dlen))
+		return CACHE_MISS;
+	sh = shard_of(k, len);
+	pthread_mutex_lock(&sh->lock);
+	st = lru_get(sh->lru, k, len, now_ms, &hit);
+	pthread_mutex_unlock(&sh->lock);
+	switch (st) {
+	case LRU_MISS:
+		return CACHE_MISS;
+	case LRU_FRESH:
+	case LRU_STALE:
+		hit_r->result = hit.result;
+		hit_r->value = hit.value;
+		hit_r->stored_ms = hit.stored_ms;
+		if (st == LRU_FRESH &&
+		    hit.stored_ms > atomic_load(&svc.fresh_after))
+			return CACHE_FRESH;
+		return CACHE_STALE;
+	}
+	return CACHE_MISS;
+}
+
+bool
+cache_local_put(const char *ns, const char *key, uint64_t seq0,
+    enum fact_result result, const char *value, uint64_t stored_ms,
+    const struct cachefmt_ttl *ttl, uint64_t now_ms)
+{
+	char	 k[CACHE_LKEY_MAX];
+	struct cache_shard *sh;
+	struct lru_val v;
+	size_t	 len;
+	bool	 ok = false;
+	char	*cut = NULL;
+
+	if (!cache_local_on() || result == FACT_UNAVAILABLE ||
+	    !lkey(k, ns, key, &len, &v.dom_off, &v.dom_len))
+		return false;
+	if (value != NULL && strlen(value) > CACHEFMT_VALUE_MAX)
+		value = cut = xstrndup(value, CACHEFMT_VALUE_MAX);
+	v.result = result;
+	v.value = result == FACT_FOUND ? value : NULL;
+	v.stored_ms = stored_ms;
+	v.fresh_until_ms = stored_ms + cachefmt_ttl_of(ttl, result);
+	v.stale_until_ms = v.fresh_until_ms + ttl->stale_ms;
+	sh = shard_of(k, len);
+	pthread_mutex_lock(&sh->lock);
+	/* under the lock: an invalidation bumps seq before it locks */
+	if (cache_seq() == seq0)
+		ok = lru_put(sh->lru, k, len, &v, now_ms);
+	pthread_mutex_unlock(&sh->lock);
+	free(cut);
+	return ok;
+}
+
+static void
+local_clear(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < CACHE_SHARDS; i++) {
+		pthread_mutex_lock(&svc.shards[i].lock);
+		lru_clear(svc.shards[i].lru);
+		pthread_mutex_unlock(&svc.shards[i].lock);
+	}
+}
+
+static void
+local_del_key(const char *key)
+{
+	char	 k[CACHE_LKEY_MAX];
+	size_t	 i, len, doff, dlen;
+
+	pthread_mutex_lock(&svc.ns_lock);
+	for (i = 0; i < svc.nns; i++) {
+		struct cache_shard *sh;
+
+		if (!lkey(k, svc.ns[i], key, &len, &doff, &dlen))
+			continue;
+		sh = shard_of(k, len);
+		pthread_mutex_lock(&sh->lock);
+		lru_del(sh->lru, k, len);
+		pthread_mutex_unlock(&sh->lock);
+	}
+	pthread_mutex_unlock(&svc.ns_lock);
+}
+
+static void
+local_del_domain(const char *dom)
+{
+	size_t	 i;
+
+	for (i = 0; i < CACHE_SHARDS; i++) {
+		pthread_mutex_lock(&svc.shards[i].lock);
+		lru_del_domain(svc.shards[i].lru, dom, strlen(dom));
+		pthread_mutex_unlock(&svc.shards[i].lock);
+	}
+}
+
+int
+cache_invalidate_local(const char *payload)
+{
+	enum cachefmt_inval kind;
+	const char *arg;
+	int	 rc = 0;
+
+	atomic_fetch_add(&svc.seq, 1);
+	stats_add(invalidations, 1);
+	if (cachefmt_inval_parse(payload, &kind, &arg) < 0) {
+		kind = CACHEFMT_INVAL_ALL;
+		rc = -1;
+	}
+	switch (kind) {
+	case CACHEFMT_INVAL_KEY:
+		local_del_key(arg);
+		break;
+	case CACHEFMT_INVAL_DOMAIN:
+		local_del_domain(arg);
+		break;
+	case CACHEFMT_INVAL_ALL:
+		stats_add(flushes, 1);
+		local_clear();
+		break;
+	}
+	return rc;
+}
+
+/*
+ * Listener hooks (listener threads).
+ */
+
+static void
+redis_failed(struct cache_listener *l, const char *what, const char *why)
+{
+	atomic_store(&svc.dirty, true);
+	if (!l->warned_redis)
+		msg_warn("cache: Redis %s failed: %s; Redis is not used until "
+		    "it can be flushed", what, why);
+	l->warned_redis = true;
+}
+
+/* redis_flush_all - a new global epoch: every Redis answer is gone */
+static bool
+redis_flush_all(struct cache_listener *l)
+{
+	const char *err;
+
+	if (l->rs == NULL)
+		return true;
+	if (rcachesync_new_epoch(l->rs, CACHEFMT_RKEY_EPOCH, NULL, &err) < 0) {
+		redis_failed(l, "flush", err);
+		return false;
+	}
+	return true;
+}
+
+static void
+redis_invalidate(struct cache_listener *l, const char *payload)
+{
+	enum cachefmt_inval kind;
+	const char *arg, *err;
+	char	*keys[CACHE_NS_MAX];
+	size_t	 lens[CACHE_NS_MAX], i, n = 0;
+	char	*k;
+	int	 rc = 0;
+
+	/* dirty: it gets a new epoch anyway (l_tick); meanwhile do not
+	 * make every message wait for a Redis that does not answer */
+	if (l->rs == NULL || atomic_load(&svc.dirty))
+		return;
+	if (cachefmt_inval_parse(payload, &kind, &arg) < 0)
+		kind = CACHEFMT_INVAL_ALL;
+	switch (kind) {
+	case CACHEFMT_INVAL_KEY:
+		pthread_mutex_lock(&svc.ns_lock);
+		for (i = 0; i < svc.nns; i++) {
+			keys[n] = cachefmt_rkey(svc.ns[i], arg, strlen(arg),
+			    &lens[n]);
+			n++;
+		}
+		pthread_mutex_unlock(&svc.ns_lock);
+		rc = rcachesync_tombstone(l->rs, (const char *const *)keys,
+		    lens, n, clock_wall_ms(), CACHE_TOMBSTONE_MS, &err);
+		for (i = 0; i < n; i++)
+			free(keys[i]);
+		if (rc < 0)
+			redis_failed(l, "invalidation", err);
+		break;
+	case CACHEFMT_INVAL_DOMAIN:
+		k = xasprintf("%s%s", CACHEFMT_RKEY_DEPOCH, arg);
+		if (rcachesync_new_epoch(l->rs, k, NULL, &err) < 0)
+			redis_failed(l, "invalidation", err);
+		free(k);
+		break;
+	case CACHEFMT_INVAL_ALL:
+		redis_flush_all(l);
+		break;
+	}
+}
+
+static void
+l_message(void *arg, const char *payload)
+{
+	struct cache_listener *l = arg;
+	char	 s[STR_SANITIZE_MAX + 4];
+
+	if (cache_invalidate_local(payload) < 0)
+		msg_warn("cache: unknown invalidation message \"%s\"; "
+		    "dropping every cached answer", str_sanitize(s, payload,
+		    strlen(payload), STR_SANITIZE_MAX));
+	redis_invalidate(l, payload);
+	if (log_verbose() > 0)
+		msg_info("cache: invalidated \"%s\"", str_sanitize(s,
+		    payload, strlen(payload), STR_SANITIZE_MAX));
+}
+
+/*
+ * l_up - LISTEN is in effect: whatever changed while it was not may have
+ * been missed, so every answer cached until now is demoted to stale in
+ * the in-process tier (still good when the database cannot answer, as
+ * right after an outage while the pools reconnect) and dropped from
+ * Redis (a new epoch); then trust.
+ */
+static void
+l_up(void *arg)
+{
+	struct cache_listener *l = arg;
+
+	atomic_fetch_add(&svc.seq, 1);
+	atomic_store(&svc.fresh_after, clock_wall_ms());
+	stats_add(flushes, 1);
+	redis_flush_all(l);
+	if (!l->trusted) {
+		l->trusted = true;
+		atomic_fetch_sub(&svc.untrusted, 1);
+	}
+	msg_debug("cache: listener up: in-process answers demoted, Redis "
+	    "flushed");
+}
+
+static void
+l_down(void *arg)
+{
+	struct cache_listener *l = arg;
+
+	if (l->trusted) {
+		l->trusted = false;
+		atomic_fetch_add(&svc.untrusted, 1);
+	}
+	msg_debug("cache: listener down");
+}
+
+/* l_tick - retry a Redis flush that failed */
+static void
+l_tick(void *arg)
+{
+	struct cache_listener *l = arg;
+	const char *err;
+
+	if (l->rs == NULL || !atomic_load(&svc.dirty))
+		return;
+	if (rcachesync_new_epoch(l->rs, CACHEFMT_RKEY_EPOCH, NULL, &err) < 0)
+		return;
+	atomic_store(&svc.dirty, false);
+	if (l->warned_redis)
+		msg_info("cache: Redis flushed; using it again");
+	l->warned_redis = false;
+}
+
+/*
+ * Lifecycle (main thread).
+ */
+
+/* ns_known - ns is in the registry (caller locks) */
+static bool
+ns_known(const char *ns)
+{
+	size_t	 i;
+
+	for (i = 0; i < svc.nns; i++)
+		if (strcmp(svc.ns[i], ns) == 0)
+			return true;
+	return false;
+}
+
+/* ns_register - remember the namespaces of cfg's pgsql maps */
+static void
+ns_register(const struct config *cfg)
+{
+	char	 ns[CACHEFMT_NS_LEN + 1];
+	size_t	 i, nnew = 0;
+
+	pthread_mutex_lock(&svc.ns_lock);
+	for (i = 0; i < cfg->nmaps; i++) {
+		if (cfg->maps[i]->type != MAP_PGSQL)
+			continue;
+		cachefmt_ns(cfg->maps[i]->u.sql, ns);
+		nnew += !ns_known(ns);
+	}
+	if (svc.nns + nnew > CACHE_NS_MAX) {
+		/*
+		 * Too many reloads with new maps: forget the old namespaces
+		 * and, since their keys could no longer be invalidated, the
+		 * answers they hold, here and in Redis.
+		 */
+		svc.nns = 0;
+		atomic_fetch_add(&svc.seq, 1);
+		local_clear();
+		atomic_store(&svc.dirty, true);
+	}
+	for (i = 0; i < cfg->nmaps; i++) {
+		if (cfg->maps[i]->type != MAP_PGSQL)
+			continue;
+		cachefmt_ns(cfg->maps[i]->u.sql, ns);
+		if (ns_known(ns))
+			continue;
+		svc.ns = xreallocarray(svc.ns, svc.nns + 1, sizeof(*svc.ns));
+		memcpy(svc.ns[svc.nns++], ns, sizeof(ns));
+	}
+	pthread_mutex_unlock(&svc.ns_lock);
+}
+
+static void
+local_limits(const struct config *cfg)
+{
+	size_t	 entries = cfg->cache_max_entries, bytes = cfg->cache_max_bytes;
+	size_t	 i;
+	bool	 on = entries > 0 && bytes > 0 && cfg->ndbconfs > 0;
+
+	for (i = 0; i < CACHE_SHARDS; i++) {
+		pthread_mutex_lock(&svc.shards[i].lock);
+		if (on)
+			lru_set_limits(svc.shards[i].lru,
+			    (entries + CACHE_SHARDS - 1) / CACHE_SHARDS,
+			    (bytes + CACHE_SHARDS - 1) / CACHE_SHARDS);
+		else
+			lru_clear(svc.shards[i].lru);
+		pthread_mutex_unlock(&svc.shards[i].lock);
+	}
+	atomic_store(&svc.local_on, on);
+}
+
+static bool
+redis_on(const struct config *cfg)
+{
+	return strncmp(cfg->cache, "redis:", 6) == 0;
+}
+
+/* cache_wanted - a tier is on: invalidations must be listened to */
+static bool
+cache_wanted(const struct config *cfg)
+{
+	return cfg->ndbconfs > 0 && (redis_on(cfg) ||
+	    (cfg->cache_max_entries > 0 && cfg->cache_max_bytes > 0));
+}
+
+/* same_listeners - a reload that needs no new listeners */
+static bool
+same_listeners(const struct config *a, const struct config *b)
+{
+	size_t	 i;
+
+	if (a->ndbconfs != b->ndbconfs || redis_on(a) != redis_on(b) ||
+	    cache_wanted(a) != cache_wanted(b))
+		return false;
+	if (strcmp(a->cache, b->cache) != 0 || a->redis_db != b->redis_db ||
+	    strcmp(a->redis_password, b->redis_password) != 0 ||
+	    strcmp(a->syslog_name, b->syslog_name) != 0)
+		return false;
+	for (i = 0; i < a->ndbconfs; i++)
+		if (!sqlmap_same_conn(a->dbconfs[i].conn, b->dbconfs[i].conn))
+			return false;
+	return true;
+}
+
+static struct cache_lset *
+lset_start(struct config *cfg)
+{
+	struct cache_lset *ls = xcalloc(1, sizeof(*ls));
+	struct notify_hooks h;
+	char	*appname;
+	size_t	 i;
+
+	ls->cfg = config_ref(cfg);
+	ls->n = cache_wanted(cfg) ? cfg->ndbconfs : 0;
+	ls->v = xcalloc(ls->n ? ls->n : 1, sizeof(*ls->v));
+	appname = xasprintf("%s%s", cfg->syslog_name, CACHE_APPNAME_SUFFIX);
+	for (i = 0; i < ls->n; i++) {
+		struct cache_listener *l = &ls->v[i];
+
+		if (redis_on(cfg)) {
+			struct rcachesync_opts ro;
+
+			ro.endpoint = cfg->cache + strlen("redis:");
+			ro.password = cfg->redis_password;
+			ro.db = cfg->redis_db;
+			ro.timeout_ms = CACHE_SYNC_TIMEOUT_MS;
+			l->rs = rcachesync_new(&ro);
+		}
+		atomic_fetch_add(&svc.untrusted, 1);
+		h.up = l_up;
+		h.down = l_down;
+		h.message = l_message;
+		h.tick = l_tick;
+		h.arg = l;
+		l->n = notify_start(cfg->dbconfs[i].conn, appname, &h);
+	}
+	free(appname);
+	return ls;
+}
+
+static void
+lset_stop(struct cache_lset **lsp)
+{
+	struct cache_lset *ls = *lsp;
+	size_t	 i;
+
+	*lsp = NULL;
+	if (ls == NULL)
+		return;
+	for (i = 0; i < ls->n; i++) {
+		struct cache_listener *l = &ls->v[i];
+
+		notify_stop(&l->n);
+		/* joined, and untrusted by now: it counted once */
+		if (l->trusted)
+			msg_panic("cache: listener trusted after its stop");
+		atomic_fetch_sub(&svc.untrusted, 1);
+		rcachesync_free(&l->rs);
+	}
+	free(ls->v);
+	config_unref(&ls->cfg);
+	free(ls);
+}
+
+void
+cache_start(struct config *cfg)
+{
+	size_t	 i;
+
+	if (svc.started)
+		msg_panic("cache_start: started twice");
+	svc.started = true;
+	svc.seed0 = rand64();
+	svc.seed1 = rand64();
+	pthread_mutex_init(&svc.ns_lock, NULL);
+	for (i = 0; i < CACHE_SHARDS; i++) {
+		pthread_mutex_init(&svc.shards[i].lock, NULL);
+		svc.shards[i].lru = lru_new(0, 0, rand64(), rand64());
+	}
+	atomic_store(&svc.seq, 1);
+	atomic_store(&svc.fresh_after, 0);
+	atomic_store(&svc.untrusted, 0);
+	atomic_store(&svc.dirty, false);
+	ns_register(cfg);
+	local_limits(cfg);
+	svc.lset = lset_start(cfg);
+}
+
+void
+cache_reload(struct config *cfg)
+{
+	struct cache_lset *old;
+
+	if (!svc.started)
+		return;
+	ns_register(cfg);
+	local_limits(cfg);
+	if (svc.lset != NULL && same_listeners(svc.lset->cfg, cfg))
+		return;
+	/* the new ones first, so that trust never rests on the old ones
+	 * alone while the new ones connect */
+	old = svc.lset;
+	svc.lset = lset_start(cfg);
+	lset_stop(&old);
+}
+
+void
+cache_stop(void)
+{
+	size_t	 i, entries = 0, bytes = 0;
+
+	if (!svc.started)
+		return;
+	lset_stop(&svc.lset);
+	for (i = 0; i < CACHE_SHARDS; i++) {
+		entries += lru_count(svc.shards[i].lru);
+		bytes += lru_bytes(svc.shards[i].lru);
+		lru_free(&svc.shards[i].lru);
+		pthread_mutex_destroy(&svc.shards[i].lock);
+	}
+	msg_info("cache statistics: rcpt=%llu lookups=%llu local_hit=%llu "
+	    "local_miss=%llu redis_hit=%llu redis_miss=%llu "
+	    "redis_timeout=%llu redis_skip=%llu db_query=%llu db_batch=%llu "
+	    "db_error=%llu flight_join=%llu stale_served=%llu "
+	    "invalidations=%llu flushes=%llu local_entries=%zu "
+	    "local_bytes=%zu",
+	    (unsigned long long)stats_get(rcpt),
+	    (unsigned long long)stats_get(lookups),
+	    (unsigned long long)stats_get(local_hit),
+	    (unsigned long long)stats_get(local_miss),
+	    (unsigned long long)stats_get(redis_hit),
+	    (unsigned long long)stats_get(redis_miss),
+	    (unsigned long long)stats_get(redis_timeout),
+	    (unsigned long long)stats_get(redis_skip),
+	    (unsigned long long)stats_get(db_query),
+	    (unsigned long long)stats_get(db_batch),
+	    (unsigned long long)stats_get(db_error),
+	    (unsigned long long)stats_get(flight_join),
+	    (unsigned long long)stats_get(stale_served),
+	    (unsigned long long)stats_get(invalidations),
+	    (unsigned long long)stats_get(flushes), entries, bytes);
+	pthread_mutex_lock(&svc.ns_lock);
+	free(svc.ns);
+	svc.ns = NULL;
+	svc.nns = 0;
+	pthread_mutex_unlock(&svc.ns_lock);
+	pthread_mutex_destroy(&svc.ns_lock);
+	svc.started = false;
+}

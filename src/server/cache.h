@@ -1,0 +1,98 @@
+#ifndef VRCPT_CACHE_H
+#define VRCPT_CACHE_H
+/*
+ * cache - what the cache tiers share across a vrcptd process: the
+ * in-process tier (sharded, locked), the invalidation listeners
+ * (store/notify, one per database server) that keep both tiers right,
+ * and the two facts every lookup must respect:
+ *
+ *   trusted   every listener is LISTENing and has flushed what it may
+ *             have missed. While not, a cached answer is never taken as
+ *             fresh: the database is asked, and cached answers are used
+ *             only when it cannot answer (stale-on-error).
+ *   seq       a counter bumped by every invalidation. An answer that was
+ *             fetched (from the database or Redis) while seq moved may
+ *             predate the change and is not cached (checked under the
+ *             shard lock, so a fill never lands after the invalidation
+ *             that should have removed it).
+ *
+ * Invalidation (a NOTIFY message, see core/cachefmt.h) drops keys from
+ * the in-process tier of every namespace this process has used, and in
+ * Redis writes tombstones ("a:"), a new domain epoch ("d:") or a new
+ * global epoch ("all", and after every listener (re)connect). A Redis
+ * invalidation that fails marks Redis "dirty": nobody reads or writes it
+ * until a new global epoch has been set (retried every second).
+ *
+ * What is left: between a COMMIT and the arrival of its notification
+ * (well under a millisecond on one host) an RCPT may still be answered
+ * from before; tests/integration/cache.sh creates and deletes mailboxes
+ * and asks right after the COMMIT, on two instances sharing one Redis.
+ *
+ * Threads: cache_start/reload/stop from the main thread (server.c);
+ * everything else from any thread.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/cachefmt.h"
+#include "core/fact.h"
+
+struct config;
+
+#define CACHE_SHARDS		16	/* in-process tier locks */
+#define CACHE_NS_MAX		256	/* namespaces remembered (reloads) */
+#define CACHE_TOMBSTONE_MS	10000	/* a tombstone outlives any query
+					 * that started before it */
+#define CACHE_SYNC_TIMEOUT_MS	250	/* a Redis invalidation call */
+#define CACHE_APPNAME_SUFFIX	"-listen"	/* application_name of the
+						 * LISTEN connection */
+
+enum cache_state {
+	CACHE_MISS,
+	CACHE_FRESH,		/* within its TTL (trust not applied) */
+	CACHE_STALE		/* past its TTL, within cache_stale_ttl */
+};
+
+struct cache_hit {
+	enum fact_result result;
+	char	*value;		/* fresh copy or NULL; caller frees */
+	uint64_t stored_ms;
+};
+
+/* cache_start - size the in-process tier and start the listeners (takes
+ * a reference to cfg while they run) */
+void	cache_start(struct config *cfg);
+/* cache_reload - new limits, new namespaces; new listeners only when the
+ * database servers or the Redis settings changed */
+void	cache_reload(struct config *cfg);
+/* cache_stop - stop the listeners, free the tier, log the counters */
+void	cache_stop(void);
+
+bool	cache_trusted(void);
+uint64_t cache_seq(void);
+bool	cache_local_on(void);
+bool	cache_redis_dirty(void);
+
+/*
+ * cache_local_get - the in-process answer for (ns, key) at now_ms (wall
+ * clock). FRESH/STALE fill *hit_r.
+ */
+enum cache_state cache_local_get(const char *ns, const char *key,
+	    uint64_t now_ms, struct cache_hit *hit_r);
+/*
+ * cache_local_put - remember an answer stored at stored_ms (ages from
+ * Redis are kept), unless seq moved since seq0 (see above). Returns
+ * true if stored.
+ */
+bool	cache_local_put(const char *ns, const char *key, uint64_t seq0,
+	    enum fact_result result, const char *value, uint64_t stored_ms,
+	    const struct cachefmt_ttl *ttl, uint64_t now_ms);
+
+/*
+ * cache_invalidate_local - apply an invalidation message to the
+ * in-process tier only (bumps seq). For the listeners; returns -1 for a
+ * message that is not ours (then everything was dropped).
+ */
+int	cache_invalidate_local(const char *payload);
+
+#endif

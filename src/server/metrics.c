@@ -1,0 +1,397 @@
+/*
+ * metrics - Prometheus exposition and health checks. See metrics.h.
+ *
+ * Depends on: libevent (main thread's loop), server/stats.h, store/db.h
+ * (readiness), util/. Security: the listener speaks just enough HTTP to
+ * answer GET for three paths; requests are capped at METRICS_REQUEST_MAX
+ * bytes and METRICS_TIMEOUT_MS, and at METRICS_CONNS_MAX at once. Bind
+ * it to loopback (the default examples do): it shows traffic volumes.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "server/listen.h"
+#include "server/metrics.h"
+#include "server/stats.h"
+#include "store/db.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* decision latency histogram bounds, microseconds */
+static const uint64_t metrics_bounds_us[] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
+	250000, 500000, 1000000, 2500000
+};
+#define METRICS_NBUCKETS \
+	(sizeof(metrics_bounds_us) / sizeof(metrics_bounds_us[0]))
+
+#define NKINDS	4	/* enum verdict_kind */
+#define NCLASSES 5	/* enum domain_class */
+
+static struct {
+	atomic_uint_fast64_t conns_open;
+	atomic_uint_fast64_t conns_total;
+	atomic_uint_fast64_t protocol_errors;
+	atomic_uint_fast64_t req_rcpt;
+	atomic_uint_fast64_t req_other;
+	atomic_uint_fast64_t decisions[NKINDS][NCLASSES];
+	atomic_uint_fast64_t warn_only;
+	atomic_uint_fast64_t delay_bucket[METRICS_NBUCKETS + 1];
+	atomic_uint_fast64_t delay_sum_us;
+	atomic_uint_fast64_t delay_count;
+} m;
+
+#define INC(x)	atomic_fetch_add_explicit(&(x), 1, memory_order_relaxed)
+#define GET(x)	((unsigned long long)atomic_load_explicit(&(x), \
+		    memory_order_relaxed))
+
+void
+metrics_conn_open(void)
+{
+	INC(m.conns_open);
+	INC(m.conns_total);
+}
+
+void
+metrics_conn_close(void)
+{
+	atomic_fetch_sub_explicit(&m.conns_open, 1, memory_order_relaxed);
+}
+
+void
+metrics_protocol_error(void)
+{
+	INC(m.protocol_errors);
+}
+
+void
+metrics_request(bool rcpt)
+{
+	if (rcpt)
+		INC(m.req_rcpt);
+	else
+		INC(m.req_other);
+}
+
+void
+metrics_decision(enum verdict_kind kind, enum domain_class dclass,
+    bool warn_only, uint64_t delay_us)
+{
+	size_t i;
+
+	if ((unsigned)kind < NKINDS && (unsigned)dclass < NCLASSES)
+		INC(m.decisions[kind][dclass]);
+	if (warn_only)
+		INC(m.warn_only);
+	for (i = 0; i < METRICS_NBUCKETS; i++)
+		if (delay_us <= metrics_bounds_us[i])
+			break;
+	INC(m.delay_bucket[i]);
+	atomic_fetch_add_explicit(&m.delay_sum_us, delay_us,
+	    memory_order_relaxed);
+	INC(m.delay_count);
+}
+
+/* class names as labels: "virtual alias" is not a good label value */
+static const char *
+class_label(enum domain_class c)
+{
+	switch (c) {
+	case DC_NONE:
+		return "none";
+	case DC_ALIAS:
+		return "virtual_alias";
+	case DC_MAILBOX:
+		return "virtual_mailbox";
+	case DC_RELAY:
+		return "relay";
+	case DC_OTHER:
+		return "other";
+	}
+	return "none";
+}
+
+static void
+counter(struct buf *b, const char *name, const char *help,
+    unsigned long long v)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name,
+	    help, name, name, v);
+}
+
+char *
+metrics_format(void)
+{
+	struct buf b;
+	unsigned long long cum = 0;
+	unsigned k, c;
+	size_t i;
+	char *out;
+
+	buf_init(&b, 0);
+	buf_printf(&b, "# HELP vrcpt_connections Policy client connections "
+	    "open.\n# TYPE vrcpt_connections gauge\nvrcpt_connections "
+	    "%llu\n", GET(m.conns_open));
+	counter(&b, "vrcpt_connections_total", "Policy client connections "
+	    "accepted.", GET(m.conns_total));
+	counter(&b, "vrcpt_protocol_errors_total", "Connections dropped for "
+	    "policy protocol violations.", GET(m.protocol_errors));
+	buf_printf(&b, "# HELP vrcpt_requests_total Policy requests by "
+	    "protocol state.\n# TYPE vrcpt_requests_total counter\n"
+	    "vrcpt_requests_total{state=\"rcpt\"} %llu\n"
+	    "vrcpt_requests_total{state=\"other\"} %llu\n",
+	    GET(m.req_rcpt), GET(m.req_other));
+	buf_printf(&b, "# HELP vrcpt_decisions_total RCPT decisions by "
+	    "outcome and domain class.\n# TYPE vrcpt_decisions_total "
+	    "counter\n");
+	for (k = 0; k < NKINDS; k++)
+		for (c = 0; c < NCLASSES; c++)
+			if (GET(m.decisions[k][c]) != 0)
+				buf_printf(&b, "vrcpt_decisions_total{decision="
+				    "\"%s\",class=\"%s\"} %llu\n",
+				    verdict_kind_name((enum verdict_kind)k),
+				    class_label((enum domain_class)c),
+				    GET(m.decisions[k][c]));
+	counter(&b, "vrcpt_warn_only_total", "Rejects logged but not "
+	    "enforced (warn_if_reject).", GET(m.warn_only));
+	buf_printf(&b, "# HELP vrcpt_decision_seconds Time from request to "
+	    "decision.\n# TYPE vrcpt_decision_seconds histogram\n");
+	for (i = 0; i < METRICS_NBUCKETS; i++) {
+		cum += GET(m.delay_bucket[i]);
+		buf_printf(&b, "vrcpt_decision_seconds_bucket{le=\"%g\"} %llu\n",
+		    (double)metrics_bounds_us[i] / 1e6, cum);
+	}
+	cum += GET(m.delay_bucket[METRICS_NBUCKETS]);
+	buf_printf(&b, "vrcpt_decision_seconds_bucket{le=\"+Inf\"} %llu\n"
+	    "vrcpt_decision_seconds_sum %.6f\nvrcpt_decision_seconds_count "
+	    "%llu\n", cum, (double)GET(m.delay_sum_us) / 1e6,
+	    GET(m.delay_count));
+	buf_printf(&b, "# HELP vrcpt_lookups_total Lookups by where the "
+	    "answer came from.\n# TYPE vrcpt_lookups_total counter\n"
+	    "vrcpt_lookups_total{tier=\"local\",result=\"hit\"} %llu\n"
+	    "vrcpt_lookups_total{tier=\"local\",result=\"miss\"} %llu\n"
+	    "vrcpt_lookups_total{tier=\"redis\",result=\"hit\"} %llu\n"
+	    "vrcpt_lookups_total{tier=\"redis\",result=\"miss\"} %llu\n"
+	    "vrcpt_lookups_total{tier=\"redis\",result=\"timeout\"} %llu\n"
+	    "vrcpt_lookups_total{tier=\"redis\",result=\"skipped\"} %llu\n",
+	    GET(stats.local_hit), GET(stats.local_miss), GET(stats.redis_hit),
+	    GET(stats.redis_miss), GET(stats.redis_timeout),
+	    GET(stats.redis_skip));
+	counter(&b, "vrcpt_db_queries_total", "SQL queries sent to "
+	    "PostgreSQL.", GET(stats.db_query));
+	counter(&b, "vrcpt_db_batches_total", "Pipelined batches (round "
+	    "trips) sent to PostgreSQL.", GET(stats.db_batch));
+	counter(&b, "vrcpt_db_errors_total", "SQL queries that failed.",
+	    GET(stats.db_error));
+	counter(&b, "vrcpt_singleflight_joins_total", "Cache misses that "
+	    "waited for a query already running.", GET(stats.flight_join));
+	counter(&b, "vrcpt_stale_answers_total", "Cached answers served "
+	    "past their TTL while PostgreSQL was down.",
+	    GET(stats.stale_served));
+	counter(&b, "vrcpt_invalidations_total", "Cache invalidations "
+	    "applied.", GET(stats.invalidations));
+	buf_printf(&b, "# HELP vrcpt_db_connections_up PostgreSQL "
+	    "connections ready.\n# TYPE vrcpt_db_connections_up gauge\n"
+	    "vrcpt_db_connections_up %u\n", db_ready_connections());
+	out = xstrdup(buf_str(&b));
+	buf_free(&b);
+	return out;
+}
+
+struct metrics_server {
+	struct event_base *base;
+	struct event *lev;
+	int	 fd;
+	bool	 need_db;
+	unsigned nconns;
+	char	*unix_path;
+	struct mconn *conns;		/* open scraper connections */
+};
+
+struct mconn {
+	struct mconn *next, *prev;
+	struct metrics_server *ms;
+	int	 fd;
+	struct event *ev;
+	struct buf in;
+};
+
+static void
+mconn_free(struct mconn *mc)
+{
+	if (mc->prev)
+		mc->prev->next = mc->next;
+	else
+		mc->ms->conns = mc->next;
+	if (mc->next)
+		mc->next->prev = mc->prev;
+	event_free(mc->ev);
+	close(mc->fd);
+	buf_free(&mc->in);
+	mc->ms->nconns--;
+	free(mc);
+}
+
+/* mconn_reply - a whole response in one blocking-ish send, then close */
+static void
+mconn_reply(struct mconn *mc, const char *status, const char *ctype,
+    const char *body)
+{
+	struct buf out;
+	size_t off = 0;
+	ssize_t n;
+
+	buf_init(&out, 0);
+	buf_printf(&out, "HTTP/1.0 %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", status,
+	    ctype, strlen(body), body);
+	/* the socket is non-blocking; a scraper that does not read gets cut */
+	while (off < out.len) {
+		n = send(mc->fd, out.data + off, out.len - off, MSG_NOSIGNAL);
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	buf_free(&out);
+	mconn_free(mc);
+}
+
+static void
+mconn_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct mconn *mc = arg;
+	char chunk[1024], path[128];
+	const char *req;
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		mconn_free(mc);
+		return;
+	}
+	n = recv(fd, chunk, sizeof(chunk), 0);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		mconn_free(mc);
+		return;
+	}
+	if (buf_append(&mc->in, chunk, (size_t)n) < 0) {
+		mconn_reply(mc, "413 Request Entity Too Large", "text/plain",
+		    "request too large\n");
+		return;
+	}
+	req = buf_str(&mc->in);
+	if (strstr(req, "\r\n\r\n") == NULL && strstr(req, "\n\n") == NULL)
+		return;
+	if (sscanf(req, "GET %127s HTTP/", path) != 1) {
+		mconn_reply(mc, "405 Method Not Allowed", "text/plain",
+		    "only GET\n");
+		return;
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		char *body = metrics_format();
+
+		mconn_reply(mc, "200 OK", "text/plain; version=0.0.4", body);
+		free(body);
+	} else if (strcmp(path, "/healthz") == 0) {
+		mconn_reply(mc, "200 OK", "text/plain", "ok\n");
+	} else if (strcmp(path, "/readyz") == 0) {
+		if (!mc->ms->need_db || db_ready_connections() > 0)
+			mconn_reply(mc, "200 OK", "text/plain", "ready\n");
+		else
+			mconn_reply(mc, "503 Service Unavailable",
+			    "text/plain", "no PostgreSQL connection\n");
+	} else {
+		mconn_reply(mc, "404 Not Found", "text/plain",
+		    "try /metrics, /healthz or /readyz\n");
+	}
+}
+
+static void
+metrics_on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct metrics_server *ms = arg;
+	struct timeval tv = { METRICS_TIMEOUT_MS / 1000,
+	    (METRICS_TIMEOUT_MS % 1000) * 1000 };
+	struct mconn *mc;
+	int fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (ms->nconns >= METRICS_CONNS_MAX) {
+		close(fd);
+		return;
+	}
+	mc = xcalloc(1, sizeof(*mc));
+	mc->ms = ms;
+	mc->fd = fd;
+	buf_init(&mc->in, METRICS_REQUEST_MAX);
+	mc->ev = event_new(ms->base, fd, EV_READ | EV_PERSIST, mconn_on_read,
+	    mc);
+	if (mc->ev == NULL)
+		msg_fatal("event_new: out of memory");
+	event_add(mc->ev, &tv);
+	mc->next = ms->conns;
+	if (ms->conns)
+		ms->conns->prev = mc;
+	ms->conns = mc;
+	ms->nconns++;
+}
+
+struct metrics_server *
+metrics_start(struct event_base *base, const char *endpoint,
+    unsigned unix_mode, bool need_db, const char **error_r)
+{
+	static char err[LISTEN_ERR_LEN];
+	struct metrics_server *ms;
+	const char *up;
+	int fd;
+
+	fd = listen_open(endpoint, (mode_t)unix_mode, err);
+	if (fd < 0) {
+		*error_r = err;
+		return NULL;
+	}
+	ms = xcalloc(1, sizeof(*ms));
+	ms->base = base;
+	ms->fd = fd;
+	ms->need_db = need_db;
+	if ((up = listen_unix_path(endpoint)) != NULL)
+		ms->unix_path = xstrdup(up);
+	ms->lev = event_new(base, fd, EV_READ | EV_PERSIST, metrics_on_accept,
+	    ms);
+	if (ms->lev == NULL)
+		msg_fatal("event_new: out of memory");
+	event_add(ms->lev, NULL);
+	return ms;
+}
+
+void
+metrics_stop(struct metrics_server **msp)
+{
+	struct metrics_server *ms = *msp;
+
+	*msp = NULL;
+	if (ms == NULL)
+		return;
+	while (ms->conns != NULL)
+		mconn_free(ms->conns);
+	event_free(ms->lev);
+	close(ms->fd);
+	if (ms->unix_path != NULL) {
+		(void)unlink(ms->unix_path);
+		free(ms->unix_path);
+	}
+	free(ms);
+}

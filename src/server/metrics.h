@@ -1,0 +1,46 @@
+#ifndef VRCPT_METRICS_H
+#define VRCPT_METRICS_H
+/*
+ * metrics - Prometheus text at /metrics, /healthz and /readyz over a
+ * tiny HTTP/1.0 listener (metrics_listen), served by the main thread.
+ *
+ * The counters are process-wide relaxed atomics that workers bump on
+ * their own; the server/stats.h counters of the lookup path are shown
+ * too. /healthz: 200 while the process runs its loop. /readyz: 200 when
+ * at least one PostgreSQL connection is up (or no pgsql map is
+ * configured), else 503.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/engine.h"
+
+struct event_base;
+struct metrics_server;
+
+#define METRICS_REQUEST_MAX	4096	/* bytes of one HTTP request */
+#define METRICS_TIMEOUT_MS	5000	/* to send the request */
+#define METRICS_CONNS_MAX	64	/* scrapers at once */
+
+/* worker side: count events (any thread) */
+void	metrics_conn_open(void);
+void	metrics_conn_close(void);
+void	metrics_protocol_error(void);
+void	metrics_request(bool rcpt);
+void	metrics_decision(enum verdict_kind kind, enum domain_class dclass,
+	    bool warn_only, uint64_t delay_us);
+
+/*
+ * metrics_start - listen on endpoint (listen.c syntax) on base; NULL
+ * with *error_r set when the socket cannot be had. need_db: whether
+ * readiness depends on PostgreSQL.
+ */
+struct metrics_server *metrics_start(struct event_base *base,
+	    const char *endpoint, unsigned unix_mode, bool need_db,
+	    const char **error_r);
+void	metrics_stop(struct metrics_server **msp);
+
+/* metrics_format - the /metrics body (for tests); caller frees */
+char	*metrics_format(void);
+
+#endif

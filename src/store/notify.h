@@ -1,0 +1,67 @@
+#ifndef VRCPT_NOTIFY_H
+#define VRCPT_NOTIFY_H
+/*
+ * notify - the invalidation channel: PostgreSQL LISTEN/NOTIFY on
+ * "vrcpt_invalidate" (core/cachefmt.h says what the messages mean).
+ *
+ * notify_start() runs a thread with one dedicated connection to the
+ * server of a pgsql: map (the primary: a standby cannot LISTEN; hosts
+ * are tried in the order written, standbys skipped). It calls
+ * hooks->message for every notification, in commit order, and
+ * hooks->up once "LISTEN vrcpt_invalidate" is in effect AND the
+ * database has vrcpt_* triggers (policy/triggers-*.sql; counted again
+ * with every keep-alive query): without them nothing would ever be
+ * notified. It calls hooks->down when either stops being true: the
+ * connection is lost (an error, the server gone, or no answer to the
+ * keep-alive query within NOTIFY_PING_TIMEOUT_MS; then it reconnects
+ * with backoff) or the triggers are gone. Everything committed while
+ * down was missed, which is why the caller flushes in hooks->up.
+ * hooks->tick runs about once a second whatever the state. All hooks
+ * run on the listener thread.
+ *
+ * notify_send() is the other end, for vrcptctl flush: a blocking
+ * "SELECT pg_notify('vrcpt_invalidate', payload)".
+ */
+#include <stdbool.h>
+
+#include "core/sqlmap.h"
+
+struct notify;
+
+#define NOTIFY_CONNECT_TIMEOUT_MS	2000
+#define NOTIFY_QUERY_TIMEOUT_MS		2000	/* LISTEN and the checks */
+#define NOTIFY_PING_INTERVAL_MS		5000	/* keep-alive query (counts the
+						 * triggers) */
+#define NOTIFY_PING_TIMEOUT_MS		3000
+#define NOTIFY_TICK_MS			1000
+#define NOTIFY_BACKOFF_MIN_MS		100
+#define NOTIFY_BACKOFF_MAX_MS		5000
+
+struct notify_hooks {
+	void	(*up)(void *arg);
+	void	(*down)(void *arg);
+	void	(*message)(void *arg, const char *payload);
+	void	(*tick)(void *arg);
+	void	*arg;
+};
+
+/*
+ * notify_start - start listening on the server of conn (borrowed: it
+ * must outlive notify_stop). appname is the application_name shown in
+ * pg_stat_activity. Never fails but fatally (thread creation).
+ */
+struct notify *notify_start(const struct sqlmap_conn *conn,
+	    const char *appname, const struct notify_hooks *hooks);
+/* notify_stop - stop the thread (no hook runs after) and free */
+void	notify_stop(struct notify **np);
+/* notify_is_up - LISTEN and triggers are in effect right now */
+bool	notify_is_up(const struct notify *n);
+
+/*
+ * notify_send - send one invalidation message to the server of conn.
+ * Returns 0, or -1 and *error_r (fresh, caller frees).
+ */
+int	notify_send(const struct sqlmap_conn *conn, const char *payload,
+	    unsigned timeout_ms, char **error_r);
+
+#endif

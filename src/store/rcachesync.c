@@ -1,0 +1,305 @@
+/*
+ * rcachesync - blocking Redis calls with timeouts. See rcachesync.h.
+ *
+ * Depends on: hiredis (blocking API), store/rcache (endpoint syntax),
+ * util/. Security: the password is sent with AUTH and never logged;
+ * replies are only checked for errors here (reads are parsed by the
+ * caller through core/cachefmt).
+ */
+#include <sys/random.h>
+#include <sys/time.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "store/rcache.h"
+#include "store/rcachesync.h"
+#include "util/strutil.h"
+#include "util/xalloc.h"
+
+#define RCACHESYNC_ERR_MAX	200
+
+struct rcachesync {
+	char	*path, *host;
+	int	 port;
+	char	*password;
+	unsigned db;
+	unsigned timeout_ms;
+	redisContext *c;
+	bool	 reused;	/* c was open before this call */
+	bool	 io_error;	/* the last failure was the connection's */
+	char	 err[RCACHESYNC_ERR_MAX];
+};
+
+struct rcachesync *
+rcachesync_new(const struct rcachesync_opts *opts)
+{
+	struct rcachesync *rs = xcalloc(1, sizeof(*rs));
+
+	if (rcache_endpoint_parse(opts->endpoint, &rs->path, &rs->host,
+	    &rs->port) < 0)
+		snprintf(rs->err, sizeof(rs->err), "bad endpoint");
+	rs->password = opts->password != NULL ? xstrdup(opts->password) :
+	    NULL;
+	rs->db = opts->db;
+	rs->timeout_ms = opts->timeout_ms;
+	return rs;
+}
+
+static void
+rs_close(struct rcachesync *rs)
+{
+	if (rs->c != NULL)
+		redisFree(rs->c);
+	rs->c = NULL;
+}
+
+void
+rcachesync_free(struct rcachesync **rsp)
+{
+	struct rcachesync *rs = *rsp;
+
+	*rsp = NULL;
+	if (rs == NULL)
+		return;
+	rs_close(rs);
+	free(rs->path);
+	free(rs->host);
+	if (rs->password != NULL) {
+		explicit_bzero(rs->password, strlen(rs->password));
+		free(rs->password);
+	}
+	free(rs);
+}
+
+/* rs_fail - remember why, drop the connection; returns -1 */
+static int
+rs_fail(struct rcachesync *rs, const char *what, const char *why,
+    size_t len)
+{
+	char	 s[STR_SANITIZE_MAX + 4];
+
+	snprintf(rs->err, sizeof(rs->err), "%s: %s", what,
+	    str_sanitize(s, why, len, STR_SANITIZE_MAX));
+	rs_close(rs);
+	return -1;
+}
+
+/* rs_reply - read one reply; -1 on a connection error or an error reply */
+static int
+rs_reply(struct rcachesync *rs, const char *what, redisReply **reply_r)
+{
+	redisReply *reply = NULL;
+
+	if (redisGetReply(rs->c, (void **)&reply) != REDIS_OK ||
+	    reply == NULL) {
+		/* closed or reset, not timed out: worth one more try */
+		rs->io_error = rs->c->err == REDIS_ERR_EOF ||
+		    (rs->c->err == REDIS_ERR_IO && errno != EAGAIN &&
+		    errno != EWOULDBLOCK);
+		return rs_fail(rs, what, rs->c->errstr, strlen(rs->c->errstr));
+	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		int	 rc = rs_fail(rs, what, reply->str, (size_t)reply->len);
+
+		freeReplyObject(reply);
+		return rc;
+	}
+	if (reply_r != NULL)
+		*reply_r = reply;
+	else
+		freeReplyObject(reply);
+	return 0;
+}
+
+static int
+rs_connect(struct rcachesync *rs)
+{
+	struct timeval tv;
+	const char *argv[2];
+	size_t	 lens[2];
+	char	 db[16];
+	bool	 auth = rs->password != NULL && rs->password[0] != '\0';
+
+	rs->io_error = false;
+	rs->reused = rs->c != NULL;
+	if (rs->c != NULL)
+		return 0;
+	if (rs->path == NULL && rs->host == NULL)
+		return -1;
+	tv.tv_sec = (time_t)(rs->timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(rs->timeout_ms % 1000) * 1000;
+	if (rs->path != NULL)
+		rs->c = redisConnectUnixWithTimeout(rs->path, tv);
+	else
+		rs->c = redisConnectWithTimeout(rs->host, rs->port, tv);
+	if (rs->c == NULL)
+		return rs_fail(rs, "connect", "out of memory", 13);
+	if (rs->c->err)
+		return rs_fail(rs, "connect", rs->c->errstr,
+		    strlen(rs->c->errstr));
+	if (redisSetTimeout(rs->c, tv) != REDIS_OK)
+		return rs_fail(rs, "connect", "cannot set timeout", 18);
+	if (auth) {
+		argv[0] = "AUTH";
+		argv[1] = rs->password;
+		lens[0] = 4;
+		lens[1] = strlen(rs->password);
+		redisAppendCommandArgv(rs->c, 2, argv, lens);
+	}
+	if (rs->db != 0) {
+		snprintf(db, sizeof(db), "%u", rs->db);
+		argv[0] = "SELECT";
+		argv[1] = db;
+		lens[0] = 6;
+		lens[1] = strlen(db);
+		redisAppendCommandArgv(rs->c, 2, argv, lens);
+	}
+	if (auth && rs_reply(rs, "AUTH", NULL) < 0)
+		return -1;
+	if (rs->db != 0 && rs_reply(rs, "SELECT", NULL) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+rs_tombstone(struct rcachesync *rs, const char *const *keys,
+    const size_t *klens, size_t n, uint64_t now_ms, uint64_t px_ms,
+    const char **error_r)
+{
+	char	 val[32], px[24];
+	size_t	 i;
+
+	*error_r = rs->err;
+	if (n > RCACHESYNC_KEYS_MAX)
+		return rs_fail(rs, "tombstone", "too many keys", 13);
+	if (rs_connect(rs) < 0)
+		return -1;
+	snprintf(val, sizeof(val), "T|%llu", (unsigned long long)now_ms);
+	snprintf(px, sizeof(px), "%llu", (unsigned long long)px_ms);
+	for (i = 0; i < n; i++) {
+		const char *argv[5] = { "SET", keys[i], val, "PX", px };
+		size_t	 lens[5] = { 3, klens[i], strlen(val), 2, strlen(px) };
+
+		redisAppendCommandArgv(rs->c, 5, argv, lens);
+	}
+	for (i = 0; i < n; i++)
+		if (rs_reply(rs, "SET", NULL) < 0)
+			return -1;
+	return 0;
+}
+
+static int
+rs_new_epoch(struct rcachesync *rs, const char *key, uint64_t *epoch_r,
+    const char **error_r)
+{
+	uint64_t e;
+	char	 val[24];
+	const char *argv[3];
+	size_t	 lens[3];
+
+	*error_r = rs->err;
+	if (getrandom(&e, sizeof(e), 0) != (ssize_t)sizeof(e))
+		return rs_fail(rs, "epoch", "no random numbers", 17);
+	if (rs_connect(rs) < 0)
+		return -1;
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)e);
+	argv[0] = "SET";
+	argv[1] = key;
+	argv[2] = val;
+	lens[0] = 3;
+	lens[1] = strlen(key);
+	lens[2] = strlen(val);
+	redisAppendCommandArgv(rs->c, 3, argv, lens);
+	if (rs_reply(rs, "SET", NULL) < 0)
+		return -1;
+	if (epoch_r != NULL)
+		*epoch_r = e;
+	return 0;
+}
+
+static int
+rs_get(struct rcachesync *rs, const char *const *keys, const size_t *klens,
+    size_t n, struct rcachesync_val *vals, const char **error_r)
+{
+	redisReply *reply;
+	size_t	 i;
+
+	*error_r = rs->err;
+	memset(vals, 0, n * sizeof(*vals));
+	if (n > RCACHESYNC_KEYS_MAX)
+		return rs_fail(rs, "get", "too many keys", 13);
+	if (rs_connect(rs) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *argv[2] = { "GET", keys[i] };
+		size_t	 lens[2] = { 3, klens[i] };
+
+		redisAppendCommandArgv(rs->c, 2, argv, lens);
+		argv[0] = "PTTL";
+		lens[0] = 4;
+		redisAppendCommandArgv(rs->c, 2, argv, lens);
+	}
+	for (i = 0; i < n; i++) {
+		if (rs_reply(rs, "GET", &reply) < 0)
+			goto fail;
+		if (reply->type == REDIS_REPLY_STRING) {
+			vals[i].s = xmalloc((size_t)reply->len + 1);
+			memcpy(vals[i].s, reply->str, (size_t)reply->len);
+			vals[i].s[reply->len] = '\0';
+			vals[i].len = (size_t)reply->len;
+		}
+		freeReplyObject(reply);
+		if (rs_reply(rs, "PTTL", &reply) < 0)
+			goto fail;
+		vals[i].pttl_ms = reply->type == REDIS_REPLY_INTEGER ?
+		    reply->integer : -2;
+		freeReplyObject(reply);
+	}
+	return 0;
+fail:
+	for (i = 0; i < n; i++) {
+		free(vals[i].s);
+		vals[i].s = NULL;
+	}
+	return -1;
+}
+
+/*
+ * A connection that was idle may have been closed by a Redis restart;
+ * that shows only when it is used: then one more try on a new one.
+ */
+#define RS_RETRY(call) do {						\
+	int	 rc_ = (call);						\
+									\
+	if (rc_ < 0 && rs->reused && rs->io_error)			\
+		rc_ = (call);						\
+	return rc_;							\
+} while (0)
+
+int
+rcachesync_tombstone(struct rcachesync *rs, const char *const *keys,
+    const size_t *klens, size_t n, uint64_t now_ms, uint64_t px_ms,
+    const char **error_r)
+{
+	RS_RETRY(rs_tombstone(rs, keys, klens, n, now_ms, px_ms, error_r));
+}
+
+int
+rcachesync_new_epoch(struct rcachesync *rs, const char *key,
+    uint64_t *epoch_r, const char **error_r)
+{
+	RS_RETRY(rs_new_epoch(rs, key, epoch_r, error_r));
+}
+
+int
+rcachesync_get(struct rcachesync *rs, const char *const *keys,
+    const size_t *klens, size_t n, struct rcachesync_val *vals,
+    const char **error_r)
+{
+	RS_RETRY(rs_get(rs, keys, klens, n, vals, error_r));
+}

@@ -1,0 +1,901 @@
+#!/bin/bash
+# tests/integration/cache.sh - the cache tiers against a real PostgreSQL
+# and a real Redis: answers with the cache equal answers without it (cold,
+# warm, through Redis from another instance), SQL queries per RCPT at
+# steady state, push invalidation (ISPmail and PostfixAdmin triggers,
+# several vrcptd sharing one Redis), single flight, vrcptctl flush and
+# query, a config change, and outages: Redis killed, stopped (slow) and
+# restarted; PostgreSQL killed and restarted; the LISTEN connection
+# dropped. Prints one line per failure, the measurements, and
+# "cache: N passed, M failed".
+#
+#   tests/integration/cache.sh     (BUILD=build-x, CACHE_KEEP=1 keeps the
+#                                   work directory)
+set -u
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
+BUILD=${BUILD:-build}
+case $BUILD in
+/*)	;;
+*)	BUILD=$ROOT/$BUILD ;;
+esac
+VRCPTD=${VRCPTD:-$BUILD/vrcptd}
+VRCPTCTL=${VRCPTCTL:-$BUILD/vrcptctl}
+START_TIMEOUT=20	# seconds for vrcptd (or Redis) to listen
+STOP_TIMEOUT=10		# seconds for vrcptd to exit on SIGTERM
+WAIT_TIMEOUT=20		# seconds for something to recover
+MIX_N=2000		# RCPTs of the steady-state measurement
+DICT_N=300		# RCPTs of the dictionary attack
+FLIP_N=10		# create/RCPT/delete/RCPT rounds per instance
+SF_N=20			# concurrent RCPTs for one key
+OUTAGE_N=400		# RCPTs of one pass of traffic during an outage
+
+# shellcheck source=../lib/pgtmp.sh
+. "$ROOT/tests/lib/pgtmp.sh"
+# shellcheck source=../lib/postfix.sh
+. "$ROOT/tests/lib/postfix.sh"	# pf_write_cf
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); printf 'cache: FAIL: %s\n' "$*"; }
+# check WHAT GOT WANT
+check() {
+	if [ "$2" = "$3" ]; then
+		ok
+	else
+		bad "$1: got \"$2\", want \"$3\""
+	fi
+}
+note() { printf 'cache: %s\n' "$*"; }
+finish() {
+	echo "cache: $pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+	exit
+}
+
+for b in "$VRCPTD" "$VRCPTCTL"; do
+	[ -x "$b" ] || { bad "$b not built (make)"; finish; }
+done
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null || {
+	bad "redis-server/redis-cli not installed (apt-get install redis-server)"
+	finish
+}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vrcpt-cache.XXXXXX") || exit 1
+chmod 755 "$WORK"
+declare -A VPID		# vrcptd pids by name
+RPID=
+BGPIDS=()
+RSOCK=$WORK/redis.sock
+CL=$ROOT/tests/integration/cache-client.pl
+
+stop_pid() {
+	local pid=$1 i
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	kill -TERM "$pid"
+	for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "cache: $pid did not exit on SIGTERM" >&2
+		kill -KILL "$pid"
+	fi
+	wait "$pid" 2>/dev/null
+	return 0
+}
+cleanup() {
+	local n p
+	for n in "${!VPID[@]}"; do
+		stop_pid "${VPID[$n]}"
+	done
+	VPID=()
+	for p in "${BGPIDS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	BGPIDS=()
+	if [ -n "$RPID" ]; then
+		kill -CONT "$RPID" 2>/dev/null
+		kill -KILL "$RPID" 2>/dev/null
+		wait "$RPID" 2>/dev/null
+		RPID=
+	fi
+	if [ "${CACHE_KEEP:-0}" = 1 ]; then
+		echo "cache: kept $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+
+cl() { perl "$CL" "$@"; }
+ask() { local ep=$1; shift; cl ask "unix:$WORK/$ep.sock" "$@"; }
+
+# --- Redis -------------------------------------------------------------------
+
+redis_start() {
+	local i
+	redis-server --port 0 --unixsocket "$RSOCK" --unixsocketperm 777 \
+	    --save "" --appendonly no --dir "$WORK" \
+	    --maxmemory-policy volatile-lru >>"$WORK/redis.log" 2>&1 &
+	RPID=$!
+	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
+		[ "$(redis-cli -s "$RSOCK" ping 2>/dev/null)" = PONG ] &&
+		    return 0
+		sleep 0.1
+	done
+	bad "redis-server did not start: $(tail -n 3 "$WORK/redis.log")"
+	return 1
+}
+redis_kill() {
+	kill -KILL "$RPID" 2>/dev/null
+	wait "$RPID" 2>/dev/null
+	RPID=
+	rm -f "$RSOCK"
+}
+rcli() { redis-cli -s "$RSOCK" "$@"; }
+
+# --- PostgreSQL --------------------------------------------------------------
+
+pgtmp_start "" || { bad "PostgreSQL did not start"; finish; }
+trap 'cleanup; pgtmp_stop' EXIT
+# pg_stat_statements counts the SQL queries vrcptd sends
+echo "shared_preload_libraries = 'pg_stat_statements'" |
+    pgtmp__as tee -a "$PGTMP_DATA/postgresql.conf" >/dev/null
+pgtmp_down
+pgtmp_up || { bad "PostgreSQL did not restart"; finish; }
+psql_q() { pgtmp_psql -At "$@"; }
+psql_pfa() { pgtmp_psql -At -d pfa "$@"; }
+if ! { psql_q -c "CREATE EXTENSION pg_stat_statements" &&
+    psql_q -f "$ROOT/policy/ispmail.sql" \
+	-f "$ROOT/policy/ispmail-sample.sql" \
+	-f "$ROOT/policy/triggers-ispmail.sql" &&
+    psql_q -c "CREATE DATABASE pfa" &&
+    psql_pfa -f "$ROOT/policy/postfixadmin.sql" \
+	-f "$ROOT/policy/triggers-postfixadmin.sql"; } >"$WORK/load.log" 2>&1
+then
+	cat "$WORK/load.log" >&2
+	bad "loading policy/*.sql"
+	finish
+fi
+# a realistic population besides the sample rows: 1000 mailboxes
+psql_q -c "INSERT INTO virtual_users (domain_id, email, password)
+    SELECT d.id, 'user' || g || '@example.com', '!'
+    FROM virtual_domains d, generate_series(1, 1000) g
+    WHERE d.name = 'example.com'" >/dev/null
+# queries vrcptd sent, as PostgreSQL counts them
+qcount() {
+	psql_q -c "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements
+	    WHERE query ~* '^select' AND query ~ 'FROM virtual_'"
+}
+# qcount_users - those on virtual_users only
+qcount_users() {
+	psql_q -c "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements
+	    WHERE query ~* '^select' AND query ~ 'FROM virtual_users'"
+}
+
+mkdir -p "$WORK/maps"
+chmod 755 "$WORK/maps"
+for f in pgsql-virtual-mailbox-domains.cf pgsql-virtual-mailbox-maps.cf \
+    pgsql-virtual-alias-maps.cf pgsql-email2email.cf; do
+	pf_write_cf "$ROOT/policy/$f" "$WORK/maps/$f" || exit 1
+done
+for f in "$ROOT"/policy/postfixadmin-*.cf; do
+	PGDATABASE=pfa pf_write_cf "$f" "$WORK/maps/${f##*/}" || exit 1
+done
+redis_start || finish
+
+# --- vrcptd ------------------------------------------------------------------
+
+# write_cf NAME [extra "name = value" lines]
+write_cf() {
+	local name=$1 l
+	shift
+	{
+		echo "# written by tests/integration/cache.sh"
+		echo "listen = unix:$WORK/$name.sock"
+		M=$WORK/maps/pgsql
+		echo "virtual_mailbox_domains = pgsql:$M-virtual-mailbox-domains.cf"
+		echo "virtual_mailbox_maps = pgsql:$M-virtual-mailbox-maps.cf"
+		echo "virtual_alias_maps = pgsql:$M-virtual-alias-maps.cf,"
+		echo "    pgsql:$M-email2email.cf"
+		echo "recipient_delimiter = +"
+		echo "cache = redis:unix:$RSOCK"
+		echo "redis_timeout = 200ms"
+		echo "request_timeout = 5s"
+		echo "workers = 2"
+		echo "log_level = 1"
+		echo "syslog_name = vrcptd-$name"
+		echo "maillog_file = $WORK/$name.log"
+		for l in "$@"; do
+			echo "$l"
+		done
+	} >"$WORK/$name.cf"
+}
+
+# start NAME [nolisten]: run vrcptd -c NAME.cf, wait until its socket
+# answers and (unless it caches nothing: nolisten) its invalidation
+# listener is connected
+start() {
+	local name=$1 sock=$WORK/$1.sock pid i nolisten=${2:-}
+	"$VRCPTD" ${VRCPTD_V:+-v} -c "$WORK/$name.cf" >"$WORK/$name.out" 2>&1 &
+	pid=$!
+	VPID[$name]=$pid
+	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			bad "vrcptd $name exited at start:" \
+			    "$(cat "$WORK/$name.out" 2>/dev/null)"
+			unset "VPID[$name]"
+			return 1
+		fi
+		if [ -S "$sock" ] && { [ -n "$nolisten" ] ||
+		    listening "$name"; }; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	bad "vrcptd $name does not listen on $sock"
+	return 1
+}
+# listening NAME - its LISTEN connection is there
+listening() {
+	[ "$(psql_q -c "SELECT count(*) FROM pg_stat_activity
+	    WHERE application_name = 'vrcptd-$1-listen'
+	    AND query ~ 'LISTEN|SELECT 1|pg_trigger'")" -ge 1 ]
+}
+stop() {
+	stop_pid "${VPID[$1]}"
+	unset "VPID[$1]"
+}
+# vstat NAME FIELD - a counter from the "cache statistics" line at stop
+vstat() {
+	sed -n 's/.*cache statistics: .*[ ]'"$2"'=\([0-9]*\).*/\1/p' \
+	    "$WORK/$1.log" | tail -n 1
+}
+# wait_for WHAT CMD... - until CMD succeeds (WAIT_TIMEOUT)
+wait_for() {
+	local what=$1 i
+	shift
+	for ((i = 0; i < WAIT_TIMEOUT * 10; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	bad "$what: not within ${WAIT_TIMEOUT}s"
+	return 1
+}
+R550='550 5.1.1 User unknown in virtual mailbox table'
+
+write_cf a
+write_cf b
+write_cf ref "cache = none" "cache_max_entries = 0"
+start a || finish
+start b || finish
+start ref nolisten || finish
+
+# --- answers with the cache = answers without it -----------------------------
+
+# the recipients: the sample data's cases, and the plain <address>
+# cases of the end-to-end corpus (tests/e2e/corpus.txt; its fixture
+# domains are simply not hosted here, which is a case too)
+cat >"$WORK/corpus" <<'EOF'
+john@example.com
+nosuch@example.com
+jane@example.com
+postmaster@example.com
+sales@example.com
+team@example.com
+empty@example.com
+anything@example.org
+bob@example.org
+postmaster@example.org
+anything@example.net
+john@example.net
+john+tag@example.com
+john+tag+more@example.com
+sales+tag@example.com
+nosuch+tag@example.com
++tag@example.com
+john+@example.com
+JOHN@EXAMPLE.COM
+John@Example.Com
+NoSuch@Example.COM
+POSTMASTER@EXAMPLE.NET
+Mixed.Case@example.com
+mixed.case@example.com
+john@example.com.
+nosuch@example.com.
+x@not-hosted.test
+john@sub.example.com
+john@example.com.evil.test
+nosuch@[127.0.0.1]
+john@[192.0.2.1]
+postmaster
+o'brien@example.com
+o'nosuch@example.com
+x'or'1'='1@example.com
+x\'--@example.com
+100%@example.com
+"john"@example.com
+"no such"@example.com
+jürgen@example.com
+JÜRGEN@example.com
+nosüch@example.com
+user@exämple.com
+user1@example.com
+user999@example.com
+user1000@example.com
+user1001@example.com
+user1+tag@example.com
+nobody@example.net
+postmaster@example.net
+bob+x@example.org
+nobody@example.info
+Bob@Example.ORG.
+@example.com
+example.com
+EOF
+if [ -r "$ROOT/tests/e2e/corpus.txt" ]; then
+	awk -F ' [|] ' '/^[^#]/ && NF >= 3 { print $3 }' \
+	    "$ROOT/tests/e2e/corpus.txt" |
+	    sed -n 's/^<\([^<>(){}$ ]*@[^<>(){}$ ]*\)>$/\1/p' |
+	    sort -u >>"$WORK/corpus"
+fi
+ncorpus=$(wc -l <"$WORK/corpus")
+[ "$ncorpus" -gt 50 ] || bad "corpus from tests/e2e/run.sh: only $ncorpus lines"
+cl file "unix:$WORK/ref.sock" "$WORK/corpus" >"$WORK/ref.out"
+paste "$WORK/corpus" "$WORK/ref.out" >"$WORK/truth"
+grep -q -F "$R550" "$WORK/ref.out" && grep -q '^DUNNO$' "$WORK/ref.out" ||
+    bad "reference answers lack accepts or rejects: $(sort "$WORK/ref.out" | uniq -c)"
+cl file "unix:$WORK/a.sock" "$WORK/corpus" >"$WORK/a-cold.out"
+check "corpus, cold cache (a): differences from no cache" \
+    "$(diff "$WORK/ref.out" "$WORK/a-cold.out" | grep -c '^[<>]')" 0
+cl file "unix:$WORK/a.sock" "$WORK/corpus" >"$WORK/a-warm.out"
+check "corpus, warm cache (a): differences from no cache" \
+    "$(diff "$WORK/ref.out" "$WORK/a-warm.out" | grep -c '^[<>]')" 0
+cl file "unix:$WORK/b.sock" "$WORK/corpus" >"$WORK/b-redis.out"
+check "corpus, through Redis filled by a (b): differences from no cache" \
+    "$(diff "$WORK/ref.out" "$WORK/b-redis.out" | grep -c '^[<>]')" 0
+cl file "unix:$WORK/b.sock" "$WORK/corpus" >"$WORK/b-warm.out"
+check "corpus, warm cache (b): differences from no cache" \
+    "$(diff "$WORK/ref.out" "$WORK/b-warm.out" | grep -c '^[<>]')" 0
+# the tier shows in the log line
+grep -q 'lookup=cache_local' "$WORK/a.log" ||
+    bad "a logged no lookup=cache_local"
+grep -q 'lookup=cache_redis' "$WORK/b.log" ||
+    bad "b logged no lookup=cache_redis (Redis filled by a)"
+[ "$(rcli --scan --pattern 'vrcpt:*' | wc -l)" -gt 10 ] ||
+    bad "Redis holds no vrcpt: keys"
+
+# --- steady state: SQL queries per RCPT --------------------------------------
+
+# 80% valid / 20% unknown, over the sample addresses and the mailboxes
+grep -v -F "$R550" "$WORK/truth" | grep -P '\tDUNNO$' | cut -f1 >"$WORK/valid"
+seq 1 1000 | awk '{ print "user" $1 "@example.com" }' >>"$WORK/valid"
+{
+	grep -F "$R550" "$WORK/truth" | cut -f1
+	seq 1 200 | awk '{ print "typo" $1 "@example.com" }'
+} >"$WORK/unknown"
+cl gen 1 "$MIX_N" 80 "$WORK/valid" "$WORK/unknown" >"$WORK/mix"
+# warm-up: every address of the mix once, half through each instance
+sort -u "$WORK/mix" >"$WORK/mix-set"
+cl file "unix:$WORK/a.sock" "$WORK/mix-set" >/dev/null
+cl file "unix:$WORK/b.sock" "$WORK/mix-set" >/dev/null
+q0=$(qcount)
+head -n $((MIX_N / 2)) "$WORK/mix" >"$WORK/mix1"
+tail -n +$((MIX_N / 2 + 1)) "$WORK/mix" >"$WORK/mix2"
+cl file "unix:$WORK/a.sock" "$WORK/mix1" >"$WORK/mix1.out"
+cl file "unix:$WORK/b.sock" "$WORK/mix2" >"$WORK/mix2.out"
+q1=$(qcount)
+mixq=$((q1 - q0))
+note "steady state, $MIX_N RCPTs (80% valid, 20% unknown) over two" \
+    "instances: $mixq SQL queries ($(awk -v q=$mixq -v n=$MIX_N \
+    'BEGIN { printf "%.4f", q / n }') per RCPT)"
+[ $((mixq * 100)) -lt "$MIX_N" ] ||
+    bad "steady state: $mixq queries for $MIX_N RCPTs (target < 0.01/RCPT)"
+check "mix: answers" "$(cat "$WORK/mix1.out" "$WORK/mix2.out" | sort -u |
+    tr '\n' '|')" "550 5.1.1 User unknown in virtual mailbox table|DUNNO|"
+
+# the mix with the answers of the instance without a cache: the traffic
+# sent during the outages below
+sort -u "$WORK/mix" | head -n "$OUTAGE_N" >"$WORK/mixs"
+cl file "unix:$WORK/ref.sock" "$WORK/mixs" >"$WORK/mixs.out"
+paste "$WORK/mixs" "$WORK/mixs.out" >"$WORK/mixtruth"
+
+# a dictionary attack: random local parts at one domain
+cl random 7 "$DICT_N" example.com >"$WORK/dict"
+q0=$(qcount)
+cl file "unix:$WORK/a.sock" "$WORK/dict" >"$WORK/dict.out"
+q1=$(qcount)
+dictq=$((q1 - q0))
+note "dictionary attack, $DICT_N random unknown users at example.com:" \
+    "$dictq SQL queries ($(awk -v q=$dictq -v n=$DICT_N \
+    'BEGIN { printf "%.2f", q / n }') per RCPT; the domain and \"@domain\"" \
+    "answers are cached, each new local part costs its own keys)"
+check "dictionary attack: all rejected" "$(sort -u "$WORK/dict.out")" "$R550"
+[ "$dictq" -le $((DICT_N * 3)) ] ||
+    bad "dictionary attack: $dictq queries for $DICT_N RCPTs (> 3 each)"
+
+# --- push invalidation: create, RCPT, delete, RCPT ---------------------------
+
+ins_user() {
+	psql_q -c "INSERT INTO virtual_users (domain_id, email, password)
+	    SELECT id, '$1', '!' FROM virtual_domains
+	    WHERE name = '${1#*@}'" >/dev/null
+}
+del_user() { psql_q -c "DELETE FROM virtual_users WHERE email = '$1'" >/dev/null; }
+
+flips_bad=0
+for ((i = 1; i <= FLIP_N; i++)); do
+	u=flip$i@example.com
+	# both instances have the negative answer cached (and Redis too)
+	for n in a b; do
+		[ "$(ask $n "$u")" = "$R550" ] || flips_bad=$((flips_bad + 1))
+		[ "$(ask $n "$u")" = "$R550" ] || flips_bad=$((flips_bad + 1))
+	done
+	ins_user "$u"
+	for n in a b; do
+		got=$(ask $n "$u" "${u%@*}+ext@example.com")
+		[ "$got" = "DUNNO"$'\n'"DUNNO" ] || {
+			flips_bad=$((flips_bad + 1))
+			echo "cache: after INSERT of $u, $n answered: $got" >&2
+		}
+	done
+	del_user "$u"
+	for n in a b; do
+		got=$(ask $n "$u")
+		[ "$got" = "$R550" ] || {
+			flips_bad=$((flips_bad + 1))
+			echo "cache: after DELETE of $u, $n answered: $got" >&2
+		}
+	done
+done
+check "create/RCPT/delete/RCPT x$FLIP_N on two instances: wrong answers" \
+    "$flips_bad" 0
+
+# an alias, a catch-all, a new domain
+check "alias before" "$(ask a fwd@example.com)" "$R550"
+psql_q -c "INSERT INTO virtual_aliases (domain_id, source, destination)
+    SELECT id, 'fwd@example.com', 'john@example.com' FROM virtual_domains
+    WHERE name = 'example.com'" >/dev/null
+check "alias created: a" "$(ask a fwd@example.com)" DUNNO
+check "alias created: b" "$(ask b fwd+x@example.com)" DUNNO
+psql_q -c "UPDATE virtual_aliases SET source = 'fwd2@example.com'
+    WHERE source = 'fwd@example.com'" >/dev/null
+check "alias renamed: old key" "$(ask b fwd@example.com)" "$R550"
+check "alias renamed: new key" "$(ask a fwd2@example.com)" DUNNO
+psql_q -c "DELETE FROM virtual_aliases WHERE source = 'fwd2@example.com'" \
+    >/dev/null
+check "alias deleted" "$(ask a fwd2@example.com)" "$R550"
+check "catch-all before" "$(ask b whatever@example.com)" "$R550"
+psql_q -c "INSERT INTO virtual_aliases (domain_id, source, destination)
+    SELECT id, '@example.com', 'john@example.com' FROM virtual_domains
+    WHERE name = 'example.com'" >/dev/null
+check "catch-all created" "$(ask b whatever@example.com)" DUNNO
+psql_q -c "DELETE FROM virtual_aliases WHERE source = '@example.com'" >/dev/null
+check "catch-all deleted" "$(ask b whatever@example.com)" "$R550"
+nd=$(ask a x@new.test)
+check "new domain before: not ours" "$nd" "reject_unlisted_recipient"
+psql_q -c "BEGIN; INSERT INTO virtual_domains (name) VALUES ('new.test');
+    INSERT INTO virtual_users (domain_id, email, password)
+    SELECT id, 'x@new.test', '!' FROM virtual_domains WHERE name = 'new.test';
+    COMMIT" >/dev/null
+check "new domain with a user: a" "$(ask a x@new.test)" DUNNO
+check "new domain, unknown user: b" "$(ask b y@new.test)" "$R550"
+psql_q -c "DELETE FROM virtual_domains WHERE name = 'new.test'" >/dev/null
+check "domain deleted: a" "$(ask a x@new.test)" "reject_unlisted_recipient"
+check "domain deleted: b" "$(ask b y@new.test)" "reject_unlisted_recipient"
+
+# --- PostfixAdmin triggers ---------------------------------------------------
+
+P=$WORK/maps/postfixadmin
+write_cf pfa \
+    "virtual_mailbox_domains = pgsql:$P-virtual-domains-maps.cf" \
+    "virtual_alias_maps = pgsql:$P-virtual-alias-maps.cf,
+	pgsql:$P-virtual-alias-domain-maps.cf,
+	pgsql:$P-virtual-alias-domain-catchall-maps.cf" \
+    "virtual_mailbox_maps = pgsql:$P-virtual-mailbox-maps.cf,
+	pgsql:$P-virtual-alias-domain-mailbox-maps.cf"
+start pfa || finish
+check "pfa: john" "$(ask pfa john@example.com)" DUNNO
+check "pfa: newbie unknown" "$(ask pfa newbie@example.com)" "$R550"
+check "pfa: newbie unknown in the alias domain" \
+    "$(ask pfa newbie@example.net)" "$R550"
+psql_pfa -c "INSERT INTO mailbox (username, password, maildir, local_part,
+    domain) VALUES ('newbie@example.com', '!', 'x/', 'newbie',
+    'example.com')" >/dev/null
+check "pfa: mailbox created" "$(ask pfa newbie@example.com)" DUNNO
+check "pfa: seen through the alias domain" "$(ask pfa newbie@example.net)" \
+    DUNNO
+psql_pfa -c "UPDATE mailbox SET active = false
+    WHERE username = 'newbie@example.com'" >/dev/null
+check "pfa: mailbox switched off" "$(ask pfa newbie@example.com)" "$R550"
+check "pfa: switched off in the alias domain" \
+    "$(ask pfa newbie@example.net)" "$R550"
+check "pfa: alias domain member" "$(ask pfa jane@example.net)" DUNNO
+psql_pfa -c "UPDATE alias_domain SET active = false
+    WHERE alias_domain = 'example.net'" >/dev/null
+check "pfa: alias domain switched off" "$(ask pfa jane@example.net)" \
+    "$R550"
+psql_pfa -c "UPDATE alias_domain SET active = true
+    WHERE alias_domain = 'example.net'" >/dev/null
+check "pfa: alias domain back" "$(ask pfa jane@example.net)" DUNNO
+check "pfa: catch-all domain" "$(ask pfa any@example.org)" DUNNO
+psql_pfa -c "UPDATE domain SET active = false
+    WHERE domain = 'example.org'" >/dev/null
+check "pfa: domain switched off" "$(ask pfa any@example.org)" \
+    "reject_unlisted_recipient"
+psql_pfa -c "UPDATE domain SET active = true
+    WHERE domain = 'example.org'" >/dev/null
+check "pfa: domain back" "$(ask pfa any@example.org)" DUNNO
+stop pfa
+
+# --- no triggers, no trust ---------------------------------------------------
+
+# without the triggers nothing would tell vrcptd about changes: cached
+# answers must not be used (but are, once the triggers are loaded)
+if psql_q -c "CREATE DATABASE notrig" >/dev/null &&
+    pgtmp_psql -q -d notrig -f "$ROOT/policy/ispmail.sql" \
+	-f "$ROOT/policy/ispmail-sample.sql" >"$WORK/load2.log" 2>&1; then
+	for f in pgsql-virtual-mailbox-domains.cf pgsql-virtual-mailbox-maps.cf \
+	    pgsql-virtual-alias-maps.cf pgsql-email2email.cf; do
+		PGDATABASE=notrig pf_write_cf "$ROOT/policy/$f" \
+		    "$WORK/maps/nt-$f" || exit 1
+	done
+	write_cf nt "cache = none"
+	sed -i "s|$WORK/maps/pgsql-|$WORK/maps/nt-pgsql-|" "$WORK/nt.cf"
+	start nt || finish
+	notrig_warned() { grep -q 'has no vrcpt_\* triggers' "$WORK/nt.log"; }
+	wait_for "warning about the missing triggers" notrig_warned
+	ask nt john@example.com nosuch@example.com john@example.com \
+	    nosuch@example.com >/dev/null
+	check "no triggers: cached answers used" \
+	    "$(grep -c 'lookup=cache_local' "$WORK/nt.log")" 0
+	pgtmp_psql -q -d notrig -f "$ROOT/policy/triggers-ispmail.sql" \
+	    >/dev/null 2>&1
+	nt_up() { grep -q 'triggers found; caching' "$WORK/nt.log"; }
+	wait_for "caching once the triggers are there" nt_up
+	ask nt john@example.com john@example.com >/dev/null
+	check "triggers loaded: cached answers used" \
+	    "$(grep -c 'lookup=cache_local' "$WORK/nt.log")" 1
+	stop nt
+else
+	bad "creating the database notrig: $(cat "$WORK/load2.log")"
+fi
+
+# --- single flight -----------------------------------------------------------
+
+# virtual_users locked: the queries for one key wait; SF_N concurrent
+# RCPTs for it must make one query per map and worker, not SF_N. (The
+# domain's own keys are made known first: only the new key may miss.)
+ask a sfwarm@example.com >/dev/null
+q0=$(qcount_users)
+psql_q -c "BEGIN; LOCK TABLE virtual_users IN ACCESS EXCLUSIVE MODE;
+    SELECT pg_sleep(1.5); COMMIT" >/dev/null 2>&1 &
+BGPIDS+=($!)
+sleep 0.3
+cl concurrent "unix:$WORK/a.sock" "$SF_N" sflight@example.com \
+    >"$WORK/sf.out"
+wait "${BGPIDS[-1]}"
+unset 'BGPIDS[-1]'
+q1=$(qcount_users)
+check "single flight: answers" "$(sort -u "$WORK/sf.out")" "$R550"
+check "single flight: answered" "$(wc -l <"$WORK/sf.out")" "$SF_N"
+sfq=$((q1 - q0))
+note "single flight: $SF_N concurrent RCPTs for one new key:" \
+    "$sfq queries on virtual_users (2 maps read it; 2 workers)"
+[ "$sfq" -le 4 ] || bad "single flight: $sfq queries on virtual_users" \
+    "for $SF_N concurrent RCPTs (want at most 2 maps x 2 workers):" \
+    "$(psql_q -c "SELECT calls, query FROM pg_stat_statements
+    WHERE query ~ 'virtual_'")"
+
+# --- vrcptctl flush and query ------------------------------------------------
+
+# changes made with the triggers off (session_replication_role) are not
+# pushed: only a flush makes them visible before the TTL
+silent() {
+	psql_q -c "SET session_replication_role = replica; $1" >/dev/null
+}
+check "silent insert: before" "$(ask a quiet@example.com)" "$R550"
+ask b quiet@example.com >/dev/null
+silent "INSERT INTO virtual_users (domain_id, email, password)
+    SELECT id, 'quiet@example.com', '!' FROM virtual_domains
+    WHERE name = 'example.com'"
+check "silent insert: still cached" "$(ask a quiet@example.com)" "$R550"
+"$VRCPTCTL" -c "$WORK/a.cf" query quiet@example.com >"$WORK/query.out" 2>&1
+grep -q 'redis: not_found, age [0-9]*s, fresh for .*DIFFERS from the database' \
+    "$WORK/query.out" ||
+    bad "vrcptctl query does not show the stale Redis answer:" \
+    "$(cat "$WORK/query.out")"
+"$VRCPTCTL" -c "$WORK/a.cf" flush quiet+x@example.com >"$WORK/flush.out" 2>&1
+check "vrcptctl flush ADDRESS: exit status" "$?" 0
+check "flush ADDRESS: a" "$(ask a quiet@example.com)" DUNNO
+check "flush ADDRESS: b" "$(ask b quiet@example.com)" DUNNO
+silent "DELETE FROM virtual_users WHERE email = 'quiet@example.com'"
+check "silent delete: still cached" "$(ask b quiet@example.com)" DUNNO
+"$VRCPTCTL" -c "$WORK/a.cf" flush @example.com >>"$WORK/flush.out" 2>&1
+check "vrcptctl flush @DOMAIN: exit status" "$?" 0
+check "flush @DOMAIN: a" "$(ask a quiet@example.com)" "$R550"
+check "flush @DOMAIN: b" "$(ask b quiet@example.com)" "$R550"
+silent "INSERT INTO virtual_users (domain_id, email, password)
+    SELECT id, 'quiet@example.com', '!' FROM virtual_domains
+    WHERE name = 'example.com'"
+"$VRCPTCTL" -c "$WORK/a.cf" flush all >>"$WORK/flush.out" 2>&1
+check "vrcptctl flush all: exit status" "$?" 0
+check "flush all: a" "$(ask a quiet@example.com)" DUNNO
+check "flush all: b" "$(ask b quiet@example.com)" DUNNO
+"$VRCPTCTL" -c "$WORK/a.cf" query quiet@example.com >"$WORK/query.out" 2>&1
+grep -q 'redis: found "1", age [0-9]*s, fresh for' "$WORK/query.out" ||
+    bad "vrcptctl query does not show the Redis answer:" \
+    "$(cat "$WORK/query.out")"
+silent "DELETE FROM virtual_users WHERE email = 'quiet@example.com'"
+"$VRCPTCTL" -c "$WORK/a.cf" flush quiet@example.com >>"$WORK/flush.out" 2>&1
+
+# --- a changed map never reads the old map's answers -------------------------
+
+Q="query = SELECT 1 FROM virtual_domains WHERE name = '%s'"
+Q="$Q AND name <> 'example.com'"
+sed "s/^query = .*/$Q/" \
+    "$WORK/maps/pgsql-virtual-mailbox-domains.cf" >"$WORK/maps/domains2.cf"
+cp "$WORK/a.cf" "$WORK/a.cf.orig"
+sed -i "s|pgsql-virtual-mailbox-domains.cf|domains2.cf|" "$WORK/a.cf"
+check "before reload: a" "$(ask a john@example.com)" DUNNO
+kill -HUP "${VPID[a]}"
+answer_is() { [ "$(ask "$1" "$2")" = "$3" ]; }
+wait_for "reload with a changed map" answer_is a nosuch@example.com \
+    reject_unlisted_recipient
+check "changed map: a" "$(ask a nosuch@example.com)" \
+    reject_unlisted_recipient
+check "unchanged map: b (same Redis)" "$(ask b nosuch@example.com)" "$R550"
+cp "$WORK/a.cf.orig" "$WORK/a.cf"
+kill -HUP "${VPID[a]}"
+wait_for "reload back" answer_is a nosuch@example.com "$R550"
+
+# --- Redis down, slow, back --------------------------------------------------
+
+compare() {
+	cl compare "unix:$WORK/$1.sock" "${2:-$WORK/truth}"
+}
+# traffic NAME OUT: three passes of the mix while something happens;
+# sum_traffic OUT: "same N defer N wrong N" over them
+traffic() {
+	{ compare "$1" "$WORK/mixtruth"; compare "$1" "$WORK/mixtruth"
+	    compare "$1" "$WORK/mixtruth"; } >"$2" 2>&1 &
+	BGPIDS+=($!)
+}
+# (sum_traffic runs in $(...), a subshell: wait here first)
+traffic_wait() {
+	wait "${BGPIDS[-1]}"
+	unset 'BGPIDS[-1]'
+}
+sum_traffic() {
+	grep '^same ' "$1" | awk '{ s += $2; d += $4; w += $6 }
+	    END { printf "same %d defer %d wrong %d\n", s, d, w }'
+	grep '^WRONG' "$1" | head -n 5 >&2
+}
+# an instance without an in-process cache: it needs Redis or PostgreSQL
+# for everything
+write_cf c "cache_max_entries = 0"
+start c || finish
+compare c >/dev/null
+compare c "$WORK/mixtruth" >/dev/null
+traffic c "$WORK/t-redis"
+sleep 0.3
+redis_kill
+traffic_wait
+out=$(sum_traffic "$WORK/t-redis")
+note "traffic while Redis was killed (no in-process tier): $out"
+check "traffic while Redis was killed: wrong or deferred" \
+    "$(awk '{ print $4 + $6 }' <<<"$out")" 0
+out=$(compare c)
+check "Redis killed: answers" "$(tail -n 1 <<<"$out")" \
+    "same $ncorpus defer 0 wrong 0"
+out=$(compare a)
+check "Redis killed: answers (a)" "$(tail -n 1 <<<"$out")" \
+    "same $ncorpus defer 0 wrong 0"
+redis_start || finish
+reconnected() { grep -q 'connected; using Redis again' "$WORK/c.log"; }
+wait_for "c back on Redis" reconnected
+# a new Redis is empty: c fills it, then reads it
+compare c >/dev/null
+stop c
+: >"$WORK/c.log"
+start c || finish
+compare c >/dev/null
+out=$(compare c)
+check "Redis back: answers" "$(tail -n 1 <<<"$out")" \
+    "same $ncorpus defer 0 wrong 0"
+stop c
+check "Redis back: c answered from Redis" \
+    "$(grep -c 'lookup=cache_redis' "$WORK/c.log" | awk '{ print ($1 > 0) }')" 1
+# slow: stopped, not dead (connections hang instead of failing)
+start c || finish
+compare c "$WORK/mixtruth" >/dev/null
+traffic c "$WORK/t-slow"
+sleep 0.3
+kill -STOP "$RPID"
+traffic_wait
+out=$(sum_traffic "$WORK/t-slow")
+note "traffic while Redis was stopped (slow): $out"
+check "traffic while Redis was stopped: wrong or deferred" \
+    "$(awk '{ print $4 + $6 }' <<<"$out")" 0
+out=$(compare c)
+check "Redis stopped (slow): answers" "$(tail -n 1 <<<"$out")" \
+    "same $ncorpus defer 0 wrong 0"
+kill -CONT "$RPID"
+out=$(compare c)
+check "Redis continued: answers" "$(tail -n 1 <<<"$out")" \
+    "same $ncorpus defer 0 wrong 0"
+stop c
+grep -q 'redis:unix:.*no reply for' "$WORK/c.log" ||
+    bad "c did not drop the stalled Redis connection"
+# an invalidation while Redis cannot take it: Redis must not be used
+# until it is flushed, then it is flushed
+ask a late@example.com >/dev/null	# "unknown", in Redis too
+ask b late@example.com >/dev/null
+kill -STOP "$RPID"
+ins_user late@example.com
+sleep 0.5
+kill -CONT "$RPID"
+check "change while Redis was stopped: a" "$(ask a late@example.com)" DUNNO
+check "change while Redis was stopped: b" "$(ask b late@example.com)" DUNNO
+redis_clean() { grep -q 'Redis flushed; using it again' "$WORK/a.log"; }
+wait_for "Redis flushed after the missed invalidation" redis_clean
+"$VRCPTCTL" -c "$WORK/a.cf" query late@example.com >"$WORK/query.out" 2>&1
+if grep 'pgsql-virtual-mailbox-maps' -A 2 "$WORK/query.out" |
+    grep -q 'redis: not_found.*fresh'; then
+	bad "Redis still serves the answer from before the missed change:" \
+	    "$(cat "$WORK/query.out")"
+else
+	ok
+fi
+del_user late@example.com
+
+# --- PostgreSQL hanging ----------------------------------------------------
+
+# the database does not answer within request_timeout: what the cache
+# knows is answered (stale), the rest gets lookup_failure_action
+write_cf t "cache = none" "request_timeout = 1s" "cache_positive_ttl = 1s" \
+    "cache_negative_ttl = 1s"
+start t || finish
+check "t: john" "$(ask t john@example.com)" DUNNO
+check "t: nosuch" "$(ask t nosuch@example.com)" "$R550"
+sleep 1.2	# past the TTL: only stale now
+psql_q -c "BEGIN; LOCK TABLE virtual_users IN ACCESS EXCLUSIVE MODE;
+    SELECT pg_sleep(5); COMMIT" >/dev/null 2>&1 &
+BGPIDS+=($!)
+sleep 0.3
+# three at once: each waits for its deadline (1s), all within the 5s
+cl concurrent "unix:$WORK/t.sock" 1 hang@example.com >"$WORK/hang1" &
+BGPIDS+=($!)
+check "PostgreSQL hanging: known mailbox (stale)" \
+    "$(ask t john@example.com)" DUNNO
+check "PostgreSQL hanging: known unknown (stale)" \
+    "$(ask t nosuch@example.com)" "$R550"
+wait "${BGPIDS[-1]}"
+unset 'BGPIDS[-1]'
+check "PostgreSQL hanging: never seen" "$(cat "$WORK/hang1")" \
+    "451 4.3.0 Temporary lookup failure"
+wait "${BGPIDS[-1]}"
+unset 'BGPIDS[-1]'
+grep -q 'timed out after 1000ms' "$WORK/t.log" ||
+    bad "t did not log the request timeout"
+stop t
+
+# --- PostgreSQL down, back ---------------------------------------------------
+
+write_cf s "cache = none" "cache_positive_ttl = 1s" "cache_negative_ttl = 1s" \
+    "cache_stale_ttl = 2s"
+start s || finish
+compare a >/dev/null	# a is warm for the whole corpus
+compare a "$WORK/mixtruth" >/dev/null	# and the mix
+compare b "$WORK/mixtruth" >/dev/null
+traffic a "$WORK/t-pg-a"
+check "s: john" "$(ask s john@example.com)" DUNNO
+sleep 0.3
+t0=$(date +%s.%N)
+pgtmp_down
+check "PostgreSQL killed: s within cache_stale_ttl" \
+    "$(ask s john@example.com)" DUNNO
+traffic_wait
+out=$(sum_traffic "$WORK/t-pg-a")
+note "traffic while PostgreSQL was killed (a): $out"
+check "traffic while PostgreSQL was killed (a): wrong" \
+    "$(awk '{ print $6 }' <<<"$out")" 0
+out=$(compare a)
+check "PostgreSQL killed: a answers (known: stale)" "$(tail -n 1 <<<"$out")" \
+    "same $ncorpus defer 0 wrong 0"
+out=$(compare b "$WORK/mixtruth")
+note "PostgreSQL killed: b, the mix: $(tail -n 1 <<<"$out")"
+check "PostgreSQL killed: b, the mix: wrong" \
+    "$(tail -n 1 <<<"$out" | awk '{ print $6 }')" 0
+out=$(compare b)
+note "PostgreSQL killed: b, the corpus: $(tail -n 1 <<<"$out")"
+check "PostgreSQL killed: b wrong answers" \
+    "$(tail -n 1 <<<"$out" | awk '{ print $6 }')" 0
+check "PostgreSQL killed: unknown to the cache" \
+    "$(ask a never-seen@example.com)" "451 4.3.0 Temporary lookup failure"
+grep -q 'answered from the cache, stale' "$WORK/a.log" ||
+    bad "a did not log the stale answers"
+# past TTL + cache_stale_ttl (3 s after s learnt it)
+sleep "$(awk -v t0="$t0" -v now="$(date +%s.%N)" \
+    'BEGIN { d = 3.5 - (now - t0); print (d > 0 ? d : 0) }')"
+check "PostgreSQL killed: s past cache_stale_ttl" \
+    "$(ask s john@example.com)" "451 4.3.0 Temporary lookup failure"
+traffic a "$WORK/t-pg-up"
+sleep 0.2
+pgtmp_up || { bad "PostgreSQL did not restart"; finish; }
+traffic_wait
+out=$(sum_traffic "$WORK/t-pg-up")
+note "traffic while PostgreSQL came back (a): $out"
+check "traffic while PostgreSQL came back (a): wrong" \
+    "$(awk '{ print $6 }' <<<"$out")" 0
+wait_for "a listening again" listening a
+wait_for "b listening again" listening b
+# until the pools are back, what the cache knows is still answered
+out=$(compare a)
+check "PostgreSQL back, pools maybe not yet: a" \
+    "$(tail -n 1 <<<"$out" | awk '{ print $6 }')" 0
+note "PostgreSQL back, pools maybe not yet: a $(tail -n 1 <<<"$out")"
+# every worker's pool back: 8 connections at once, all answered by
+# PostgreSQL (a new address each time)
+probe=0
+pools_back() {
+	probe=$((probe + 1))
+	[ "$(cl concurrent "unix:$WORK/$1.sock" 8 "probe$probe@example.com" |
+	    sort -u)" = "$R550" ]
+}
+wait_for "a's pools back" pools_back a
+wait_for "b's pools back" pools_back b
+wait_for "s's pools back" pools_back s
+ins_user after@example.com
+wait_for "new mailbox after the outage (a)" answer_is a after@example.com \
+    DUNNO
+wait_for "new mailbox after the outage (b)" answer_is b after@example.com \
+    DUNNO
+wait_for "s after the outage" answer_is s john@example.com DUNNO
+out=$(compare a)
+check "PostgreSQL back: answers" "$(tail -n 1 <<<"$out")" \
+    "same $ncorpus defer 0 wrong 0"
+stop s
+
+# --- the LISTEN connection dropped -------------------------------------------
+
+ask a dropped@example.com >/dev/null
+psql_q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    WHERE application_name = 'vrcptd-a-listen'" >/dev/null
+silent "INSERT INTO virtual_users (domain_id, email, password)
+    SELECT id, 'dropped@example.com', '!' FROM virtual_domains
+    WHERE name = 'example.com'"
+# whether the listener is back or not yet, the answer must be new: while
+# it is away nothing cached is trusted; when back, it flushed
+check "listener dropped: change missed, seen anyway" \
+    "$(ask a dropped@example.com)" DUNNO
+wait_for "a listening again after pg_terminate_backend" listening a
+check "listener back: change seen" "$(ask a dropped@example.com)" DUNNO
+grep -q 'cache invalidation listener.*listening again' "$WORK/a.log" ||
+    bad "a did not log the listener's return"
+
+# --- the counters ------------------------------------------------------------
+
+stop a
+stop b
+stop ref
+for n in a b; do
+	[ -n "$(vstat $n db_query)" ] || bad "$n logged no cache statistics"
+done
+note "a: $(grep 'cache statistics' "$WORK/a.log" | tail -n 1 |
+    sed 's/.*cache statistics: //')"
+[ "$(vstat ref db_query)" -gt 0 ] && [ "$(vstat ref local_hit)" = 0 ] &&
+    [ "$(vstat ref redis_hit)" = 0 ] ||
+    bad "the instance without a cache used one: $(grep 'cache statistics' \
+    "$WORK/ref.log")"
+CRASH='\]: (panic|fatal): |AddressSanitizer|runtime error|LeakSanitizer'
+if grep -h -E "$CRASH" "$WORK"/*.log "$WORK"/*.out >/dev/null 2>&1; then
+	bad "crash: $(grep -h -E "$CRASH" "$WORK"/*.log "$WORK"/*.out |
+	    head -n 3)"
+fi
+
+[ "$fail" -gt 0 ] && echo "cache: work directory: $WORK (CACHE_KEEP=1 keeps it)" >&2
+finish
