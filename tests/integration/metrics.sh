@@ -19,16 +19,21 @@ VRCPTD=${VRCPTD:-$BUILD/vrcptd}
 pass=0 fail=0
 bad() { fail=$((fail + 1)); printf 'metrics: FAIL: %s\n' "$*"; }
 check() { if [ "$2" = "$3" ]; then pass=$((pass + 1)); else bad "$1: got \"$2\", want \"$3\""; fi; }
-finish() { echo "metrics: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+finish() {
+	cleanup >/dev/null 2>&1; trap - EXIT
+	echo "metrics: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit
+}
 [ -x "$VRCPTD" ] || { bad "$VRCPTD not built"; finish; }
 
 WORK=$(mktemp -d /tmp/vrcpt-metrics.XXXXXX) || exit 1
 chmod 755 "$WORK"
 VPID=
 cleanup() {
+	[ -n "${WORK:-}" ] || return 0
 	if [ -n "$VPID" ]; then kill "$VPID" 2>/dev/null; wait "$VPID" 2>/dev/null; fi
 	pgtmp_stop >/dev/null 2>&1
 	rm -rf "$WORK"
+	WORK=
 }
 trap cleanup EXIT
 PGTMP_NO_TRAP=1 pgtmp_start "" >/dev/null || { bad "PostgreSQL did not start"; finish; }
