@@ -6,8 +6,10 @@
 # request, one epoll loop per thread) and vrcptd, then drives both with
 # the same closed-loop load (tests/bench/policyload.c: CONNS connections
 # each sending one RCPT request at a time, like Postfix's smtpd
-# processes). Reports requests/s and latency percentiles of each and the
-# ratio vrcptd/null. Numbers are only comparable within one run: the
+# processes). vrcptd runs three ways: without any cache (every RCPT asks
+# PostgreSQL, one pipelined round trip), with the in-process cache, and
+# with Redis only. Reports requests/s and latency percentiles of each and
+# the ratio to the do-nothing server. Numbers are only comparable within one run: the
 # machine is shared and noisy. Nothing here is a test; nothing asserts
 # a timing.
 #
@@ -35,22 +37,28 @@ cc -std=c17 -D_GNU_SOURCE -O2 -o "$tmp/nullpolicy" tests/bench/nullpolicy.c -pth
 pgtmp_start >/dev/null || exit 1
 pgtmp_psql -q -f policy/ispmail.sql >/dev/null
 pgtmp_psql -q -f policy/ispmail-sample.sql >/dev/null
+# the triggers let vrcptd trust its caches (policy/README.md)
+pgtmp_psql -q -f policy/triggers-ispmail.sql >/dev/null
 for f in policy/pgsql-*.cf; do
 	sed -e "s|^hosts *=.*|hosts = unix:$PGHOST|" -e "s|^user *=.*|user = $PGUSER|" \
 	    -e "s|^dbname *=.*|dbname = $PGDATABASE|" -e '/^password/d' \
 	    "$f" > "$tmp/$(basename "$f")"
 done
 workers=$(nproc)
-cat > "$tmp/vrcptd.cf" <<EOC
-listen = unix:$tmp/vrcptd.sock
-virtual_mailbox_domains = pgsql:$tmp/pgsql-virtual-mailbox-domains.cf
+# three configurations of the same daemon: no cache at all, the
+# in-process cache, and the in-process cache plus Redis
+common="virtual_mailbox_domains = pgsql:$tmp/pgsql-virtual-mailbox-domains.cf
 virtual_mailbox_maps = pgsql:$tmp/pgsql-virtual-mailbox-maps.cf
 virtual_alias_maps = pgsql:$tmp/pgsql-virtual-alias-maps.cf, pgsql:$tmp/pgsql-email2email.cf
 recipient_delimiter = +
-maillog_file = $tmp/vrcptd.log
 workers = $workers
-${BENCH_EXTRA_CF:-}
-EOC
+${BENCH_EXTRA_CF:-}"
+printf 'listen = unix:%s/nocache.sock\nmaillog_file = %s/nocache.log\ncache_max_entries = 0\n%s\n' \
+    "$tmp" "$tmp" "$common" > "$tmp/nocache.cf"
+printf 'listen = unix:%s/local.sock\nmaillog_file = %s/local.log\n%s\n' \
+    "$tmp" "$tmp" "$common" > "$tmp/local.cf"
+printf 'listen = unix:%s/redis.sock\nmaillog_file = %s/redis.log\ncache = redis:unix:%s/redis-server.sock\ncache_max_entries = 0\n%s\n' \
+    "$tmp" "$tmp" "$tmp" "$common" > "$tmp/redis.cf"
 
 # a realistic mix: 80% existing recipients, 20% unknown ones
 valid=$(pgtmp_psql -Atq -c "SELECT email FROM virtual_users")
@@ -62,23 +70,33 @@ for v in $valid; do
 	i=$((i + 1))
 done
 
+redis-server --port 0 --unixsocket "$tmp/redis-server.sock" --save "" \
+    --appendonly no --maxmemory-policy volatile-lru >/dev/null & pids+=($!)
 "$tmp/nullpolicy" "unix:$tmp/null.sock" "$workers" & pids+=($!)
-"$BUILD/vrcptd" -c "$tmp/vrcptd.cf" & pids+=($!)
-for _ in $(seq 50); do
-	[ -S "$tmp/null.sock" ] && [ -S "$tmp/vrcptd.sock" ] && break
+for c in nocache local redis; do
+	"$BUILD/vrcptd" -c "$tmp/$c.cf" & pids+=($!)
+done
+for _ in $(seq 100); do
+	[ -S "$tmp/null.sock" ] && [ -S "$tmp/nocache.sock" ] &&
+	    [ -S "$tmp/local.sock" ] && [ -S "$tmp/redis.sock" ] && break
 	sleep 0.1
 done
+sleep 1		# let the LISTEN connections come up (cache trust)
 
 run() {	# name endpoint
 	echo "== $1 ($CONNS connections, $REQS requests, $(wc -l < "$tmp/rcpts") recipients)"
 	"$tmp/policyload" -s "$2" -c "$CONNS" -n "$REQS" -w 1000 -f "$tmp/rcpts" |
 	    tee "$tmp/$1.out"
 }
+field() { awk -v f="$2" '/^requests/ { for (i = 1; i < NF; i++) if ($i == f) print $(i + 1) }' "$tmp/$1.out"; }
 run null "unix:$tmp/null.sock"
-run vrcptd "unix:$tmp/vrcptd.sock"
-q0=$(pgtmp_psql -Atq -c "SELECT sum(xact_commit) FROM pg_stat_database")
-n_rps=$(awk '/^requests/ {print $8}' "$tmp/null.out")
-v_rps=$(awk '/^requests/ {print $8}' "$tmp/vrcptd.out")
-echo "== ratio: vrcptd/null throughput $(awk -v a="$v_rps" -v b="$n_rps" 'BEGIN {printf "%.2f", a / b}')" \
-    "(p50 $(awk '/^requests/ {print $10}' "$tmp/vrcptd.out")us vs $(awk '/^requests/ {print $10}' "$tmp/null.out")us)"
-echo "== PostgreSQL transactions so far: $q0"
+for c in nocache local redis; do
+	run "vrcptd-$c" "unix:$tmp/$c.sock"
+done
+echo "== summary (ratios are against the do-nothing server in this run)"
+printf '%-16s %10s %8s %8s %8s %8s\n' server rps ratio p50_us p99_us max_us
+for n in null vrcptd-nocache vrcptd-local vrcptd-redis; do
+	printf '%-16s %10s %8s %8s %8s %8s\n' "$n" "$(field $n rps)" \
+	    "$(awk -v a="$(field $n rps)" -v b="$(field null rps)" 'BEGIN {printf "%.2f", a / b}')" \
+	    "$(field $n p50_us)" "$(field $n p99_us)" "$(field $n max_us)"
+done
