@@ -141,6 +141,7 @@ virtual_alias_maps = pgsql:$RUN/pgsql-virtual-alias-maps.cf,
     pgsql:$RUN/pgsql-email2email.cf
 recipient_delimiter = +
 cache = redis:unix:$RUN/redis.sock
+metrics_listen = inet:127.0.0.1:${VRCPT_METRICS_PORT:-9187}
 lookup_failure_action = defer
 request_timeout = 1s
 syslog_name = vrcptd
@@ -160,6 +161,7 @@ Try it:
     perl -MIO::Socket::INET -e '\$s = IO::Socket::INET->new("127.0.0.1:$PORT") or die "\$!\\n";
       print \$s <STDIN>; while (<\$s>) { print; last if \$_ eq "\\n" }'
   psql -h $PGHOST -p $PGPORT -U $PGUSER $PGDATABASE      (the sample data)
+  curl -s http://127.0.0.1:${VRCPT_METRICS_PORT:-9187}/metrics                  (counters)
 
 In Postfix's main.cf:
   smtpd_reject_unlisted_recipient = no
