@@ -20,7 +20,6 @@
  * tier is bounded (cache_max_entries, cache_max_bytes) and hashed with
  * random keys.
  */
-#include <sys/random.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -35,6 +34,7 @@
 #include "store/rcachesync.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/rand.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -79,16 +79,6 @@ static struct {
 	char	(*ns)[CACHEFMT_NS_LEN + 1];
 	size_t	 nns;
 } svc;
-
-static uint64_t
-rand64(void)
-{
-	uint64_t v;
-
-	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
-		msg_fatal("getrandom failed");
-	return v;
-}
 
 /* lkey - "<ns>:<key>" into buf; false when the key is not cached */
 static bool
@@ -594,12 +584,12 @@ cache_start(struct config *cfg)
 	if (svc.started)
 		msg_panic("cache_start: started twice");
 	svc.started = true;
-	svc.seed0 = rand64();
-	svc.seed1 = rand64();
+	svc.seed0 = rand_seed();
+	svc.seed1 = rand_seed();
 	pthread_mutex_init(&svc.ns_lock, NULL);
 	for (i = 0; i < CACHE_SHARDS; i++) {
 		pthread_mutex_init(&svc.shards[i].lock, NULL);
-		svc.shards[i].lru = lru_new(0, 0, rand64(), rand64());
+		svc.shards[i].lru = lru_new(0, 0, rand_seed(), rand_seed());
 	}
 	atomic_store(&svc.seq, 1);
 	atomic_store(&svc.fresh_after, 0);

@@ -30,7 +30,6 @@
  * core/cachefmt and anything odd is a miss.
  */
 #include <sys/queue.h>
-#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +46,7 @@
 #include "store/rcache.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/rand.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -118,16 +118,6 @@ struct resolver {
 	TAILQ_HEAD(, resolve_req) ready;
 	struct event *ready_ev;
 };
-
-static uint64_t
-rand64(void)
-{
-	uint64_t v;
-
-	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
-		msg_fatal("getrandom failed");
-	return v;
-}
 
 /*
  * Requests.
@@ -545,7 +535,7 @@ rq_redis_done(void *arg, const struct rcache_val *vals, size_t nv)
 		 * read is a miss and fills nothing */
 		char	 e[24];
 
-		snprintf(e, sizeof(e), "%llu", (unsigned long long)rand64());
+		snprintf(e, sizeof(e), "%llu", (unsigned long long)rand_seed());
 		rcache_set_nx(rv->rc, CACHEFMT_RKEY_EPOCH, e);
 		stats_add(redis_miss, asked);
 		usable = false;
@@ -774,7 +764,7 @@ resolver_new(struct event_base *base, const struct config *cfg,
 	rv->ttl.positive_ms = cfg->cache_positive_ttl_ms;
 	rv->ttl.negative_ms = cfg->cache_negative_ttl_ms;
 	rv->ttl.stale_ms = cfg->cache_stale_ttl_ms;
-	rv->flights = sflight_table_new(rand64(), rand64());
+	rv->flights = sflight_table_new(rand_seed(), rand_seed());
 	LIST_INIT(&rv->batches);
 	TAILQ_INIT(&rv->ready);
 	rv->ready_ev = event_new(base, -1, 0, rv_ready_cb, rv);

@@ -51,6 +51,7 @@
 #include "store/pgconn.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/rand.h"
 #include "util/xalloc.h"
 
 #define DB_POOL_MAX		64	/* connections in one pool */
@@ -169,7 +170,6 @@ struct db {
 	struct event *ev_deliver;
 	struct event *ev_queue;	/* deadline of the queue head */
 	char	*last_error;	/* why the last connect failed */
-	uint64_t rng;
 	bool	 delivering;
 	bool	 dead;		/* db_free() ran inside a callback */
 };
@@ -200,16 +200,6 @@ static void db_dispatch(struct db *);
 static void conn_connect(struct db_conn *);
 static void conn_io_cb(evutil_socket_t, short, void *);
 static void conn_arm_ready(struct db_conn *);
-
-/* db_rand - xorshift64*; only spreads load, nothing depends on it */
-static uint64_t
-db_rand(struct db *db)
-{
-	db->rng ^= db->rng >> 12;
-	db->rng ^= db->rng << 25;
-	db->rng ^= db->rng >> 27;
-	return db->rng * 2685821657736338717ULL;
-}
 
 static void
 db_timer_add(struct event *ev, uint64_t us)
@@ -404,7 +394,7 @@ db_pick_host(struct db *db)
 		if (h->skip_until_us <= now && h->params.kind == kind)
 			count++;
 	}
-	pick = (size_t)(db_rand(db) % count);
+	pick = (size_t)(rand_fast() % count);
 	for (i = 0; i < db->nhosts; i++) {
 		h = &db->hosts[i];
 		if (h->skip_until_us <= now && h->params.kind == kind &&
@@ -555,13 +545,7 @@ conn_backoff_us(struct db_conn *c)
 {
 	uint64_t ms;
 
-	if (c->backoff_ms == 0)
-		c->backoff_ms = DB_BACKOFF_MIN_MS;
-	else if (c->backoff_ms < DB_BACKOFF_MAX_MS / 2)
-		c->backoff_ms *= 2;
-	else
-		c->backoff_ms = DB_BACKOFF_MAX_MS;
-	ms = c->backoff_ms / 2 + db_rand(c->db) % (c->backoff_ms / 2 + 1);
+	ms = backoff_next(&c->backoff_ms, DB_BACKOFF_MIN_MS, DB_BACKOFF_MAX_MS);
 	return ms * US_PER_MS;
 }
 
@@ -1056,10 +1040,6 @@ db_new(struct event_base *base, const struct sqlmap *const *maps,
 	db->base = base;
 	TAILQ_INIT(&db->queue);
 	TAILQ_INIT(&db->done);
-	db->rng = clock_mono_us() ^ ((uint64_t)getpid() << 32) ^
-	    (uint64_t)(uintptr_t)db;
-	if (db->rng == 0)
-		db->rng = 1;
 	db->appname = xstrdup(opts != NULL && opts->application_name != NULL ?
 	    opts->application_name : DB_APPNAME_DEFAULT);
 

@@ -37,6 +37,7 @@
 #include "store/pgconn.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/rand.h"
 #include "util/xalloc.h"
 
 #define US_PER_MS		1000ULL
@@ -443,13 +444,8 @@ n_sleep(struct notify *n)
 	uint64_t until;
 	unsigned ms;
 
-	if (n->backoff_ms == 0)
-		n->backoff_ms = NOTIFY_BACKOFF_MIN_MS;
-	else if (n->backoff_ms < NOTIFY_BACKOFF_MAX_MS / 2)
-		n->backoff_ms *= 2;
-	else
-		n->backoff_ms = NOTIFY_BACKOFF_MAX_MS;
-	ms = n->backoff_ms / 2 + (unsigned)random() % (n->backoff_ms / 2 + 1);
+	ms = backoff_next(&n->backoff_ms, NOTIFY_BACKOFF_MIN_MS,
+	    NOTIFY_BACKOFF_MAX_MS);
 	until = clock_mono_us() + ms * US_PER_MS;
 	for (;;) {
 		uint64_t now = clock_mono_us(), step;

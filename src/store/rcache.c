@@ -36,6 +36,7 @@
 #include "store/rcache_ev.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/rand.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -158,13 +159,8 @@ rc_backoff(struct rcache *rc)
 {
 	unsigned ms;
 
-	if (rc->backoff_ms == 0)
-		rc->backoff_ms = RCACHE_BACKOFF_MIN_MS;
-	else if (rc->backoff_ms < RCACHE_BACKOFF_MAX_MS / 2)
-		rc->backoff_ms *= 2;
-	else
-		rc->backoff_ms = RCACHE_BACKOFF_MAX_MS;
-	ms = rc->backoff_ms / 2 + (unsigned)random() % (rc->backoff_ms / 2 + 1);
+	ms = backoff_next(&rc->backoff_ms, RCACHE_BACKOFF_MIN_MS,
+	    RCACHE_BACKOFF_MAX_MS);
 	timer_add_ms(rc->retry_ev, ms);
 }
 

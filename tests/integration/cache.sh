@@ -30,6 +30,8 @@ FLIP_N=10		# create/RCPT/delete/RCPT rounds per instance
 SF_N=20			# concurrent RCPTs for one key
 OUTAGE_N=400		# RCPTs of one pass of traffic during an outage
 
+# shellcheck source=../lib/proc.sh
+. "$ROOT/tests/lib/proc.sh"
 # shellcheck source=../lib/pgtmp.sh
 . "$ROOT/tests/lib/pgtmp.sh"
 # shellcheck source=../lib/postfix.sh
@@ -70,21 +72,7 @@ BGPIDS=()
 RSOCK=$WORK/redis.sock
 CL=$ROOT/tests/integration/cache-client.pl
 
-stop_pid() {
-	local pid=$1 i
-	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-	kill -TERM "$pid"
-	for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "cache: $pid did not exit on SIGTERM" >&2
-		kill -KILL "$pid"
-	fi
-	wait "$pid" 2>/dev/null
-	return 0
-}
+stop_pid() { proc_stop "$1" "cache:" "$STOP_TIMEOUT"; return 0; }
 cleanup() {
 	local n p
 	for n in "${!VPID[@]}"; do

@@ -27,6 +27,8 @@ STOP_TIMEOUT=10		# seconds for vrcptd to exit on SIGTERM
 RECOVER_TIMEOUT=30	# seconds for vrcptd to use PostgreSQL again
 CONCURRENCY=50		# simultaneous connections
 
+# shellcheck source=../lib/proc.sh
+. "$ROOT/tests/lib/proc.sh"
 # shellcheck source=../lib/pgtmp.sh
 . "$ROOT/tests/lib/pgtmp.sh"
 # shellcheck source=../lib/postfix.sh
@@ -59,23 +61,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/vrcpt-daemon.XXXXXX") || exit 1
 chmod 755 "$WORK"
 PIDS=()
 
-stop_pid() {
-	local pid=$1 i
-	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-	kill -TERM "$pid"
-	for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "daemon: vrcptd $pid did not exit on SIGTERM" >&2
-		kill -KILL "$pid"
-		wait "$pid" 2>/dev/null
-		return 1
-	fi
-	wait "$pid" 2>/dev/null
-	return 0
-}
+stop_pid() { proc_stop "$1" "daemon: vrcptd" "$STOP_TIMEOUT"; }
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do

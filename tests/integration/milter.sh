@@ -38,6 +38,8 @@ START_TIMEOUT=20	# seconds for a daemon to listen
 STOP_TIMEOUT=15		# seconds for a daemon to exit on SIGTERM
 			# (libmilter looks at its stop flag every few s)
 
+# shellcheck source=../lib/proc.sh
+. "$ROOT/tests/lib/proc.sh"
 # shellcheck source=../lib/pgtmp.sh
 . "$ROOT/tests/lib/pgtmp.sh"
 # shellcheck source=../lib/postfix.sh
@@ -80,23 +82,10 @@ PF_DIRS=()
 
 # stop NAME: SIGTERM, wait, SIGKILL as a last resort
 stop() {
-	local name=$1 pid=${PID[$1]:-} i
+	local name=$1 pid=${PID[$1]:-}
 	[ -n "$pid" ] || return 0
 	unset "PID[$name]"
-	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-	kill -TERM "$pid"
-	for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "milter: $name ($pid) did not exit on SIGTERM" >&2
-		kill -KILL "$pid"
-		wait "$pid" 2>/dev/null
-		return 1
-	fi
-	wait "$pid" 2>/dev/null
-	return 0
+	proc_stop "$pid" "milter: $name" "$STOP_TIMEOUT"
 }
 cleanup() {
 	local n d

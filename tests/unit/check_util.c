@@ -21,6 +21,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/rand.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -733,6 +734,37 @@ END_TEST
 
 #define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
+/*
+ * A reconnect loop must neither hammer a dead server (delays grow to
+ * the cap) nor retry in step with every other client (jitter), and it
+ * must start small again after a success.
+ */
+START_TEST(backoff_grows_caps_and_jitters)
+{
+	static const unsigned want_cur[] = { 100, 200, 400, 800, 1600, 3200,
+	    5000, 5000 };
+	unsigned cur = 0, d, i, round, distinct = 0, first = 0;
+
+	for (i = 0; i < sizeof(want_cur) / sizeof(want_cur[0]); i++) {
+		d = backoff_next(&cur, 100, 5000);
+		ck_assert_uint_eq(cur, want_cur[i]);
+		ck_assert_uint_ge(d, cur / 2);
+		ck_assert_uint_le(d, cur);
+	}
+	/* jitter: 50 first delays are not all the same */
+	for (round = 0; round < 50; round++) {
+		cur = 0;
+		d = backoff_next(&cur, 1000, 60000);
+		if (round == 0)
+			first = d;
+		else if (d != first)
+			distinct++;
+	}
+	ck_assert_uint_gt(distinct, 0);
+	ck_assert_uint_ne(rand_seed(), rand_seed());
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -784,6 +816,10 @@ util_suite(void)
 
 	tc = tcase_create("clock");
 	tcase_add_test(tc, clock_sane);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rand");
+	tcase_add_test(tc, backoff_grows_caps_and_jitters);
 	suite_add_tcase(s, tc);
 	return s;
 }
