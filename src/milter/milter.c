@@ -18,6 +18,12 @@
  * callback: per-message state is replaced at the next MAIL and dropped
  * in xxfi_abort and xxfi_close.
  *
+ * It reads vrcptd's configuration file; "-o name=value" overrides a
+ * parameter for the milter only (as postfix -o), e.g. its syslog_name:
+ * "vrcpt-milter/smtpd" makes pflogsumm --syslog-name=vrcpt-milter count
+ * the milter's Postfix-shaped reject lines (milter_log_reject = yes),
+ * which it does not for Postfix's own "milter-reject:" lines.
+ *
  * Depends on: libmilter, util/, proto/, daemon/config.h (the same file
  * as vrcptd), milter/pclient.h. Security: binds its socket, then drops
  * root before serving; every value from the MTA is peer text (sanitised
@@ -32,7 +38,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -68,6 +76,8 @@
 					 * itself when it fires */
 #define MILTER_LOG_LINE_MAX	(8 * 1024)
 #define MILTER_ADDR_TEXT_MAX	INET6_ADDRSTRLEN
+#define MILTER_OVERRIDES_MAX	32	/* -o name=value options */
+#define MILTER_READ_CHUNK	8192
 
 /* one SMTP session (SMFICTX private data) */
 struct msess {
@@ -389,12 +399,135 @@ m_close(SMFICTX *ctx)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: vrcpt-milter [-c config_file] [-t] [-v]\n"
+	fprintf(stderr, "usage: vrcpt-milter [-c config_file] "
+	    "[-o name=value] [-t] [-v]\n"
 	    "  -c FILE  configuration, shared with vrcptd (default %s)\n"
+	    "  -o N=V   override parameter N of that file for the milter\n"
+	    "           only (repeatable), e.g. -o syslog_name=vrcpt-milter/"
+	    "smtpd\n"
 	    "  -t       test the configuration and exit\n"
 	    "  -v       verbose logging (repeat for more)\n",
 	    CONFIG_DEFAULT_PATH);
 	exit(2);
+}
+
+/*
+ * override_valid - "name=value" as postfix -o takes it: a parameter name
+ * of [a-z0-9_], then '=', then a value without CR or LF (a line break
+ * would start another parameter).
+ */
+static bool
+override_valid(const char *o)
+{
+	const char *eq = strchr(o, '=');
+	const char *p;
+
+	if (eq == NULL || eq == o || strpbrk(o, "\r\n") != NULL)
+		return false;
+	for (p = o; p < eq; p++)
+		if (!islower((unsigned char)*p) &&
+		    !isdigit((unsigned char)*p) && *p != '_')
+			return false;
+	return true;
+}
+
+/*
+ * relabel_msgs - configuration messages about the lines that -o added
+ * name the option instead of a line the file does not have; that an
+ * override overrides is its purpose, not worth a warning.
+ */
+static void
+relabel_msgs(struct config_msgs *msgs, const char *path, size_t first,
+    char *const *ov, size_t nov)
+{
+	size_t	 i, keep = 0, plen = strlen(path);
+	unsigned long line;
+	char	*end, *m;
+
+	for (i = 0; i < msgs->n; i++) {
+		m = msgs->v[i];
+		if (strncmp(m, path, plen) != 0 || m[plen] != ':' ||
+		    !isdigit((unsigned char)m[plen + 1]) ||
+		    (line = strtoul(m + plen + 1, &end, 10)) < first ||
+		    *end != ':' || (line - first) % 2 != 0 ||
+		    (line - first) / 2 >= nov) {
+			msgs->v[keep++] = m;
+			continue;
+		}
+		if (strstr(end, ": warning: overriding earlier entry") ==
+		    end) {
+			free(m);
+			continue;
+		}
+		msgs->v[keep++] = xasprintf("-o %s%s", ov[(line - first) / 2],
+		    end);
+		free(m);
+	}
+	msgs->n = keep;
+}
+
+/*
+ * load_config - the configuration file, with the -o overrides appended
+ * as "name = value" lines (the last assignment of a name wins, as in
+ * main.cf). 0, or -1; messages in *msgs (the caller prints them).
+ */
+static int
+load_config(const char *path, char *const *ov, size_t nov,
+    struct config **cfg_r, struct config_msgs *msgs)
+{
+	struct buf text;
+	char	 chunk[MILTER_READ_CHUNK];
+	ssize_t	 n;
+	size_t	 i, first;
+	int	 fd, rc, err = 0;
+
+	*cfg_r = NULL;
+	if (nov == 0)
+		return config_load(path, cfg_r, msgs);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, MILTER_NAME ": %s: cannot read: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	/* the file and the overrides; config_load_text() checks the size */
+	buf_init(&text, 0);
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			err = errno;
+		if (n <= 0)
+			break;
+		if (text.len + (size_t)n > CONFIG_FILE_MAX) {
+			err = EFBIG;
+			break;
+		}
+		buf_append(&text, chunk, (size_t)n);
+	}
+	close(fd);
+	if (err != 0) {
+		fprintf(stderr, MILTER_NAME ": %s: cannot read: %s\n", path,
+		    err == EFBIG ? "file too large" : strerror(err));
+		buf_free(&text);
+		return -1;
+	}
+	/* override i is on line first + 2 * i (a blank line before each) */
+	first = 1;
+	for (i = 0; i < text.len; i++)
+		if (text.data[i] == '\n')
+			first++;
+	first++;
+	for (i = 0; i < nov; i++) {
+		const char *eq = strchr(ov[i], '=');
+
+		buf_printf(&text, "\n%.*s = %s\n", (int)(eq - ov[i]), ov[i],
+		    eq + 1);
+	}
+	rc = config_load_text(path, buf_str(&text), text.len, cfg_r, msgs);
+	buf_free(&text);
+	relabel_msgs(msgs, path, first, ov, nov);
+	return rc;
 }
 
 static void
@@ -523,12 +656,28 @@ main(int argc, char **argv)
 	struct stat st;
 	bool	 test_only = false;
 	char	*spec = NULL;
+	char	*ov[MILTER_OVERRIDES_MAX];
+	size_t	 nov = 0;
 	int	 ch, verbose = 0, rc;
 
-	while ((ch = getopt(argc, argv, "c:tvV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:o:tvV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
+			break;
+		case 'o':
+			if (!override_valid(optarg)) {
+				fprintf(stderr, MILTER_NAME ": fatal: -o %s: "
+				    "want name=value\n", optarg);
+				return 2;
+			}
+			if (nov == MILTER_OVERRIDES_MAX) {
+				fprintf(stderr, MILTER_NAME ": fatal: more "
+				    "than %d -o options\n",
+				    MILTER_OVERRIDES_MAX);
+				return 2;
+			}
+			ov[nov++] = optarg;
 			break;
 		case 't':
 			test_only = true;
@@ -546,7 +695,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 
-	rc = config_load(path, &milter.cfg, &msgs);
+	rc = load_config(path, ov, nov, &milter.cfg, &msgs);
 	print_msgs(&msgs);
 	config_msgs_free(&msgs);
 	if (rc < 0) {

@@ -430,28 +430,37 @@ split_dsn(const char *text, const char *def_dsn, unsigned code,
 
 /*
  * set_reply - a reject or tempfail outcome: "<rcpt>: Recipient address
- * rejected: detail" (or "<rcpt>: detail" when native), shaped as
- * smtpd_check_reject() shapes it: cut at MILTER_SMTP_REPLY_MAX with the
- * codes, then made printable.
+ * rejected: detail" (or "<rcpt>: detail" when native), made printable
+ * as smtpd_check_reject() does. Not cut at MILTER_SMTP_REPLY_MAX: Postfix
+ * sends the whole text (see milter_map.h); only libmilter's limit
+ * applies, without splitting a UTF-8 sequence.
  */
 static void
 set_reply(struct milter_outcome *o, unsigned code, const char *dsn,
     const char *rcpt, const char *detail, bool native)
 {
 	char	*full;
-	size_t	 skip;
+	const char *text;
+	size_t	 skip, n;
 
 	full = xasprintf("%u %s <%s>: %s%s", code, dsn, rcpt,
 	    native ? "" : MILTER_REJECTED, detail);
-	if (strlen(full) > MILTER_SMTP_REPLY_MAX)
-		full[MILTER_SMTP_REPLY_MAX] = '\0';
 	make_printable(full);
 	o->decision = code >= 500 ? MILTER_REJECT : MILTER_TEMPFAIL;
 	o->code = code;
 	snprintf(o->rcode, sizeof(o->rcode), "%u", code);
 	copy_str(o->xcode, sizeof(o->xcode), dsn);
 	skip = strlen(o->rcode) + 1 + strlen(o->xcode) + 1;
-	copy_str(o->text, sizeof(o->text), full + skip);
+	text = full + skip;
+	n = strlen(text);
+	if (n > MILTER_REPLY_MAX) {
+		/* printable: only whole UTF-8 sequences are left */
+		n = MILTER_REPLY_MAX;
+		while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(o->text, text, n);
+	o->text[n] = '\0';
 	copy_str(o->detail, sizeof(o->detail), detail);
 	make_printable(o->detail);
 	o->native = native;

@@ -39,8 +39,11 @@
 
 #define MILTER_REPLY_MAX	980	/* libmilter MAXREPLYLEN: longest
 					 * smfi_setreply() message */
-#define MILTER_SMTP_REPLY_MAX	510	/* "NNN x.y.z text": Postfix
-					 * smtpd_check_reject() cuts here */
+#define MILTER_SMTP_REPLY_MAX	510	/* "NNN x.y.z text": where Postfix
+					 * smtpd_check_reject() means to cut;
+					 * it does not (vstring_truncate()
+					 * without VSTRING_TERMINATE, 3.7 to
+					 * 3.12): no longer applied */
 #define MILTER_RCODE_LEN	3	/* "550" */
 #define MILTER_XCODE_MAX	9	/* "5.999.999" (RFC 3463) */
 #define MILTER_DETAIL_MAX	ENGINE_ACTION_MAX	/* text after "Recipient
@@ -73,10 +76,11 @@ struct milter_outcome {
 	char	 xcode[MILTER_XCODE_MAX + 1];	/* "5.1.1" */
 	/* the reply text after "rcode xcode " exactly as the SMTP client
 	 * must see it: "<R>: Recipient address rejected: ..." or, for the
-	 * native lookup failure, "<R>: Temporary lookup failure". At most
-	 * MILTER_SMTP_REPLY_MAX bytes together with code and xcode, and
-	 * printable (controls became spaces, as Postfix printable()). */
-	char	 text[MILTER_SMTP_REPLY_MAX + 1];
+	 * native lookup failure, "<R>: Temporary lookup failure". Whole,
+	 * as Postfix sends it, up to the MILTER_REPLY_MAX bytes libmilter
+	 * can pass on (cut between UTF-8 sequences), and printable
+	 * (controls became spaces, as Postfix printable()). */
+	char	 text[MILTER_REPLY_MAX + 1];
 	/* the part after "Recipient address rejected: " (for the log) */
 	char	 detail[MILTER_DETAIL_MAX];
 	bool	 native;	/* text has no "Recipient address rejected:" */

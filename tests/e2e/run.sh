@@ -1,478 +1,578 @@
 #!/bin/bash
-# tests/e2e/run.sh - end-to-end: the same RCPTs to a native Postfix and to
-# a Postfix that asks vrcptd, compared byte for byte.
+# tests/e2e/run.sh - the differential end-to-end suite: real Postfix 3.7
+# with its own pgsql: lookups against Postfix + vrcptd and Postfix +
+# vrcpt-milter, on the same data, every reply and log line compared.
 #
-#   tests/e2e/run.sh            (BUILD=build-x to test another build dir;
-#                                VRCPTD=/path overrides the binary;
+#   tests/e2e/run.sh            (BUILD=build-x tests another build dir;
+#                                VRCPTD=, MILTER= override the binaries;
 #                                E2E_KEEP=1 keeps the work directory)
-#   tests/e2e/run.sh --native   only the native Postfix: print its replies
-#                                (to record expected values; no vrcptd)
+#   tests/e2e/run.sh --record   only the native Postfix: print corpus.txt
+#                                with the replies it measured (to record
+#                                new cases; review before committing);
+#                                --native is the same
 #
-# It starts a throwaway PostgreSQL (tests/lib/pgtmp.sh) with
-# policy/ispmail.sql and policy/ispmail-sample.sql, vrcptd on a unix
-# socket, and two Postfix 3.7 instances (tests/lib/postfix.sh) on
-# 127.0.0.1: "native" (Postfix checks recipients itself) and "policy"
-# (smtpd_reject_unlisted_recipient = no, check_policy_service vrcptd).
-# For every case it checks:
-#   - the native reply is the one recorded below (so that a broken setup,
-#     say an empty database, cannot pass by being equally broken twice);
-#   - the policy reply equals the native one, byte for byte (or, for the
-#     few documented cases where vrcpt is deliberately right where Postfix
-#     3.7 is wrong, the recorded policy reply);
-#   - the "NOQUEUE: reject:" lines of the two maillogs are the same;
-#   - vrcptd logged, for each reject it caused, the same line (plus its
-#     extras after "helo=<...>").
-# Prints one line per mismatch, then "e2e: N passed, M failed"; exit 0
-# only if nothing failed. Needs root (postfix start).
+# What runs, all in one temporary directory, on loopback and unix sockets
+# only (tests/lib/pgtmp.sh, tests/lib/postfix.sh); everything started
+# here is stopped here, by pid:
+#   PostgreSQL    policy/ispmail.sql + ispmail-sample.sql + fixture.sql
+#   Postfix "native"   pgsql: maps as in the ISPmail guide
+#   Postfix "policy"   the same + smtpd_reject_unlisted_recipient = no +
+#                      check_policy_service -> vrcptd
+#   Postfix "milter"   the same + smtpd_milters -> vrcpt-milter -> its
+#                      own vrcptd (skipped when vrcpt-milter is not built)
+#   two Postfix "outage" instances (static domain lists, nothing from
+#                      PostgreSQL) -> a vrcptd with lookup_failure_action
+#                      = defer, and one with dunno
+#   Redis (cache runs only)
+# All instances share recipient_delimiter = +-, virtual_alias_domains =
+# aliasdom.test, bothdom.test, relay_domains = relay.test with
+# relay_recipient_maps, and Postfix has mydestination = localdom.test.
+#
+# Checks (tests/e2e/e2e.pl check):
+#   - native Postfix answers every case of corpus.txt as recorded (a
+#     broken setup cannot pass by being broken the same way twice);
+#   - policy and milter: the same reply byte for byte, except the cases
+#     of differences.txt, which must give the reply listed there;
+#   - the "reject:" log line of every case is the same (milter:
+#     "milter-reject:", by Postfix's design), and vrcptd's (vrcpt-
+#     milter's) own line is Postfix's plus " name=value" extras;
+#   - the same in one transaction (queue ids instead of NOQUEUE);
+#   - vrcpt's lines are attributed to cases by the HELO name of each
+#     case (c<N>.e2e.test), or, for lines Postfix and vrcpt cut at 2000
+#     bytes, by their order;
+#   - pflogsumm and fail2ban-regex (Debian's postfix filter) over the
+#     logs of each path as syslog would hold them (Postfix's and vrcpt's
+#     lines in one file): the same reject counts, groupings and matched
+#     lines. The milter path is read the way README tells admins:
+#     vrcpt-milter -o syslog_name=vrcpt-milter/smtpd, pflogsumm
+#     --syslog-name=vrcpt-milter;
+#   - with the cache on (Redis and in-process, then Redis alone), cold
+#     then warm: the same replies as without it, the warm runs answered
+#     from the cache;
+#   - PostgreSQL stopped: every RCPT that vrcptd decided from the
+#     database gets 4xx (lookup_failure_action = defer) or is accepted
+#     (dunno).
+# Prints one line per mismatch, the counts, then "e2e: N passed, M
+# failed"; exit 0 only if nothing failed. Needs root (postfix start).
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
+HERE=$ROOT/tests/e2e
 BUILD=${BUILD:-build}
 case $BUILD in
 /*)	;;
 *)	BUILD=$ROOT/$BUILD ;;
 esac
 VRCPTD=${VRCPTD:-$BUILD/vrcptd}
-START_TIMEOUT=20	# seconds for vrcptd to listen
-STOP_TIMEOUT=10		# seconds for vrcptd to exit on SIGTERM
+MILTER=${MILTER:-$BUILD/vrcpt-milter}
+START_TIMEOUT=20	# seconds for a daemon to listen
+STOP_TIMEOUT=15		# seconds for a daemon to exit on SIGTERM
+			# (libmilter looks at its stop flag every few s)
+LOG_SETTLE=50		# tenths of a second to wait for log writers
+HELO=e2e.test		# e2e.pl: cases say HELO c<N>.e2e.test
+PG_CONNECTIONS=300	# PostgreSQL max_connections
+MARK_DOMAIN=snapshot.invalid	# e2e.pl: log marks, relay access denied
+REQUEST_TIMEOUT=10s	# vrcptd request_timeout (default 1s)
+REDIS_TIMEOUT=1s	# vrcptd redis_timeout (default 5ms)
+MILTER_IDENT=vrcpt-milter/smtpd	# e2e.pl, README
 
-native_only=0
-[ "${1:-}" = --native ] && native_only=1
+record=0
+case ${1:-} in
+--record|--native)
+	record=1 ;;
+esac
 
 # shellcheck source=../lib/pgtmp.sh
 . "$ROOT/tests/lib/pgtmp.sh"
 # shellcheck source=../lib/postfix.sh
 . "$ROOT/tests/lib/postfix.sh"
 
-# The cases. Fields, separated by " | ":
-#   SMTP options for pf_smtp (-u: MAIL FROM ... SMTPUTF8; "-" for none)
-#   RCPT TO address (between < and >)
-#   the reply native Postfix 3.7 gives (measured)
-#   the reply through vrcptd: "=" for the same, or the reply (deliberate
-#   difference, explained in the comment above the row)
-# R550 is short for the unknown-user reply with the address inserted.
-R250='250 2.1.5 Ok'
-R550='550 5.1.1 <%s>: Recipient address rejected: User unknown in virtual mailbox table'
-R554='554 5.7.1 <%s>: Relay access denied'
-CASES=$(cat <<'EOF'
-- | john@example.com | R250 | =
-- | nosuch@example.com | R550 | =
-- | jane@example.com | R250 | =
-# alias to a mailbox; alias-only address (no mailbox); two alias rows
-- | postmaster@example.com | R250 | =
-- | sales@example.com | R250 | =
-- | team@example.com | R250 | =
-# alias whose destination is '': Postfix ignores the empty value
-- | empty@example.com | R550 | =
-# catch-all '@example.org'; the mailbox of that domain
-- | anything@example.org | R250 | =
-- | bob@example.org | R250 | =
-- | postmaster@example.org | R250 | =
-# alias domain: '@example.net' -> '@example.com' accepts every user
-- | anything@example.net | R250 | =
-- | john@example.net | R250 | =
-# extensions (recipient_delimiter = +)
-- | john+tag@example.com | R250 | =
-- | john+tag+more@example.com | R250 | =
-- | sales+tag@example.com | R250 | =
-- | nosuch+tag@example.com | R550 | =
-- | +tag@example.com | R550 | =
-- | john+@example.com | R250 | =
-# case: keys are lower-cased, the reply keeps the client's spelling
-- | JOHN@EXAMPLE.COM | R250 | =
-- | John@Example.Com | R250 | =
-- | NoSuch@Example.COM | R550 | =
-- | POSTMASTER@EXAMPLE.NET | R250 | =
-# stored as 'Mixed.Case@example.com': never found by a lower-case key
-- | Mixed.Case@example.com | R550 | =
-- | mixed.case@example.com | R550 | =
-# trailing dot
-- | john@example.com. | R250 | =
-- | nosuch@example.com. | R550 | =
-# domains not hosted here: reject_unauth_destination, before the policy
-- | x@not-hosted.test | R554 | =
-- | john@sub.example.com | R554 | =
-- | john@example.com.evil.test | R554 | =
-# IP literals: our own address is a local-class destination (no
-# local_recipient_maps here: accepted); any other is relayed (denied)
-- | nosuch@[127.0.0.1] | R250 | =
-- | john@[192.0.2.1] | R554 | =
-# bare postmaster: accepted by smtpd before any restriction
-- | postmaster | R250 | =
-# SQL metacharacters in the local part
-- | o'brien@example.com | R250 | =
-- | o'nosuch@example.com | R550 | =
-- | x'or'1'='1@example.com | R550 | =
-- | x\'--@example.com | R550 | =
-# the percent hack (allow_percent_hack) makes it a non-hosted address
-- | 100%@example.com | R554 | =
-# quoted local parts
-- | "john"@example.com | R250 | =
-- | "no such"@example.com | R550 | =
-# UTF-8 (SMTPUTF8). Postfix 3.7 sends keys to PostgreSQL as LATIN1, so a
-# UTF-8 row never matches natively; vrcpt uses UTF8 (as Postfix 3.8+
-# does) and finds the mailbox. Upper-case UTF-8 is case-folded first.
--u | jürgen@example.com | R550 | R250
--u | JÜRGEN@example.com | R550 | R250
--u | nosüch@example.com | R550 | =
--u | john@example.com | R250 | =
--u | user@exämple.com | R554 | =
-EOF
-)
-
 pass=0
 fail=0
-ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); printf 'e2e: FAIL: %s\n' "$*"; }
-
-# expand R250/R550/R554 for address $2
-expand() {
-	case $1 in
-	R250)	printf '%s' "$R250" ;;
-	R550)	# shellcheck disable=SC2059
-		printf "$R550" "$(internal "$2")" ;;
-	R554)	# shellcheck disable=SC2059
-		printf "$R554" "$(internal "$2")" ;;
-	*)	printf '%s' "$1" ;;
-	esac
+note() { printf 'e2e: %s\n' "$*"; }
+finish() {
+	[ "$fail" -eq 0 ] || [ "${E2E_KEEP:-0}" = 1 ] ||
+	    note "work directory removed; E2E_KEEP=1 keeps it"
+	echo "e2e: $pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+	exit
 }
-
-# internal ADDR - the address as smtpd shows it inside <...>: quotes
-# around the local part removed, trailing dot kept
-internal() {
-	local a=$1
-	case $a in
-	\"*\"@*)	a=${a#\"}; a=${a/\"@/@} ;;
-	esac
-	a=$(printf '%s' "$a" | sed -E 's/\\(.)/\1/g')
-	printf '%s' "$a"
-}
-
-# trim STRING - without leading and trailing white space
-trim() {
-	local s=$1
-	s=${s#"${s%%[![:space:]]*}"}
-	s=${s%"${s##*[![:space:]]}"}
-	printf '%s' "$s"
-}
-
 skip() {
-	printf 'e2e: skipped: %s\n' "$*"
+	note "skipped: $*"
 	exit 0
 }
 
-# --- setup ---------------------------------------------------------------
+# --- prerequisites -----------------------------------------------------------
 
 pf_available 2>/dev/null || skip "$(pf_available 2>&1)"
-if [ "$native_only" = 0 ] && [ ! -x "$VRCPTD" ]; then
-	echo "e2e: $VRCPTD not built (make)" >&2
-	echo "e2e: 0 passed, 1 failed"
-	exit 1
+if [ "$record" = 0 ]; then
+	[ -x "$VRCPTD" ] || { bad "$VRCPTD not built (make)"; finish; }
+	for t in pflogsumm fail2ban-regex; do
+		command -v "$t" >/dev/null ||
+		    { bad "$t not installed (scripts/deps.sh check)"; finish; }
+	done
 fi
+F2B_FILTER=/etc/fail2ban/filter.d/postfix.conf
+[ "$record" = 1 ] || [ -r "$F2B_FILTER" ] ||
+    { bad "$F2B_FILTER missing (fail2ban)"; finish; }
+HAVE_MILTER=0
+[ "$record" = 0 ] && [ -x "$MILTER" ] && HAVE_MILTER=1
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vrcpt-e2e.XXXXXX") || exit 1
 chmod 755 "$WORK"
-VRCPTD_PID=
+declare -A PID=()	# name -> pid of a daemon we started
 PF_DIRS=()
 
+# stop NAME: SIGTERM, wait, SIGKILL as a last resort
+stop() {
+	local name=$1 pid=${PID[$1]:-} i
+	[ -n "$pid" ] || return 0
+	unset "PID[$name]"
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid"
+		for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "e2e: $name ($pid) did not exit on SIGTERM" >&2
+			kill -KILL "$pid"
+		fi
+	fi
+	wait "$pid" 2>/dev/null
+	return 0
+}
 cleanup() {
-	local d i
+	local d n
 	for d in "${PF_DIRS[@]}"; do
 		pf_stop "$d"
 	done
-	if [ -n "$VRCPTD_PID" ] && kill -0 "$VRCPTD_PID" 2>/dev/null; then
-		kill -TERM "$VRCPTD_PID"
-		for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-			kill -0 "$VRCPTD_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$VRCPTD_PID" 2>/dev/null; then
-			echo "e2e: vrcptd did not exit on SIGTERM" >&2
-			kill -KILL "$VRCPTD_PID"
-		fi
-		wait "$VRCPTD_PID" 2>/dev/null
-	fi
-	VRCPTD_PID=
 	PF_DIRS=()
+	for n in "${!PID[@]}"; do
+		stop "$n"
+	done
+	pgtmp_stop
 	if [ "${E2E_KEEP:-0}" = 1 ]; then
 		echo "e2e: kept $WORK" >&2
 	else
 		rm -rf "$WORK"
 	fi
 }
-# until PostgreSQL runs, only the directory; then everything, PostgreSQL
-# last (pgtmp_start installs its own EXIT trap: replaced below)
-trap 'rm -rf "$WORK"' EXIT
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-pgtmp_start "" || { echo "e2e: 0 passed, 1 failed"; exit 1; }
-trap 'cleanup; pgtmp_stop' EXIT
-if ! pgtmp_psql -f "$ROOT/policy/ispmail.sql" \
-    -f "$ROOT/policy/ispmail-sample.sql" >"$WORK/load.log" 2>&1; then
-	cat "$WORK/load.log" >&2
-	echo "e2e: 0 passed, 1 failed"
-	exit 1
-fi
+# listening SOCKET: something accepts connections on it
+listening() {
+	[ -S "$1" ] && perl -MIO::Socket::UNIX -e '
+		IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1' "$1"
+}
 
-mkdir -p "$WORK/maps"
-chmod 755 "$WORK/maps"
-for f in pgsql-virtual-mailbox-domains.cf pgsql-virtual-mailbox-maps.cf \
-    pgsql-virtual-alias-maps.cf pgsql-email2email.cf; do
-	pf_write_cf "$ROOT/policy/$f" "$WORK/maps/$f" || exit 1
-done
-
-# --- vrcptd ----------------------------------------------------------------
-
-SOCK=$WORK/policy.sock
-start_vrcptd() {
-	local i
-	cat >"$WORK/vrcptd.cf" <<EOF
-# written by tests/e2e/run.sh
-listen = unix:$SOCK
-virtual_mailbox_domains = pgsql:$WORK/maps/pgsql-virtual-mailbox-domains.cf
-virtual_mailbox_maps = pgsql:$WORK/maps/pgsql-virtual-mailbox-maps.cf
-virtual_alias_maps = pgsql:$WORK/maps/pgsql-virtual-alias-maps.cf,
-    pgsql:$WORK/maps/pgsql-email2email.cf
-recipient_delimiter = +
-lookup_failure_action = defer
-syslog_name = vrcptd
-maillog_file = $WORK/vrcptd.log
-EOF
-	"$VRCPTD" -c "$WORK/vrcptd.cf" >"$WORK/vrcptd.out" 2>&1 &
-	VRCPTD_PID=$!
+# start NAME SOCKET CMD...: run CMD in the background, wait for SOCKET
+start() {
+	local name=$1 sock=$2 pid i
+	shift 2
+	"$@" >"$WORK/$name.out" 2>&1 &
+	pid=$!
+	PID[$name]=$pid
 	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
-		if ! kill -0 "$VRCPTD_PID" 2>/dev/null; then
-			echo "e2e: vrcptd exited at start:" >&2
-			cat "$WORK/vrcptd.out" "$WORK/vrcptd.log" >&2 2>/dev/null
-			VRCPTD_PID=
+		if ! kill -0 "$pid" 2>/dev/null; then
+			bad "$name exited at start: $(head -c 800 \
+			    "$WORK/$name.out" 2>/dev/null)"
+			wait "$pid" 2>/dev/null
+			unset "PID[$name]"
 			return 1
 		fi
-		if [ -S "$SOCK" ] && perl -MIO::Socket::UNIX -e '
-			IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1' "$SOCK"
-		then
-			return 0
-		fi
+		listening "$sock" && return 0
 		sleep 0.1
 	done
-	echo "e2e: vrcptd does not listen on $SOCK" >&2
+	bad "$name does not listen on $sock"
 	return 1
 }
 
-if [ "$native_only" = 0 ]; then
-	start_vrcptd || { echo "e2e: 0 passed, 1 failed"; exit 1; }
-fi
-
-# --- Postfix ------------------------------------------------------------
-
-NPORT=$(pf_free_port)
-pf_new "$WORK/native" native "$NPORT" "$WORK/maps" || exit 1
-PF_DIRS+=("$WORK/native")
-pf_start "$WORK/native" || { echo "e2e: 0 passed, 1 failed"; exit 1; }
-if [ "$native_only" = 0 ]; then
-	PPORT=$(pf_free_port)
-	while [ "$PPORT" = "$NPORT" ]; do PPORT=$(pf_free_port); done
-	pf_new "$WORK/policy" policy "$PPORT" "$WORK/maps" "unix:$SOCK" ||
-	    exit 1
-	PF_DIRS+=("$WORK/policy")
-	pf_start "$WORK/policy" || { echo "e2e: 0 passed, 1 failed"; exit 1; }
-fi
-
-# --- the cases ------------------------------------------------------------
-
-# split the table into two sessions: plain and SMTPUTF8
-declare -a OPTS RCPTS EXP_N EXP_P
-while IFS= read -r line; do
-	case $line in
-	'#'*|'')	continue ;;
-	esac
-	IFS='|' read -r o r n p <<<"$line"
-	o=$(trim "$o"); r=$(trim "$r"); n=$(trim "$n"); p=$(trim "$p")
-	OPTS+=("$o"); RCPTS+=("$r")
-	EXP_N+=("$(expand "$n" "$r")")
-	if [ "$p" = "=" ]; then
-		EXP_P+=("=")
-	else
-		EXP_P+=("$(expand "$p" "$r")")
-	fi
-done <<<"$CASES"
-
-# run_session PORT OPT -> replies of the cases with that option, in order
-run_session() {
-	local port=$1 opt=$2 i list=()
-	for i in "${!RCPTS[@]}"; do
-		[ "${OPTS[$i]}" = "$opt" ] && list+=("${RCPTS[$i]}")
-	done
-	[ ${#list[@]} -gt 0 ] || return 0
-	if [ "$opt" = - ]; then
-		pf_smtp "$port" -s "${list[@]}"
-	else
-		pf_smtp "$port" "$opt" -s "${list[@]}"
-	fi
-}
-
-# collect NAME PORT: REPLY_<NAME>[i] for every case
-declare -a REPLY_native REPLY_policy
-collect() {
-	local name=$1 port=$2 opt i k out
-	local -a got idx
-	for opt in - -u; do
-		idx=()
-		for i in "${!RCPTS[@]}"; do
-			[ "${OPTS[$i]}" = "$opt" ] && idx+=("$i")
-		done
-		mapfile -t got < <(run_session "$port" "$opt")
-		for k in "${!idx[@]}"; do
-			out=${got[$k]-(no reply)}
-			case $name in
-			native)	REPLY_native[idx[k]]=$out ;;
-			policy)	REPLY_policy[idx[k]]=$out ;;
-			esac
-		done
+# settle FILE...: wait until the files stop growing (postlogd, vrcptd
+# and vrcpt-milter write asynchronously)
+settle() {
+	local i prev= cur
+	for ((i = 0; i < LOG_SETTLE; i++)); do
+		cur=$(cat "$@" 2>/dev/null | wc -c)
+		[ "$cur" = "$prev" ] && [ "$i" -ge 3 ] && return 0
+		prev=$cur
+		sleep 0.1
 	done
 }
 
-collect native "$NPORT"
-if [ "$native_only" = 1 ]; then
-	for i in "${!RCPTS[@]}"; do
-		printf '%-4s %-32s %s\n' "${OPTS[$i]}" "${RCPTS[$i]}" \
-		    "${REPLY_native[$i]}"
+# --- PostgreSQL and the data -------------------------------------------------
+
+# pgtmp's watchdog stops PostgreSQL even if this script is killed; its
+# EXIT trap is replaced by ours, which stops PostgreSQL last
+pgtmp_start "" >"$WORK/pgtmp.out" 2>&1 ||
+    { cat "$WORK/pgtmp.out" >&2; bad "PostgreSQL did not start"; finish; }
+trap cleanup EXIT
+# Every Postfix process keeps its own connection per pgsql: map (smtpd,
+# trivial-rewrite, each cleanup), five instances and five vrcptd pools:
+# more than pgtmp's 50 slots ("sorry, too many clients" = 451 replies)
+pgtmp_psql -c "ALTER SYSTEM SET max_connections = $PG_CONNECTIONS" &&
+    pgtmp_down && pgtmp_up ||
+    { bad "PostgreSQL: max_connections = $PG_CONNECTIONS"; finish; }
+# the triggers that tell vrcptd's cache about changes, as README asks
+sql=(-f "$ROOT/policy/ispmail.sql")
+[ -f "$ROOT/policy/triggers-ispmail.sql" ] &&
+    sql+=(-f "$ROOT/policy/triggers-ispmail.sql")
+sql+=(-f "$ROOT/policy/ispmail-sample.sql" -f "$HERE/fixture.sql")
+if ! pgtmp_psql "${sql[@]}" >"$WORK/load.log" 2>&1; then
+	cat "$WORK/load.log" >&2
+	bad "loading ${sql[*]}"
+	finish
+fi
+
+M=$WORK/maps
+mkdir -p "$M"
+chmod 755 "$M"
+for f in pgsql-virtual-mailbox-domains.cf pgsql-virtual-mailbox-maps.cf \
+    pgsql-virtual-alias-maps.cf pgsql-email2email.cf; do
+	pf_write_cf "$ROOT/policy/$f" "$M/$f" || exit 1
+done
+
+# the parameters Postfix and vrcptd share, as the admin copies them
+aliases=pgsql:$M/pgsql-virtual-alias-maps.cf
+email2email=pgsql:$M/pgsql-email2email.cf
+COMMON=(
+	"virtual_mailbox_domains = pgsql:$M/pgsql-virtual-mailbox-domains.cf"
+	"virtual_mailbox_maps = pgsql:$M/pgsql-virtual-mailbox-maps.cf"
+	"virtual_alias_maps = $aliases, $email2email"
+	"virtual_alias_domains = aliasdom.test, bothdom.test"
+	"relay_domains = relay.test"
+	"relay_recipient_maps = pgsql:$M/pgsql-virtual-mailbox-maps.cf"
+	"recipient_delimiter = +-"
+)
+# Postfix only: a local domain, checked by Postfix itself
+PF_ONLY=(
+	"mydestination = localdom.test"
+	"local_recipient_maps = inline:{ localuser=yes }"
+)
+
+CASES=$WORK/cases
+perl "$HERE/e2e.pl" cases "$HERE/corpus.txt" >"$CASES" ||
+    { bad "corpus.txt does not parse"; finish; }
+ncases=$(wc -l <"$CASES")
+cp "$HERE/corpus.txt" "$HERE/differences.txt" "$WORK/"
+
+# --- vrcptd and vrcpt-milter -------------------------------------------------
+
+# vrcptd_cf NAME [LINE...]: $WORK/NAME.cf, listening on $WORK/NAME.sock,
+# logging to $WORK/NAME.log; the lines given last win
+vrcptd_cf() {
+	local name=$1 l
+	shift
+	{
+		echo "# written by tests/e2e/run.sh"
+		echo "listen = unix:$WORK/$name.sock"
+		printf '%s\n' "${COMMON[@]}"
+		echo "lookup_failure_action = defer"
+		echo "syslog_name = vrcptd"
+		echo "maillog_file = $WORK/$name.log"
+		echo "log_level = 1"
+		# a loaded machine must not turn a decision into a timeout:
+		# what is compared here is the decision (timeouts: daemon.sh,
+		# cache.sh)
+		echo "request_timeout = $REQUEST_TIMEOUT"
+		echo "redis_timeout = $REDIS_TIMEOUT"
+		echo "cache = none"
+		echo "cache_max_entries = 0"
+		for l in "$@"; do
+			echo "$l"
+		done
+	} >"$WORK/$name.cf"
+}
+
+if [ "$record" = 0 ]; then
+	# the policy path; its log is vrcptd.log (e2e.pl)
+	vrcptd_cf vrcptd
+	# the milter path: vrcpt-milter and its vrcptd share one file, as
+	# deploy/ suggests; the milter's ident comes from -o (README)
+	vrcptd_cf vrcptd-m "milter_listen = unix:$WORK/milter.sock" \
+	    "milter_log_reject = yes"
+	# PostgreSQL stopped
+	vrcptd_cf vrcptd-defer "lookup_failure_action = defer"
+	vrcptd_cf vrcptd-dunno "lookup_failure_action = dunno"
+	for n in vrcptd vrcptd-m vrcptd-defer vrcptd-dunno; do
+		start "$n" "$WORK/$n.sock" "$VRCPTD" -c "$WORK/$n.cf" || finish
 	done
-	sleep 1	# postlogd writes asynchronously
-	echo "--- native NOQUEUE lines"
-	pf_rejects "$WORK/native"
+	if [ "$HAVE_MILTER" = 1 ]; then
+		start milter "$WORK/milter.sock" "$MILTER" \
+		    -c "$WORK/vrcptd-m.cf" -o "syslog_name=$MILTER_IDENT" \
+		    -o "maillog_file=$WORK/milter.log" || finish
+	else
+		note "vrcpt-milter not built: milter path skipped"
+	fi
+fi
+
+# --- Postfix -----------------------------------------------------------------
+
+declare -A PORT=()
+# instance NAME FLAVOUR [ENDPOINT]: write $WORK/pf-NAME, remember its port
+instance() {
+	local name=$1 flavour=$2 ep=${3:-} d=$WORK/pf-$1 p
+	p=$(pf_free_port)
+	while [[ " ${PORT[*]} " == *" $p "* ]]; do
+		p=$(pf_free_port)
+	done
+	pf_new "$d" "$flavour" "$p" "$M" "$ep" || return 1
+	pf_set "$d" "${COMMON[@]}" "${PF_ONLY[@]}" || return 1
+	PORT[$name]=$p
+}
+instance native native || { bad "pf_new native"; finish; }
+names=(native)
+if [ "$record" = 0 ]; then
+	instance policy policy "unix:$WORK/vrcptd.sock" ||
+	    { bad "pf_new policy"; finish; }
+	names+=(policy)
+	if [ "$HAVE_MILTER" = 1 ]; then
+		instance milter milter "unix:$WORK/milter.sock" ||
+		    { bad "pf_new milter"; finish; }
+		names+=(milter)
+	fi
+	# outage: the domain classes from static lists, so that nothing
+	# in Postfix needs PostgreSQL and every hosted RCPT reaches vrcptd
+	hosted=$(pgtmp_psql -A -t -c "SELECT string_agg(name, ', ' ORDER BY
+	    name) FROM virtual_domains WHERE name = lower(name) AND name
+	    ~ '^[a-z0-9_.-]*[a-z][a-z0-9_.-]*[a-z0-9]\$'") ||
+	    { bad "reading virtual_domains"; finish; }
+	for lfa in defer dunno; do
+		instance "outage-$lfa" policy "unix:$WORK/vrcptd-$lfa.sock" &&
+		    pf_set "$WORK/pf-outage-$lfa" \
+		    "virtual_mailbox_domains = $hosted" \
+		    "virtual_mailbox_maps =" "virtual_alias_maps =" \
+		    "relay_recipient_maps =" "mydestination =" ||
+		    { bad "pf_new outage-$lfa"; finish; }
+		names+=("outage-$lfa")
+	done
+fi
+for n in "${names[@]}"; do
+	PF_DIRS+=("$WORK/pf-$n")
+	pf_start "$WORK/pf-$n" >"$WORK/pf-$n.start" 2>&1 &
+	PID[start-$n]=$!
+done
+for n in "${names[@]}"; do
+	wait "${PID[start-$n]}"
+	rc=$?
+	unset "PID[start-$n]"
+	if [ "$rc" -ne 0 ]; then
+		cat "$WORK/pf-$n.start" >&2
+		bad "Postfix $n did not start"
+		finish
+	fi
+done
+
+# --- the corpus, every path at once ------------------------------------------
+
+# session NAME IN OUT [pf_smtp_cases options]: cases IN to instance NAME
+session() {
+	local name=$1 in=$2 out=$3
+	shift 3
+	pf_smtp_cases "${PORT[$name]}" "$@" <"$in" >"$WORK/$out" \
+	    2>"$WORK/$out.err"
+}
+# sessions IN OUT-PREFIX NAME... [-- options]: in parallel, one per
+# instance, into OUT-PREFIX.NAME
+sessions() {
+	local in=$1 pfx=$2 n want pids=() names=()
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		names+=("$1")
+		shift
+	done
+	[ "${1:-}" = -- ] && shift
+	want=$(wc -l <"$in")
+	for n in "${names[@]}"; do
+		session "$n" "$in" "$pfx.$n" "$@" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for n in "${names[@]}"; do
+		if [ -s "$WORK/$pfx.$n.err" ]; then
+			bad "SMTP session with $n: $(head -c 500 \
+			    "$WORK/$pfx.$n.err")"
+		fi
+		if [ "$(wc -l <"$WORK/$pfx.$n")" -ne "$want" ]; then
+			bad "SMTP session with $n: $(wc -l <"$WORK/$pfx.$n")" \
+			    "replies for $want cases"
+		fi
+	done
+}
+
+main_paths=(native)
+[ "$record" = 0 ] && main_paths+=(policy)
+[ "$HAVE_MILTER" = 1 ] && main_paths+=(milter)
+t0=$SECONDS
+if [ "$record" = 1 ]; then
+	sessions "$CASES" replies native -- -e -h "$HELO"
+	perl "$HERE/e2e.pl" record "$HERE/corpus.txt" "$WORK/replies.native"
 	exit 0
 fi
-collect policy "$PPORT"
 
-# The plain cases once more, all in one transaction as real clients send
-# them: after the first accepted RCPT, smtpd has a queue file, sends its
-# queue_id to the policy server and logs it instead of NOQUEUE.
-plain=()
-plain_rcpts=()
-for i in "${!RCPTS[@]}"; do
-	if [ "${OPTS[$i]}" = - ]; then
-		plain+=("$i")
-		plain_rcpts+=("${RCPTS[$i]}")
-	fi
-done
-mapfile -t SN < <(pf_smtp "$NPORT" "${plain_rcpts[@]}")
-mapfile -t SP < <(pf_smtp "$PPORT" "${plain_rcpts[@]}")
-
-divergent=()
-for i in "${!RCPTS[@]}"; do
-	r=${RCPTS[$i]}
-	nat=${REPLY_native[$i]}
-	pol=${REPLY_policy[$i]}
-	if [ "$nat" = "${EXP_N[$i]}" ]; then
-		ok
-	else
-		bad "native <$r>: got \"$nat\", recorded \"${EXP_N[$i]}\""
-	fi
-	if [ "${EXP_P[$i]}" = "=" ]; then
-		if [ "$pol" = "$nat" ]; then
-			ok
-		else
-			bad "<$r>: native \"$nat\", via vrcptd \"$pol\""
-		fi
-	else
-		divergent+=("$(internal "$r")")
-		if [ "$pol" = "${EXP_P[$i]}" ]; then
-			ok
-		else
-			bad "<$r>: via vrcptd \"$pol\", expected \"${EXP_P[$i]}\""
-		fi
-	fi
-done
-
-for k in "${!plain[@]}"; do
-	i=${plain[k]}
-	r=${RCPTS[$i]}
-	if [ "${SN[k]-(no reply)}" = "${REPLY_native[$i]}" ]; then
-		ok
-	else
-		bad "native <$r> in one transaction: \"${SN[k]-(no reply)}\"," \
-		    "alone: \"${REPLY_native[$i]}\""
-	fi
-	want=${SN[k]-(no reply)}
-	[ "${EXP_P[$i]}" = "=" ] || want=${EXP_P[$i]}
-	if [ "${SP[k]-(no reply)}" = "$want" ]; then
-		ok
-	else
-		bad "<$r> in one transaction: via vrcptd" \
-		    "\"${SP[k]-(no reply)}\", want \"$want\""
-	fi
-done
-
-# --- the logs --------------------------------------------------------------
-
-# postlogd and vrcptd write asynchronously: wait until the reject counts
-# stop changing (at most 5 s)
-want_native=0
-for l in "${REPLY_native[@]}" "${SN[@]}"; do
-	case $l in [45]*) want_native=$((want_native + 1)) ;; esac
-done
-for ((i = 0; i < 50; i++)); do
-	[ "$(pf_rejects "$WORK/native" | wc -l)" -ge "$want_native" ] && break
-	sleep 0.1
-done
-sleep 0.3
-
-# drop the lines of the deliberately divergent recipients
-filter_div() {
-	local a
-	local -a args=()
-	for a in "${divergent[@]}"; do
-		args+=(-e "to=<$a>")
+# the logs of each run, apart: main/ (above) and batch/ (below)
+declare -A LOGS=([native.maillog]=$WORK/pf-native/maillog
+    [policy.maillog]=$WORK/pf-policy/maillog [vrcptd.log]=$WORK/vrcptd.log)
+[ "$HAVE_MILTER" = 1 ] && LOGS+=([milter.maillog]=$WORK/pf-milter/maillog
+    [milter.log]=$WORK/milter.log [vrcptd-m.log]=$WORK/vrcptd-m.log)
+declare -A LOGOFF=()
+# snapshot DIR: what each log got since the last snapshot, into $WORK/DIR.
+# postlogd writes asynchronously: a last RCPT (rejected, relay access
+# denied, before any policy or milter) with HELO snap-DIR marks the end
+# of the run in each maillog. vrcptd and vrcpt-milter write their line
+# before they answer.
+snapshot() {
+	local dir=$WORK/$1 n off i mark="helo=<snap-$1.$HELO>"
+	mkdir -p "$dir"
+	for n in "${main_paths[@]}"; do
+		printf '<>\t<snapshot@%s>\t0\n' "$MARK_DOMAIN" |
+		    pf_smtp_cases "${PORT[$n]}" -h "snap-$1.$HELO" >/dev/null
 	done
-	if [ ${#args[@]} -gt 0 ]; then
-		grep -v -F "${args[@]}"
-	else
-		cat
-	fi
+	for n in "${main_paths[@]}"; do
+		for ((i = 0; i < LOG_SETTLE; i++)); do
+			grep -q -F "$mark" "$WORK/pf-$n/maillog" && break
+			sleep 0.1
+		done
+		grep -q -F "$mark" "$WORK/pf-$n/maillog" ||
+		    bad "$n: no \"$mark\" in the maillog"
+	done
+	for n in "${!LOGS[@]}"; do
+		off=${LOGOFF[$n]:-0}
+		tail -c +$((off + 1)) "${LOGS[$n]}" >"$dir/$n" 2>/dev/null
+		LOGOFF[$n]=$((off + $(wc -c <"$dir/$n")))
+	done
 }
 
-# queue ids differ between the two instances
-unqid() { sed -E 's/^[0-9A-F]+: reject/QUEUEID: reject/'; }
-mapfile -t LN < <(pf_rejects "$WORK/native" | filter_div | unqid)
-mapfile -t LP < <(pf_rejects "$WORK/policy" | filter_div | unqid)
-mapfile -t LPRAW < <(pf_rejects "$WORK/policy" | filter_div)
-if [ ${#LN[@]} -eq 0 ]; then
-	bad "native maillog has no reject lines"
-fi
-# a diff, so that one missing line does not shift all the others
-nonly=0
-while IFS= read -r d; do
-	case $d in
-	"<"*)	nonly=$((nonly + 1))
-		bad "log line only native: ${d#< }" ;;
-	">"*)	bad "log line only via vrcptd: ${d#> }" ;;
-	esac
-done < <(diff <(printf '%s\n' "${LN[@]}") <(printf '%s\n' "${LP[@]}"))
-for ((i = 0; i < ${#LN[@]} - nonly; i++)); do
-	ok
+# the cases without a deliberate difference, then those with one: the
+# log tools read the first run only
+perl "$HERE/e2e.pl" split "$WORK" || { bad "e2e.pl split"; finish; }
+snapshot start
+sessions "$WORK/cases.main" replies.main "${main_paths[@]}" -- -e -h "$HELO"
+snapshot main
+sessions "$WORK/cases.div" replies.div "${main_paths[@]}" -- -e -h "$HELO"
+snapshot div
+for n in "${main_paths[@]}"; do
+	perl "$HERE/e2e.pl" merge "$WORK" "$n" || bad "e2e.pl merge $n"
 done
 
-# vrcptd's own line for every reject it made: Postfix's line, then extras
-# (" name=value" fields), under its own ident; with the same queue id
-for l in "${LPRAW[@]}"; do
-	case $l in
-	*"Recipient address rejected:"*) ;;
-	*)	continue ;;	# relay denied: vrcptd was not asked
+# one transaction: the cases with the default sender, no SMTPUTF8 and no
+# deliberate difference, after one accepted RCPT (the queue id path)
+perl "$HERE/e2e.pl" batch "$WORK" || bad "e2e.pl batch"
+for n in "${main_paths[@]}"; do
+	pf_smtp_cases "${PORT[$n]}" -t -h "batch.$HELO" \
+	    <"$WORK/batch.cases" >"$WORK/batch.$n" 2>"$WORK/batch.$n.err" &
+	PID[batch-$n]=$!
+done
+for n in "${main_paths[@]}"; do
+	wait "${PID[batch-$n]}"
+	unset "PID[batch-$n]"
+	[ -s "$WORK/batch.$n.err" ] &&
+	    bad "one transaction with $n: $(head -c 500 "$WORK/batch.$n.err")"
+done
+snapshot batch
+note "corpus: $ncases cases to ${#main_paths[@]} instances, then" \
+    "$(($(wc -l <"$WORK/batch.ids"))) in one transaction, in" \
+    "$((SECONDS - t0))s"
+
+# --- the log tools -----------------------------------------------------------
+
+# each path's log as syslog would hold it, less the cases that differ
+# on purpose; pflogsumm and fail2ban-regex as an admin runs them
+for p in "${main_paths[@]}"; do
+	perl "$HERE/e2e.pl" toolinput "$WORK" "$p" >"$WORK/tools.$p" ||
+	    bad "e2e.pl toolinput $p"
+	case $p in
+	milter)	sn=(--syslog-name="${MILTER_IDENT%%/*}") ;;
+	*)	sn=() ;;
 	esac
-	if L=$l awk '
-		BEGIN { l = ENVIRON["L"] }
-		{ i = index($0, l); if (i == 0) next
-		  rest = substr($0, i + length(l))
-		  if ((rest == "" || rest ~ /^ [a-z_]+=/) &&
-		      substr($0, 1, i - 1) ~ /vrcptd\[[0-9]+\]: $/) found = 1 }
-		END { exit !found }' "$WORK/vrcptd.log" 2>/dev/null; then
-		ok
-	else
-		bad "vrcptd log lacks: vrcptd[PID]: $l"
+	pflogsumm "${sn[@]}" "$WORK/tools.$p" >"$WORK/pflogsumm.$p" \
+	    2>"$WORK/pflogsumm.$p.err" || bad "pflogsumm on the $p log failed"
+	fail2ban-regex -r --print-all-matched "$WORK/tools.$p" \
+	    "$F2B_FILTER" >"$WORK/fail2ban.$p" 2>&1 ||
+	    bad "fail2ban-regex on the $p log failed"
+done
+# what an admin who forgets --syslog-name gets: shown, not checked
+[ "$HAVE_MILTER" = 1 ] && pflogsumm "$WORK/tools.milter" \
+    >"$WORK/pflogsumm.milter-plain" 2>/dev/null
+
+# --- the cache: cold, then warm; Redis and in-process, then Redis alone ------
+
+run_cache() {
+	local rsock=$WORK/redis.sock i err
+	if ! command -v redis-server >/dev/null; then
+		note "cache runs skipped: redis-server not installed"
+		return 0
 	fi
-done
+	vrcptd_cf vrcptd-cache "listen = unix:$WORK/vrcptd.sock" \
+	    "cache = redis:unix:$rsock" "cache_max_entries = 100000"
+	if ! err=$("$VRCPTD" -t -c "$WORK/vrcptd-cache.cf" 2>&1); then
+		note "cache runs skipped: vrcptd -t: $(head -c 300 <<<"$err")"
+		return 0
+	fi
+	redis-server --port 0 --unixsocket "$rsock" --unixsocketperm 770 \
+	    --save "" --appendonly no --dir "$WORK" \
+	    >"$WORK/redis.out" 2>&1 &
+	PID[redis]=$!
+	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
+		[ "$(redis-cli -s "$rsock" ping 2>/dev/null)" = PONG ] && break
+		sleep 0.1
+	done
+	[ "$(redis-cli -s "$rsock" ping 2>/dev/null)" = PONG ] ||
+	    { bad "redis-server did not start"; return 1; }
+	# the same socket: the policy Postfix does not notice the swap
+	stop vrcptd
+	start vrcptd-cache "$WORK/vrcptd.sock" "$VRCPTD" \
+	    -c "$WORK/vrcptd-cache.cf" || return 1
+	session policy "$CASES" replies.cache-cold -e -h "cold.$HELO"
+	session policy "$CASES" replies.cache-warm -e -h "warm.$HELO"
+	note "cache: Redis holds $(redis-cli -s "$rsock" dbsize) keys"
+	stop vrcptd-cache
+	# the same with Redis alone, so that the warm run reads Redis (a
+	# vrcptd that starts cannot know what it missed: it starts Redis
+	# afresh)
+	vrcptd_cf vrcptd-cache "listen = unix:$WORK/vrcptd.sock" \
+	    "cache = redis:unix:$rsock" "cache_max_entries = 0"
+	start vrcptd-cache "$WORK/vrcptd.sock" "$VRCPTD" \
+	    -c "$WORK/vrcptd-cache.cf" || return 1
+	session policy "$CASES" replies.cache-rcold -e -h "rcold.$HELO"
+	session policy "$CASES" replies.cache-rwarm -e -h "rwarm.$HELO"
+	stop vrcptd-cache
+	stop redis
+}
+t0=$SECONDS
+run_cache
+note "cache runs in $((SECONDS - t0))s"
 
-if [ "$fail" -gt 0 ]; then
-	echo "e2e: work directory: $WORK (E2E_KEEP=1 keeps it)" >&2
+# --- PostgreSQL stopped ------------------------------------------------------
+
+t0=$SECONDS
+pgtmp_down
+sessions "$CASES" replies outage-defer outage-dunno -- -e -h "outage.$HELO"
+note "PostgreSQL stopped: corpus to 2 instances in $((SECONDS - t0))s"
+
+# --- compare -----------------------------------------------------------------
+
+perl "$HERE/e2e.pl" check "$WORK" >"$WORK/check.out" 2>&1
+grep -v '^e2e-count ' "$WORK/check.out"
+counts=$(grep '^e2e-count ' "$WORK/check.out" | tail -n 1)
+if [ -z "$counts" ]; then
+	bad "e2e.pl check did not finish"
+else
+	read -r _ p f <<<"$counts"
+	pass=$((pass + p))
+	fail=$((fail + f))
 fi
-echo "e2e: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+perl "$HERE/e2e.pl" logtools "$WORK" "${main_paths[@]}" >"$WORK/tools.out" 2>&1
+grep -v '^e2e-count ' "$WORK/tools.out"
+counts=$(grep '^e2e-count ' "$WORK/tools.out" | tail -n 1)
+if [ -z "$counts" ]; then
+	bad "e2e.pl logtools did not finish"
+else
+	read -r _ p f <<<"$counts"
+	pass=$((pass + p))
+	fail=$((fail + f))
+fi
+finish

@@ -17,14 +17,23 @@
 #   pf_write_cf SRC DST          copy a pgsql: .cf with hosts/user/password/
 #                                dbname set from PGHOST/PGPORT/PGUSER/
 #                                PGDATABASE (the test PostgreSQL)
-#   pf_new DIR FLAVOUR PORT MAPSDIR [POLICY]
+#   pf_new DIR FLAVOUR PORT MAPSDIR [ENDPOINT]
 #                                write an instance. FLAVOUR "native": Postfix
 #                                checks recipients itself; "policy":
 #                                smtpd_reject_unlisted_recipient = no and
-#                                check_policy_service POLICY (unix:/abs/path
-#                                or inet:127.0.0.1:port). MAPSDIR holds the
+#                                check_policy_service ENDPOINT (unix:/abs/path
+#                                or inet:127.0.0.1:port); "milter":
+#                                smtpd_reject_unlisted_recipient = no and
+#                                smtpd_milters = ENDPOINT (as
+#                                deploy/postfix-milter.cf). MAPSDIR holds the
 #                                four pgsql-*.cf files (see policy/).
+#   pf_set DIR 'name = value'... change main.cf (postconf -e); before
+#                                pf_start, or pf_reload after
 #   pf_start DIR / pf_stop DIR / pf_reload DIR
+#                                pf_start waits for the banner of this
+#                                instance (it carries a random token), so
+#                                that a port another test took meanwhile
+#                                is noticed
 #   pf_smtp PORT [-h HELO] [-f FROM] [-u] [-s] RCPT...
 #                                one SMTP session: EHLO, MAIL FROM, then one
 #                                RCPT TO:<RCPT> per argument; prints each
@@ -35,6 +44,26 @@
 #                                first, so that every reject is logged as
 #                                NOQUEUE. A reply that never came prints
 #                                "(no reply)".
+#   pf_smtp_cases PORT [-h HELO] [-e] [-t]
+#                                many cases, read from stdin, one per line:
+#                                "MAIL-ARG<TAB>RCPT-ARG<TAB>UTF8[<TAB>N]"
+#                                (bytes as sent after "MAIL FROM:" and
+#                                "RCPT TO:", ESMTP parameters included;
+#                                UTF8 1 appends " SMTPUTF8" to MAIL FROM;
+#                                N, if given, is the case number used in
+#                                the HELO name of -e). Prints one line
+#                                per case: the RCPT reply (lines of a
+#                                multi-line reply joined with "\n"), or
+#                                "MAIL: reply" when MAIL FROM failed, or
+#                                "(no reply)". One connection; before every
+#                                case after the first, RSET. -e: EHLO again
+#                                before every case instead of RSET, with
+#                                HELO "c<N>.<HELO>" (N = case number from
+#                                1), so that every log line names its case.
+#                                -t: one transaction: MAIL FROM of the first
+#                                case once, then every RCPT (a reject after
+#                                an accepted RCPT is logged with the queue
+#                                id). A dropped connection is reopened.
 #   pf_rejects DIR               the "reject:" lines of the maillog, without
 #                                timestamp, host, ident and pid, queue id
 #                                kept (NOQUEUE unless a RCPT was accepted)
@@ -105,7 +134,7 @@ _pf_readable() {
 }
 
 pf_new() {
-	local dir=$1 flavour=$2 port=$3 maps=$4 policy=${5:-} f restr
+	local dir=$1 flavour=$2 port=$3 maps=$4 policy=${5:-} f restr token
 	case $flavour in
 	native)	restr="reject_unauth_destination" ;;
 	policy)	[ -n "$policy" ] || {
@@ -114,13 +143,23 @@ pf_new() {
 		}
 		restr="reject_unauth_destination, check_policy_service $policy"
 		;;
+	milter)	[ -n "$policy" ] || {
+			echo "pf_new: milter flavour needs an endpoint" >&2
+			return 1
+		}
+		restr="reject_unauth_destination"
+		;;
 	*)	echo "pf_new: unknown flavour '$flavour'" >&2; return 1 ;;
 	esac
+	# in the banner: pf_start must see this instance answer on its
+	# port, not another test's that took the port meanwhile
+	token=vrcpt-test-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 	mkdir -p "$dir/etc" "$dir/queue" "$dir/data" || return 1
 	chmod 755 "$dir" "$dir/etc"
 	chown "$PF_MAIL_OWNER" "$dir/data"
-	for f in pgsql-virtual-mailbox-domains.cf pgsql-virtual-mailbox-maps.cf \
-	    pgsql-virtual-alias-maps.cf pgsql-email2email.cf; do
+	for f in pgsql-virtual-mailbox-domains.cf \
+	    pgsql-virtual-mailbox-maps.cf pgsql-virtual-alias-maps.cf \
+	    pgsql-email2email.cf; do
 		if [ ! -f "$maps/$f" ]; then
 			echo "pf_new: missing $maps/$f" >&2
 			return 1
@@ -156,7 +195,7 @@ inet_protocols = ipv4
 mynetworks =
 biff = no
 
-smtpd_banner = \$myhostname ESMTP
+smtpd_banner = \$myhostname ESMTP $token
 smtpd_peername_lookup = no
 smtp_dns_support_level = disabled
 smtpd_soft_error_limit = 10000
@@ -175,9 +214,18 @@ recipient_delimiter = +
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_recipient_restrictions = $restr
 EOF
-	if [ "$flavour" = policy ]; then
-		echo "smtpd_reject_unlisted_recipient = no" >>"$dir/etc/main.cf"
-	fi
+	case $flavour in
+	policy)	echo "smtpd_reject_unlisted_recipient = no" \
+		    >>"$dir/etc/main.cf" ;;
+	milter)	cat >>"$dir/etc/main.cf" <<EOF
+# deploy/postfix-milter.cf
+smtpd_reject_unlisted_recipient = no
+smtpd_milters = $policy
+milter_protocol = 6
+milter_default_action = tempfail
+EOF
+		;;
+	esac
 
 	# chroot off (5th column "n") so that the daemons see the temp files
 	cat >"$dir/etc/master.cf" <<EOF
@@ -194,6 +242,14 @@ postlog   unix-dgram n -    n     -     1     postlogd
 EOF
 	: >"$dir/maillog"
 	echo "$port" >"$dir/port"
+	echo "$token" >"$dir/token"
+}
+
+# pf_set DIR 'name = value'...: edit main.cf the way an admin would
+pf_set() {
+	local dir=$1
+	shift
+	postconf -c "$dir/etc" -e "$@"
 }
 
 _pf_master_pid() {
@@ -203,10 +259,12 @@ _pf_master_pid() {
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
-# pf_start DIR: start and wait until smtpd sends its banner
+# pf_start DIR: start and wait until smtpd sends its banner (with this
+# instance's token)
 pf_start() {
-	local dir=$1 port i
+	local dir=$1 port token i
 	port=$(cat "$dir/port") || return 1
+	token=$(cat "$dir/token") || return 1
 	if ! "$PF_POSTFIX" -c "$dir/etc" start >"$dir/start.log" 2>&1; then
 		# postfix(1) writes to stderr only when it is a terminal
 		echo "pf_start: postfix start failed:" >&2
@@ -220,13 +278,15 @@ pf_start() {
 			    PeerPort => $ARGV[0], Timeout => 2) or exit 1;
 			$s->timeout(5);
 			my $l = <$s>; print $s "QUIT\r\n";
-			exit(defined $l && $l =~ /^220 / ? 0 : 1);' "$port"
+			exit(defined $l && $l =~ /^220 .* \Q$ARGV[1]\E\r?$/ ?
+			    0 : 1);' "$port" "$token"
 		then
 			return 0
 		fi
 		sleep 0.1
 	done
-	echo "pf_start: smtpd on 127.0.0.1:$port did not answer" >&2
+	echo "pf_start: smtpd on 127.0.0.1:$port did not answer (or not" \
+	    "with this instance's banner: port taken?)" >&2
 	tail -n 20 "$dir/maillog" >&2
 	return 1
 }
@@ -315,6 +375,110 @@ for my $r (@rcpts) {
 }
 cmd("QUIT");
 ' "$port" "$helo" "$from" "$utf8" "$split" "$@"
+}
+
+pf_smtp_cases() {
+	local port=$1 helo=client.vrcpt.test ehlo=0 txn=0 opt
+	shift
+	OPTIND=1
+	while getopts h:et opt; do
+		case $opt in
+		h)	helo=$OPTARG ;;
+		e)	ehlo=1 ;;
+		t)	txn=1 ;;
+		*)	return 2 ;;
+		esac
+	done
+	shift $((OPTIND - 1))
+	perl -e '
+use strict;
+use warnings;
+use IO::Socket::INET;
+
+my ($port, $helo, $ehlo, $txn) = @ARGV;
+my $TIMEOUT = 120;	# seconds per reply (Postfix waits 100 s for a
+			# policy server)
+$SIG{PIPE} = "IGNORE";	# a closed connection shows as "(no reply)"
+my $s;
+
+# read one reply: all lines up to the one with "NNN " (bytes as received)
+sub reply {
+	my @lines;
+	return () unless $s;
+	local $SIG{ALRM} = sub { die "timeout\n" };
+	my $ok = eval {
+		alarm $TIMEOUT;
+		while (defined(my $l = <$s>)) {
+			$l =~ s/\r?\n\z//;
+			push @lines, $l;
+			last unless $l =~ /^\d{3}-/;
+		}
+		alarm 0;
+		1;
+	};
+	alarm 0;
+	return $ok ? @lines : ();
+}
+sub cmd {
+	return () unless $s;
+	print $s $_[0], "\r\n";
+	return reply();
+}
+sub ok { return @_ && $_[-1] =~ /^2/; }
+sub text { return @_ ? join("\\n", @_) : "(no reply)"; }
+sub hello {
+	my ($name) = @_;
+	my @r = cmd("EHLO $name");
+	die "pf_smtp_cases: EHLO: " . text(@r) . "\n" unless ok(@r);
+}
+sub connect_smtp {
+	$s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
+	    PeerPort => $port, Proto => "tcp", Timeout => $TIMEOUT)
+		or die "pf_smtp_cases: connect 127.0.0.1:$port: $!\n";
+	binmode $s;
+	my @r = reply();
+	die "pf_smtp_cases: banner: " . text(@r) . "\n" unless ok(@r);
+	hello($helo) unless $ehlo;
+}
+
+binmode STDIN;
+binmode STDOUT;
+$| = 1;
+my ($n, $in_txn) = (0, 0);
+while (my $line = <STDIN>) {
+	$line =~ s/\r?\n\z//;
+	my ($from, $rcpt, $utf8, $num) = split /\t/, $line, -1;
+	die "pf_smtp_cases: bad input line: $line\n" unless defined $utf8;
+	$n++;
+	$num = $n unless defined $num && $num =~ /^\d+$/;
+	if (!$s || !$s->connected) {
+		connect_smtp();
+		$in_txn = 0;
+	} elsif ($ehlo) {
+		$in_txn = 0;
+	} elsif (!$txn && $n > 1) {
+		my @r = cmd("RSET");
+		$in_txn = 0 if ok(@r);
+	}
+	hello("c$num.$helo") if $ehlo;
+	if (!$in_txn) {
+		my @r = cmd("MAIL FROM:$from" . ($utf8 ? " SMTPUTF8" : ""));
+		if (!ok(@r)) {
+			print "MAIL: ", text(@r), "\n";
+			undef $s unless @r;
+			next;
+		}
+		$in_txn = 1;
+	}
+	my @r = cmd("RCPT TO:$rcpt");
+	print text(@r), "\n";
+	if (!@r || $r[-1] =~ /^421/) {
+		close $s if $s;
+		undef $s;
+	}
+}
+cmd("QUIT") if $s;
+' "$port" "$helo" "$ehlo" "$txn"
 }
 
 # pf_rejects DIR: "NOQUEUE: reject: RCPT from ...", one per line

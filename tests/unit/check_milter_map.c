@@ -19,6 +19,7 @@
 #include "proto/milter_map.h"
 #include "proto/policy.h"
 #include "util/buf.h"
+#include "util/strutil.h"
 
 #define N(a)		(sizeof(a) / sizeof((a)[0]))
 #define TEST_RCPT	"nosuch@example.com"
@@ -554,19 +555,56 @@ START_TEST(action_keeps_recipient_form)
 }
 END_TEST
 
-START_TEST(action_reply_cut_at_510)
+/*
+ * Native Postfix sends the whole reply, however long the address
+ * (smtpd_check_reject()'s cut at 510 bytes has no effect): so does the
+ * milter, up to the 980 bytes libmilter can pass on.
+ */
+static const struct long_case {
+	size_t	 local;		/* bytes of the local part */
+	size_t	 want;		/* strlen(o.text) */
+} long_cases[] = {
+	/* "<" local "@example.com>: Recipient address rejected: x":
+	 * local + 45 bytes */
+	{ 400, 400 + 45 },
+	{ 500, 500 + 45 },	/* past 510 with "550 5.1.1 ": still whole */
+	{ 935, MILTER_REPLY_MAX },	/* exactly libmilter's limit */
+	{ 1000, MILTER_REPLY_MAX },	/* cut there, not at 510 */
+	{ 2000, MILTER_REPLY_MAX },
+};
+
+START_TEST(action_reply_long)
+{
+	const struct long_case *c = &long_cases[_i];
+	struct milter_outcome o;
+	char	 rcpt[TEST_LONG + 64];
+
+	memset(rcpt, 'z', c->local);
+	snprintf(rcpt + c->local, sizeof(rcpt) - c->local, "@example.com");
+	milter_map_action("550 5.1.1 x", rcpt, LFA_DEFER, &o);
+	ck_assert_int_eq(o.decision, MILTER_REJECT);
+	ck_assert_uint_eq(strlen(o.text), c->want);
+	ck_assert_int_eq(strncmp(o.text + 1, rcpt, c->want - 1 <
+	    c->local ? c->want - 1 : c->local), 0);
+	if (c->want < MILTER_REPLY_MAX)
+		ck_assert_str_eq(o.text + 1 + strlen(rcpt),
+		    ">: Recipient address rejected: x");
+}
+END_TEST
+
+START_TEST(action_reply_cut_utf8)
 {
 	struct milter_outcome o;
-	char	 action[TEST_LONG];
+	char	 rcpt[TEST_LONG];
+	size_t	 i;
 
-	snprintf(action, sizeof(action), "550 5.1.1 ");
-	memset(action + 10, 'x', 1000);
-	action[1010] = '\0';
-	milter_map_action(action, TEST_RCPT, LFA_DEFER, &o);
-	/* smtpd_check_reject(): "550 5.1.1 " + text <= 510 bytes */
-	ck_assert_uint_eq(strlen(o.rcode) + 1 + strlen(o.xcode) + 1 +
-	    strlen(o.text), MILTER_SMTP_REPLY_MAX);
-	ck_assert_int_eq(o.decision, MILTER_REJECT);
+	/* "<" then 2-byte sequences: byte 980 would split one */
+	rcpt[0] = '\0';
+	for (i = 0; i < 600; i++)
+		strcat(rcpt, "\xc3\xa9");
+	milter_map_action("550 5.1.1 x", rcpt, LFA_DEFER, &o);
+	ck_assert_uint_eq(strlen(o.text), MILTER_REPLY_MAX - 1);
+	ck_assert(str_valid_utf8(o.text + 1, strlen(o.text) - 1));
 }
 END_TEST
 
@@ -820,7 +858,8 @@ milter_map_suite(void)
 	tcase_add_loop_test(tc, action_outcome, 0, N(action_cases));
 	tcase_add_test(tc, action_null_is_failure);
 	tcase_add_test(tc, action_keeps_recipient_form);
-	tcase_add_test(tc, action_reply_cut_at_510);
+	tcase_add_loop_test(tc, action_reply_long, 0, N(long_cases));
+	tcase_add_test(tc, action_reply_cut_utf8);
 	tcase_add_loop_test(tc, failure_action, 0, N(failure_cases));
 	tcase_add_test(tc, escape_percent_and_crlf);
 	tcase_add_test(tc, escape_cap_980);
