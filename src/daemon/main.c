@@ -13,8 +13,6 @@
 #include <sys/types.h>
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,6 +27,7 @@
 #include "server/metrics.h"
 #include "server/server.h"
 #include "util/log.h"
+#include "util/priv.h"
 #include "util/xalloc.h"
 
 #ifndef VRCPT_VERSION
@@ -74,40 +73,10 @@ static void
 open_log(const struct config *cfg)
 {
 	const char *err;
-	enum log_dest dest = LOG_DEST_SYSLOG;
 
-	if (cfg->maillog_file != NULL && *cfg->maillog_file != '\0')
-		dest = strcmp(cfg->maillog_file, "/dev/stderr") == 0 ?
-		    LOG_DEST_STDERR : LOG_DEST_FILE;
-	if (log_open(cfg->syslog_name, dest, cfg->syslog_facility,
+	if (log_open_maillog(cfg->syslog_name, cfg->syslog_facility,
 	    cfg->maillog_file, &err) < 0)
 		msg_fatal("cannot open log: %s", err);
-}
-
-/* drop_privileges - become cfg->user after binding, when root */
-static void
-drop_privileges(const struct config *cfg)
-{
-	struct passwd *pw;
-
-	if (geteuid() != 0)
-		return;
-	if (cfg->user == NULL || *cfg->user == '\0') {
-		msg_warn("running as root: set \"user = vrcpt\" (or run "
-		    "under systemd's DynamicUser) to drop privileges");
-		return;
-	}
-	if ((pw = getpwnam(cfg->user)) == NULL)
-		msg_fatal("user \"%s\" does not exist", cfg->user);
-	if (pw->pw_uid == 0)
-		msg_fatal("user \"%s\" has uid 0", cfg->user);
-	if (setgroups(1, &pw->pw_gid) < 0 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-		msg_fatal("cannot drop privileges to %s: %s", cfg->user,
-		    strerror(errno));
-	if (setuid(0) == 0)
-		msg_fatal("privileges were not dropped");
 }
 
 static void
@@ -227,7 +196,7 @@ main(int argc, char **argv)
 			    err);
 		msg_info("metrics on %s", d.cfg->metrics_listen);
 	}
-	drop_privileges(d.cfg);
+	priv_drop(d.cfg->user);
 
 	ev_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	ev_int = evsignal_new(d.base, SIGINT, on_stop, &d);

@@ -41,8 +41,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -61,6 +59,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/priv.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -562,43 +561,13 @@ log_ident(const char *syslog_name)
 static void
 open_log(const struct config *cfg)
 {
-	enum log_dest dest = LOG_DEST_SYSLOG;
 	const char *err;
 	char	*ident = log_ident(cfg->syslog_name);
 
-	if (cfg->maillog_file != NULL && *cfg->maillog_file != '\0')
-		dest = strcmp(cfg->maillog_file, "/dev/stderr") == 0 ?
-		    LOG_DEST_STDERR : LOG_DEST_FILE;
-	if (log_open(ident, dest, cfg->syslog_facility, cfg->maillog_file,
+	if (log_open_maillog(ident, cfg->syslog_facility, cfg->maillog_file,
 	    &err) < 0)
 		msg_fatal("cannot open log: %s", err);
 	free(ident);
-}
-
-/* drop_privileges - become cfg->user once the socket is bound */
-static void
-drop_privileges(const struct config *cfg)
-{
-	struct passwd *pw;
-
-	if (geteuid() != 0)
-		return;
-	if (cfg->user == NULL || *cfg->user == '\0') {
-		msg_warn("running as root: set \"user = vrcpt\" (or run "
-		    "under systemd's DynamicUser) to drop privileges");
-		return;
-	}
-	if ((pw = getpwnam(cfg->user)) == NULL)
-		msg_fatal("user \"%s\" does not exist", cfg->user);
-	if (pw->pw_uid == 0)
-		msg_fatal("user \"%s\" has uid 0", cfg->user);
-	if (setgroups(1, &pw->pw_gid) < 0 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-		msg_fatal("cannot drop privileges to %s: %s", cfg->user,
-		    strerror(errno));
-	if (setuid(0) == 0)
-		msg_fatal("privileges were not dropped");
 }
 
 /* policy_service - where to ask: milter_policy_service, else listen[0] */
@@ -745,7 +714,7 @@ main(int argc, char **argv)
 	if (unix_path != NULL &&
 	    chmod(unix_path, milter.cfg->listen_mode) < 0)
 		msg_fatal("chmod %s: %s", unix_path, strerror(errno));
-	drop_privileges(milter.cfg);
+	priv_drop(milter.cfg->user);
 
 	msg_info(MILTER_NAME " %s starting: milter %s, policy service %s, "
 	    "lookup_failure_action = %s", VRCPT_VERSION, spec,

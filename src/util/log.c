@@ -418,3 +418,15 @@ msg_panic(const char *fmt, ...)
 	va_end(ap);
 	abort();
 }
+
+int
+log_open_maillog(const char *ident, const char *facility,
+    const char *maillog_file, const char **error_r)
+{
+	enum log_dest dest = LOG_DEST_SYSLOG;
+
+	if (maillog_file != NULL && *maillog_file != '\0')
+		dest = strcmp(maillog_file, "/dev/stderr") == 0 ?
+		    LOG_DEST_STDERR : LOG_DEST_FILE;
+	return log_open(ident, dest, facility, maillog_file, error_r);
+}

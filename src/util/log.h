@@ -29,6 +29,12 @@ enum log_dest {
  */
 int	log_open(const char *ident, enum log_dest dest, const char *facility,
 	    const char *path, const char **error_r);
+/*
+ * log_open_maillog - log_open() the way vrcptd.cf says: syslog when
+ * maillog_file is empty, stderr for "/dev/stderr", else that file.
+ */
+int	log_open_maillog(const char *ident, const char *facility,
+	    const char *maillog_file, const char **error_r);
 /* log_facility_valid - a syslog_facility name we know */
 bool	log_facility_valid(const char *facility);
 /* log_set_verbose - enable msg_debug() output */

@@ -1,0 +1,41 @@
+/*
+ * priv - dropping root. See priv.h.
+ *
+ * Depends on: libc, util/log. Security: the order matters (groups, then
+ * gid, then uid), and the result is checked by trying to get root back.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/priv.h"
+
+void
+priv_drop(const char *user)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return;
+	if (user == NULL || *user == '\0') {
+		msg_warn("running as root: set \"user = vrcpt\" (or run "
+		    "under systemd's DynamicUser) to drop privileges");
+		return;
+	}
+	if ((pw = getpwnam(user)) == NULL)
+		msg_fatal("user \"%s\" does not exist", user);
+	if (pw->pw_uid == 0)
+		msg_fatal("user \"%s\" has uid 0", user);
+	if (setgroups(1, &pw->pw_gid) < 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+		msg_fatal("cannot drop privileges to %s: %s", user,
+		    strerror(errno));
+	if (setuid(0) == 0)
+		msg_fatal("privileges were not dropped");
+}
