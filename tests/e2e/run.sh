@@ -82,6 +82,8 @@ case ${1:-} in
 	record=1 ;;
 esac
 
+# shellcheck source=../lib/proc.sh
+. "$ROOT/tests/lib/proc.sh"
 # shellcheck source=../lib/pgtmp.sh
 . "$ROOT/tests/lib/pgtmp.sh"
 # shellcheck source=../lib/postfix.sh
@@ -126,21 +128,10 @@ PF_DIRS=()
 
 # stop NAME: SIGTERM, wait, SIGKILL as a last resort
 stop() {
-	local name=$1 pid=${PID[$1]:-} i
+	local name=$1 pid=${PID[$1]:-}
 	[ -n "$pid" ] || return 0
 	unset "PID[$name]"
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			echo "e2e: $name ($pid) did not exit on SIGTERM" >&2
-			kill -KILL "$pid"
-		fi
-	fi
-	wait "$pid" 2>/dev/null
+	proc_stop "$pid" "e2e: $name" "$STOP_TIMEOUT"
 	return 0
 }
 cleanup() {
@@ -163,11 +154,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# listening SOCKET: something accepts connections on it
-listening() {
-	[ -S "$1" ] && perl -MIO::Socket::UNIX -e '
-		IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1' "$1"
-}
 
 # start NAME SOCKET CMD...: run CMD in the background, wait for SOCKET
 start() {
@@ -184,7 +170,7 @@ start() {
 			unset "PID[$name]"
 			return 1
 		fi
-		listening "$sock" && return 0
+		proc_listening "$sock" && return 0
 		sleep 0.1
 	done
 	bad "$name does not listen on $sock"

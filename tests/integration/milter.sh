@@ -104,11 +104,6 @@ cleanup() {
 # set before pgtmp_start, which chains it after stopping PostgreSQL
 trap cleanup EXIT
 
-# listening SOCKET: something accepts connections on it
-listening() {
-	[ -S "$1" ] && perl -MIO::Socket::UNIX -e '
-		IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1' "$1"
-}
 
 # start NAME SOCKET CMD...: run CMD, wait until SOCKET accepts
 start() {
@@ -124,7 +119,7 @@ start() {
 			unset "PID[$name]"
 			return 1
 		fi
-		listening "$sock" && return 0
+		proc_listening "$sock" && return 0
 		sleep 0.1
 	done
 	bad "$name does not listen on $sock"

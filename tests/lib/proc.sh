@@ -5,6 +5,8 @@
 #	be a child of this shell, so that it is reaped); SIGKILL as a last
 #	resort, with "LABEL PID did not exit on SIGTERM" on stderr.
 #	Returns 0 when it exited on SIGTERM (or was gone), 1 when killed.
+#   proc_listening SOCKET
+#	Something accepts connections on the unix socket SOCKET.
 
 proc_stop() {
 	local pid=$1 label=$2 timeout=$3 i
@@ -22,4 +24,9 @@ proc_stop() {
 	fi
 	wait "$pid" 2>/dev/null
 	return 0
+}
+
+proc_listening() {
+	[ -S "$1" ] && perl -MIO::Socket::UNIX -e '
+		IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1' "$1"
 }
