@@ -23,6 +23,10 @@ for f in "$HERE"/*.sh; do
 	*)	SCRIPTS+=("$f") ;;
 	esac
 done
+# INTEGRATION_SCRIPTS="daemon.sh metrics.sh": run only those
+if [ -n "${INTEGRATION_SCRIPTS:-}" ]; then
+	read -r -a SCRIPTS <<<"$INTEGRATION_SCRIPTS"
+fi
 
 total_pass=0
 total_fail=0
