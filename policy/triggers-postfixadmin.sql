@@ -30,48 +30,7 @@ SET client_min_messages = warning;
 
 BEGIN;
 
--- shared with triggers-ispmail.sql (the same definitions)
-CREATE OR REPLACE FUNCTION vrcpt_notify_key(k text) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-	IF k IS NULL OR k = '' THEN
-		RETURN;
-	END IF;
-	IF octet_length(k) > 7000 THEN
-		PERFORM pg_notify('vrcpt_invalidate', 'all');
-		RETURN;
-	END IF;
-	PERFORM pg_notify('vrcpt_invalidate', 'a:' || k);
-	IF lower(k) <> k THEN
-		PERFORM pg_notify('vrcpt_invalidate', 'a:' || lower(k));
-	END IF;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION vrcpt_notify_domain(d text) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-	IF d IS NULL OR d = '' THEN
-		RETURN;
-	END IF;
-	IF octet_length(d) > 7000 THEN
-		PERFORM pg_notify('vrcpt_invalidate', 'all');
-		RETURN;
-	END IF;
-	PERFORM pg_notify('vrcpt_invalidate', 'd:' || d);
-	IF lower(d) <> d THEN
-		PERFORM pg_notify('vrcpt_invalidate', 'd:' || lower(d));
-	END IF;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION vrcpt_notify_all() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-	PERFORM pg_notify('vrcpt_invalidate', 'all');
-	RETURN NULL;
-END
-$$;
+\ir triggers-common.sql
 
 -- vrcpt_pfa_address(ADDR) - an address key, and the same local part in
 -- every alias domain of its domain (a catch-all: those whole domains)
