@@ -6,41 +6,32 @@
 -- 'd:DOMAIN' (every key of a domain), 'all'. A key too long for a
 -- notification payload becomes 'all'.
 
--- vrcpt_notify_key(KEY) - 'a:KEY' (and 'a:lower(KEY)' when different)
-CREATE OR REPLACE FUNCTION vrcpt_notify_key(k text) RETURNS void
+-- vrcpt_notify(KIND, TEXT) - 'KIND:TEXT', and 'KIND:lower(TEXT)' when
+-- different; nothing for NULL or ''; 'all' when too long for a payload
+CREATE OR REPLACE FUNCTION vrcpt_notify(kind text, t text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-	IF k IS NULL OR k = '' THEN
+	IF t IS NULL OR t = '' THEN
 		RETURN;
 	END IF;
-	IF octet_length(k) > 7000 THEN
+	IF octet_length(t) > 7000 THEN
 		PERFORM pg_notify('vrcpt_invalidate', 'all');
 		RETURN;
 	END IF;
-	PERFORM pg_notify('vrcpt_invalidate', 'a:' || k);
-	IF lower(k) <> k THEN
-		PERFORM pg_notify('vrcpt_invalidate', 'a:' || lower(k));
+	PERFORM pg_notify('vrcpt_invalidate', kind || ':' || t);
+	IF lower(t) <> t THEN
+		PERFORM pg_notify('vrcpt_invalidate', kind || ':' || lower(t));
 	END IF;
 END
 $$;
 
--- vrcpt_notify_domain(DOMAIN) - 'd:DOMAIN' (and lower-case)
+-- vrcpt_notify_key(KEY) - 'a:KEY': one lookup key
+CREATE OR REPLACE FUNCTION vrcpt_notify_key(k text) RETURNS void
+LANGUAGE sql AS $$ SELECT vrcpt_notify('a', k) $$;
+
+-- vrcpt_notify_domain(DOMAIN) - 'd:DOMAIN': every key of a domain
 CREATE OR REPLACE FUNCTION vrcpt_notify_domain(d text) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-	IF d IS NULL OR d = '' THEN
-		RETURN;
-	END IF;
-	IF octet_length(d) > 7000 THEN
-		PERFORM pg_notify('vrcpt_invalidate', 'all');
-		RETURN;
-	END IF;
-	PERFORM pg_notify('vrcpt_invalidate', 'd:' || d);
-	IF lower(d) <> d THEN
-		PERFORM pg_notify('vrcpt_invalidate', 'd:' || lower(d));
-	END IF;
-END
-$$;
+LANGUAGE sql AS $$ SELECT vrcpt_notify('d', d) $$;
 
 -- vrcpt_notify_all() - TRUNCATE: everything
 CREATE OR REPLACE FUNCTION vrcpt_notify_all() RETURNS trigger
