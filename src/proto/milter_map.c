@@ -21,6 +21,7 @@
 
 #include "proto/declog.h"
 #include "proto/milter_map.h"
+#include "util/log.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -40,6 +41,7 @@
 #define MILTER_PORT_DIGITS_MAX	5
 #define MILTER_IPV6_PREFIX	"IPv6:"
 #define MILTER_V4MAPPED_PREFIX	"::ffff:"
+#define MILTER_ADDR_GROWTH	1	/* the ']' of an unterminated "[..." */
 
 /* ------------------------------------------------------------ helpers */
 
@@ -122,13 +124,19 @@ all_digits(const char *s, size_t n)
  * tok822 parser does more (phrases, groups); for an envelope address
  * that Postfix has already accepted the steps below give the same
  * internal form.
+ *
+ * Output size: every input byte gives at most one output byte, except
+ * that a domain literal always gets its ']' (tok822_internalize() adds
+ * it for TOK822_DOMLIT whether or not the input closed it). Only the
+ * last literal can be unterminated (it runs to the end), so the output
+ * is at most MILTER_ADDR_GROWTH bytes longer than the input.
  */
 char *
 milter_map_addr(const char *arg)
 {
 	const char *p = arg, *end, *colon;
 	size_t	 len = strlen(arg), n = 0;
-	char	*out = xmalloc(len + 1);
+	char	*out = xmalloc(len + MILTER_ADDR_GROWTH + 1);
 	char	 c;
 	int	 depth;
 
@@ -177,7 +185,9 @@ milter_map_addr(const char *arg)
 			if (p < end)
 				p++;		/* the closing quote/bracket */
 			if (c == '[')
-				out[n++] = ']';
+				out[n++] = ']';	/* even if unterminated */
+			if (n > len + MILTER_ADDR_GROWTH)
+				msg_panic("milter_map_addr: output bound");
 			break;
 		case '\\':
 			if (p < end)

@@ -54,6 +54,17 @@ static const struct addr_case {
 	{ "<\"\"@example.com>", "@example.com" },
 	{ "<", "" },
 	{ ">", "" },
+	/* unterminated domain literals: tok822 still closes them, so the
+	 * internal form is one byte longer than the argument (this read
+	 * and wrote past the buffer once: MAIL FROM:[@example.net) */
+	{ "[@example.net", "[@example.net]" },
+	{ "[", "[]" },
+	{ "[\\", "[]" },
+	{ "<[", "[]" },
+	{ "a@[192.0.2.1", "a@[192.0.2.1]" },
+	{ "<a@[192.0.2.1>", "a@[192.0.2.1]" },
+	{ "[a][b][c", "[a][b][c]" },
+	{ "\"[", "[" },
 };
 
 START_TEST(addr_internal_form)
