@@ -53,6 +53,10 @@
 #define CONFIG_MODE_MAX		07777
 #define CONFIG_QUOTE_MAX	60	/* bytes of a value quoted in errors */
 #define CONFIG_CACHE_ENTRIES_MAX	100000000	/* cache_max_entries */
+#define CONFIG_CONNECTIONS_MAX	1000000		/* connection_limit */
+/* Postfix's smtpd_policy_service_max_idle: Postfix closes an idle
+ * policy connection first, so idle_timeout should be longer */
+#define CONFIG_POLICY_MAX_IDLE_MS	(300ULL * 1000)
 /* Postfix's default smtpd_policy_service_timeout */
 #define CONFIG_POLICY_TIMEOUT_MS	(100ULL * 1000)
 
@@ -83,6 +87,9 @@ static const struct config_param {
 	{ "other_domain_action", "reject_unlisted_recipient" },
 	{ "lookup_failure_action", "defer" },
 	{ "request_timeout", "1s" },
+	{ "connection_limit", "1000" },
+	{ "idle_timeout", "600s" },
+	{ "io_timeout", "10s" },
 	{ "soft_bounce", "no" },
 	{ "warn_if_reject", "no" },
 	{ "syslog_name", "vrcptd" },
@@ -1539,6 +1546,19 @@ config_build(struct config_ld *ld, struct config *cfg)
 		    "smtpd_policy_service_timeout (100s): Postfix gives up "
 		    "first"));
 	}
+
+	cfg->connection_limit = config_uint(ld, "connection_limit", 1,
+	    CONFIG_CONNECTIONS_MAX);
+	cfg->idle_timeout_ms = config_time(ld, "idle_timeout", false);
+	if (cfg->idle_timeout_ms > 0 &&
+	    cfg->idle_timeout_ms <= CONFIG_POLICY_MAX_IDLE_MS) {
+		e = config_entry(ld, "idle_timeout", strlen("idle_timeout"));
+		config_warn(ld, e != NULL ? e->line : 0, xstrdup(
+		    "idle_timeout is not above Postfix's "
+		    "smtpd_policy_service_max_idle (300s): vrcptd would close "
+		    "connections that Postfix still means to use"));
+	}
+	cfg->io_timeout_ms = config_time(ld, "io_timeout", false);
 
 	cfg->syslog_name = config_str(ld, "syslog_name", &line);
 	if (cfg->syslog_name[0] == '\0')

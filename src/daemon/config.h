@@ -51,6 +51,11 @@ struct config {
 	size_t	 nlisten;
 	unsigned listen_mode;		/* unix socket mode, default 0666 */
 	unsigned long long request_timeout_ms;	/* default 1s */
+	unsigned connection_limit;	/* client connections, all workers;
+					 * default 1000 */
+	unsigned long long idle_timeout_ms;	/* no request: close; 600s */
+	unsigned long long io_timeout_ms;	/* a request arriving or a
+						 * reply being read; 10s */
 	unsigned db_pool_size;		/* connections per server, all
 					 * workers together; default 4 */
 	unsigned workers;		/* event loops; 0 = one per core */

@@ -208,6 +208,7 @@ main(int argc, char **argv)
 	msg_info("vrcptd %s starting", VRCPT_VERSION);
 	for (i = 0; i < d.cfg->nlisten; i++)
 		msg_info("listening on %s", d.cfg->listen[i]);
+	server_raise_nofile(d.cfg);
 	d.srv = server_start(d.cfg, d.fds, d.nfds);
 	event_base_dispatch(d.base);
 

@@ -13,6 +13,8 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +22,13 @@
 
 #include <event2/event.h>
 
+#include "daemon/config.h"
 #include "proto/policy.h"
 #include "server/conn.h"
 #include "server/dispatch.h"
 #include "server/metrics.h"
 #include "server/worker.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -62,26 +66,144 @@ conn_peer_name(struct conn *c, const struct sockaddr_storage *ss)
 	}
 }
 
-void
+/* conn_limit - the connection limit in force for this worker's server */
+static unsigned
+conn_limit(const struct worker *w)
+{
+	unsigned lim = w->gen->cfg->connection_limit;
+
+	return lim < w->fd_conn_cap ? lim : w->fd_conn_cap;
+}
+
+/*
+ * conn_best - w's connection to shed, or NULL: of those with no request
+ * in flight, the one whose last completed request (or accept) is oldest.
+ * A client that trickles a request never completes one, so it goes
+ * before Postfix's idle but healthy ones. Caller holds w->conns_lock.
+ */
+static struct conn *
+conn_best(struct worker *w)
+{
+	struct conn *c, *best = NULL;
+	uint64_t key, best_key = 0;
+
+	for (c = w->conns; c != NULL; c = c->next) {
+		key = atomic_load_explicit(&c->shed_key, memory_order_relaxed);
+		if (key == 0 || atomic_load(&c->shed))
+			continue;
+		if (best == NULL || key < best_key) {
+			best = c;
+			best_key = key;
+		}
+	}
+	return best;
+}
+
+/*
+ * conn_shed - make room at the limit: shut the best victim of all the
+ * workers down. false: every connection has a request in flight.
+ */
+static bool
+conn_shed(struct worker *w, uint64_t now, unsigned limit)
+{
+	struct worker *vw = NULL;
+	struct conn *c;
+	uint64_t key, best_key = 0, idle;
+	unsigned long held;
+	char peer[CONN_PEER_MAX];
+	unsigned i;
+
+	for (i = 0; i < w->nall; i++) {
+		pthread_mutex_lock(&w->all[i].conns_lock);
+		if ((c = conn_best(&w->all[i])) != NULL) {
+			key = atomic_load(&c->shed_key);
+			if (vw == NULL || key < best_key) {
+				vw = &w->all[i];
+				best_key = key;
+			}
+		}
+		pthread_mutex_unlock(&w->all[i].conns_lock);
+	}
+	if (vw == NULL)
+		return false;
+	/* choose again under the lock: it may have changed meanwhile */
+	pthread_mutex_lock(&vw->conns_lock);
+	if ((c = conn_best(vw)) == NULL) {
+		pthread_mutex_unlock(&vw->conns_lock);
+		return false;
+	}
+	atomic_store(&c->shed, true);
+	atomic_fetch_add(w->shed_pending, 1);
+	(void)shutdown(c->fd, SHUT_RDWR);
+	idle = now - atomic_load(&c->shed_key);
+	memcpy(peer, c->peer, sizeof(peer));
+	pthread_mutex_unlock(&vw->conns_lock);
+	if (log_rate_ok(w->shed_log, now, CONN_LOG_INTERVAL_MS, &held))
+		msg_warn("connection_limit (%u) reached: closing the "
+		    "connection from %s, %llus without a request, to make "
+		    "room (%lu more like this not logged)", limit, peer,
+		    (unsigned long long)(idle / CLOCK_MS_PER_S), held);
+	metrics_conn_shed();
+	return true;
+}
+
+enum conn_accept_status
 conn_accept(struct worker *w, int lfd)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
+	unsigned long held;
+	unsigned limit;
+	uint64_t now;
 	struct conn *c;
 	int fd;
 
 	fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
-		/* another worker won the race, or the client went away */
-		if (errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != ECONNABORTED && errno != EINTR)
-			msg_warn("accept: %s", strerror(errno));
-		return;
+		switch (errno) {
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			return CONN_ACCEPT_NOFDS;
+		case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+		case EWOULDBLOCK:
+#endif
+		case ECONNABORTED:
+		case EINTR:
+			/* another worker won the race, or the client left */
+			return CONN_ACCEPT_DONE;
+		default:
+			now = clock_mono_ms();
+			if (log_rate_ok(w->accept_log, now,
+			    CONN_LOG_INTERVAL_MS, &held))
+				msg_warn("accept: %s (%lu more not logged)",
+				    strerror(errno), held);
+			return CONN_ACCEPT_DONE;
+		}
+	}
+	now = clock_mono_ms();
+	limit = conn_limit(w);
+	if (atomic_load(w->server_conns) - atomic_load(w->shed_pending) >=
+	    limit && !conn_shed(w, now, limit)) {
+		if (log_rate_ok(w->refuse_log, now, CONN_LOG_INTERVAL_MS,
+		    &held))
+			msg_warn("connection_limit (%u) reached and every "
+			    "connection has a request in flight: refusing a "
+			    "new client (%lu more like this not logged)",
+			    limit, held);
+		metrics_conn_refused();
+		close(fd);
+		return CONN_ACCEPT_DONE;
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->w = w;
 	c->fd = fd;
+	c->progress_ms = now;
+	atomic_init(&c->shed_key, now);
+	atomic_init(&c->shed, false);
 	conn_peer_name(c, &ss);
 	buf_init(&c->in, CONN_IN_MAX);
 	buf_init(&c->out, CONN_OUT_MAX);
@@ -91,14 +213,56 @@ conn_accept(struct worker *w, int lfd)
 	if (c->rev == NULL || c->wev == NULL)
 		msg_fatal("event_new: out of memory");
 	event_add(c->rev, NULL);
+	pthread_mutex_lock(&w->conns_lock);
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
+	pthread_mutex_unlock(&w->conns_lock);
+	atomic_fetch_add(w->server_conns, 1);
 	metrics_conn_open();
 	if (log_verbose())
 		msg_debug("connect from %s", c->peer);
+	return CONN_ACCEPT_DONE;
+}
+
+void
+conn_sweep(struct worker *w)
+{
+	const struct config *cfg = w->gen->cfg;
+	uint64_t now = clock_mono_ms();
+	struct conn *c, *next;
+	const char *why;
+
+	for (c = w->conns; c != NULL; c = next) {
+		next = c->next;
+		why = NULL;
+		if (c->write_since_ms != 0 &&
+		    now - c->write_since_ms >= cfg->io_timeout_ms)
+			why = "does not read its replies";
+		else if (c->busy)
+			continue;	/* request_timeout bounds it */
+		else if (c->read_since_ms != 0 &&
+		    now - c->read_since_ms >= cfg->io_timeout_ms)
+			why = "sends an incomplete request";
+		else if (c->read_since_ms == 0 &&
+		    now - c->progress_ms >= cfg->idle_timeout_ms) {
+			if (log_verbose())
+				msg_debug("%s: idle for %llus; disconnecting",
+				    c->peer, (unsigned long long)
+				    (cfg->idle_timeout_ms / CLOCK_MS_PER_S));
+			metrics_conn_timeout();
+			conn_close(c);
+			continue;
+		}
+		if (why == NULL)
+			continue;
+		msg_warn("%s: timeout: %s (io_timeout %llums); disconnecting",
+		    c->peer, why, (unsigned long long)cfg->io_timeout_ms);
+		metrics_conn_timeout();
+		conn_close(c);
+	}
 }
 
 void
@@ -110,9 +274,8 @@ conn_close(struct conn *c)
 		dispatch_abort(&c->req);
 	event_free(c->rev);
 	event_free(c->wev);
+	pthread_mutex_lock(&w->conns_lock);
 	close(c->fd);
-	buf_free(&c->in);
-	buf_free(&c->out);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -120,6 +283,12 @@ conn_close(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	w->nconns--;
+	pthread_mutex_unlock(&w->conns_lock);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	if (atomic_load(&c->shed))
+		atomic_fetch_sub(w->shed_pending, 1);
+	atomic_fetch_sub(w->server_conns, 1);
 	metrics_conn_close();
 	if (log_verbose())
 		msg_debug("disconnect from %s after %llu requests", c->peer,
@@ -139,6 +308,8 @@ conn_flush(struct conn *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (c->write_since_ms == 0)
+					c->write_since_ms = clock_mono_ms();
 				event_add(c->wev, NULL);
 				return true;
 			}
@@ -150,6 +321,7 @@ conn_flush(struct conn *c)
 		}
 		buf_consume(&c->out, (size_t)n);
 	}
+	c->write_since_ms = 0;
 	event_del(c->wev);
 	return true;
 }
@@ -160,6 +332,9 @@ conn_done(struct conn *c, const char *action)
 	c->busy = false;
 	c->req = NULL;
 	c->nrequests++;
+	c->progress_ms = clock_mono_ms();
+	atomic_store_explicit(&c->shed_key, c->progress_ms,
+	    memory_order_relaxed);
 	/* conn_process() stops starting requests at half of CONN_OUT_MAX */
 	if (pp_format_reply(&c->out, action) < 0)
 		msg_panic("conn_done: reply buffer overflow");
@@ -197,7 +372,10 @@ conn_process(struct conn *c)
 			return;
 		}
 		buf_consume(&c->in, used);
+		/* what is left is the start of the next request */
+		c->read_since_ms = c->in.len > 0 ? clock_mono_ms() : 0;
 		c->busy = true;
+		atomic_store_explicit(&c->shed_key, 0, memory_order_relaxed);
 		dispatch_start(c->w, c, c->w->gen, &pr);
 	}
 	c->in_process = false;
@@ -248,6 +426,8 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 		conn_process(c);
 		return;
 	}
+	if (c->in.len == 0)
+		c->read_since_ms = clock_mono_ms();
 	if (buf_append(&c->in, chunk, (size_t)n) < 0)
 		msg_panic("conn_on_read: buffer room miscounted");
 	conn_process(c);

@@ -24,6 +24,7 @@
 #include "server/stats.h"
 #include "store/db.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -42,6 +43,9 @@ static struct {
 	atomic_uint_fast64_t conns_open;
 	atomic_uint_fast64_t conns_total;
 	atomic_uint_fast64_t protocol_errors;
+	atomic_uint_fast64_t conns_shed;
+	atomic_uint_fast64_t conns_refused;
+	atomic_uint_fast64_t conns_timeout;
 	atomic_uint_fast64_t req_rcpt;
 	atomic_uint_fast64_t req_other;
 	atomic_uint_fast64_t decisions[NKINDS][NCLASSES];
@@ -72,6 +76,24 @@ void
 metrics_protocol_error(void)
 {
 	INC(m.protocol_errors);
+}
+
+void
+metrics_conn_shed(void)
+{
+	INC(m.conns_shed);
+}
+
+void
+metrics_conn_refused(void)
+{
+	INC(m.conns_refused);
+}
+
+void
+metrics_conn_timeout(void)
+{
+	INC(m.conns_timeout);
 }
 
 void
@@ -146,6 +168,13 @@ metrics_format(void)
 	    "accepted.", GET(m.conns_total));
 	counter(&b, "vrcpt_protocol_errors_total", "Connections dropped for "
 	    "policy protocol violations.", GET(m.protocol_errors));
+	buf_printf(&b, "# HELP vrcpt_connections_closed_total Policy client "
+	    "connections closed by vrcptd, by reason.\n# TYPE "
+	    "vrcpt_connections_closed_total counter\n"
+	    "vrcpt_connections_closed_total{reason=\"limit_shed\"} %llu\n"
+	    "vrcpt_connections_closed_total{reason=\"limit_refused\"} %llu\n"
+	    "vrcpt_connections_closed_total{reason=\"timeout\"} %llu\n",
+	    GET(m.conns_shed), GET(m.conns_refused), GET(m.conns_timeout));
 	buf_printf(&b, "# HELP vrcpt_requests_total Policy requests by "
 	    "protocol state.\n# TYPE vrcpt_requests_total counter\n"
 	    "vrcpt_requests_total{state=\"rcpt\"} %llu\n"
@@ -211,18 +240,24 @@ metrics_format(void)
 struct metrics_server {
 	struct event_base *base;
 	struct event *lev;
+	struct event *resume_ev;	/* accepting again after EMFILE */
 	int	 fd;
 	bool	 need_db;
 	unsigned nconns;
 	char	*unix_path;
-	struct mconn *conns;		/* open scraper connections */
+	struct mconn *conns;		/* open scraper connections, newest
+					 * first */
+	struct mconn *oldest;
+	struct log_rate accept_log;
 };
 
 struct mconn {
 	struct mconn *next, *prev;
 	struct metrics_server *ms;
 	int	 fd;
-	struct event *ev;
+	struct event *ev;		/* readable */
+	struct event *deadline;		/* METRICS_TIMEOUT_MS from accept:
+					 * trickled bytes do not move it */
 	struct buf in;
 };
 
@@ -235,7 +270,10 @@ mconn_free(struct mconn *mc)
 		mc->ms->conns = mc->next;
 	if (mc->next)
 		mc->next->prev = mc->prev;
+	else
+		mc->ms->oldest = mc->prev;
 	event_free(mc->ev);
+	event_free(mc->deadline);
 	close(mc->fd);
 	buf_free(&mc->in);
 	mc->ms->nconns--;
@@ -267,6 +305,12 @@ mconn_reply(struct mconn *mc, const char *status, const char *ctype,
 }
 
 static void
+mconn_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	mconn_free(arg);
+}
+
+static void
 mconn_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct mconn *mc = arg;
@@ -274,15 +318,16 @@ mconn_on_read(evutil_socket_t fd, short what, void *arg)
 	const char *req;
 	ssize_t n;
 
-	if (what & EV_TIMEOUT) {
-		mconn_free(mc);
-		return;
-	}
 	n = recv(fd, chunk, sizeof(chunk), 0);
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		mconn_free(mc);
+		return;
+	}
+	if (memchr(chunk, '\0', (size_t)n) != NULL) {
+		mconn_reply(mc, "400 Bad Request", "text/plain",
+		    "bad request\n");
 		return;
 	}
 	if (buf_append(&mc->in, chunk, (size_t)n) < 0) {
@@ -318,33 +363,65 @@ mconn_on_read(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+metrics_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct metrics_server *ms = arg;
+
+	event_add(ms->lev, NULL);
+}
+
+static void
 metrics_on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct metrics_server *ms = arg;
 	struct timeval tv = { METRICS_TIMEOUT_MS / 1000,
 	    (METRICS_TIMEOUT_MS % 1000) * 1000 };
+	struct timeval pause = { METRICS_ACCEPT_PAUSE_MS / 1000,
+	    (METRICS_ACCEPT_PAUSE_MS % 1000) * 1000 };
+	unsigned long held;
 	struct mconn *mc;
 	int fd;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (ms->nconns >= METRICS_CONNS_MAX) {
-		close(fd);
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			/* readable until accepted: pause, or it would spin */
+			if (log_rate_ok(&ms->accept_log, clock_mono_ms(),
+			    METRICS_LOG_INTERVAL_MS, &held))
+				msg_warn("metrics: accept: %s; not accepting "
+				    "for %dms (%lu more like this not logged)",
+				    strerror(errno), METRICS_ACCEPT_PAUSE_MS,
+				    held);
+			event_del(ms->lev);
+			evtimer_add(ms->resume_ev, &pause);
+		}
 		return;
 	}
+	/*
+	 * At the limit the oldest connection goes, not the new one: a
+	 * health check sends its request at once and is answered long
+	 * before METRICS_CONNS_MAX newer connections push it out, whatever
+	 * slow clients hold the rest.
+	 */
+	if (ms->nconns >= METRICS_CONNS_MAX && ms->oldest != NULL)
+		mconn_free(ms->oldest);
 	mc = xcalloc(1, sizeof(*mc));
 	mc->ms = ms;
 	mc->fd = fd;
 	buf_init(&mc->in, METRICS_REQUEST_MAX);
 	mc->ev = event_new(ms->base, fd, EV_READ | EV_PERSIST, mconn_on_read,
 	    mc);
-	if (mc->ev == NULL)
+	mc->deadline = evtimer_new(ms->base, mconn_on_deadline, mc);
+	if (mc->ev == NULL || mc->deadline == NULL)
 		msg_fatal("event_new: out of memory");
-	event_add(mc->ev, &tv);
+	event_add(mc->ev, NULL);
+	evtimer_add(mc->deadline, &tv);
 	mc->next = ms->conns;
 	if (ms->conns)
 		ms->conns->prev = mc;
+	else
+		ms->oldest = mc;
 	ms->conns = mc;
 	ms->nconns++;
 }
@@ -371,7 +448,8 @@ metrics_start(struct event_base *base, const char *endpoint,
 		ms->unix_path = xstrdup(up);
 	ms->lev = event_new(base, fd, EV_READ | EV_PERSIST, metrics_on_accept,
 	    ms);
-	if (ms->lev == NULL)
+	ms->resume_ev = evtimer_new(base, metrics_accept_resume, ms);
+	if (ms->lev == NULL || ms->resume_ev == NULL)
 		msg_fatal("event_new: out of memory");
 	event_add(ms->lev, NULL);
 	return ms;
@@ -388,6 +466,7 @@ metrics_stop(struct metrics_server **msp)
 	while (ms->conns != NULL)
 		mconn_free(ms->conns);
 	event_free(ms->lev);
+	event_free(ms->resume_ev);
 	close(ms->fd);
 	if (ms->unix_path != NULL) {
 		(void)unlink(ms->unix_path);

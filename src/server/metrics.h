@@ -19,13 +19,20 @@ struct event_base;
 struct metrics_server;
 
 #define METRICS_REQUEST_MAX	4096	/* bytes of one HTTP request */
-#define METRICS_TIMEOUT_MS	5000	/* to send the request */
-#define METRICS_CONNS_MAX	64	/* scrapers at once */
+#define METRICS_TIMEOUT_MS	5000	/* from accept to the whole request;
+					 * trickled bytes do not extend it */
+#define METRICS_CONNS_MAX	64	/* connections at once; at the limit
+					 * the oldest is closed */
+#define METRICS_ACCEPT_PAUSE_MS	250	/* out of descriptors: pause */
+#define METRICS_LOG_INTERVAL_MS	(60 * 1000)
 
 /* worker side: count events (any thread) */
 void	metrics_conn_open(void);
 void	metrics_conn_close(void);
 void	metrics_protocol_error(void);
+void	metrics_conn_shed(void);	/* closed to make room (limit) */
+void	metrics_conn_refused(void);	/* refused: limit, all busy */
+void	metrics_conn_timeout(void);	/* idle_timeout or io_timeout */
 void	metrics_request(bool rcpt);
 void	metrics_decision(enum verdict_kind kind, enum domain_class dclass,
 	    bool warn_only, uint64_t delay_us);

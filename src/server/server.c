@@ -6,10 +6,14 @@
  * to a worker through the worker's mutex-protected mailbox plus a byte on
  * its notify pipe. Everything else a worker touches is its own.
  */
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,16 +23,23 @@
 #include "daemon/config.h"
 #include "server/cache.h"
 #include "server/conn.h"
+#include "server/metrics.h"
 #include "server/resolve.h"
 #include "server/server.h"
 #include "server/worker.h"
 #include "store/db.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
 struct server {
 	struct worker *workers;
 	unsigned nworkers;
+	atomic_uint nconns;		/* client connections, all workers */
+	atomic_uint shed_pending;	/* of them, being closed to make room */
+	struct log_rate accept_log;	/* one line a minute for them all */
+	struct log_rate shed_log;
+	struct log_rate refuse_log;
 };
 
 /* gen_new - a generation for cfg in worker w: a db pool per server */
@@ -91,12 +102,79 @@ gen_unref(struct worker *w, struct gen **gp)
 	free(g);
 }
 
+/* worker_stopping - server_stop() has asked this worker to stop */
+static bool
+worker_stopping(struct worker *w)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&w->lock);
+	stopping = w->stopping;
+	pthread_mutex_unlock(&w->lock);
+	return stopping;
+}
+
+static void
+worker_listen_on(struct worker *w, bool on)
+{
+	size_t i;
+
+	for (i = 0; i < w->nlisten; i++) {
+		if (on)
+			event_add(w->listen_evs[i], NULL);
+		else
+			event_del(w->listen_evs[i]);
+	}
+}
+
+static void
+worker_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	w->accept_paused = false;
+	if (!worker_stopping(w))
+		worker_listen_on(w, true);
+}
+
+/*
+ * worker_accept_pause - accept() ran out of descriptors or memory. The
+ * listening sockets stay readable, so going on would spin: stop
+ * accepting for SERVER_ACCEPT_PAUSE_MS (clients wait in the backlog),
+ * say so at most once per CONN_LOG_INTERVAL_MS, then try again.
+ */
+static void
+worker_accept_pause(struct worker *w, int err)
+{
+	struct timeval tv = { SERVER_ACCEPT_PAUSE_MS / 1000,
+	    (SERVER_ACCEPT_PAUSE_MS % 1000) * 1000 };
+	unsigned long held;
+
+	if (log_rate_ok(w->accept_log, clock_mono_ms(), CONN_LOG_INTERVAL_MS,
+	    &held))
+		msg_warn("accept: %s with %u client connections; not "
+		    "accepting for %dms (raise the open-file limit, "
+		    "LimitNOFILE=, or lower connection_limit; %lu more like "
+		    "this not logged)", strerror(err),
+		    atomic_load(w->server_conns), SERVER_ACCEPT_PAUSE_MS, held);
+	worker_listen_on(w, false);
+	w->accept_paused = true;
+	evtimer_add(w->resume_ev, &tv);
+}
+
 static void
 worker_on_accept(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	conn_accept(w, fd);
+	if (conn_accept(w, fd) == CONN_ACCEPT_NOFDS)
+		worker_accept_pause(w, errno);
+}
+
+static void
+worker_on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	conn_sweep(arg);
 }
 
 static void
@@ -126,7 +204,6 @@ worker_on_notify(evutil_socket_t fd, short what, void *arg)
 	struct config *cfg;
 	char junk[64];
 	bool stopping;
-	size_t i;
 
 	while (read(fd, junk, sizeof(junk)) > 0)
 		;
@@ -146,8 +223,7 @@ worker_on_notify(evutil_socket_t fd, short what, void *arg)
 		struct timeval tv = { SERVER_DRAIN_MS / 1000,
 		    (SERVER_DRAIN_MS % 1000) * 1000 };
 
-		for (i = 0; i < w->nlisten; i++)
-			event_del(w->listen_evs[i]);
+		worker_listen_on(w, false);
 		if (w->drain_ev == NULL) {
 			w->drain_ev = evtimer_new(w->base, worker_drained, w);
 			evtimer_add(w->drain_ev, &tv);
@@ -170,12 +246,7 @@ static void
 worker_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	bool stopping;
-
-	pthread_mutex_lock(&w->lock);
-	stopping = w->stopping;
-	pthread_mutex_unlock(&w->lock);
-	if (stopping)
+	if (worker_stopping(w))
 		worker_check_drained(w);
 }
 
@@ -190,24 +261,85 @@ worker_notify(struct worker *w)
 	/* EAGAIN: a wakeup is already pending, which is enough */
 }
 
+/* server_nworkers - the event loops cfg asks for */
+static unsigned
+server_nworkers(const struct config *cfg)
+{
+	unsigned n = cfg->workers;
+	long ncpu;
+
+	if (n == 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		n = ncpu > 0 ? (unsigned)ncpu : 1;
+	}
+	return n > SERVER_WORKERS_MAX ? SERVER_WORKERS_MAX : n;
+}
+
+/* server_fds_reserved - descriptors that are not client connections */
+static rlim_t
+server_fds_reserved(const struct config *cfg)
+{
+	rlim_t nw = server_nworkers(cfg);
+
+	/* each database server: the pool (shared out, at least one per
+	 * worker) and a LISTEN connection */
+	return SERVER_FDS_RESERVED + nw * SERVER_FDS_PER_WORKER +
+	    (rlim_t)cfg->ndbconfs * (cfg->db_pool_size + nw + 1) +
+	    METRICS_CONNS_MAX;
+}
+
+unsigned
+server_fd_cap(const struct config *cfg)
+{
+	struct rlimit rl;
+	rlim_t reserved = server_fds_reserved(cfg), cap;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return UINT_MAX;
+	cap = rl.rlim_cur > reserved ? rl.rlim_cur - reserved : 1;
+	return cap > UINT_MAX ? UINT_MAX : (unsigned)cap;
+}
+
+void
+server_raise_nofile(const struct config *cfg)
+{
+	struct rlimit rl;
+	rlim_t want = server_fds_reserved(cfg) + cfg->connection_limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+		want = rl.rlim_max;
+	if (want <= rl.rlim_cur)
+		return;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		msg_warn("setrlimit(RLIMIT_NOFILE, %llu): %s",
+		    (unsigned long long)want, strerror(errno));
+}
+
 struct server *
 server_start(struct config *cfg, const int *fds, size_t nfds)
 {
 	struct server *srv = xcalloc(1, sizeof(*srv));
 	sigset_t all, old;
-	unsigned i, n;
+	unsigned i, n, fd_cap;
 	size_t j;
-	long ncpu;
 
-	n = cfg->workers;
-	if (n == 0) {
-		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		n = ncpu > 0 ? (unsigned)ncpu : 1;
-	}
-	if (n > SERVER_WORKERS_MAX)
-		n = SERVER_WORKERS_MAX;
+	n = server_nworkers(cfg);
 	srv->nworkers = n;
+	atomic_init(&srv->nconns, 0);
+	atomic_init(&srv->shed_pending, 0);
+	fd_cap = server_fd_cap(cfg);
+	if (fd_cap < cfg->connection_limit)
+		msg_warn("the open-file limit leaves room for %u client "
+		    "connections, fewer than connection_limit (%u): raise "
+		    "it (LimitNOFILE= in the unit, ulimit -n)", fd_cap,
+		    cfg->connection_limit);
 	srv->workers = xcalloc(n, sizeof(struct worker));
+	/* every worker may look at every other's connections (conn_shed) */
+	for (i = 0; i < n; i++)
+		pthread_mutex_init(&srv->workers[i].conns_lock, NULL);
 	cache_start(cfg);
 	/* workers never take signals: the main thread handles them */
 	sigfillset(&all);
@@ -215,6 +347,8 @@ server_start(struct config *cfg, const int *fds, size_t nfds)
 	for (i = 0; i < n; i++) {
 		struct worker *w = &srv->workers[i];
 		struct timeval tick = { 0, 100 * 1000 };
+		struct timeval sweep = { CONN_SWEEP_MS / 1000,
+		    (CONN_SWEEP_MS % 1000) * 1000 };
 		int p[2];
 
 		w->idx = i;
@@ -233,6 +367,20 @@ server_start(struct config *cfg, const int *fds, size_t nfds)
 		w->tick_ev = event_new(w->base, -1, EV_PERSIST,
 		    worker_drain_tick, w);
 		event_add(w->tick_ev, &tick);
+		w->sweep_ev = event_new(w->base, -1, EV_PERSIST,
+		    worker_on_sweep, w);
+		event_add(w->sweep_ev, &sweep);
+		w->resume_ev = evtimer_new(w->base, worker_accept_resume, w);
+		if (w->sweep_ev == NULL || w->resume_ev == NULL)
+			msg_fatal("event_new: out of memory");
+		w->server_conns = &srv->nconns;
+		w->shed_pending = &srv->shed_pending;
+		w->all = srv->workers;
+		w->nall = n;
+		w->accept_log = &srv->accept_log;
+		w->shed_log = &srv->shed_log;
+		w->refuse_log = &srv->refuse_log;
+		w->fd_conn_cap = fd_cap;
 		w->listen_fds = fds;
 		w->nlisten = nfds;
 		w->listen_evs = xcalloc(nfds ? nfds : 1, sizeof(struct event *));
@@ -286,10 +434,11 @@ server_stop(struct server **srvp)
 		pthread_mutex_unlock(&w->lock);
 		worker_notify(w);
 	}
+	for (i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i].thread, NULL);
 	for (i = 0; i < srv->nworkers; i++) {
 		struct worker *w = &srv->workers[i];
 
-		pthread_join(w->thread, NULL);
 		while (w->conns != NULL)
 			conn_close(w->conns);
 		gen_unref(w, &w->gen);
@@ -302,11 +451,15 @@ server_stop(struct server **srvp)
 		if (w->drain_ev)
 			event_free(w->drain_ev);
 		event_free(w->tick_ev);
+		event_free(w->sweep_ev);
+		event_free(w->resume_ev);
 		close(w->notify_rd);
 		close(w->notify_wr);
 		event_base_free(w->base);
 		pthread_mutex_destroy(&w->lock);
 	}
+	for (i = 0; i < srv->nworkers; i++)
+		pthread_mutex_destroy(&srv->workers[i].conns_lock);
 	free(srv->workers);
 	free(srv);
 	cache_stop();

@@ -21,6 +21,13 @@ struct server;
 #define SERVER_WORKERS_MAX	64
 #define SERVER_DRAIN_MS		2000	/* graceful stop: time to finish
 					 * requests in flight */
+#define SERVER_ACCEPT_PAUSE_MS	250	/* out of descriptors: time before
+					 * accept() is tried again */
+/* descriptors kept for everything but client connections: listeners,
+ * event loops, pipes, logs, metrics, plus per worker and per database
+ * connection (see server_fd_cap) */
+#define SERVER_FDS_RESERVED	64
+#define SERVER_FDS_PER_WORKER	8
 
 /*
  * server_start - start cfg->workers (0: one per online CPU) threads
@@ -30,6 +37,18 @@ struct server;
 struct server *server_start(struct config *cfg, const int *fds, size_t nfds);
 /* server_reload - hand every worker a new configuration (takes a ref) */
 void	server_reload(struct server *srv, struct config *cfg);
+/*
+ * server_fd_cap - how many client connections the open-file limit leaves
+ * room for with cfg (RLIMIT_NOFILE, soft). Call server_raise_nofile()
+ * first.
+ */
+unsigned server_fd_cap(const struct config *cfg);
+/*
+ * server_raise_nofile - raise the soft open-file limit to the hard one
+ * (as far as cfg's connection_limit needs), so that a small default
+ * (1024) does not cap connection_limit; logs what it did.
+ */
+void	server_raise_nofile(const struct config *cfg);
 /* server_stop - stop accepting, let requests finish, join, free */
 void	server_stop(struct server **srvp);
 

@@ -5,9 +5,12 @@
  * counters. Internal to src/server/.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util/log.h"
 
 struct config;
 struct db;
@@ -44,8 +47,23 @@ struct worker {
 	bool	 stopping;
 	struct conn *conns;		/* list of live connections */
 	size_t	 nconns;
+	pthread_mutex_t conns_lock;	/* conns and their fds: taken by this
+					 * worker to add or close one, by any
+					 * worker to choose one to shed */
+	struct worker *all;		/* every worker of the server */
+	unsigned nall;
+	atomic_uint *server_conns;	/* connections of all workers */
+	atomic_uint *shed_pending;	/* shed, not closed yet */
+	unsigned fd_conn_cap;		/* connection_limit as the open-file
+					 * limit allows it */
 	struct event *drain_ev;
 	struct event *tick_ev;		/* re-checks a stop now and then */
+	struct event *sweep_ev;		/* connection timeouts */
+	struct event *resume_ev;	/* accepting again after EMFILE */
+	bool	 accept_paused;
+	struct log_rate *accept_log;	/* accept() failures (shared) */
+	struct log_rate *shed_log;	/* connection_limit: shedding */
+	struct log_rate *refuse_log;	/* connection_limit: refusing */
 };
 
 /* gen_ref / gen_unref - the last unref frees pools and config */

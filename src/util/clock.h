@@ -6,6 +6,14 @@
  */
 #include <stdint.h>
 
+/* the one place these are defined */
+#define CLOCK_MS_PER_S		1000ULL
+#define CLOCK_US_PER_MS		1000ULL
+#define CLOCK_US_PER_S		1000000ULL
+
+/* clock_mono_ms - monotonic milliseconds */
+#define clock_mono_ms()		(clock_mono_us() / CLOCK_US_PER_MS)
+
 /* clock_mono_us - monotonic microseconds */
 uint64_t clock_mono_us(void);
 /* clock_wall_s - seconds since the epoch */

@@ -430,3 +430,20 @@ log_open_maillog(const char *ident, const char *facility,
 		    LOG_DEST_STDERR : LOG_DEST_FILE;
 	return log_open(ident, dest, facility, maillog_file, error_r);
 }
+
+bool
+log_rate_ok(struct log_rate *lr, uint64_t now_ms, uint64_t interval_ms,
+    unsigned long *suppressed_r)
+{
+	uint64_t next = atomic_load(&lr->next_ms);
+
+	/* one thread wins the slot; the others count as held back */
+	if ((next != 0 && now_ms < next) ||
+	    !atomic_compare_exchange_strong(&lr->next_ms, &next,
+	    now_ms + interval_ms)) {
+		atomic_fetch_add(&lr->suppressed, 1);
+		return false;
+	}
+	*suppressed_r = atomic_exchange(&lr->suppressed, 0);
+	return true;
+}

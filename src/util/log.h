@@ -13,7 +13,9 @@
  * stderr lines are "ident[pid]: text" (systemd's journal adds the time).
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 enum log_dest {
 	LOG_DEST_SYSLOG,	/* openlog(ident, LOG_PID, facility) */
@@ -41,6 +43,24 @@ bool	log_facility_valid(const char *facility);
 void	log_set_verbose(int level);
 int	log_verbose(void);
 void	log_close(void);
+
+/*
+ * log_rate - at most one line per interval for a message that an attacker
+ * or a failing resource could otherwise repeat without end (accept()
+ * failures, connection limits). Any thread; zero-initialised is ready.
+ */
+struct log_rate {
+	_Atomic uint64_t next_ms;	/* no line before this (monotonic) */
+	atomic_ulong suppressed;	/* held back since the last line */
+};
+
+/*
+ * log_rate_ok - may a line be logged at now_ms? If so, *suppressed_r is
+ * how many were held back since the last one (to say so in the line) and
+ * the next is allowed interval_ms later; if not, the count grows.
+ */
+bool	log_rate_ok(struct log_rate *lr, uint64_t now_ms,
+	    uint64_t interval_ms, unsigned long *suppressed_r);
 
 void	msg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -127,6 +127,12 @@ field(const struct config *cfg, const char *name)
 	}
 	if (strcmp(name, "request_timeout") == 0)
 		return NUM("%llums", cfg->request_timeout_ms);
+	if (strcmp(name, "connection_limit") == 0)
+		return NUM("%u", cfg->connection_limit);
+	if (strcmp(name, "idle_timeout") == 0)
+		return NUM("%llums", cfg->idle_timeout_ms);
+	if (strcmp(name, "io_timeout") == 0)
+		return NUM("%llums", cfg->io_timeout_ms);
 	if (strcmp(name, "syslog_name") == 0)
 		return strdup(cfg->syslog_name);
 	if (strcmp(name, "syslog_facility") == 0)
@@ -198,6 +204,9 @@ static const struct {
 	{ "other_domain_action", "reject_unlisted_recipient" },
 	{ "lookup_failure_action", "defer" },
 	{ "request_timeout", "1000ms" },
+	{ "connection_limit", "1000" },
+	{ "idle_timeout", "600000ms" },
+	{ "io_timeout", "10000ms" },
 	{ "syslog_name", "vrcptd" },
 	{ "syslog_facility", "mail" },
 	{ "maillog_file", "" },
@@ -450,6 +459,13 @@ static const struct {
 	{ "request_timeout = 2m\n", "request_timeout", "120000ms",
 	  { P ":1: warning: request_timeout is not below Postfix's "
 	    "smtpd_policy_service_timeout (100s): Postfix gives up first" } },
+	{ "connection_limit = 50\n", "connection_limit", "50" },
+	{ "idle_timeout = 1h\n", "idle_timeout", "3600000ms" },
+	{ "idle_timeout = 300s\n", "idle_timeout", "300000ms",
+	  { P ":1: warning: idle_timeout is not above Postfix's "
+	    "smtpd_policy_service_max_idle (300s): vrcptd would close "
+	    "connections that Postfix still means to use" } },
+	{ "io_timeout = 2s\n", "io_timeout", "2000ms" },
 	{ "syslog_facility = local3\n", "syslog_facility", "local3" },
 	{ "maillog_file = /dev/stderr\n", "maillog_file", "/dev/stderr" },
 	{ "log_level = 1\n", "log_level", "1" },
@@ -673,6 +689,10 @@ static const struct {
 	{ "lookup_failure_action = defer # like Postfix\n",
 	  { P ":1: bad action configuration: lookup_failure_action = defer "
 	    "# like Postfix (use defer or dunno)" } },
+	{ "connection_limit = 0\n", { P ":1: bad numerical configuration: "
+	  "connection_limit = 0 (use a number from 1 to 1000000)" } },
+	{ "io_timeout = 0\n", { P ":1: bad time configuration: "
+	  "io_timeout = 0 (use a time > 0, e.g. 500ms, 1s, 10m, 1h)" } },
 	{ "request_timeout = 0\n", { P ":1: bad time configuration: "
 	  "request_timeout = 0 (use a time > 0, e.g. 500ms, 1s, 10m, 1h)" } },
 	{ "cache_stale_ttl = 1y\n", { P ":1: bad time configuration: "
