@@ -1,7 +1,10 @@
 #!/bin/sh
 # check-layering - includes point inward only (README "Inside"):
-#   util <- core <- proto <- store, server <- daemon, ctl, milter
-# and the library headers stay in the adapters.
+#   util <- core <- proto, conf <- store <- server <- daemon
+#   ctl: conf, proto, store and below; milter: conf, proto and below
+# nothing but the daemon includes daemon/, and the library headers stay
+# in the adapters: libpq and hiredis in store/, libevent in store/ and
+# server/, libmilter in milter/.
 cd "$(dirname "$0")/.." || exit 1
 fail=0
 bad() { echo "layering: $1"; fail=1; }
@@ -24,11 +27,12 @@ out=$(
 	check util  'util' 'event2/|libpq|hiredis|libmilter'
 	check core  'util|core' 'event2/|libpq|hiredis|libmilter'
 	check proto 'util|core|proto' 'event2/|libpq|hiredis|libmilter'
-	check store 'util|core|store' 'libmilter'
-	check server 'util|core|proto|store|server|daemon' 'libpq|hiredis|libmilter'
-	check daemon 'util|core|proto|store|server|daemon' 'libpq|hiredis|libmilter'
-	check ctl   'util|core|proto|store|daemon|ctl' 'event2/|libmilter'
-	check milter 'util|core|proto|daemon|milter' 'event2/|libpq|hiredis'
+	check conf  'util|core|conf' 'event2/|libpq|hiredis|libmilter'
+	check store 'util|core|conf|store' 'libmilter'
+	check server 'util|core|proto|conf|store|server' 'libpq|hiredis|libmilter'
+	check daemon 'util|core|proto|conf|store|server|daemon' 'libpq|hiredis|libmilter'
+	check ctl   'util|core|proto|conf|store|ctl' 'event2/|libmilter'
+	check milter 'util|core|proto|conf|milter' 'event2/|libpq|hiredis'
 )
 if [ -n "$out" ]; then
 	echo "$out"

@@ -315,6 +315,42 @@ cachefmt_rec_parse(const char *s, size_t len, struct cachefmt_rec *r)
 	return 0;
 }
 
+void
+cachefmt_read_keys(const char *ns, const char *key, size_t klen,
+    char *keys[CACHEFMT_READ_PER], size_t lens[CACHEFMT_READ_PER])
+{
+	keys[0] = cachefmt_rkey_depoch(key, klen, &lens[0]);
+	keys[1] = cachefmt_rkey(ns, key, klen, &lens[1]);
+}
+
+enum cachefmt_judgement
+cachefmt_judge(const struct cachefmt_ttl *ttl, const uint64_t *epoch,
+    const char *dv, size_t dlen, const char *rv, size_t rlen,
+    uint64_t now_ms, uint64_t *depoch_r, struct cachefmt_rec *rec_r)
+{
+	*depoch_r = 0;
+	if (dv != NULL && cachefmt_u64_parse(dv, dlen, depoch_r) < 0)
+		return CACHEFMT_J_FOREIGN;
+	if (rv == NULL)
+		return CACHEFMT_J_ABSENT;
+	if (cachefmt_rec_parse(rv, rlen, rec_r) < 0)
+		return CACHEFMT_J_UNREADABLE;
+	if (rec_r->tombstone)
+		return CACHEFMT_J_TOMBSTONE;
+	if (epoch == NULL || rec_r->epoch != *epoch ||
+	    rec_r->depoch != *depoch_r)
+		return CACHEFMT_J_FLUSHED;
+	switch (cachefmt_age(ttl, rec_r->result, rec_r->stored_ms, now_ms)) {
+	case CACHEFMT_FRESH:
+		return CACHEFMT_J_FRESH;
+	case CACHEFMT_STALE:
+		return CACHEFMT_J_STALE;
+	case CACHEFMT_EXPIRED:
+		break;
+	}
+	return CACHEFMT_J_EXPIRED;
+}
+
 uint64_t
 cachefmt_ttl_of(const struct cachefmt_ttl *ttl, enum fact_result result)
 {

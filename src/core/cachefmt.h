@@ -46,6 +46,12 @@
 #define CACHEFMT_RKEY_EPOCH	"vrcpt:epoch"
 #define CACHEFMT_RKEY_DEPOCH	"vrcpt:de:"
 #define CACHEFMT_CHANNEL	"vrcpt_invalidate"
+#define CACHEFMT_TOMBSTONE_MS	10000	/* a tombstone outlives any query
+					 * that started before it */
+/* the Redis read of a set of lookups: the global epoch, then for each
+ * lookup its domain epoch and its record (cachefmt_read_keys) */
+#define CACHEFMT_READ_HEAD	1
+#define CACHEFMT_READ_PER	2
 
 /* the three TTLs, in milliseconds */
 struct cachefmt_ttl {
@@ -131,6 +137,37 @@ char	*cachefmt_tombstone(uint64_t now_ms, size_t *len_r);
  * trusted to hold well-formed data).
  */
 int	cachefmt_rec_parse(const char *s, size_t len, struct cachefmt_rec *r);
+
+/*
+ * cachefmt_read_keys - the CACHEFMT_READ_PER keys one lookup adds to the
+ * Redis read: its domain epoch and its record (fresh, caller frees).
+ */
+void	cachefmt_read_keys(const char *ns, const char *key, size_t klen,
+	    char *keys[CACHEFMT_READ_PER], size_t lens[CACHEFMT_READ_PER]);
+
+/* what Redis holds for one lookup, judged */
+enum cachefmt_judgement {
+	CACHEFMT_J_ABSENT,	/* no record */
+	CACHEFMT_J_FOREIGN,	/* the domain epoch is not one of ours */
+	CACHEFMT_J_UNREADABLE,	/* a record we did not write */
+	CACHEFMT_J_TOMBSTONE,	/* invalidated a moment ago */
+	CACHEFMT_J_FLUSHED,	/* of another global or domain epoch */
+	CACHEFMT_J_FRESH,	/* an answer */
+	CACHEFMT_J_STALE,	/* only when the database cannot answer */
+	CACHEFMT_J_EXPIRED
+};
+
+/*
+ * cachefmt_judge - the values read for one lookup (dv: its domain epoch,
+ * rv: its record; NULL when absent) against the global epoch (NULL when
+ * it is unknown) at now_ms. *depoch_r is the domain epoch (0 when
+ * absent; unset for FOREIGN); *rec_r the parsed record (set from
+ * TOMBSTONE on).
+ */
+enum cachefmt_judgement cachefmt_judge(const struct cachefmt_ttl *ttl,
+	    const uint64_t *epoch, const char *dv, size_t dlen,
+	    const char *rv, size_t rlen, uint64_t now_ms, uint64_t *depoch_r,
+	    struct cachefmt_rec *rec_r);
 
 /* cachefmt_u64_parse - a decimal epoch; -1 if not one */
 int	cachefmt_u64_parse(const char *s, size_t len, uint64_t *v_r);

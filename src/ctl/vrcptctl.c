@@ -3,7 +3,11 @@
  *
  *   vrcptctl [-c FILE] query ADDRESS...   decision plus every lookup made
  *   vrcptctl [-c FILE] flush [ADDRESS|@DOMAIN|all]   drop cached answers
- *   vrcptctl [-c FILE] check              test the configuration
+ *   vrcptctl reference                    the commented reference
+ *                                         configuration (deploy/vrcptd.cf)
+ *   vrcptctl [-c FILE] check [-a]         test the configuration; show
+ *                                         every parameter set (-a: all)
+ *                                         and where it comes from
  *
  * "query" runs the same engine and the same SQL as vrcptd, with
  * blocking lookups (store/dbsync), and prints a trace like postmap -q
@@ -25,8 +29,7 @@
  * (user+ext@domain, user@domain); @DOMAIN (or a bare domain) drops
  * every key of the domain; "all" (the default) everything.
  *
- * Depends on: core/, store/{dbsync,notify,rcachesync}, daemon/config,
- * util/.
+ * Depends on: core/, conf/, store/{dbsync,notify,rcachesync}, util/.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,10 +40,12 @@
 #include "core/addr.h"
 #include "core/cachefmt.h"
 #include "core/engine.h"
-#include "daemon/config.h"
+#include "conf/conf.h"
+#include "conf/reference.h"
 #include "store/dbsync.h"
 #include "store/notify.h"
 #include "store/rcachesync.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/strutil.h"
@@ -49,17 +54,18 @@
 #define CTL_DB_TIMEOUT_MS	5000
 #define CTL_ROUNDS_MAX		8
 #define CTL_REDIS_TIMEOUT_MS	2000
-#define CTL_TOMBSTONE_MS	10000	/* as server/cache.h */
 #define CTL_TOKENS_MAX		(ADDR_KEYS_MAX + 1)
-#define MS_PER_S		1000ULL
 
 static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: vrcptctl [-c config_file] query ADDRESS...\n"
-	    "       vrcptctl [-c config_file] flush [ADDRESS|@DOMAIN|all]\n"
-	    "       vrcptctl [-c config_file] check\n");
+	    "usage: vrcptctl [-c config_file] [-o name=value] query "
+	    "ADDRESS...\n"
+	    "       vrcptctl [-c config_file] [-o name=value] flush "
+	    "[ADDRESS|@DOMAIN|all]\n"
+	    "       vrcptctl [-c config_file] [-o name=value] check [-a]\n"
+	    "       vrcptctl reference\n");
 	exit(2);
 }
 
@@ -67,7 +73,7 @@ usage(void)
 struct ctl_dbs {
 	struct dbsync **v;
 	size_t	 n;
-	const struct config *cfg;
+	const struct conf *cfg;
 };
 
 static struct dbsync *
@@ -96,17 +102,25 @@ printable(char *buf, const char *s)
 }
 
 static bool
-ctl_redis_on(const struct config *cfg)
+ctl_redis_on(const struct conf *cfg)
 {
-	return strncmp(cfg->cache, "redis:", 6) == 0;
+	return cfg->cache.kind != ENDPOINT_NONE;
+}
+
+static const char *
+ctl_cache_text(const struct conf *cfg)
+{
+	static char buf[ENDPOINT_TEXT_MAX + 8];
+
+	return conf_cache_text(cfg, buf, sizeof(buf));
 }
 
 static struct rcachesync *
-ctl_redis(const struct config *cfg)
+ctl_redis(const struct conf *cfg)
 {
 	struct rcachesync_opts ro;
 
-	ro.endpoint = cfg->cache + strlen("redis:");
+	ro.endpoint = &cfg->cache;
 	ro.password = cfg->redis_password;
 	ro.db = cfg->redis_db;
 	ro.timeout_ms = CTL_REDIS_TIMEOUT_MS;
@@ -141,18 +155,17 @@ ctl_rview_read(struct rcachesync *rs, const struct trace *trace,
 		const struct trace_entry *t = &trace->v[i];
 
 		rv->slot[i] = -1;
-		if (t->map->type != MAP_PGSQL || n + 2 > RCACHESYNC_KEYS_MAX ||
+		if (t->map->type != MAP_PGSQL ||
+		    n + CACHEFMT_READ_PER > RCACHESYNC_KEYS_MAX ||
 		    !cachefmt_cacheable(t->key, strlen(t->key)))
 			continue;
 		cachefmt_ns(t->map->u.sql, ns);
 		rv->slot[i] = (int)n;
-		own[n] = cachefmt_rkey_depoch(t->key, strlen(t->key),
+		cachefmt_read_keys(ns, t->key, strlen(t->key), &own[n],
 		    &lens[n]);
 		keys[n] = own[n];
-		n++;
-		own[n] = cachefmt_rkey(ns, t->key, strlen(t->key), &lens[n]);
-		keys[n] = own[n];
-		n++;
+		keys[n + 1] = own[n + 1];
+		n += CACHEFMT_READ_PER;
 	}
 	rv->asked = true;
 	rv->vals = xcalloc(n, sizeof(*rv->vals));
@@ -176,13 +189,14 @@ ctl_rview_free(struct ctl_rview *rv)
 
 /* ctl_rview_line - the Redis line of trace entry i */
 static void
-ctl_rview_line(const struct config *cfg, const struct ctl_rview *rv,
+ctl_rview_line(const struct conf *cfg, const struct ctl_rview *rv,
     size_t i, const struct trace_entry *t)
 {
 	const struct rcachesync_val *ev, *dv, *rec;
 	struct cachefmt_ttl ttl;
 	struct cachefmt_rec r;
-	uint64_t epoch, depoch = 0, now = clock_wall_ms(), age, life;
+	uint64_t epoch, depoch, now = clock_wall_ms(), age, life;
+	bool	 have_epoch;
 	char	 b[STR_SANITIZE_MAX + 4];
 
 	if (!rv->asked || rv->error != NULL || rv->slot[i] < 0)
@@ -190,32 +204,40 @@ ctl_rview_line(const struct config *cfg, const struct ctl_rview *rv,
 	ev = &rv->vals[0];
 	dv = &rv->vals[rv->slot[i]];
 	rec = &rv->vals[rv->slot[i] + 1];
+	have_epoch = ev->s != NULL &&
+	    cachefmt_u64_parse(ev->s, ev->len, &epoch) == 0;
+	ttl.positive_ms = cfg->cache_positive_ttl;
+	ttl.negative_ms = cfg->cache_negative_ttl;
+	ttl.stale_ms = cfg->cache_stale_ttl;
 	printf("    redis: ");
-	if (rec->s == NULL) {
+	memset(&r, 0, sizeof(r));
+	switch (cachefmt_judge(&ttl, have_epoch ? &epoch : NULL, dv->s,
+	    dv->len, rec->s, rec->len, now, &depoch, &r)) {
+	case CACHEFMT_J_ABSENT:
 		printf("nothing cached\n");
 		return;
-	}
-	if (cachefmt_rec_parse(rec->s, rec->len, &r) < 0) {
+	case CACHEFMT_J_UNREADABLE:
 		printf("an unreadable record (ignored)\n");
 		return;
-	}
-	age = now > r.stored_ms ? (now - r.stored_ms) / MS_PER_S : 0;
-	if (r.tombstone) {
+	case CACHEFMT_J_TOMBSTONE:
+		age = now > r.stored_ms ? (now - r.stored_ms) / CLOCK_MS_PER_S :
+		    0;
 		printf("invalidated %llus ago (no caching for a few seconds)"
 		    "\n", (unsigned long long)age);
 		return;
-	}
-	if (ev->s == NULL || cachefmt_u64_parse(ev->s, ev->len, &epoch) < 0 ||
-	    (dv->s != NULL && cachefmt_u64_parse(dv->s, dv->len, &depoch) <
-	    0) || epoch != r.epoch || depoch != r.depoch) {
+	case CACHEFMT_J_FOREIGN:
+	case CACHEFMT_J_FLUSHED:
 		printf("%s, flushed since (ignored)\n",
-		    fact_result_name(r.result));
+		    rec->s != NULL && cachefmt_rec_parse(rec->s, rec->len, &r) ==
+		    0 ? fact_result_name(r.result) : "a record");
 		return;
+	case CACHEFMT_J_FRESH:
+	case CACHEFMT_J_STALE:
+	case CACHEFMT_J_EXPIRED:
+		break;
 	}
-	ttl.positive_ms = cfg->cache_positive_ttl_ms;
-	ttl.negative_ms = cfg->cache_negative_ttl_ms;
-	ttl.stale_ms = cfg->cache_stale_ttl_ms;
-	life = cachefmt_ttl_of(&ttl, r.result) / MS_PER_S;
+	age = now > r.stored_ms ? (now - r.stored_ms) / CLOCK_MS_PER_S : 0;
+	life = cachefmt_ttl_of(&ttl, r.result) / CLOCK_MS_PER_S;
 	printf("%s", fact_result_name(r.result));
 	if (r.result == FACT_FOUND)
 		printf(" \"%s\"", str_sanitize(b, r.value, r.vlen,
@@ -240,7 +262,7 @@ ctl_rview_line(const struct config *cfg, const struct ctl_rview *rv,
 }
 
 static int
-ctl_query(const struct config *cfg, struct ctl_dbs *dbs,
+ctl_query(const struct conf *cfg, struct ctl_dbs *dbs,
     struct rcachesync *rs, const char *rcpt)
 {
 	struct ctl_rview rv = { 0 };
@@ -316,13 +338,14 @@ ctl_query(const struct config *cfg, struct ctl_dbs *dbs,
 	printf("queries:   %zu\n", nq);
 	if (rs == NULL)
 		printf("cache:     %s (the in-process caches of running vrcptd "
-		    "are not visible from here)\n", cfg->cache);
+		    "are not visible from here)\n", ctl_cache_text(cfg));
 	else if (rv.error != NULL)
-		printf("cache:     %s: %s\n", cfg->cache,
+		printf("cache:     %s: %s\n", ctl_cache_text(cfg),
 		    printable(b1, rv.error));
 	else
 		printf("cache:     %s (shown above; the in-process caches of "
-		    "running vrcptd are not visible from here)\n", cfg->cache);
+		    "running vrcptd are not visible from here)\n",
+		    ctl_cache_text(cfg));
 	ctl_rview_free(&rv);
 	factset_free(&facts);
 	addr_free(&a);
@@ -345,7 +368,7 @@ ctl_domain_token(const char *d)
 
 /* ctl_tokens - the invalidation messages for what; -1 if nonsense */
 static int
-ctl_tokens(const struct config *cfg, const char *what,
+ctl_tokens(const struct conf *cfg, const char *what,
     char *tok[CTL_TOKENS_MAX], size_t *n_r)
 {
 	struct addr a;
@@ -396,49 +419,24 @@ ctl_tokens(const struct config *cfg, const char *what,
 
 /* ctl_flush_redis - apply one message to Redis; 0 or -1 */
 static int
-ctl_flush_redis(const struct config *cfg, struct rcachesync *rs,
+ctl_flush_redis(const struct conf *cfg, struct rcachesync *rs,
     const char *tok)
 {
-	enum cachefmt_inval kind;
-	const char *arg, *err = NULL;
-	char	*keys[RCACHESYNC_KEYS_MAX], ns[CACHEFMT_NS_LEN + 1], *k;
-	size_t	 lens[RCACHESYNC_KEYS_MAX], n = 0, i, j;
-	int	 rc = 0;
+	char	(*ns)[CACHEFMT_NS_LEN + 1];
+	const char *err = NULL;
+	size_t	 i, nns = 0;
+	int	 rc;
 
-	if (cachefmt_inval_parse(tok, &kind, &arg) < 0)
-		msg_panic("ctl_flush_redis: bad token");
-	switch (kind) {
-	case CACHEFMT_INVAL_KEY:
-		for (i = 0; i < cfg->nmaps && n < RCACHESYNC_KEYS_MAX; i++) {
-			if (cfg->maps[i]->type != MAP_PGSQL)
-				continue;
-			cachefmt_ns(cfg->maps[i]->u.sql, ns);
-			k = cachefmt_rkey(ns, arg, strlen(arg), &lens[n]);
-			for (j = 0; j < n; j++)
-				if (strcmp(keys[j], k) == 0)
-					break;
-			if (j < n)
-				free(k);
-			else
-				keys[n++] = k;
-		}
-		rc = rcachesync_tombstone(rs, (const char *const *)keys, lens,
-		    n, clock_wall_ms(), CTL_TOMBSTONE_MS, &err);
-		for (i = 0; i < n; i++)
-			free(keys[i]);
-		break;
-	case CACHEFMT_INVAL_DOMAIN:
-		k = xasprintf("%s%s", CACHEFMT_RKEY_DEPOCH, arg);
-		rc = rcachesync_new_epoch(rs, k, NULL, &err);
-		free(k);
-		break;
-	case CACHEFMT_INVAL_ALL:
-		rc = rcachesync_new_epoch(rs, CACHEFMT_RKEY_EPOCH, NULL, &err);
-		break;
-	}
+	ns = xcalloc(cfg->nmaps ? cfg->nmaps : 1, sizeof(*ns));
+	for (i = 0; i < cfg->nmaps; i++)
+		if (cfg->maps[i]->type == MAP_PGSQL)
+			cachefmt_ns(cfg->maps[i]->u.sql, ns[nns++]);
+	rc = rcachesync_invalidate(rs, tok, (const char (*)[CACHEFMT_NS_LEN +
+	    1])ns, nns, clock_wall_ms(), &err);
 	if (rc < 0)
-		fprintf(stderr, "vrcptctl: %s: %s\n", cfg->cache,
+		fprintf(stderr, "vrcptctl: %s: %s\n", ctl_cache_text(cfg),
 		    err != NULL ? err : "failed");
+	free(ns);
 	return rc;
 }
 
@@ -447,7 +445,7 @@ ctl_flush_redis(const struct config *cfg, struct rcachesync *rs,
  * Redis. Exit status 1 if any part failed.
  */
 static int
-ctl_flush(const struct config *cfg, const char *what)
+ctl_flush(const struct conf *cfg, const char *what)
 {
 	char	*tok[CTL_TOKENS_MAX], b[STR_SANITIZE_MAX + 4], *err;
 	size_t	 ntok, i, j;
@@ -486,7 +484,7 @@ ctl_flush(const struct config *cfg, const char *what)
 				rc = 1;
 			}
 		if (ok)
-			printf("%s: flushed\n", cfg->cache);
+			printf("%s: flushed\n", ctl_cache_text(cfg));
 		rcachesync_free(&rs);
 	}
 	for (j = 0; j < ntok; j++) {
@@ -496,21 +494,56 @@ ctl_flush(const struct config *cfg, const char *what)
 	return rc;
 }
 
+/*
+ * ctl_check - the configuration was loaded for every program: say so,
+ * then every parameter that is not at its default (all with -a), with
+ * where its value comes from, as postconf -n does for main.cf
+ */
+static int
+ctl_check(const struct conf *cfg, bool all)
+{
+	size_t	 i;
+	char	*v, *o, b[STR_SANITIZE_MAX + 4];
+
+	printf("%s: OK (%zu table%s, %zu database server%s)\n", cfg->path,
+	    cfg->nmaps, cfg->nmaps == 1 ? "" : "s", cfg->ndbconfs,
+	    cfg->ndbconfs == 1 ? "" : "s");
+	for (i = 0; i < CONF_NPARAMS; i++) {
+		if (!all && cfg->origin[i].src == CONF_SRC_DEFAULT)
+			continue;
+		v = conf_format(cfg, (enum conf_param_id)i);
+		o = conf_origin_text(cfg, (enum conf_param_id)i);
+		printf("%s = %s\t# %s\n", conf_params[i].name,
+		    printable(b, v), o);
+		free(v);
+		free(o);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *path = CONFIG_DEFAULT_PATH;
-	struct config_msgs msgs = { 0 };
-	struct config *cfg = NULL;
+	const char *path = CONF_DEFAULT_PATH;
+	struct conf_msgs msgs = { 0 };
+	struct conf *cfg = NULL;
 	struct ctl_dbs dbs = { 0 };
 	struct rcachesync *rs = NULL;
+	const char *ov[CONF_OVERRIDES_MAX];
+	unsigned what = CONF_C | CONF_TABLES;
 	int ch, rc = 0, i;
-	size_t j;
+	size_t j, nov = 0;
+	bool all = false;
 
-	while ((ch = getopt(argc, argv, "c:")) != -1) {
+	while ((ch = getopt(argc, argv, "+c:o:")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
+			break;
+		case 'o':
+			if (nov == CONF_OVERRIDES_MAX)
+				usage();
+			ov[nov++] = optarg;
 			break;
 		default:
 			usage();
@@ -520,9 +553,23 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		usage();
-	if (strcmp(argv[0], "check") == 0) {
+	if (strcmp(argv[0], "reference") == 0) {
+		struct buf b;
+
 		if (argc != 1)
 			usage();
+		buf_init(&b, 0);
+		reference_cf(&b);
+		fwrite(b.data, 1, b.len, stdout);
+		buf_free(&b);
+		return ferror(stdout) ? 1 : 0;
+	}
+	if (strcmp(argv[0], "check") == 0) {
+		all = argc == 2 && strcmp(argv[1], "-a") == 0;
+		if (argc > 2 || (argc == 2 && !all))
+			usage();
+		/* everything any program of vrcpt reads */
+		what |= CONF_D | CONF_M;
 	} else if (strcmp(argv[0], "query") == 0) {
 		if (argc < 2)
 			usage();
@@ -532,23 +579,22 @@ main(int argc, char **argv)
 	} else
 		usage();
 
-	rc = config_load(path, &cfg, &msgs);
+	rc = conf_load(path, what, ov, nov, &cfg, &msgs);
 	for (j = 0; j < msgs.n; j++)
 		fprintf(stderr, "vrcptctl: %s\n", msgs.v[j]);
-	config_msgs_free(&msgs);
+	conf_msgs_free(&msgs);
 	if (rc < 0) {
 		fprintf(stderr, "vrcptctl: %s: configuration errors\n", path);
 		return 1;
 	}
 	if (strcmp(argv[0], "check") == 0) {
-		printf("%s: OK (%zu maps, %zu database server%s)\n", path,
-		    cfg->nmaps, cfg->ndbconfs, cfg->ndbconfs == 1 ? "" : "s");
-		config_unref(&cfg);
-		return 0;
+		rc = ctl_check(cfg, all);
+		conf_unref(&cfg);
+		return rc;
 	}
 	if (strcmp(argv[0], "flush") == 0) {
 		rc = ctl_flush(cfg, argc > 1 ? argv[1] : NULL);
-		config_unref(&cfg);
+		conf_unref(&cfg);
 		return rc;
 	}
 	if (ctl_redis_on(cfg))
@@ -566,6 +612,6 @@ main(int argc, char **argv)
 			dbsync_free(&dbs.v[j]);
 	free(dbs.v);
 	rcachesync_free(&rs);
-	config_unref(&cfg);
+	conf_unref(&cfg);
 	return rc;
 }

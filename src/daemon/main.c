@@ -5,7 +5,8 @@
  * configuration, opens the listeners, drops root when told to, starts
  * the workers and waits for signals: SIGTERM/SIGINT stop gracefully,
  * SIGHUP reloads (the new configuration is built beside the old one and
- * swapped in only if it is valid).
+ * swapped in only if it is valid; parameters that need a restart are
+ * named).
  *
  * Depends on: everything. Security: privileges are dropped after the
  * sockets are bound and before any client is served.
@@ -22,7 +23,7 @@
 
 #include <event2/event.h>
 
-#include "daemon/config.h"
+#include "conf/conf.h"
 #include "server/listen.h"
 #include "server/metrics.h"
 #include "server/server.h"
@@ -36,27 +37,34 @@
 
 struct daemon {
 	struct event_base *base;
-	struct config *cfg;
+	struct conf *cfg;
+	const char *const *ov;	/* -o name=value, kept for reloads */
+	size_t	 nov;
 	struct server *srv;
 	struct metrics_server *metrics;
-	int	 fds[CONFIG_LISTEN_MAX];
-	size_t	 nfds;
+	struct endpoint_list bound;	/* what the fds are bound to */
+	int	 fds[CONF_LISTEN_MAX];
 };
+
+/* what vrcptd reads: its parameters and the tables */
+#define DAEMON_CONF	(CONF_D | CONF_TABLES)
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: vrcptd [-c config_file] [-t] [-v]\n"
+	fprintf(stderr, "usage: vrcptd [-c config_file] [-o name=value] [-t] "
+	    "[-v]\n"
 	    "  -c FILE  configuration (default %s)\n"
+	    "  -o N=V   override parameter N of that file (repeatable)\n"
 	    "  -t       test the configuration and exit\n"
 	    "  -v       verbose logging (repeat for more)\n",
-	    CONFIG_DEFAULT_PATH);
+	    CONF_DEFAULT_PATH);
 	exit(2);
 }
 
 /* print_msgs - configuration messages go to stderr and the log */
 static void
-print_msgs(const struct config_msgs *msgs, bool to_log)
+print_msgs(const struct conf_msgs *msgs, bool to_log)
 {
 	size_t i;
 
@@ -70,7 +78,7 @@ print_msgs(const struct config_msgs *msgs, bool to_log)
 
 /* open_log - the configured destination */
 static void
-open_log(const struct config *cfg)
+open_log(const struct conf *cfg)
 {
 	const char *err;
 
@@ -88,42 +96,44 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
-/* same_listen - a reload cannot move the sockets: they are bound already */
-static bool
-same_listen(const struct config *a, const struct config *b)
+/*
+ * reload_restart_needed - log each changed parameter that a reload does
+ * not apply (params.h: no CONF_LIVE)
+ */
+static void
+reload_restart_needed(const struct conf *old, const struct conf *new)
 {
-	size_t i;
+	enum conf_param_id ids[CONF_NPARAMS];
+	size_t i, n;
 
-	if (a->nlisten != b->nlisten)
-		return false;
-	for (i = 0; i < a->nlisten; i++)
-		if (strcmp(a->listen[i], b->listen[i]) != 0)
-			return false;
-	return true;
+	n = conf_changed(old, new, CONF_D, ids);
+	for (i = 0; i < n; i++)
+		if (!(conf_params[ids[i]].flags & CONF_LIVE))
+			msg_warn("reload: %s changed; it takes effect when "
+			    "vrcptd is restarted", conf_params[ids[i]].name);
 }
 
 static void
 on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
-	struct config_msgs msgs = { 0 };
-	struct config *ncfg = NULL;
+	struct conf_msgs msgs = { 0 };
+	struct conf *ncfg = NULL;
 
 	msg_info("SIGHUP: reloading %s", d->cfg->path);
-	if (config_load(d->cfg->path, &ncfg, &msgs) < 0) {
+	if (conf_load(d->cfg->path, DAEMON_CONF, d->ov, d->nov, &ncfg,
+	    &msgs) < 0) {
 		print_msgs(&msgs, true);
 		msg_warn("reload failed; still running with the previous "
 		    "configuration");
-		config_msgs_free(&msgs);
+		conf_msgs_free(&msgs);
 		return;
 	}
 	print_msgs(&msgs, true);
-	config_msgs_free(&msgs);
-	if (!same_listen(d->cfg, ncfg))
-		msg_warn("reload: \"listen\" changed; restart vrcptd to "
-		    "move the sockets");
+	conf_msgs_free(&msgs);
+	reload_restart_needed(d->cfg, ncfg);
 	server_reload(d->srv, ncfg);
-	config_unref(&d->cfg);
+	conf_unref(&d->cfg);
 	d->cfg = ncfg;
 	msg_info("reload: new configuration in use");
 }
@@ -131,18 +141,27 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 int
 main(int argc, char **argv)
 {
-	const char *path = CONFIG_DEFAULT_PATH;
-	struct config_msgs msgs = { 0 };
+	const char *path = CONF_DEFAULT_PATH;
+	struct conf_msgs msgs = { 0 };
 	struct daemon d = { 0 };
 	struct event *ev_term, *ev_int, *ev_hup;
+	const char *ov[CONF_OVERRIDES_MAX];
 	bool test_only = false;
 	int ch, verbose = 0, rc;
-	size_t i;
+	size_t i, nov = 0;
 
-	while ((ch = getopt(argc, argv, "c:tvV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:o:tvV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
+			break;
+		case 'o':
+			if (nov == CONF_OVERRIDES_MAX) {
+				fprintf(stderr, "vrcptd: more than %d -o "
+				    "options\n", CONF_OVERRIDES_MAX);
+				return 2;
+			}
+			ov[nov++] = optarg;
 			break;
 		case 't':
 			test_only = true;
@@ -160,41 +179,44 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 
-	rc = config_load(path, &d.cfg, &msgs);
+	d.ov = ov;
+	d.nov = nov;
+	rc = conf_load(path, DAEMON_CONF, ov, nov, &d.cfg, &msgs);
 	print_msgs(&msgs, false);
-	config_msgs_free(&msgs);
+	conf_msgs_free(&msgs);
 	if (rc < 0) {
 		fprintf(stderr, "vrcptd: fatal: %s: configuration errors\n",
 		    path);
 		return 1;
 	}
 	if (test_only) {
-		config_unref(&d.cfg);
+		conf_unref(&d.cfg);
 		return 0;
 	}
 	open_log(d.cfg);
 	log_set_verbose(verbose);
 	signal(SIGPIPE, SIG_IGN);
 
-	for (i = 0; i < d.cfg->nlisten; i++) {
+	d.bound = d.cfg->listen;
+	for (i = 0; i < d.bound.n; i++) {
 		char err[LISTEN_ERR_LEN];
-		int fd = listen_open(d.cfg->listen[i], d.cfg->listen_mode, err);
 
-		if (fd < 0)
-			msg_fatal("listen %s: %s", d.cfg->listen[i], err);
-		d.fds[d.nfds++] = fd;
+		d.fds[i] = listen_open(&d.bound.v[i], d.cfg->listen_mode, err);
+		if (d.fds[i] < 0)
+			msg_fatal("%s %s: %s", CONF_NAME(listen),
+			    d.bound.v[i].text, err);
 	}
 	if ((d.base = event_base_new()) == NULL)
 		msg_fatal("event_base_new failed");
-	if (d.cfg->metrics_listen != NULL && *d.cfg->metrics_listen != '\0') {
+	if (d.cfg->metrics_listen.kind != ENDPOINT_NONE) {
 		const char *err;
 
-		d.metrics = metrics_start(d.base, d.cfg->metrics_listen,
+		d.metrics = metrics_start(d.base, &d.cfg->metrics_listen,
 		    d.cfg->listen_mode, d.cfg->ndbconfs > 0, &err);
 		if (d.metrics == NULL)
-			msg_fatal("metrics_listen %s: %s", d.cfg->metrics_listen,
-			    err);
-		msg_info("metrics on %s", d.cfg->metrics_listen);
+			msg_fatal("%s %s: %s", CONF_NAME(metrics_listen),
+			    d.cfg->metrics_listen.text, err);
+		msg_info("metrics on %s", d.cfg->metrics_listen.text);
 	}
 	priv_drop(d.cfg->user);
 
@@ -206,26 +228,21 @@ main(int argc, char **argv)
 	event_add(ev_hup, NULL);
 
 	msg_info("vrcptd %s starting", VRCPT_VERSION);
-	for (i = 0; i < d.cfg->nlisten; i++)
-		msg_info("listening on %s", d.cfg->listen[i]);
+	for (i = 0; i < d.bound.n; i++)
+		msg_info("listening on %s", d.bound.v[i].text);
 	server_raise_nofile(d.cfg);
-	d.srv = server_start(d.cfg, d.fds, d.nfds);
+	d.srv = server_start(d.cfg, d.fds, d.bound.n);
 	event_base_dispatch(d.base);
 
 	metrics_stop(&d.metrics);
 	server_stop(&d.srv);
-	for (i = 0; i < d.nfds; i++) {
-		const char *up = listen_unix_path(d.cfg->listen[i]);
-
-		close(d.fds[i]);
-		if (up != NULL)
-			(void)unlink(up);
-	}
+	for (i = 0; i < d.bound.n; i++)
+		listen_close(&d.bound.v[i], d.fds[i]);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
 	event_base_free(d.base);
-	config_unref(&d.cfg);
+	conf_unref(&d.cfg);
 	msg_info("stopped");
 	log_close();
 	return 0;

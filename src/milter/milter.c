@@ -18,14 +18,16 @@
  * callback: per-message state is replaced at the next MAIL and dropped
  * in xxfi_abort and xxfi_close.
  *
- * It reads vrcptd's configuration file; "-o name=value" overrides a
- * parameter for the milter only (as postfix -o), e.g. its syslog_name:
+ * It reads vrcptd's configuration file, its own parameters only (it
+ * opens no table and reads no database password); "-o name=value"
+ * overrides a parameter for the milter only (as postfix -o), e.g. its
+ * syslog_name:
  * "vrcpt-milter/smtpd" makes pflogsumm --syslog-name=vrcpt-milter count
  * the milter's Postfix-shaped reject lines (milter_log_reject = yes),
  * which it does not for Postfix's own "milter-reject:" lines.
  *
- * Depends on: libmilter, util/, proto/, daemon/config.h (the same file
- * as vrcptd), milter/pclient.h. Security: binds its socket, then drops
+ * Depends on: libmilter, util/, proto/, conf/ (the same file as
+ * vrcptd), milter/pclient.h. Security: binds its socket, then drops
  * root before serving; every value from the MTA is peer text (sanitised
  * before it is logged, refused by the request formatter if it has CR or
  * LF); when vrcptd cannot answer, lookup_failure_action decides and a
@@ -52,7 +54,7 @@
 
 #include <libmilter/mfapi.h>
 
-#include "daemon/config.h"
+#include "conf/conf.h"
 #include "milter/pclient.h"
 #include "proto/milter_map.h"
 #include "proto/policy.h"
@@ -75,8 +77,6 @@
 					 * itself when it fires */
 #define MILTER_LOG_LINE_MAX	(8 * 1024)
 #define MILTER_ADDR_TEXT_MAX	INET6_ADDRSTRLEN
-#define MILTER_OVERRIDES_MAX	32	/* -o name=value options */
-#define MILTER_READ_CHUNK	8192
 
 /* one SMTP session (SMFICTX private data) */
 struct msess {
@@ -91,7 +91,7 @@ struct msess {
 
 /* the process: set up in main() before smfi_main(), read-only after */
 static struct {
-	struct config *cfg;
+	struct conf *cfg;
 	struct pclient *pc;
 	enum lookup_failure_action lfa;
 	bool	 log_reject;
@@ -331,26 +331,28 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 		    milter.lfa, &o);
 		lookup = "none";
 		msg_warn("<%s>: a value is too long or holds CR/LF; not asking "
-		    "%s, answering lookup_failure_action (%s)", san,
-		    pclient_endpoint(milter.pc),
+		    "%s, answering %s (%s)", san, pclient_endpoint(milter.pc),
+		    CONF_NAME(lookup_failure_action),
 		    milter_decision_name(o.decision));
 	} else if (pclient_ask(milter.pc, req.data, req.len, &action,
 	    err) < 0) {
 		milter_map_failure(MILTER_CAUSE_UNREACHABLE, pr.recipient,
 		    milter.lfa, &o);
 		lookup = "unavailable";
-		msg_warn("policy service %s: %s; <%s>: answering "
-		    "lookup_failure_action (%s)", pclient_endpoint(milter.pc),
-		    err, san, milter_decision_name(o.decision));
+		msg_warn("policy service %s: %s; <%s>: answering %s (%s)",
+		    pclient_endpoint(milter.pc), err, san,
+		    CONF_NAME(lookup_failure_action),
+		    milter_decision_name(o.decision));
 	} else {
 		milter_map_action(action, pr.recipient, milter.lfa, &o);
 		if (o.cause == MILTER_CAUSE_BAD_ACTION) {
 			lookup = "unavailable";
 			msg_warn("policy service %s: unusable action \"%s\" "
-			    "for <%s>; answering lookup_failure_action (%s)",
+			    "for <%s>; answering %s (%s)",
 			    pclient_endpoint(milter.pc), str_sanitize(san2,
 			    o.action, strlen(o.action), STR_SANITIZE_MAX),
-			    san, milter_decision_name(o.decision));
+			    san, CONF_NAME(lookup_failure_action),
+			    milter_decision_name(o.decision));
 		}
 	}
 	switch (o.decision) {
@@ -406,131 +408,12 @@ usage(void)
 	    "smtpd\n"
 	    "  -t       test the configuration and exit\n"
 	    "  -v       verbose logging (repeat for more)\n",
-	    CONFIG_DEFAULT_PATH);
+	    CONF_DEFAULT_PATH);
 	exit(2);
 }
 
-/*
- * override_valid - "name=value" as postfix -o takes it: a parameter name
- * of [a-z0-9_], then '=', then a value without CR or LF (a line break
- * would start another parameter).
- */
-static bool
-override_valid(const char *o)
-{
-	const char *eq = strchr(o, '=');
-	const char *p;
-
-	if (eq == NULL || eq == o || strpbrk(o, "\r\n") != NULL)
-		return false;
-	for (p = o; p < eq; p++)
-		if (!islower((unsigned char)*p) &&
-		    !isdigit((unsigned char)*p) && *p != '_')
-			return false;
-	return true;
-}
-
-/*
- * relabel_msgs - configuration messages about the lines that -o added
- * name the option instead of a line the file does not have; that an
- * override overrides is its purpose, not worth a warning.
- */
 static void
-relabel_msgs(struct config_msgs *msgs, const char *path, size_t first,
-    char *const *ov, size_t nov)
-{
-	size_t	 i, keep = 0, plen = strlen(path);
-	unsigned long line;
-	char	*end, *m;
-
-	for (i = 0; i < msgs->n; i++) {
-		m = msgs->v[i];
-		if (strncmp(m, path, plen) != 0 || m[plen] != ':' ||
-		    !isdigit((unsigned char)m[plen + 1]) ||
-		    (line = strtoul(m + plen + 1, &end, 10)) < first ||
-		    *end != ':' || (line - first) % 2 != 0 ||
-		    (line - first) / 2 >= nov) {
-			msgs->v[keep++] = m;
-			continue;
-		}
-		if (strstr(end, ": warning: overriding earlier entry") ==
-		    end) {
-			free(m);
-			continue;
-		}
-		msgs->v[keep++] = xasprintf("-o %s%s", ov[(line - first) / 2],
-		    end);
-		free(m);
-	}
-	msgs->n = keep;
-}
-
-/*
- * load_config - the configuration file, with the -o overrides appended
- * as "name = value" lines (the last assignment of a name wins, as in
- * main.cf). 0, or -1; messages in *msgs (the caller prints them).
- */
-static int
-load_config(const char *path, char *const *ov, size_t nov,
-    struct config **cfg_r, struct config_msgs *msgs)
-{
-	struct buf text;
-	char	 chunk[MILTER_READ_CHUNK];
-	ssize_t	 n;
-	size_t	 i, first;
-	int	 fd, rc, err = 0;
-
-	*cfg_r = NULL;
-	if (nov == 0)
-		return config_load(path, cfg_r, msgs);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		fprintf(stderr, MILTER_NAME ": %s: cannot read: %s\n", path,
-		    strerror(errno));
-		return -1;
-	}
-	/* the file and the overrides; config_load_text() checks the size */
-	buf_init(&text, 0);
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			err = errno;
-		if (n <= 0)
-			break;
-		if (text.len + (size_t)n > CONFIG_FILE_MAX) {
-			err = EFBIG;
-			break;
-		}
-		buf_append(&text, chunk, (size_t)n);
-	}
-	close(fd);
-	if (err != 0) {
-		fprintf(stderr, MILTER_NAME ": %s: cannot read: %s\n", path,
-		    err == EFBIG ? "file too large" : strerror(err));
-		buf_free(&text);
-		return -1;
-	}
-	/* override i is on line first + 2 * i (a blank line before each) */
-	first = 1;
-	for (i = 0; i < text.len; i++)
-		if (text.data[i] == '\n')
-			first++;
-	first++;
-	for (i = 0; i < nov; i++) {
-		const char *eq = strchr(ov[i], '=');
-
-		buf_printf(&text, "\n%.*s = %s\n", (int)(eq - ov[i]), ov[i],
-		    eq + 1);
-	}
-	rc = config_load_text(path, buf_str(&text), text.len, cfg_r, msgs);
-	buf_free(&text);
-	relabel_msgs(msgs, path, first, ov, nov);
-	return rc;
-}
-
-static void
-print_msgs(const struct config_msgs *msgs)
+print_msgs(const struct conf_msgs *msgs)
 {
 	size_t	 i;
 
@@ -559,7 +442,7 @@ log_ident(const char *syslog_name)
 }
 
 static void
-open_log(const struct config *cfg)
+open_log(const struct conf *cfg)
 {
 	const char *err;
 	char	*ident = log_ident(cfg->syslog_name);
@@ -571,45 +454,32 @@ open_log(const struct config *cfg)
 }
 
 /* policy_service - where to ask: milter_policy_service, else listen[0] */
-static const char *
-policy_service(const struct config *cfg)
+static const struct endpoint *
+policy_service(const struct conf *cfg)
 {
-	if (cfg->milter_policy_service != NULL &&
-	    *cfg->milter_policy_service != '\0')
-		return cfg->milter_policy_service;
-	if (cfg->nlisten > 0)
-		return cfg->listen[0];
-	return NULL;
+	if (cfg->milter_policy_service.kind != ENDPOINT_NONE)
+		return &cfg->milter_policy_service;
+	return &cfg->listen.v[0];	/* conf: at least one */
 }
 
 /* setup - everything -t checks; 0 / -1 with a message on stderr */
 static int
-setup(const struct config *cfg, char **spec_r)
+setup(const struct conf *cfg, char *spec, size_t spec_size)
 {
-	const char *svc = policy_service(cfg);
 	char	 err[PCLIENT_ERR_LEN];
 
-	if (cfg->milter_listen == NULL || *cfg->milter_listen == '\0') {
-		fprintf(stderr, MILTER_NAME ": fatal: milter_listen is empty "
-		    "in %s: set it to the endpoint the MTA connects to, e.g. "
-		    "inet:127.0.0.1:10024\n", cfg->path);
+	if (cfg->milter_listen.kind == ENDPOINT_NONE) {
+		fprintf(stderr, MILTER_NAME ": fatal: %s is empty in %s: set "
+		    "it to the endpoint the MTA connects to, e.g. "
+		    "inet:127.0.0.1:10024\n", CONF_NAME(milter_listen),
+		    cfg->path);
 		return -1;
 	}
-	if (milter_map_conn_spec(cfg->milter_listen, spec_r) < 0) {
-		fprintf(stderr, MILTER_NAME ": fatal: milter_listen = %s: "
-		    "want unix:/path, inet:host:port or inet:port@host\n",
-		    cfg->milter_listen);
-		return -1;
-	}
-	if (svc == NULL) {
-		fprintf(stderr, MILTER_NAME ": fatal: no policy service: set "
-		    "milter_policy_service or listen\n");
-		return -1;
-	}
-	if (pclient_new(svc, cfg->request_timeout_ms + MILTER_POLICY_SLACK_MS,
-	    &milter.pc, err) < 0) {
-		fprintf(stderr, MILTER_NAME ": fatal: milter_policy_service: "
-		    "%s\n", err);
+	endpoint_milter_spec(&cfg->milter_listen, spec, spec_size);
+	if (pclient_new(policy_service(cfg), cfg->request_timeout +
+	    MILTER_POLICY_SLACK_MS, &milter.pc, err) < 0) {
+		fprintf(stderr, MILTER_NAME ": fatal: %s: %s\n",
+		    CONF_NAME(milter_policy_service), err);
 		return -1;
 	}
 	return 0;
@@ -619,13 +489,13 @@ int
 main(int argc, char **argv)
 {
 	struct smfiDesc desc;
-	struct config_msgs msgs = { 0 };
-	const char *path = CONFIG_DEFAULT_PATH;
+	struct conf_msgs msgs = { 0 };
+	const char *path = CONF_DEFAULT_PATH;
 	const char *unix_path = NULL;
 	struct stat st;
 	bool	 test_only = false;
-	char	*spec = NULL;
-	char	*ov[MILTER_OVERRIDES_MAX];
+	char	 spec[ENDPOINT_TEXT_MAX + 16];
+	const char *ov[CONF_OVERRIDES_MAX];
 	size_t	 nov = 0;
 	int	 ch, verbose = 0, rc;
 
@@ -635,15 +505,10 @@ main(int argc, char **argv)
 			path = optarg;
 			break;
 		case 'o':
-			if (!override_valid(optarg)) {
-				fprintf(stderr, MILTER_NAME ": fatal: -o %s: "
-				    "want name=value\n", optarg);
-				return 2;
-			}
-			if (nov == MILTER_OVERRIDES_MAX) {
+			if (nov == CONF_OVERRIDES_MAX) {
 				fprintf(stderr, MILTER_NAME ": fatal: more "
 				    "than %d -o options\n",
-				    MILTER_OVERRIDES_MAX);
+				    CONF_OVERRIDES_MAX);
 				return 2;
 			}
 			ov[nov++] = optarg;
@@ -664,28 +529,28 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 
-	rc = load_config(path, ov, nov, &milter.cfg, &msgs);
+	/* the milter's own parameters only: no table, no password */
+	rc = conf_load(path, CONF_M, ov, nov, &milter.cfg, &msgs);
 	print_msgs(&msgs);
-	config_msgs_free(&msgs);
+	conf_msgs_free(&msgs);
 	if (rc < 0) {
 		fprintf(stderr, MILTER_NAME ": fatal: %s: configuration "
 		    "errors\n", path);
 		return 1;
 	}
-	if (setup(milter.cfg, &spec) < 0) {
-		config_unref(&milter.cfg);
+	if (setup(milter.cfg, spec, sizeof(spec)) < 0) {
+		conf_unref(&milter.cfg);
 		return 1;
 	}
 	if (test_only) {
-		free(spec);
 		pclient_free(&milter.pc);
-		config_unref(&milter.cfg);
+		conf_unref(&milter.cfg);
 		return 0;
 	}
 	open_log(milter.cfg);
 	log_set_verbose(verbose);
 	signal(SIGPIPE, SIG_IGN);
-	milter.lfa = milter.cfg->engine.lookup_failure_action;
+	milter.lfa = milter.cfg->lookup_failure_action;
 	milter.log_reject = milter.cfg->milter_log_reject;
 	milter.log_accept = milter.cfg->milter_log_reject &&
 	    milter.cfg->log_level >= 1;
@@ -708,17 +573,18 @@ main(int argc, char **argv)
 		msg_fatal("smfi_register failed");
 	/* bind now, as root if we are, and remove a stale socket */
 	if (smfi_opensocket(true) != MI_SUCCESS)
-		msg_fatal("cannot listen on %s (milter_listen)", spec);
-	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0)
-		unix_path = strchr(spec, ':') + 1;
+		msg_fatal("cannot listen on %s (%s)", spec,
+		    CONF_NAME(milter_listen));
+	if (milter.cfg->milter_listen.kind == ENDPOINT_UNIX)
+		unix_path = milter.cfg->milter_listen.path;
 	if (unix_path != NULL &&
 	    chmod(unix_path, milter.cfg->listen_mode) < 0)
 		msg_fatal("chmod %s: %s", unix_path, strerror(errno));
 	priv_drop(milter.cfg->user);
 
 	msg_info(MILTER_NAME " %s starting: milter %s, policy service %s, "
-	    "lookup_failure_action = %s", VRCPT_VERSION, spec,
-	    pclient_endpoint(milter.pc), milter.lfa == LFA_DEFER ?
+	    "%s = %s", VRCPT_VERSION, spec, pclient_endpoint(milter.pc),
+	    CONF_NAME(lookup_failure_action), milter.lfa == LFA_DEFER ?
 	    "defer" : "dunno");
 	rc = smfi_main();
 	msg_info("stopped");
@@ -728,8 +594,7 @@ main(int argc, char **argv)
 		(void)unlink(unix_path);
 
 	pclient_free(&milter.pc);
-	config_unref(&milter.cfg);
-	free(spec);
+	conf_unref(&milter.cfg);
 	log_close();
 	return rc == MI_SUCCESS ? 0 : 1;
 }

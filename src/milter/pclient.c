@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf/endpoint.h"
 #include "milter/pclient.h"
 #include "proto/milter_map.h"
 #include "proto/policy.h"
@@ -56,62 +57,34 @@ enum pc_io {
 };
 
 int
-pclient_new(const char *endpoint, unsigned long long timeout_ms,
+pclient_new(const struct endpoint *ep, unsigned long long timeout_ms,
     struct pclient **pc_r, char err[PCLIENT_ERR_LEN])
 {
 	struct pclient *pc;
-	const char *rest, *colon, *close_br;
-	struct sockaddr_un sun;
+	char	 port[ENDPOINT_PORT_DIGITS + 1];
 
 	*pc_r = NULL;
+	switch (ep->kind) {
+	case ENDPOINT_NONE:
+		snprintf(err, PCLIENT_ERR_LEN, "no endpoint");
+		return -1;
+	case ENDPOINT_UNIX:
+	case ENDPOINT_INET:
+		break;
+	}
 	pc = xcalloc(1, sizeof(*pc));
-	pc->endpoint = xstrdup(endpoint);
+	pc->endpoint = xstrdup(ep->text);
 	pc->timeout_ms = timeout_ms;
-	if (strncmp(endpoint, "unix:", 5) == 0) {
-		rest = endpoint + 5;
-		if (*rest == '\0' || strlen(rest) >= sizeof(sun.sun_path)) {
-			snprintf(err, PCLIENT_ERR_LEN, "bad unix endpoint: %s",
-			    endpoint);
-			goto bad;
-		}
-		pc->unix_path = xstrdup(rest);
-	} else if (strncmp(endpoint, "inet:", 5) == 0) {
-		rest = endpoint + 5;
-		if (*rest == '[' && (close_br = strchr(rest, ']')) != NULL &&
-		    close_br[1] == ':') {
-			pc->host = xstrndup(rest + 1,
-			    (size_t)(close_br - rest - 1));
-			pc->port = xstrdup(close_br + 2);
-		} else if ((colon = strrchr(rest, ':')) != NULL &&
-		    colon != rest && *rest != '[') {
-			pc->host = xstrndup(rest, (size_t)(colon - rest));
-			pc->port = xstrdup(colon + 1);
-		}
-		if (pc->host == NULL || *pc->host == '\0' ||
-		    *pc->port == '\0' ||
-		    strspn(pc->port, "0123456789") != strlen(pc->port)) {
-			snprintf(err, PCLIENT_ERR_LEN,
-			    "bad inet endpoint (want inet:host:port): %s",
-			    endpoint);
-			goto bad;
-		}
+	if (ep->kind == ENDPOINT_UNIX) {
+		pc->unix_path = xstrdup(ep->path);
 	} else {
-		snprintf(err, PCLIENT_ERR_LEN,
-		    "bad endpoint (want unix:/path or inet:host:port): %s",
-		    endpoint);
-		goto bad;
+		pc->host = xstrdup(ep->host[0] != '\0' ? ep->host :
+		    "localhost");
+		pc->port = xstrdup(endpoint_port_text(ep, port));
 	}
 	pthread_mutex_init(&pc->lock, NULL);
 	*pc_r = pc;
 	return 0;
-
-bad:
-	free(pc->endpoint);
-	free(pc->unix_path);
-	free(pc->host);
-	free(pc->port);
-	free(pc);
-	return -1;
 }
 
 void

@@ -15,7 +15,8 @@
  * a fresh connection (a policy request has no side effects). The
  * deadline covers everything, retry included.
  *
- * Depends on: libc, pthread, util/, proto/milter_map.h (reply parser).
+ * Depends on: libc, pthread, util/, conf/endpoint, proto/milter_map.h
+ * (reply parser).
  * Security: the reply is parsed with the request parser's limits; a
  * server that sends more than one reply, or garbage, loses the
  * connection.
@@ -26,15 +27,15 @@
 #define PCLIENT_ERR_LEN		256	/* an error message */
 #define PCLIENT_READ_CHUNK	4096	/* bytes per read() */
 
+struct endpoint;
 struct pclient;
 
 /*
- * pclient_new - a client for endpoint: "unix:/path", "inet:host:port" or
- * "inet:[ipv6]:port" (the forms of vrcptd's "listen"). Nothing is
- * connected yet. timeout_ms bounds each pclient_ask(). 0 and *pc_r, or
- * -1 with err for an endpoint of the wrong form.
+ * pclient_new - a client for ep (copied; unix or inet, as vrcptd's
+ * "listen"). Nothing is connected yet. timeout_ms bounds each
+ * pclient_ask(). 0 and *pc_r, or -1 with err when ep is empty.
  */
-int	pclient_new(const char *endpoint, unsigned long long timeout_ms,
+int	pclient_new(const struct endpoint *ep, unsigned long long timeout_ms,
 	    struct pclient **pc_r, char err[PCLIENT_ERR_LEN]);
 /* pclient_free - close every idle connection, free; sets *pcp = NULL.
  * No pclient_ask() may be running. */

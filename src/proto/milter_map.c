@@ -38,7 +38,6 @@
 #define MILTER_MAP_DEFER_CODE	450	/* access_map_defer_code */
 #define MILTER_DSN_DIGS_MAX	3	/* digits in one DSN part */
 #define MILTER_UTF8_SEQ_MAX	4
-#define MILTER_PORT_DIGITS_MAX	5
 #define MILTER_IPV6_PREFIX	"IPv6:"
 #define MILTER_V4MAPPED_PREFIX	"::ffff:"
 #define MILTER_ADDR_GROWTH	1	/* the ']' of an unterminated "[..." */
@@ -697,62 +696,6 @@ milter_map_log_line(struct buf *out, const struct policy_req *pr,
 }
 
 /* ---------------------------------------------------------------- misc */
-
-int
-milter_map_conn_spec(const char *listen, char **spec_r)
-{
-	const char *rest, *colon, *close_br;
-
-	*spec_r = NULL;
-	if (strncmp(listen, "unix:", 5) == 0 ||
-	    strncmp(listen, "local:", 6) == 0) {
-		rest = strchr(listen, ':') + 1;
-		if (*rest != '/')
-			return -1;
-		*spec_r = xstrdup(listen);
-		return 0;
-	}
-	if (strncmp(listen, "inet6:", 6) == 0) {
-		if (listen[6] == '\0')
-			return -1;
-		*spec_r = xstrdup(listen);
-		return 0;
-	}
-	if (strncmp(listen, "inet:", 5) != 0)
-		return -1;
-	rest = listen + 5;
-	if (strchr(rest, '@') != NULL) {		/* inet:port@host */
-		if (!all_digits(rest, strcspn(rest, "@")) ||
-		    strcspn(rest, "@") > MILTER_PORT_DIGITS_MAX ||
-		    rest[strcspn(rest, "@") + 1] == '\0')
-			return -1;
-		*spec_r = xstrdup(listen);
-		return 0;
-	}
-	if (all_digits(rest, strlen(rest))) {		/* inet:port */
-		if (strlen(rest) > MILTER_PORT_DIGITS_MAX)
-			return -1;
-		*spec_r = xstrdup(listen);
-		return 0;
-	}
-	if (*rest == '[') {				/* inet:[v6]:port */
-		if ((close_br = strchr(rest, ']')) == NULL ||
-		    close_br == rest + 1 || close_br[1] != ':' ||
-		    !all_digits(close_br + 2, strlen(close_br + 2)) ||
-		    strlen(close_br + 2) > MILTER_PORT_DIGITS_MAX)
-			return -1;
-		*spec_r = xasprintf("inet6:%s@%.*s", close_br + 2,
-		    (int)(close_br + 1 - rest), rest);
-		return 0;
-	}
-	if ((colon = strrchr(rest, ':')) == NULL || colon == rest ||
-	    !all_digits(colon + 1, strlen(colon + 1)) ||
-	    strlen(colon + 1) > MILTER_PORT_DIGITS_MAX)
-		return -1;
-	*spec_r = xasprintf("inet:%s@%.*s", colon + 1,
-	    (int)(colon - rest), rest);
-	return 0;
-}
 
 const char *
 milter_decision_name(enum milter_decision d)

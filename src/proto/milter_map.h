@@ -216,15 +216,6 @@ void	milter_map_log_line(struct buf *out, const struct policy_req *pr,
 	    const struct milter_outcome *o, const char *lookup,
 	    uint64_t delay_us);
 
-/*
- * milter_map_conn_spec - a libmilter socket spec (smfi_setconn) from a
- * milter_listen value: "unix:/path" and "local:/path" as they are,
- * "inet:port@host", "inet6:port@host" and "inet:port" as they are,
- * "inet:host:port" -> "inet:port@host", "inet:[v6]:port" ->
- * "inet6:port@[v6]". 0 and *spec_r (caller frees), or -1.
- */
-int	milter_map_conn_spec(const char *listen, char **spec_r);
-
 const char *milter_decision_name(enum milter_decision d); /* "reject", ..*/
 const char *milter_cause_name(enum milter_cause c);
 

@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "core/lru.h"
-#include "daemon/config.h"
+#include "conf/conf.h"
 #include "server/cache.h"
 #include "server/stats.h"
 #include "store/notify.h"
@@ -54,7 +54,7 @@ struct cache_listener {
 
 /* the listeners of one configuration (its conns are borrowed from it) */
 struct cache_lset {
-	struct config *cfg;		/* a reference */
+	struct conf *cfg;		/* a reference */
 	struct cache_listener *v;
 	size_t	 n;
 };
@@ -428,7 +428,7 @@ ns_known(const char *ns)
 
 /* ns_register - remember the namespaces of cfg's pgsql maps */
 static void
-ns_register(const struct config *cfg)
+ns_register(const struct conf *cfg)
 {
 	char	 ns[CACHEFMT_NS_LEN + 1];
 	size_t	 i, nnew = 0;
@@ -464,7 +464,7 @@ ns_register(const struct config *cfg)
 }
 
 static void
-local_limits(const struct config *cfg)
+local_limits(const struct conf *cfg)
 {
 	size_t	 entries = cfg->cache_max_entries, bytes = cfg->cache_max_bytes;
 	size_t	 i;
@@ -484,14 +484,14 @@ local_limits(const struct config *cfg)
 }
 
 static bool
-redis_on(const struct config *cfg)
+redis_on(const struct conf *cfg)
 {
-	return strncmp(cfg->cache, "redis:", 6) == 0;
+	return cfg->cache.kind != ENDPOINT_NONE;
 }
 
 /* cache_wanted - a tier is on: invalidations must be listened to */
 static bool
-cache_wanted(const struct config *cfg)
+cache_wanted(const struct conf *cfg)
 {
 	return cfg->ndbconfs > 0 && (redis_on(cfg) ||
 	    (cfg->cache_max_entries > 0 && cfg->cache_max_bytes > 0));
@@ -499,14 +499,15 @@ cache_wanted(const struct config *cfg)
 
 /* same_listeners - a reload that needs no new listeners */
 static bool
-same_listeners(const struct config *a, const struct config *b)
+same_listeners(const struct conf *a, const struct conf *b)
 {
 	size_t	 i;
 
 	if (a->ndbconfs != b->ndbconfs || redis_on(a) != redis_on(b) ||
 	    cache_wanted(a) != cache_wanted(b))
 		return false;
-	if (strcmp(a->cache, b->cache) != 0 || a->redis_db != b->redis_db ||
+	if (strcmp(a->cache.text, b->cache.text) != 0 ||
+	    a->redis_db != b->redis_db ||
 	    strcmp(a->redis_password, b->redis_password) != 0 ||
 	    strcmp(a->syslog_name, b->syslog_name) != 0)
 		return false;
@@ -517,14 +518,14 @@ same_listeners(const struct config *a, const struct config *b)
 }
 
 static struct cache_lset *
-lset_start(struct config *cfg)
+lset_start(struct conf *cfg)
 {
 	struct cache_lset *ls = xcalloc(1, sizeof(*ls));
 	struct notify_hooks h;
 	char	*appname;
 	size_t	 i;
 
-	ls->cfg = config_ref(cfg);
+	ls->cfg = conf_ref(cfg);
 	ls->n = cache_wanted(cfg) ? cfg->ndbconfs : 0;
 	ls->v = xcalloc(ls->n ? ls->n : 1, sizeof(*ls->v));
 	appname = xasprintf("%s%s", cfg->syslog_name, CACHE_APPNAME_SUFFIX);
@@ -534,7 +535,7 @@ lset_start(struct config *cfg)
 		if (redis_on(cfg)) {
 			struct rcachesync_opts ro;
 
-			ro.endpoint = cfg->cache + strlen("redis:");
+			ro.endpoint = &cfg->cache;
 			ro.password = cfg->redis_password;
 			ro.db = cfg->redis_db;
 			ro.timeout_ms = CACHE_SYNC_TIMEOUT_MS;
@@ -572,12 +573,12 @@ lset_stop(struct cache_lset **lsp)
 		rcachesync_free(&l->rs);
 	}
 	free(ls->v);
-	config_unref(&ls->cfg);
+	conf_unref(&ls->cfg);
 	free(ls);
 }
 
 void
-cache_start(struct config *cfg)
+cache_start(struct conf *cfg)
 {
 	size_t	 i;
 
@@ -601,7 +602,7 @@ cache_start(struct config *cfg)
 }
 
 void
-cache_reload(struct config *cfg)
+cache_reload(struct conf *cfg)
 {
 	struct cache_lset *old;
 

@@ -37,7 +37,7 @@
 #include "core/cachefmt.h"
 #include "core/fact.h"
 
-struct config;
+struct conf;
 
 #define CACHE_SHARDS		16	/* in-process tier locks */
 #define CACHE_NS_MAX		256	/* namespaces remembered (reloads) */
@@ -61,10 +61,10 @@ struct cache_hit {
 
 /* cache_start - size the in-process tier and start the listeners (takes
  * a reference to cfg while they run) */
-void	cache_start(struct config *cfg);
+void	cache_start(struct conf *cfg);
 /* cache_reload - new limits, new namespaces; new listeners only when the
  * database servers or the Redis settings changed */
-void	cache_reload(struct config *cfg);
+void	cache_reload(struct conf *cfg);
 /* cache_stop - stop the listeners, free the tier, log the counters */
 void	cache_stop(void);
 

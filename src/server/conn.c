@@ -22,7 +22,7 @@
 
 #include <event2/event.h>
 
-#include "daemon/config.h"
+#include "conf/conf.h"
 #include "proto/policy.h"
 #include "server/conn.h"
 #include "server/dispatch.h"
@@ -139,9 +139,10 @@ conn_shed(struct worker *w, uint64_t now, unsigned limit)
 	memcpy(peer, c->peer, sizeof(peer));
 	pthread_mutex_unlock(&vw->conns_lock);
 	if (log_rate_ok(w->shed_log, now, CONN_LOG_INTERVAL_MS, &held))
-		msg_warn("connection_limit (%u) reached: closing the "
-		    "connection from %s, %llus without a request, to make "
-		    "room (%lu more like this not logged)", limit, peer,
+		msg_warn("%s (%u) reached: closing the connection from %s, "
+		    "%llus without a request, to make room (%lu more like "
+		    "this not logged)", CONF_NAME(connection_limit), limit,
+		    peer,
 		    (unsigned long long)(idle / CLOCK_MS_PER_S), held);
 	metrics_conn_shed();
 	return true;
@@ -190,10 +191,10 @@ conn_accept(struct worker *w, int lfd)
 	    limit && !conn_shed(w, now, limit)) {
 		if (log_rate_ok(w->refuse_log, now, CONN_LOG_INTERVAL_MS,
 		    &held))
-			msg_warn("connection_limit (%u) reached and every "
-			    "connection has a request in flight: refusing a "
-			    "new client (%lu more like this not logged)",
-			    limit, held);
+			msg_warn("%s (%u) reached and every connection has "
+			    "a request in flight: refusing a new client (%lu "
+			    "more like this not logged)",
+			    CONF_NAME(connection_limit), limit, held);
 		metrics_conn_refused();
 		close(fd);
 		return CONN_ACCEPT_DONE;
@@ -230,7 +231,7 @@ conn_accept(struct worker *w, int lfd)
 void
 conn_sweep(struct worker *w)
 {
-	const struct config *cfg = w->gen->cfg;
+	const struct conf *cfg = w->gen->cfg;
 	uint64_t now = clock_mono_ms();
 	struct conn *c, *next;
 	const char *why;
@@ -239,27 +240,28 @@ conn_sweep(struct worker *w)
 		next = c->next;
 		why = NULL;
 		if (c->write_since_ms != 0 &&
-		    now - c->write_since_ms >= cfg->io_timeout_ms)
+		    now - c->write_since_ms >= cfg->io_timeout)
 			why = "does not read its replies";
 		else if (c->busy)
 			continue;	/* request_timeout bounds it */
 		else if (c->read_since_ms != 0 &&
-		    now - c->read_since_ms >= cfg->io_timeout_ms)
+		    now - c->read_since_ms >= cfg->io_timeout)
 			why = "sends an incomplete request";
 		else if (c->read_since_ms == 0 &&
-		    now - c->progress_ms >= cfg->idle_timeout_ms) {
+		    now - c->progress_ms >= cfg->idle_timeout) {
 			if (log_verbose())
 				msg_debug("%s: idle for %llus; disconnecting",
 				    c->peer, (unsigned long long)
-				    (cfg->idle_timeout_ms / CLOCK_MS_PER_S));
+				    (cfg->idle_timeout / CLOCK_MS_PER_S));
 			metrics_conn_timeout();
 			conn_close(c);
 			continue;
 		}
 		if (why == NULL)
 			continue;
-		msg_warn("%s: timeout: %s (io_timeout %llums); disconnecting",
-		    c->peer, why, (unsigned long long)cfg->io_timeout_ms);
+		msg_warn("%s: timeout: %s (%s %llums); disconnecting",
+		    c->peer, why, CONF_NAME(io_timeout),
+		    (unsigned long long)cfg->io_timeout);
 		metrics_conn_timeout();
 		conn_close(c);
 	}

@@ -26,7 +26,7 @@
 
 #include "core/addr.h"
 #include "core/engine.h"
-#include "daemon/config.h"
+#include "conf/conf.h"
 #include "proto/declog.h"
 #include "proto/policy.h"
 #include "server/conn.h"
@@ -39,8 +39,6 @@
 #include "util/log.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
-
-#define MS_PER_S	1000ULL
 
 struct req {
 	struct worker *w;
@@ -116,7 +114,7 @@ source_name(const struct req *r, const struct verdict *v)
 static void
 dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 {
-	const struct config *cfg = r->gen->cfg;
+	const struct conf *cfg = r->gen->cfg;
 	struct conn *c = r->conn;
 	uint64_t delay = clock_mono_us() - r->t0;
 	struct buf line;
@@ -132,7 +130,7 @@ dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 		    "cache_stale_ttl)", str_sanitize(rc, r->pr.recipient,
 		    strlen(r->pr.recipient), STR_SANITIZE_MAX), r->nstale,
 		    r->nstale == 1 ? "" : "s",
-		    (unsigned long long)(r->stale_age_ms / MS_PER_S));
+		    (unsigned long long)(r->stale_age_ms / CLOCK_MS_PER_S));
 	}
 	if (v->code != 0 || cfg->log_level >= 1) {
 		buf_init(&line, 0);
@@ -182,9 +180,10 @@ dispatch_timeout(evutil_socket_t fd, short what, void *arg)
 	struct verdict v;
 	char rcpt[STR_SANITIZE_MAX + 4];
 
-	msg_warn("request for <%s> timed out after %llums (request_timeout)",
+	msg_warn("request for <%s> timed out after %llums (%s)",
 	    str_sanitize(rcpt, r->pr.recipient, strlen(r->pr.recipient),
-	    STR_SANITIZE_MAX), r->gen->cfg->request_timeout_ms);
+	    STR_SANITIZE_MAX), (unsigned long long)r->gen->cfg->request_timeout,
+	    CONF_NAME(request_timeout));
 	if (r->rq != NULL)
 		resolve_abandon(r->rq, "request timed out");
 	r->rq = NULL;
@@ -209,7 +208,7 @@ dispatch_timeout(evutil_socket_t fd, short what, void *arg)
 static void
 dispatch_step(struct req *r)
 {
-	const struct config *cfg = r->gen->cfg;
+	const struct conf *cfg = r->gen->cfg;
 	struct verdict v;
 
 	for (;;) {
@@ -230,7 +229,7 @@ void
 dispatch_start(struct worker *w, struct conn *c, struct gen *g,
     struct policy_req *pr)
 {
-	const struct config *cfg = g->cfg;
+	const struct conf *cfg = g->cfg;
 	struct timeval tv;
 	const char *err;
 	struct req *r;
@@ -274,8 +273,9 @@ dispatch_start(struct worker *w, struct conn *c, struct gen *g,
 	r->timer = evtimer_new(w->base, dispatch_timeout, r);
 	if (r->timer == NULL)
 		msg_fatal("evtimer_new: out of memory");
-	tv.tv_sec = (time_t)(cfg->request_timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(cfg->request_timeout_ms % 1000) * 1000;
+	tv.tv_sec = (time_t)(cfg->request_timeout / CLOCK_MS_PER_S);
+	tv.tv_usec = (suseconds_t)(cfg->request_timeout % CLOCK_MS_PER_S) *
+	    (suseconds_t)CLOCK_US_PER_MS;
 	evtimer_add(r->timer, &tv);
 	dispatch_step(r);
 }

@@ -1,7 +1,7 @@
 /*
  * listen - listening sockets for vrcptd (policy) endpoints.
  *
- * Depends on: libc, util/. Security: removes a stale unix socket before
+ * Depends on: libc, conf/endpoint. Security: removes a stale unix socket before
  * binding; refuses to remove anything that is not a socket, so a
  * mistyped "listen" cannot delete a file.
  */
@@ -16,16 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf/endpoint.h"
 #include "server/listen.h"
-#include "util/xalloc.h"
-
-const char *
-listen_unix_path(const char *endpoint)
-{
-	if (strncmp(endpoint, "unix:", 5) == 0)
-		return endpoint + 5;
-	return NULL;
-}
 
 static int
 listen_unix(const char *path, mode_t mode, char err[LISTEN_ERR_LEN])
@@ -83,49 +75,24 @@ listen_unix(const char *path, mode_t mode, char err[LISTEN_ERR_LEN])
 }
 
 static int
-listen_inet(const char *hostport, char err[LISTEN_ERR_LEN])
+listen_inet(const struct endpoint *ep, char err[LISTEN_ERR_LEN])
 {
 	struct addrinfo hints, *res, *ai;
-	char *host, *port;
+	char port[ENDPOINT_PORT_DIGITS + 1];
 	int fd = -1, rc, on = 1;
 
-	host = xstrdup(hostport);
-	if (*host == '[') {			/* [::1]:port */
-		char *close_br = strchr(host, ']');
-
-		if (close_br == NULL || close_br[1] != ':') {
-			snprintf(err, LISTEN_ERR_LEN,
-			    "bad inet endpoint: %s", hostport);
-			free(host);
-			return -1;
-		}
-		*close_br = '\0';
-		port = close_br + 2;
-		memmove(host, host + 1, strlen(host + 1) + 1);
-	} else if ((port = strrchr(host, ':')) != NULL) {
-		*port++ = '\0';
-	} else {
-		port = host;			/* "inet:port": all hosts */
-		host = NULL;
-	}
-	if (port == NULL || *port == '\0') {
-		snprintf(err, LISTEN_ERR_LEN, "bad inet endpoint: %s",
-		    hostport);
-		free(host ? host : port);
-		return -1;
-	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rc = getaddrinfo(host && *host ? host : NULL, port, &hints, &res);
-	free(host ? host : port);
+	rc = getaddrinfo(ep->host[0] != '\0' ? ep->host : NULL,
+	    endpoint_port_text(ep, port), &hints, &res);
 	if (rc != 0) {
-		snprintf(err, LISTEN_ERR_LEN, "%s: %s", hostport,
+		snprintf(err, LISTEN_ERR_LEN, "%s: %s", ep->text,
 		    gai_strerror(rc));
 		return -1;
 	}
-	snprintf(err, LISTEN_ERR_LEN, "%s: no usable address", hostport);
+	snprintf(err, LISTEN_ERR_LEN, "%s: no usable address", ep->text);
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family,
 		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -138,7 +105,7 @@ listen_inet(const char *hostport, char err[LISTEN_ERR_LEN])
 		    sizeof(on));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
 		    listen(fd, LISTEN_BACKLOG) < 0) {
-			snprintf(err, LISTEN_ERR_LEN, "bind %s: %s", hostport,
+			snprintf(err, LISTEN_ERR_LEN, "bind %s: %s", ep->text,
 			    strerror(errno));
 			close(fd);
 			fd = -1;
@@ -151,14 +118,25 @@ listen_inet(const char *hostport, char err[LISTEN_ERR_LEN])
 }
 
 int
-listen_open(const char *endpoint, mode_t unix_mode, char err[LISTEN_ERR_LEN])
+listen_open(const struct endpoint *ep, mode_t unix_mode,
+    char err[LISTEN_ERR_LEN])
 {
-	if (strncmp(endpoint, "unix:", 5) == 0)
-		return listen_unix(endpoint + 5, unix_mode, err);
-	if (strncmp(endpoint, "inet:", 5) == 0)
-		return listen_inet(endpoint + 5, err);
-	snprintf(err, LISTEN_ERR_LEN,
-	    "unsupported endpoint \"%s\" (use unix:/path or inet:host:port)",
-	    endpoint);
+	switch (ep->kind) {
+	case ENDPOINT_UNIX:
+		return listen_unix(ep->path, unix_mode, err);
+	case ENDPOINT_INET:
+		return listen_inet(ep, err);
+	case ENDPOINT_NONE:
+		break;
+	}
+	snprintf(err, LISTEN_ERR_LEN, "no endpoint");
 	return -1;
+}
+
+void
+listen_close(const struct endpoint *ep, int fd)
+{
+	close(fd);
+	if (ep->kind == ENDPOINT_UNIX)
+		(void)unlink(ep->path);
 }

@@ -1,8 +1,8 @@
 #ifndef VRCPT_LISTEN_H
 #define VRCPT_LISTEN_H
 /*
- * listen - create listening sockets from "unix:/path" and
- * "inet:host:port" endpoints (Postfix check_policy_service syntax).
+ * listen - create listening sockets from endpoints (conf/endpoint.h:
+ * unix:/path, inet:host:port, inet:port).
  *
  * Unix sockets: a stale socket file is removed first (never any other
  * kind of file), the mode is set after bind. Inet: numeric or resolvable
@@ -10,15 +10,17 @@
  */
 #include <sys/types.h>
 
-#define LISTEN_ERR_LEN		256
+struct endpoint;
+
+#define LISTEN_ERR_LEN		512
 #define LISTEN_BACKLOG		511
 
 /*
  * listen_open - open one endpoint. Returns the fd, or -1 with err set.
  */
-int	listen_open(const char *endpoint, mode_t unix_mode,
+int	listen_open(const struct endpoint *ep, mode_t unix_mode,
 	    char err[LISTEN_ERR_LEN]);
-/* listen_unix_path - the path of a "unix:" endpoint, or NULL */
-const char *listen_unix_path(const char *endpoint);
+/* listen_close - close fd and remove the socket file of a unix endpoint */
+void	listen_close(const struct endpoint *ep, int fd);
 
 #endif

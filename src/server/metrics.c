@@ -19,6 +19,7 @@
 
 #include <event2/event.h>
 
+#include "conf/endpoint.h"
 #include "server/listen.h"
 #include "server/metrics.h"
 #include "server/stats.h"
@@ -244,7 +245,7 @@ struct metrics_server {
 	int	 fd;
 	bool	 need_db;
 	unsigned nconns;
-	char	*unix_path;
+	struct endpoint ep;		/* a copy: reloads free the config */
 	struct mconn *conns;		/* open scraper connections, newest
 					 * first */
 	struct mconn *oldest;
@@ -427,15 +428,14 @@ metrics_on_accept(evutil_socket_t lfd, short what, void *arg)
 }
 
 struct metrics_server *
-metrics_start(struct event_base *base, const char *endpoint,
+metrics_start(struct event_base *base, const struct endpoint *ep,
     unsigned unix_mode, bool need_db, const char **error_r)
 {
 	static char err[LISTEN_ERR_LEN];
 	struct metrics_server *ms;
-	const char *up;
 	int fd;
 
-	fd = listen_open(endpoint, (mode_t)unix_mode, err);
+	fd = listen_open(ep, (mode_t)unix_mode, err);
 	if (fd < 0) {
 		*error_r = err;
 		return NULL;
@@ -444,8 +444,7 @@ metrics_start(struct event_base *base, const char *endpoint,
 	ms->base = base;
 	ms->fd = fd;
 	ms->need_db = need_db;
-	if ((up = listen_unix_path(endpoint)) != NULL)
-		ms->unix_path = xstrdup(up);
+	ms->ep = *ep;
 	ms->lev = event_new(base, fd, EV_READ | EV_PERSIST, metrics_on_accept,
 	    ms);
 	ms->resume_ev = evtimer_new(base, metrics_accept_resume, ms);
@@ -467,10 +466,6 @@ metrics_stop(struct metrics_server **msp)
 		mconn_free(ms->conns);
 	event_free(ms->lev);
 	event_free(ms->resume_ev);
-	close(ms->fd);
-	if (ms->unix_path != NULL) {
-		(void)unlink(ms->unix_path);
-		free(ms->unix_path);
-	}
+	listen_close(&ms->ep, ms->fd);
 	free(ms);
 }

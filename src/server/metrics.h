@@ -15,6 +15,7 @@
 
 #include "core/engine.h"
 
+struct endpoint;
 struct event_base;
 struct metrics_server;
 
@@ -38,12 +39,12 @@ void	metrics_decision(enum verdict_kind kind, enum domain_class dclass,
 	    bool warn_only, uint64_t delay_us);
 
 /*
- * metrics_start - listen on endpoint (listen.c syntax) on base; NULL
- * with *error_r set when the socket cannot be had. need_db: whether
- * readiness depends on PostgreSQL.
+ * metrics_start - listen on ep (copied) on base;
+ * NULL with *error_r set when the socket cannot be had. need_db:
+ * whether readiness depends on PostgreSQL.
  */
 struct metrics_server *metrics_start(struct event_base *base,
-	    const char *endpoint, unsigned unix_mode, bool need_db,
+	    const struct endpoint *ep, unsigned unix_mode, bool need_db,
 	    const char **error_r);
 void	metrics_stop(struct metrics_server **msp);
 

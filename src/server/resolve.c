@@ -38,7 +38,7 @@
 
 #include "core/cachefmt.h"
 #include "core/sflight.h"
-#include "daemon/config.h"
+#include "conf/conf.h"
 #include "server/cache.h"
 #include "server/resolve.h"
 #include "server/stats.h"
@@ -106,7 +106,7 @@ struct resolve_req {
 
 struct resolver {
 	struct event_base *base;
-	const struct config *cfg;
+	const struct conf *cfg;
 	struct db *const *dbs;
 	const unsigned *db_of_sqlmap;
 	size_t	 nsqlmaps;
@@ -746,7 +746,7 @@ resolve_fallback(struct resolver *rv, const struct lookup *lks, size_t n,
 }
 
 struct resolver *
-resolver_new(struct event_base *base, const struct config *cfg,
+resolver_new(struct event_base *base, const struct conf *cfg,
     struct db *const *dbs, const unsigned *db_of_sqlmap, size_t nsqlmaps)
 {
 	struct resolver *rv = xcalloc(1, sizeof(*rv));
@@ -761,23 +761,24 @@ resolver_new(struct event_base *base, const struct config *cfg,
 	for (i = 0; i < cfg->nmaps; i++)
 		if (cfg->maps[i]->type == MAP_PGSQL)
 			cachefmt_ns(cfg->maps[i]->u.sql, rv->ns[i]);
-	rv->ttl.positive_ms = cfg->cache_positive_ttl_ms;
-	rv->ttl.negative_ms = cfg->cache_negative_ttl_ms;
-	rv->ttl.stale_ms = cfg->cache_stale_ttl_ms;
+	rv->ttl.positive_ms = cfg->cache_positive_ttl;
+	rv->ttl.negative_ms = cfg->cache_negative_ttl;
+	rv->ttl.stale_ms = cfg->cache_stale_ttl;
 	rv->flights = sflight_table_new(rand_seed(), rand_seed());
 	LIST_INIT(&rv->batches);
 	TAILQ_INIT(&rv->ready);
 	rv->ready_ev = event_new(base, -1, 0, rv_ready_cb, rv);
 	if (rv->ready_ev == NULL)
 		msg_fatal("resolver_new: out of memory");
-	if (strncmp(cfg->cache, "redis:", 6) == 0 && cfg->ndbconfs > 0) {
+	if (cfg->cache.kind != ENDPOINT_NONE && cfg->ndbconfs > 0) {
 		struct rcache_opts ro;
+		char	 label[ENDPOINT_TEXT_MAX + 8];
 
-		ro.endpoint = cfg->cache + 6;
+		ro.endpoint = &cfg->cache;
 		ro.password = cfg->redis_password;
 		ro.db = cfg->redis_db;
-		ro.timeout_ms = (unsigned)cfg->redis_timeout_ms;
-		ro.label = cfg->cache;
+		ro.timeout_ms = (unsigned)cfg->redis_timeout;
+		ro.label = conf_cache_text(cfg, label, sizeof(label));
 		rv->rc = rcache_new(base, &ro);
 	}
 	return rv;

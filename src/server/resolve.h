@@ -31,7 +31,7 @@
 
 #include "core/engine.h"
 
-struct config;
+struct conf;
 struct db;
 struct event_base;
 struct resolver;
@@ -61,7 +61,7 @@ typedef void resolve_done_cb(void *arg);
  * when cfg->cache says so.
  */
 struct resolver *resolver_new(struct event_base *base,
-	    const struct config *cfg, struct db *const *dbs,
+	    const struct conf *cfg, struct db *const *dbs,
 	    const unsigned *db_of_sqlmap, size_t nsqlmaps);
 /* resolver_free - before the pools: cancels its batches. No request may
  * be running on it. */

@@ -20,7 +20,7 @@
 
 #include <event2/event.h>
 
-#include "daemon/config.h"
+#include "conf/conf.h"
 #include "server/cache.h"
 #include "server/conn.h"
 #include "server/metrics.h"
@@ -44,13 +44,13 @@ struct server {
 
 /* gen_new - a generation for cfg in worker w: a db pool per server */
 static struct gen *
-gen_new(struct worker *w, struct config *cfg, unsigned nworkers)
+gen_new(struct worker *w, struct conf *cfg, unsigned nworkers)
 {
 	struct gen *g = xcalloc(1, sizeof(*g));
 	struct db_opts opts;
 	size_t i, j, maxid = 0;
 
-	g->cfg = config_ref(cfg);
+	g->cfg = conf_ref(cfg);
 	g->refs = 1;
 	for (i = 0; i < cfg->ndbconfs; i++)
 		for (j = 0; j < cfg->dbconfs[i].nmaps; j++)
@@ -98,7 +98,7 @@ gen_unref(struct worker *w, struct gen **gp)
 		db_free(&g->dbs[i]);
 	free(g->dbs);
 	free(g->db_of_sqlmap);
-	config_unref(&g->cfg);
+	conf_unref(&g->cfg);
 	free(g);
 }
 
@@ -154,9 +154,9 @@ worker_accept_pause(struct worker *w, int err)
 	    &held))
 		msg_warn("accept: %s with %u client connections; not "
 		    "accepting for %dms (raise the open-file limit, "
-		    "LimitNOFILE=, or lower connection_limit; %lu more like "
-		    "this not logged)", strerror(err),
-		    atomic_load(w->server_conns), SERVER_ACCEPT_PAUSE_MS, held);
+		    "LimitNOFILE=, or lower %s; %lu more like this not "
+		    "logged)", strerror(err), atomic_load(w->server_conns),
+		    SERVER_ACCEPT_PAUSE_MS, CONF_NAME(connection_limit), held);
 	worker_listen_on(w, false);
 	w->accept_paused = true;
 	evtimer_add(w->resume_ev, &tv);
@@ -201,7 +201,7 @@ static void
 worker_on_notify(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct config *cfg;
+	struct conf *cfg;
 	char junk[64];
 	bool stopping;
 
@@ -216,7 +216,7 @@ worker_on_notify(evutil_socket_t fd, short what, void *arg)
 		struct gen *old = w->gen;
 
 		w->gen = gen_new(w, cfg, w->srv->nworkers);
-		config_unref(&cfg);
+		conf_unref(&cfg);
 		gen_unref(w, &old);
 	}
 	if (stopping) {
@@ -263,7 +263,7 @@ worker_notify(struct worker *w)
 
 /* server_nworkers - the event loops cfg asks for */
 static unsigned
-server_nworkers(const struct config *cfg)
+server_nworkers(const struct conf *cfg)
 {
 	unsigned n = cfg->workers;
 	long ncpu;
@@ -277,7 +277,7 @@ server_nworkers(const struct config *cfg)
 
 /* server_fds_reserved - descriptors that are not client connections */
 static rlim_t
-server_fds_reserved(const struct config *cfg)
+server_fds_reserved(const struct conf *cfg)
 {
 	rlim_t nw = server_nworkers(cfg);
 
@@ -289,7 +289,7 @@ server_fds_reserved(const struct config *cfg)
 }
 
 unsigned
-server_fd_cap(const struct config *cfg)
+server_fd_cap(const struct conf *cfg)
 {
 	struct rlimit rl;
 	rlim_t reserved = server_fds_reserved(cfg), cap;
@@ -301,7 +301,7 @@ server_fd_cap(const struct config *cfg)
 }
 
 void
-server_raise_nofile(const struct config *cfg)
+server_raise_nofile(const struct conf *cfg)
 {
 	struct rlimit rl;
 	rlim_t want = server_fds_reserved(cfg) + cfg->connection_limit;
@@ -319,7 +319,7 @@ server_raise_nofile(const struct config *cfg)
 }
 
 struct server *
-server_start(struct config *cfg, const int *fds, size_t nfds)
+server_start(struct conf *cfg, const int *fds, size_t nfds)
 {
 	struct server *srv = xcalloc(1, sizeof(*srv));
 	sigset_t all, old;
@@ -333,9 +333,9 @@ server_start(struct config *cfg, const int *fds, size_t nfds)
 	fd_cap = server_fd_cap(cfg);
 	if (fd_cap < cfg->connection_limit)
 		msg_warn("the open-file limit leaves room for %u client "
-		    "connections, fewer than connection_limit (%u): raise "
-		    "it (LimitNOFILE= in the unit, ulimit -n)", fd_cap,
-		    cfg->connection_limit);
+		    "connections, fewer than %s (%u): raise it (LimitNOFILE= "
+		    "in the unit, ulimit -n)", fd_cap,
+		    CONF_NAME(connection_limit), cfg->connection_limit);
 	srv->workers = xcalloc(n, sizeof(struct worker));
 	/* every worker may look at every other's connections (conn_shed) */
 	for (i = 0; i < n; i++)
@@ -399,7 +399,7 @@ server_start(struct config *cfg, const int *fds, size_t nfds)
 }
 
 void
-server_reload(struct server *srv, struct config *cfg)
+server_reload(struct server *srv, struct conf *cfg)
 {
 	unsigned i;
 
@@ -409,8 +409,8 @@ server_reload(struct server *srv, struct config *cfg)
 
 		pthread_mutex_lock(&w->lock);
 		if (w->pending_cfg != NULL)
-			config_unref(&w->pending_cfg);
-		w->pending_cfg = config_ref(cfg);
+			conf_unref(&w->pending_cfg);
+		w->pending_cfg = conf_ref(cfg);
 		pthread_mutex_unlock(&w->lock);
 		worker_notify(w);
 	}
@@ -443,7 +443,7 @@ server_stop(struct server **srvp)
 			conn_close(w->conns);
 		gen_unref(w, &w->gen);
 		if (w->pending_cfg != NULL)
-			config_unref(&w->pending_cfg);
+			conf_unref(&w->pending_cfg);
 		for (j = 0; j < w->nlisten; j++)
 			event_free(w->listen_evs[j]);
 		free(w->listen_evs);

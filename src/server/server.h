@@ -15,7 +15,7 @@
  */
 #include <stddef.h>
 
-struct config;
+struct conf;
 struct server;
 
 #define SERVER_WORKERS_MAX	64
@@ -34,21 +34,21 @@ struct server;
  * serving the listening fds (borrowed; the caller closes them after
  * server_stop). Takes a reference to cfg. Never fails but fatally.
  */
-struct server *server_start(struct config *cfg, const int *fds, size_t nfds);
+struct server *server_start(struct conf *cfg, const int *fds, size_t nfds);
 /* server_reload - hand every worker a new configuration (takes a ref) */
-void	server_reload(struct server *srv, struct config *cfg);
+void	server_reload(struct server *srv, struct conf *cfg);
 /*
  * server_fd_cap - how many client connections the open-file limit leaves
  * room for with cfg (RLIMIT_NOFILE, soft). Call server_raise_nofile()
  * first.
  */
-unsigned server_fd_cap(const struct config *cfg);
+unsigned server_fd_cap(const struct conf *cfg);
 /*
  * server_raise_nofile - raise the soft open-file limit to the hard one
  * (as far as cfg's connection_limit needs), so that a small default
  * (1024) does not cap connection_limit; logs what it did.
  */
-void	server_raise_nofile(const struct config *cfg);
+void	server_raise_nofile(const struct conf *cfg);
 /* server_stop - stop accepting, let requests finish, join, free */
 void	server_stop(struct server **srvp);
 

@@ -12,7 +12,7 @@
 
 #include "util/log.h"
 
-struct config;
+struct conf;
 struct db;
 struct event;
 struct event_base;
@@ -21,7 +21,7 @@ struct resolver;
 
 /* what a request needs from its configuration, kept alive while it runs */
 struct gen {
-	struct config *cfg;		/* a reference */
+	struct conf *cfg;		/* a reference */
 	struct db **dbs;		/* one pool per cfg->dbconfs[i] */
 	size_t	 ndbs;
 	unsigned *db_of_sqlmap;		/* sqlmap id -> index in dbs */
@@ -42,7 +42,7 @@ struct worker {
 	struct event **listen_evs;
 	int	 notify_rd, notify_wr;	/* main -> worker wakeups */
 	struct event *notify_ev;
-	struct config *pending_cfg;	/* handed over by server_reload */
+	struct conf *pending_cfg;	/* handed over by server_reload */
 	pthread_mutex_t lock;		/* protects pending_cfg, stopping */
 	bool	 stopping;
 	struct conn *conns;		/* list of live connections */

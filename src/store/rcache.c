@@ -32,6 +32,7 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include "conf/endpoint.h"
 #include "store/rcache.h"
 #include "store/rcache_ev.h"
 #include "util/clock.h"
@@ -100,38 +101,18 @@ struct rcache {
 
 static void rc_connect(struct rcache *rc);
 
-int
-rcache_endpoint_parse(const char *endpoint, char **path_r, char **host_r,
-    int *port_r)
+void
+rcache_endpoint_split(const struct endpoint *ep, char **path_r,
+    char **host_r, int *port_r)
 {
-	const char *hp, *colon;
-	unsigned port;
-	char	*host;
-
 	*path_r = *host_r = NULL;
 	*port_r = 0;
-	if (strncmp(endpoint, "unix:", 5) == 0) {
-		if (endpoint[5] != '/')
-			return -1;
-		*path_r = xstrdup(endpoint + 5);
-		return 0;
+	if (ep->kind == ENDPOINT_UNIX) {
+		*path_r = xstrdup(ep->path);
+		return;
 	}
-	hp = strncmp(endpoint, "inet:", 5) == 0 ? endpoint + 5 : endpoint;
-	colon = strrchr(hp, ':');
-	if (colon == NULL || colon == hp || str_to_uint(colon + 1, &port) <
-	    0 || port == 0 || port > 65535)
-		return -1;
-	host = xstrndup(hp, (size_t)(colon - hp));
-	/* [v6addr]:port */
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		char	*h = xstrndup(host + 1, strlen(host) - 2);
-
-		free(host);
-		host = h;
-	}
-	*host_r = host;
-	*port_r = (int)port;
-	return 0;
+	*host_r = xstrdup(ep->host[0] != '\0' ? ep->host : "127.0.0.1");
+	*port_r = (int)ep->port;
 }
 
 static void
@@ -497,9 +478,8 @@ rcache_new(struct event_base *base, const struct rcache_opts *opts)
 	struct timeval tick = { 0, RCACHE_TICK_MS * 1000 };
 
 	rc->base = base;
-	if (rcache_endpoint_parse(opts->endpoint, &rc->path, &rc->host,
-	    &rc->port) < 0)
-		msg_panic("rcache_new: bad endpoint (config.c checks it)");
+	rcache_endpoint_split(opts->endpoint, &rc->path, &rc->host,
+	    &rc->port);
 	rc->password = opts->password != NULL ? xstrdup(opts->password) :
 	    NULL;
 	rc->db = opts->db;

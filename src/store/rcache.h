@@ -44,9 +44,10 @@ struct rcache_op;
 					 * reads are skipped */
 #define RCACHE_TICK_MS		100	/* stall and connect checks */
 
+struct endpoint;
+
 struct rcache_opts {
-	const char *endpoint;	/* "unix:/path", "inet:host:port",
-				 * "host:port" (the part after "redis:") */
+	const struct endpoint *endpoint;	/* the part after "redis:" */
 	const char *password;	/* "" or NULL: no AUTH */
 	unsigned db;		/* SELECT when not 0 */
 	unsigned timeout_ms;	/* budget of one read */
@@ -102,10 +103,10 @@ void	rcache_set_nx(struct rcache *rc, const char *key, const char *val);
 const char *rcache_state(const struct rcache *rc);
 
 /*
- * rcache_endpoint_parse - split an endpoint into a unix path or a host
- * and port. Returns 0 (*path_r or *host_r fresh, caller frees), or -1.
+ * rcache_endpoint_split - a unix path (*path_r) or a host and port, as
+ * hiredis takes them (fresh, caller frees; the other one NULL).
  */
-int	rcache_endpoint_parse(const char *endpoint, char **path_r,
+void	rcache_endpoint_split(const struct endpoint *ep, char **path_r,
 	    char **host_r, int *port_r);
 
 #endif

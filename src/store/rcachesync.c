@@ -40,9 +40,8 @@ rcachesync_new(const struct rcachesync_opts *opts)
 {
 	struct rcachesync *rs = xcalloc(1, sizeof(*rs));
 
-	if (rcache_endpoint_parse(opts->endpoint, &rs->path, &rs->host,
-	    &rs->port) < 0)
-		snprintf(rs->err, sizeof(rs->err), "bad endpoint");
+	rcache_endpoint_split(opts->endpoint, &rs->path, &rs->host,
+	    &rs->port);
 	rs->password = opts->password != NULL ? xstrdup(opts->password) :
 	    NULL;
 	rs->db = opts->db;
@@ -302,4 +301,46 @@ rcachesync_get(struct rcachesync *rs, const char *const *keys,
     const char **error_r)
 {
 	RS_RETRY(rs_get(rs, keys, klens, n, vals, error_r));
+}
+
+int
+rcachesync_invalidate(struct rcachesync *rs, const char *payload,
+    const char (*ns)[CACHEFMT_NS_LEN + 1], size_t nns, uint64_t now_ms,
+    const char **error_r)
+{
+	enum cachefmt_inval kind;
+	const char *arg;
+	char	*keys[RCACHESYNC_KEYS_MAX] = { 0 }, *k;
+	size_t	 lens[RCACHESYNC_KEYS_MAX], n = 0, i, j;
+	int	 rc = 0;
+
+	if (cachefmt_inval_parse(payload, &kind, &arg) < 0)
+		kind = CACHEFMT_INVAL_ALL;
+	switch (kind) {
+	case CACHEFMT_INVAL_KEY:
+		for (i = 0; i < nns && n < RCACHESYNC_KEYS_MAX; i++) {
+			k = cachefmt_rkey(ns[i], arg, strlen(arg), &lens[n]);
+			for (j = 0; j < n && strcmp(keys[j], k) != 0; j++)
+				;
+			if (j < n)
+				free(k);
+			else
+				keys[n++] = k;
+		}
+		rc = rcachesync_tombstone(rs, (const char *const *)keys, lens,
+		    n, now_ms, CACHEFMT_TOMBSTONE_MS, error_r);
+		for (i = 0; i < n; i++)
+			free(keys[i]);
+		break;
+	case CACHEFMT_INVAL_DOMAIN:
+		k = xasprintf("%s%s", CACHEFMT_RKEY_DEPOCH, arg);
+		rc = rcachesync_new_epoch(rs, k, NULL, error_r);
+		free(k);
+		break;
+	case CACHEFMT_INVAL_ALL:
+		rc = rcachesync_new_epoch(rs, CACHEFMT_RKEY_EPOCH, NULL,
+		    error_r);
+		break;
+	}
+	return rc;
 }

@@ -14,12 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cachefmt.h"
+
 struct rcachesync;
 
 #define RCACHESYNC_KEYS_MAX	256	/* keys in one call */
 
+struct endpoint;
+
 struct rcachesync_opts {
-	const char *endpoint;	/* as rcache_opts */
+	const struct endpoint *endpoint;	/* as rcache_opts */
 	const char *password;
 	unsigned db;
 	unsigned timeout_ms;	/* connect, and each call */
@@ -50,6 +54,16 @@ int	rcachesync_tombstone(struct rcachesync *rs, const char *const *keys,
  */
 int	rcachesync_new_epoch(struct rcachesync *rs, const char *key,
 	    uint64_t *epoch_r, const char **error_r);
+/*
+ * rcachesync_invalidate - apply one invalidation message (core/cachefmt.h)
+ * to Redis, as every vrcptd and vrcptctl do: "a:KEY" tombstones KEY's
+ * record in each namespace of ns[0..nns) for CACHEFMT_TOMBSTONE_MS,
+ * "d:DOMAIN" gives the domain a new epoch, "all" (and a message that is
+ * not ours) a new global epoch. Returns 0, or -1 and *error_r.
+ */
+int	rcachesync_invalidate(struct rcachesync *rs, const char *payload,
+	    const char (*ns)[CACHEFMT_NS_LEN + 1], size_t nns,
+	    uint64_t now_ms, const char **error_r);
 /*
  * rcachesync_get - GET and PTTL of keys[0..n-1] into vals[0..n-1]
  * (free each .s). Returns 0 or -1.

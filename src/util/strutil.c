@@ -326,6 +326,41 @@ str_to_time(const char *s, char default_unit, unsigned long long *ms_r)
 	return 0;
 }
 
+/* str_to_size - bytes, or k/m/g (1024-based) */
+int
+str_to_size(const char *s, unsigned long long *bytes_r)
+{
+	unsigned long long num, mult;
+	size_t	 digits = strspn(s, "0123456789");
+
+	if (str_to_ull(s, digits, &num) < 0)
+		return -1;
+	switch (s[digits]) {
+	case '\0':
+		mult = 1;
+		break;
+	case 'k':
+	case 'K':
+		mult = 1ULL << 10;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1ULL << 20;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1ULL << 30;
+		break;
+	default:
+		return -1;
+	}
+	if (s[digits] != '\0' && s[digits + 1] != '\0')
+		return -1;
+	if (__builtin_mul_overflow(num, mult, bytes_r))
+		return -1;
+	return 0;
+}
+
 /* str_to_bool - "yes"/"no", case-insensitive (Postfix mail_conf_bool.c) */
 int
 str_to_bool(const char *s, bool *val_r)

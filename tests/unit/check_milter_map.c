@@ -803,51 +803,6 @@ START_TEST(log_continue_line)
 }
 END_TEST
 
-/* ------------------------------------------------------- socket specs */
-
-static const struct spec_case {
-	const char *in;
-	const char *want;	/* NULL: refused */
-} spec_cases[] = {
-	{ "unix:/run/vrcpt/milter.sock", "unix:/run/vrcpt/milter.sock" },
-	{ "local:/run/vrcpt/milter.sock", "local:/run/vrcpt/milter.sock" },
-	{ "inet:127.0.0.1:10024", "inet:10024@127.0.0.1" },
-	{ "inet:localhost:10024", "inet:10024@localhost" },
-	{ "inet:10024@127.0.0.1", "inet:10024@127.0.0.1" },
-	{ "inet:10024", "inet:10024" },
-	{ "inet:[::1]:10024", "inet6:10024@[::1]" },
-	{ "inet6:10024@[::1]", "inet6:10024@[::1]" },
-	{ "unix:relative", NULL },
-	{ "unix:", NULL },
-	{ "inet:", NULL },
-	{ "inet:host:", NULL },
-	{ "inet::10024", NULL },
-	{ "inet:host:port", NULL },
-	{ "inet:[::1]10024", NULL },
-	{ "inet:[]:10024", NULL },
-	{ "inet:123456@h", NULL },
-	{ "inet:10024@", NULL },
-	{ "tcp:127.0.0.1:10024", NULL },
-	{ "", NULL },
-};
-
-START_TEST(conn_spec)
-{
-	const struct spec_case *c = &spec_cases[_i];
-	char	*spec;
-	int	 rc = milter_map_conn_spec(c->in, &spec);
-
-	if (c->want == NULL) {
-		ck_assert_msg(rc == -1, "%s accepted as %s", c->in, spec);
-		ck_assert_ptr_null(spec);
-	} else {
-		ck_assert_int_eq(rc, 0);
-		ck_assert_str_eq(spec, c->want);
-		free(spec);
-	}
-}
-END_TEST
-
 static Suite *
 milter_map_suite(void)
 {
@@ -878,7 +833,6 @@ milter_map_suite(void)
 	tcase_add_test(tc, log_tempfail_line_native);
 	tcase_add_test(tc, log_hostile_recipient);
 	tcase_add_test(tc, log_continue_line);
-	tcase_add_loop_test(tc, conn_spec, 0, N(spec_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }
