@@ -247,7 +247,8 @@ walk_list(struct walk *w, const struct maplist *ml,
  * (with smtputf8_enable) and for a domain that fails
  * valid_utf8_hostname(); a numeric "domain" is not a host name either
  * (resolve_numeric_domain = no). IP literals and addresses without a
- * domain are not handled here (DESIGN.md).
+ * domain are not handled here (README, "What it answers": the
+ * other_domain_action row).
  */
 static bool
 engine_domain_routable(const struct addr *a)

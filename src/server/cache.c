@@ -32,6 +32,7 @@
 #include "server/stats.h"
 #include "store/notify.h"
 #include "store/rcachesync.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/rand.h"
@@ -46,6 +47,7 @@ struct cache_shard {
 };
 
 struct cache_listener {
+	struct cache *cache;
 	struct notify *n;
 	struct rcachesync *rs;		/* NULL: no Redis */
 	bool	 trusted;		/* listener thread only */
@@ -59,8 +61,7 @@ struct cache_lset {
 	size_t	 n;
 };
 
-static struct {
-	bool	 started;		/* main thread only */
+struct cache {
 	struct cache_shard shards[CACHE_SHARDS];
 	uint64_t seed0, seed1;
 	atomic_bool local_on;
@@ -78,7 +79,7 @@ static struct {
 	pthread_mutex_t ns_lock;
 	char	(*ns)[CACHEFMT_NS_LEN + 1];
 	size_t	 nns;
-} svc;
+};
 
 /* lkey - "<ns>:<key>" into buf; false when the key is not cached */
 static bool
@@ -101,38 +102,39 @@ lkey(char buf[CACHE_LKEY_MAX], const char *ns, const char *key,
 }
 
 static struct cache_shard *
-shard_of(const char *k, size_t len)
+shard_of(struct cache *c, const char *k, size_t len)
 {
-	return &svc.shards[cachefmt_siphash(svc.seed0, svc.seed1, k, len) %
+	return &c->shards[cachefmt_siphash(c->seed0, c->seed1, k, len) %
 	    CACHE_SHARDS];
 }
 
 bool
-cache_trusted(void)
+cache_trusted(const struct cache *c)
 {
-	return atomic_load(&svc.untrusted) == 0;
+	return atomic_load(&c->untrusted) == 0;
 }
 
 uint64_t
-cache_seq(void)
+cache_seq(const struct cache *c)
 {
-	return atomic_load(&svc.seq);
+	return atomic_load(&c->seq);
 }
 
 bool
-cache_local_on(void)
+cache_local_on(const struct cache *c)
 {
-	return atomic_load(&svc.local_on);
+	return atomic_load(&c->local_on);
 }
 
 bool
-cache_redis_dirty(void)
+cache_redis_dirty(const struct cache *c)
 {
-	return atomic_load(&svc.dirty);
+	return atomic_load(&c->dirty);
 }
 
 enum cache_state
-cache_local_get(const char *ns, const char *key, uint64_t now_ms,
+cache_local_get(struct cache *c, const char *ns, const char *key,
+    uint64_t now_ms,
     struct cache_hit *hit_r)
 {
 	char	 k[CACHE_LKEY_MAX];
@@ -142,9 +144,9 @@ cache_local_get(const char *ns, const char *key, uint64_t now_ms,
 	enum lru_state st;
 
 	memset(hit_r, 0, sizeof(*hit_r));
-	if (!cache_local_on() || !lkey(k, ns, key, &len, &doff, &dlen))
+	if (!cache_local_on(c) || !lkey(k, ns, key, &len, &doff, &dlen))
 		return CACHE_MISS;
-	sh = shard_of(k, len);
+	sh = shard_of(c, k, len);
 	pthread_mutex_lock(&sh->lock);
 	st = lru_get(sh->lru, k, len, now_ms, &hit);
 	pthread_mutex_unlock(&sh->lock);
@@ -157,7 +159,7 @@ cache_local_get(const char *ns, const char *key, uint64_t now_ms,
 		hit_r->value = hit.value;
 		hit_r->stored_ms = hit.stored_ms;
 		if (st == LRU_FRESH &&
-		    hit.stored_ms > atomic_load(&svc.fresh_after))
+		    hit.stored_ms > atomic_load(&c->fresh_after))
 			return CACHE_FRESH;
 		return CACHE_STALE;
 	}
@@ -165,7 +167,8 @@ cache_local_get(const char *ns, const char *key, uint64_t now_ms,
 }
 
 bool
-cache_local_put(const char *ns, const char *key, uint64_t seq0,
+cache_local_put(struct cache *c, const char *ns, const char *key,
+    uint64_t seq0,
     enum fact_result result, const char *value, uint64_t stored_ms,
     const struct cachefmt_ttl *ttl, uint64_t now_ms)
 {
@@ -176,7 +179,7 @@ cache_local_put(const char *ns, const char *key, uint64_t seq0,
 	bool	 ok = false;
 	char	*cut = NULL;
 
-	if (!cache_local_on() || result == FACT_UNAVAILABLE ||
+	if (!cache_local_on(c) || result == FACT_UNAVAILABLE ||
 	    !lkey(k, ns, key, &len, &v.dom_off, &v.dom_len))
 		return false;
 	if (value != NULL && strlen(value) > CACHEFMT_VALUE_MAX)
@@ -186,10 +189,10 @@ cache_local_put(const char *ns, const char *key, uint64_t seq0,
 	v.stored_ms = stored_ms;
 	v.fresh_until_ms = stored_ms + cachefmt_ttl_of(ttl, result);
 	v.stale_until_ms = v.fresh_until_ms + ttl->stale_ms;
-	sh = shard_of(k, len);
+	sh = shard_of(c, k, len);
 	pthread_mutex_lock(&sh->lock);
 	/* under the lock: an invalidation bumps seq before it locks */
-	if (cache_seq() == seq0)
+	if (cache_seq(c) == seq0)
 		ok = lru_put(sh->lru, k, len, &v, now_ms);
 	pthread_mutex_unlock(&sh->lock);
 	free(cut);
@@ -197,57 +200,57 @@ cache_local_put(const char *ns, const char *key, uint64_t seq0,
 }
 
 static void
-local_clear(void)
+local_clear(struct cache *c)
 {
 	size_t	 i;
 
 	for (i = 0; i < CACHE_SHARDS; i++) {
-		pthread_mutex_lock(&svc.shards[i].lock);
-		lru_clear(svc.shards[i].lru);
-		pthread_mutex_unlock(&svc.shards[i].lock);
+		pthread_mutex_lock(&c->shards[i].lock);
+		lru_clear(c->shards[i].lru);
+		pthread_mutex_unlock(&c->shards[i].lock);
 	}
 }
 
 static void
-local_del_key(const char *key)
+local_del_key(struct cache *c, const char *key)
 {
 	char	 k[CACHE_LKEY_MAX];
 	size_t	 i, len, doff, dlen;
 
-	pthread_mutex_lock(&svc.ns_lock);
-	for (i = 0; i < svc.nns; i++) {
+	pthread_mutex_lock(&c->ns_lock);
+	for (i = 0; i < c->nns; i++) {
 		struct cache_shard *sh;
 
-		if (!lkey(k, svc.ns[i], key, &len, &doff, &dlen))
+		if (!lkey(k, c->ns[i], key, &len, &doff, &dlen))
 			continue;
-		sh = shard_of(k, len);
+		sh = shard_of(c, k, len);
 		pthread_mutex_lock(&sh->lock);
 		lru_del(sh->lru, k, len);
 		pthread_mutex_unlock(&sh->lock);
 	}
-	pthread_mutex_unlock(&svc.ns_lock);
+	pthread_mutex_unlock(&c->ns_lock);
 }
 
 static void
-local_del_domain(const char *dom)
+local_del_domain(struct cache *c, const char *dom)
 {
 	size_t	 i;
 
 	for (i = 0; i < CACHE_SHARDS; i++) {
-		pthread_mutex_lock(&svc.shards[i].lock);
-		lru_del_domain(svc.shards[i].lru, dom, strlen(dom));
-		pthread_mutex_unlock(&svc.shards[i].lock);
+		pthread_mutex_lock(&c->shards[i].lock);
+		lru_del_domain(c->shards[i].lru, dom, strlen(dom));
+		pthread_mutex_unlock(&c->shards[i].lock);
 	}
 }
 
 int
-cache_invalidate_local(const char *payload)
+cache_invalidate_local(struct cache *c, const char *payload)
 {
 	enum cachefmt_inval kind;
 	const char *arg;
 	int	 rc = 0;
 
-	atomic_fetch_add(&svc.seq, 1);
+	atomic_fetch_add(&c->seq, 1);
 	stats_add(invalidations, 1);
 	if (cachefmt_inval_parse(payload, &kind, &arg) < 0) {
 		kind = CACHEFMT_INVAL_ALL;
@@ -255,14 +258,14 @@ cache_invalidate_local(const char *payload)
 	}
 	switch (kind) {
 	case CACHEFMT_INVAL_KEY:
-		local_del_key(arg);
+		local_del_key(c, arg);
 		break;
 	case CACHEFMT_INVAL_DOMAIN:
-		local_del_domain(arg);
+		local_del_domain(c, arg);
 		break;
 	case CACHEFMT_INVAL_ALL:
 		stats_add(flushes, 1);
-		local_clear();
+		local_clear(c);
 		break;
 	}
 	return rc;
@@ -275,7 +278,7 @@ cache_invalidate_local(const char *payload)
 static void
 redis_failed(struct cache_listener *l, const char *what, const char *why)
 {
-	atomic_store(&svc.dirty, true);
+	atomic_store(&l->cache->dirty, true);
 	if (!l->warned_redis)
 		msg_warn("cache: Redis %s failed: %s; Redis is not used until "
 		    "it can be flushed", what, why);
@@ -297,48 +300,25 @@ redis_flush_all(struct cache_listener *l)
 	return true;
 }
 
+/* redis_invalidate - the message for Redis, in every namespace in use */
 static void
 redis_invalidate(struct cache_listener *l, const char *payload)
 {
-	enum cachefmt_inval kind;
-	const char *arg, *err;
-	char	*keys[CACHE_NS_MAX];
-	size_t	 lens[CACHE_NS_MAX], i, n = 0;
-	char	*k;
-	int	 rc = 0;
+	struct cache *c = l->cache;
+	const char *err;
+	int	 rc;
 
 	/* dirty: it gets a new epoch anyway (l_tick); meanwhile do not
 	 * make every message wait for a Redis that does not answer */
-	if (l->rs == NULL || atomic_load(&svc.dirty))
+	if (l->rs == NULL || atomic_load(&c->dirty))
 		return;
-	if (cachefmt_inval_parse(payload, &kind, &arg) < 0)
-		kind = CACHEFMT_INVAL_ALL;
-	switch (kind) {
-	case CACHEFMT_INVAL_KEY:
-		pthread_mutex_lock(&svc.ns_lock);
-		for (i = 0; i < svc.nns; i++) {
-			keys[n] = cachefmt_rkey(svc.ns[i], arg, strlen(arg),
-			    &lens[n]);
-			n++;
-		}
-		pthread_mutex_unlock(&svc.ns_lock);
-		rc = rcachesync_tombstone(l->rs, (const char *const *)keys,
-		    lens, n, clock_wall_ms(), CACHE_TOMBSTONE_MS, &err);
-		for (i = 0; i < n; i++)
-			free(keys[i]);
-		if (rc < 0)
-			redis_failed(l, "invalidation", err);
-		break;
-	case CACHEFMT_INVAL_DOMAIN:
-		k = xasprintf("%s%s", CACHEFMT_RKEY_DEPOCH, arg);
-		if (rcachesync_new_epoch(l->rs, k, NULL, &err) < 0)
-			redis_failed(l, "invalidation", err);
-		free(k);
-		break;
-	case CACHEFMT_INVAL_ALL:
-		redis_flush_all(l);
-		break;
-	}
+	pthread_mutex_lock(&c->ns_lock);
+	rc = rcachesync_invalidate(l->rs, payload,
+	    (const char (*)[CACHEFMT_NS_LEN + 1])c->ns, c->nns, clock_wall_ms(),
+	    &err);
+	pthread_mutex_unlock(&c->ns_lock);
+	if (rc < 0)
+		redis_failed(l, "invalidation", err);
 }
 
 static void
@@ -347,7 +327,7 @@ l_message(void *arg, const char *payload)
 	struct cache_listener *l = arg;
 	char	 s[STR_SANITIZE_MAX + 4];
 
-	if (cache_invalidate_local(payload) < 0)
+	if (cache_invalidate_local(l->cache, payload) < 0)
 		msg_warn("cache: unknown invalidation message \"%s\"; "
 		    "dropping every cached answer", str_sanitize(s, payload,
 		    strlen(payload), STR_SANITIZE_MAX));
@@ -368,14 +348,15 @@ static void
 l_up(void *arg)
 {
 	struct cache_listener *l = arg;
+	struct cache *c = l->cache;
 
-	atomic_fetch_add(&svc.seq, 1);
-	atomic_store(&svc.fresh_after, clock_wall_ms());
+	atomic_fetch_add(&c->seq, 1);
+	atomic_store(&c->fresh_after, clock_wall_ms());
 	stats_add(flushes, 1);
 	redis_flush_all(l);
 	if (!l->trusted) {
 		l->trusted = true;
-		atomic_fetch_sub(&svc.untrusted, 1);
+		atomic_fetch_sub(&c->untrusted, 1);
 	}
 	msg_debug("cache: listener up: in-process answers demoted, Redis "
 	    "flushed");
@@ -388,7 +369,7 @@ l_down(void *arg)
 
 	if (l->trusted) {
 		l->trusted = false;
-		atomic_fetch_add(&svc.untrusted, 1);
+		atomic_fetch_add(&l->cache->untrusted, 1);
 	}
 	msg_debug("cache: listener down");
 }
@@ -398,13 +379,14 @@ static void
 l_tick(void *arg)
 {
 	struct cache_listener *l = arg;
+	struct cache *c = l->cache;
 	const char *err;
 
-	if (l->rs == NULL || !atomic_load(&svc.dirty))
+	if (l->rs == NULL || !atomic_load(&c->dirty))
 		return;
 	if (rcachesync_new_epoch(l->rs, CACHEFMT_RKEY_EPOCH, NULL, &err) < 0)
 		return;
-	atomic_store(&svc.dirty, false);
+	atomic_store(&c->dirty, false);
 	if (l->warned_redis)
 		msg_info("cache: Redis flushed; using it again");
 	l->warned_redis = false;
@@ -416,71 +398,71 @@ l_tick(void *arg)
 
 /* ns_known - ns is in the registry (caller locks) */
 static bool
-ns_known(const char *ns)
+ns_known(struct cache *c, const char *ns)
 {
 	size_t	 i;
 
-	for (i = 0; i < svc.nns; i++)
-		if (strcmp(svc.ns[i], ns) == 0)
+	for (i = 0; i < c->nns; i++)
+		if (strcmp(c->ns[i], ns) == 0)
 			return true;
 	return false;
 }
 
 /* ns_register - remember the namespaces of cfg's pgsql maps */
 static void
-ns_register(const struct conf *cfg)
+ns_register(struct cache *c, const struct conf *cfg)
 {
 	char	 ns[CACHEFMT_NS_LEN + 1];
 	size_t	 i, nnew = 0;
 
-	pthread_mutex_lock(&svc.ns_lock);
+	pthread_mutex_lock(&c->ns_lock);
 	for (i = 0; i < cfg->nmaps; i++) {
 		if (cfg->maps[i]->type != MAP_PGSQL)
 			continue;
 		cachefmt_ns(cfg->maps[i]->u.sql, ns);
-		nnew += !ns_known(ns);
+		nnew += !ns_known(c, ns);
 	}
-	if (svc.nns + nnew > CACHE_NS_MAX) {
+	if (c->nns + nnew > CACHE_NS_MAX) {
 		/*
 		 * Too many reloads with new maps: forget the old namespaces
 		 * and, since their keys could no longer be invalidated, the
 		 * answers they hold, here and in Redis.
 		 */
-		svc.nns = 0;
-		atomic_fetch_add(&svc.seq, 1);
-		local_clear();
-		atomic_store(&svc.dirty, true);
+		c->nns = 0;
+		atomic_fetch_add(&c->seq, 1);
+		local_clear(c);
+		atomic_store(&c->dirty, true);
 	}
 	for (i = 0; i < cfg->nmaps; i++) {
 		if (cfg->maps[i]->type != MAP_PGSQL)
 			continue;
 		cachefmt_ns(cfg->maps[i]->u.sql, ns);
-		if (ns_known(ns))
+		if (ns_known(c, ns))
 			continue;
-		svc.ns = xreallocarray(svc.ns, svc.nns + 1, sizeof(*svc.ns));
-		memcpy(svc.ns[svc.nns++], ns, sizeof(ns));
+		c->ns = xreallocarray(c->ns, c->nns + 1, sizeof(*c->ns));
+		memcpy(c->ns[c->nns++], ns, sizeof(ns));
 	}
-	pthread_mutex_unlock(&svc.ns_lock);
+	pthread_mutex_unlock(&c->ns_lock);
 }
 
 static void
-local_limits(const struct conf *cfg)
+local_limits(struct cache *c, const struct conf *cfg)
 {
 	size_t	 entries = cfg->cache_max_entries, bytes = cfg->cache_max_bytes;
 	size_t	 i;
 	bool	 on = entries > 0 && bytes > 0 && cfg->ndbconfs > 0;
 
 	for (i = 0; i < CACHE_SHARDS; i++) {
-		pthread_mutex_lock(&svc.shards[i].lock);
+		pthread_mutex_lock(&c->shards[i].lock);
 		if (on)
-			lru_set_limits(svc.shards[i].lru,
+			lru_set_limits(c->shards[i].lru,
 			    (entries + CACHE_SHARDS - 1) / CACHE_SHARDS,
 			    (bytes + CACHE_SHARDS - 1) / CACHE_SHARDS);
 		else
-			lru_clear(svc.shards[i].lru);
-		pthread_mutex_unlock(&svc.shards[i].lock);
+			lru_clear(c->shards[i].lru);
+		pthread_mutex_unlock(&c->shards[i].lock);
 	}
-	atomic_store(&svc.local_on, on);
+	atomic_store(&c->local_on, on);
 }
 
 static bool
@@ -518,7 +500,7 @@ same_listeners(const struct conf *a, const struct conf *b)
 }
 
 static struct cache_lset *
-lset_start(struct conf *cfg)
+lset_start(struct cache *c, struct conf *cfg)
 {
 	struct cache_lset *ls = xcalloc(1, sizeof(*ls));
 	struct notify_hooks h;
@@ -532,6 +514,7 @@ lset_start(struct conf *cfg)
 	for (i = 0; i < ls->n; i++) {
 		struct cache_listener *l = &ls->v[i];
 
+		l->cache = c;
 		if (redis_on(cfg)) {
 			struct rcachesync_opts ro;
 
@@ -541,7 +524,7 @@ lset_start(struct conf *cfg)
 			ro.timeout_ms = CACHE_SYNC_TIMEOUT_MS;
 			l->rs = rcachesync_new(&ro);
 		}
-		atomic_fetch_add(&svc.untrusted, 1);
+		atomic_fetch_add(&c->untrusted, 1);
 		h.up = l_up;
 		h.down = l_down;
 		h.message = l_message;
@@ -554,7 +537,7 @@ lset_start(struct conf *cfg)
 }
 
 static void
-lset_stop(struct cache_lset **lsp)
+lset_stop(struct cache *c, struct cache_lset **lsp)
 {
 	struct cache_lset *ls = *lsp;
 	size_t	 i;
@@ -569,7 +552,7 @@ lset_stop(struct cache_lset **lsp)
 		/* joined, and untrusted by now: it counted once */
 		if (l->trusted)
 			msg_panic("cache: listener trusted after its stop");
-		atomic_fetch_sub(&svc.untrusted, 1);
+		atomic_fetch_sub(&c->untrusted, 1);
 		rcachesync_free(&l->rs);
 	}
 	free(ls->v);
@@ -577,88 +560,81 @@ lset_stop(struct cache_lset **lsp)
 	free(ls);
 }
 
-void
-cache_start(struct conf *cfg)
+struct cache *
+cache_new(struct conf *cfg)
 {
+	struct cache *c = xcalloc(1, sizeof(*c));
 	size_t	 i;
 
-	if (svc.started)
-		msg_panic("cache_start: started twice");
-	svc.started = true;
-	svc.seed0 = rand_seed();
-	svc.seed1 = rand_seed();
-	pthread_mutex_init(&svc.ns_lock, NULL);
+	c->seed0 = rand_seed();
+	c->seed1 = rand_seed();
+	pthread_mutex_init(&c->ns_lock, NULL);
 	for (i = 0; i < CACHE_SHARDS; i++) {
-		pthread_mutex_init(&svc.shards[i].lock, NULL);
-		svc.shards[i].lru = lru_new(0, 0, rand_seed(), rand_seed());
+		pthread_mutex_init(&c->shards[i].lock, NULL);
+		c->shards[i].lru = lru_new(0, 0, rand_seed(), rand_seed());
 	}
-	atomic_store(&svc.seq, 1);
-	atomic_store(&svc.fresh_after, 0);
-	atomic_store(&svc.untrusted, 0);
-	atomic_store(&svc.dirty, false);
-	ns_register(cfg);
-	local_limits(cfg);
-	svc.lset = lset_start(cfg);
+	atomic_init(&c->seq, 1);
+	atomic_init(&c->fresh_after, 0);
+	atomic_init(&c->untrusted, 0);
+	atomic_init(&c->dirty, false);
+	atomic_init(&c->local_on, false);
+	ns_register(c, cfg);
+	local_limits(c, cfg);
+	c->lset = lset_start(c, cfg);
+	return c;
 }
 
 void
-cache_reload(struct conf *cfg)
+cache_reload(struct cache *c, struct conf *cfg)
 {
 	struct cache_lset *old;
 
-	if (!svc.started)
-		return;
-	ns_register(cfg);
-	local_limits(cfg);
-	if (svc.lset != NULL && same_listeners(svc.lset->cfg, cfg))
+	ns_register(c, cfg);
+	local_limits(c, cfg);
+	if (c->lset != NULL && same_listeners(c->lset->cfg, cfg))
 		return;
 	/* the new ones first, so that trust never rests on the old ones
 	 * alone while the new ones connect */
-	old = svc.lset;
-	svc.lset = lset_start(cfg);
-	lset_stop(&old);
+	old = c->lset;
+	c->lset = lset_start(c, cfg);
+	lset_stop(c, &old);
+}
+
+/* cache_log_stats - every counter of the registry, and the tier's size */
+static void
+cache_log_stats(size_t entries, size_t bytes)
+{
+	struct buf b;
+	size_t	 i;
+
+	buf_init(&b, 0);
+	for (i = 0; i < STATS_N; i++)
+		buf_printf(&b, "%s%s=%llu", i > 0 ? " " : "",
+		    stats_descs[i].name,
+		    (unsigned long long)stats_sum((enum stats_id)i));
+	msg_info("cache statistics: %s local_entries=%zu local_bytes=%zu",
+	    buf_str(&b), entries, bytes);
+	buf_free(&b);
 }
 
 void
-cache_stop(void)
+cache_free(struct cache **cp)
 {
+	struct cache *c = *cp;
 	size_t	 i, entries = 0, bytes = 0;
 
-	if (!svc.started)
+	*cp = NULL;
+	if (c == NULL)
 		return;
-	lset_stop(&svc.lset);
+	lset_stop(c, &c->lset);
 	for (i = 0; i < CACHE_SHARDS; i++) {
-		entries += lru_count(svc.shards[i].lru);
-		bytes += lru_bytes(svc.shards[i].lru);
-		lru_free(&svc.shards[i].lru);
-		pthread_mutex_destroy(&svc.shards[i].lock);
+		entries += lru_count(c->shards[i].lru);
+		bytes += lru_bytes(c->shards[i].lru);
+		lru_free(&c->shards[i].lru);
+		pthread_mutex_destroy(&c->shards[i].lock);
 	}
-	msg_info("cache statistics: rcpt=%llu lookups=%llu local_hit=%llu "
-	    "local_miss=%llu redis_hit=%llu redis_miss=%llu "
-	    "redis_timeout=%llu redis_skip=%llu db_query=%llu db_batch=%llu "
-	    "db_error=%llu flight_join=%llu stale_served=%llu "
-	    "invalidations=%llu flushes=%llu local_entries=%zu "
-	    "local_bytes=%zu",
-	    (unsigned long long)stats_get(rcpt),
-	    (unsigned long long)stats_get(lookups),
-	    (unsigned long long)stats_get(local_hit),
-	    (unsigned long long)stats_get(local_miss),
-	    (unsigned long long)stats_get(redis_hit),
-	    (unsigned long long)stats_get(redis_miss),
-	    (unsigned long long)stats_get(redis_timeout),
-	    (unsigned long long)stats_get(redis_skip),
-	    (unsigned long long)stats_get(db_query),
-	    (unsigned long long)stats_get(db_batch),
-	    (unsigned long long)stats_get(db_error),
-	    (unsigned long long)stats_get(flight_join),
-	    (unsigned long long)stats_get(stale_served),
-	    (unsigned long long)stats_get(invalidations),
-	    (unsigned long long)stats_get(flushes), entries, bytes);
-	pthread_mutex_lock(&svc.ns_lock);
-	free(svc.ns);
-	svc.ns = NULL;
-	svc.nns = 0;
-	pthread_mutex_unlock(&svc.ns_lock);
-	pthread_mutex_destroy(&svc.ns_lock);
-	svc.started = false;
+	cache_log_stats(entries, bytes);
+	free(c->ns);
+	pthread_mutex_destroy(&c->ns_lock);
+	free(c);
 }

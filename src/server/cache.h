@@ -1,10 +1,11 @@
 #ifndef VRCPT_CACHE_H
 #define VRCPT_CACHE_H
 /*
- * cache - what the cache tiers share across a vrcptd process: the
- * in-process tier (sharded, locked), the invalidation listeners
- * (store/notify, one per database server) that keep both tiers right,
- * and the two facts every lookup must respect:
+ * cache - the cache of a vrcptd process, one object that the server
+ * owns and hands to each worker's resolver: the in-process tier
+ * (sharded, locked), the invalidation listeners (store/notify, one per
+ * database server) that keep both tiers right, and the two facts every
+ * lookup must respect:
  *
  *   trusted   every listener is LISTENing and has flushed what it may
  *             have missed. While not, a cached answer is never taken as
@@ -28,7 +29,7 @@
  * from before; tests/integration/cache.sh creates and deletes mailboxes
  * and asks right after the COMMIT, on two instances sharing one Redis.
  *
- * Threads: cache_start/reload/stop from the main thread (server.c);
+ * Threads: cache_new/reload/free from the main thread (server.c);
  * everything else from any thread.
  */
 #include <stdbool.h>
@@ -37,12 +38,11 @@
 #include "core/cachefmt.h"
 #include "core/fact.h"
 
+struct cache;
 struct conf;
 
 #define CACHE_SHARDS		16	/* in-process tier locks */
 #define CACHE_NS_MAX		256	/* namespaces remembered (reloads) */
-#define CACHE_TOMBSTONE_MS	10000	/* a tombstone outlives any query
-					 * that started before it */
 #define CACHE_SYNC_TIMEOUT_MS	250	/* a Redis invalidation call */
 #define CACHE_APPNAME_SUFFIX	"-listen"	/* application_name of the
 						 * LISTEN connection */
@@ -59,40 +59,41 @@ struct cache_hit {
 	uint64_t stored_ms;
 };
 
-/* cache_start - size the in-process tier and start the listeners (takes
- * a reference to cfg while they run) */
-void	cache_start(struct conf *cfg);
+/* cache_new - size the in-process tier and start the listeners (each
+ * set of listeners keeps a reference to its cfg) */
+struct cache *cache_new(struct conf *cfg);
 /* cache_reload - new limits, new namespaces; new listeners only when the
  * database servers or the Redis settings changed */
-void	cache_reload(struct conf *cfg);
-/* cache_stop - stop the listeners, free the tier, log the counters */
-void	cache_stop(void);
+void	cache_reload(struct cache *c, struct conf *cfg);
+/* cache_free - stop the listeners, log the counters, free */
+void	cache_free(struct cache **cp);
 
-bool	cache_trusted(void);
-uint64_t cache_seq(void);
-bool	cache_local_on(void);
-bool	cache_redis_dirty(void);
+bool	cache_trusted(const struct cache *c);
+uint64_t cache_seq(const struct cache *c);
+bool	cache_local_on(const struct cache *c);
+bool	cache_redis_dirty(const struct cache *c);
 
 /*
  * cache_local_get - the in-process answer for (ns, key) at now_ms (wall
  * clock). FRESH/STALE fill *hit_r.
  */
-enum cache_state cache_local_get(const char *ns, const char *key,
-	    uint64_t now_ms, struct cache_hit *hit_r);
+enum cache_state cache_local_get(struct cache *c, const char *ns,
+	    const char *key, uint64_t now_ms, struct cache_hit *hit_r);
 /*
  * cache_local_put - remember an answer stored at stored_ms (ages from
  * Redis are kept), unless seq moved since seq0 (see above). Returns
  * true if stored.
  */
-bool	cache_local_put(const char *ns, const char *key, uint64_t seq0,
-	    enum fact_result result, const char *value, uint64_t stored_ms,
-	    const struct cachefmt_ttl *ttl, uint64_t now_ms);
+bool	cache_local_put(struct cache *c, const char *ns, const char *key,
+	    uint64_t seq0, enum fact_result result, const char *value,
+	    uint64_t stored_ms, const struct cachefmt_ttl *ttl,
+	    uint64_t now_ms);
 
 /*
  * cache_invalidate_local - apply an invalidation message to the
  * in-process tier only (bumps seq). For the listeners; returns -1 for a
  * message that is not ours (then everything was dropped).
  */
-int	cache_invalidate_local(const char *payload);
+int	cache_invalidate_local(struct cache *c, const char *payload);
 
 #endif

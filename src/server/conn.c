@@ -26,7 +26,7 @@
 #include "proto/policy.h"
 #include "server/conn.h"
 #include "server/dispatch.h"
-#include "server/metrics.h"
+#include "server/stats.h"
 #include "server/worker.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -144,7 +144,7 @@ conn_shed(struct worker *w, uint64_t now, unsigned limit)
 		    "this not logged)", CONF_NAME(connection_limit), limit,
 		    peer,
 		    (unsigned long long)(idle / CLOCK_MS_PER_S), held);
-	metrics_conn_shed();
+	stats_add(conns_shed, 1);
 	return true;
 }
 
@@ -195,7 +195,7 @@ conn_accept(struct worker *w, int lfd)
 			    "a request in flight: refusing a new client (%lu "
 			    "more like this not logged)",
 			    CONF_NAME(connection_limit), limit, held);
-		metrics_conn_refused();
+		stats_add(conns_refused, 1);
 		close(fd);
 		return CONN_ACCEPT_DONE;
 	}
@@ -222,7 +222,8 @@ conn_accept(struct worker *w, int lfd)
 	w->nconns++;
 	pthread_mutex_unlock(&w->conns_lock);
 	atomic_fetch_add(w->server_conns, 1);
-	metrics_conn_open();
+	stats_add(conns_open, 1);
+	stats_add(conns_total, 1);
 	if (log_verbose())
 		msg_debug("connect from %s", c->peer);
 	return CONN_ACCEPT_DONE;
@@ -253,7 +254,7 @@ conn_sweep(struct worker *w)
 				msg_debug("%s: idle for %llus; disconnecting",
 				    c->peer, (unsigned long long)
 				    (cfg->idle_timeout / CLOCK_MS_PER_S));
-			metrics_conn_timeout();
+			stats_add(conns_timeout, 1);
 			conn_close(c);
 			continue;
 		}
@@ -262,7 +263,7 @@ conn_sweep(struct worker *w)
 		msg_warn("%s: timeout: %s (%s %llums); disconnecting",
 		    c->peer, why, CONF_NAME(io_timeout),
 		    (unsigned long long)cfg->io_timeout);
-		metrics_conn_timeout();
+		stats_add(conns_timeout, 1);
 		conn_close(c);
 	}
 }
@@ -291,7 +292,7 @@ conn_close(struct conn *c)
 	if (atomic_load(&c->shed))
 		atomic_fetch_sub(w->shed_pending, 1);
 	atomic_fetch_sub(w->server_conns, 1);
-	metrics_conn_close();
+	stats_sub(conns_open, 1);
 	if (log_verbose())
 		msg_debug("disconnect from %s after %llu requests", c->peer,
 		    (unsigned long long)c->nrequests);
@@ -369,7 +370,7 @@ conn_process(struct conn *c)
 		if (st == PP_ERROR) {
 			msg_warn("%s: policy protocol error: %s; disconnecting",
 			    c->peer, pp_strerror(why));
-			metrics_protocol_error();
+			stats_add(protocol_errors, 1);
 			conn_close(c);
 			return;
 		}

@@ -31,7 +31,6 @@
 #include "proto/policy.h"
 #include "server/conn.h"
 #include "server/dispatch.h"
-#include "server/metrics.h"
 #include "server/resolve.h"
 #include "server/stats.h"
 #include "server/worker.h"
@@ -121,7 +120,7 @@ dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 	char *action;
 
 	stats_add(rcpt, 1);
-	metrics_decision(v->kind, v->dclass, v->warn_only, delay);
+	stats_decision(v->kind, v->dclass, v->warn_only, delay);
 	if (r->nstale > 0) {
 		char	 rc[STR_SANITIZE_MAX + 4];
 
@@ -247,12 +246,12 @@ dispatch_start(struct worker *w, struct conn *c, struct gen *g,
 	/* Only RCPT is ours; everything else goes on to other restrictions */
 	if (r->pr.protocol_state == NULL ||
 	    strcasecmp(r->pr.protocol_state, "RCPT") != 0) {
-		metrics_request(false);
+		stats_add(req_other, 1);
 		req_free(r);
 		conn_done(c, "DUNNO");
 		return;
 	}
-	metrics_request(true);
+	stats_add(req_rcpt, 1);
 	if (r->pr.recipient == NULL ||
 	    addr_parse(r->pr.recipient, &cfg->engine.addr, &r->addr,
 	    &err) < 0) {

@@ -4,16 +4,14 @@
  * metrics - Prometheus text at /metrics, /healthz and /readyz over a
  * tiny HTTP/1.0 listener (metrics_listen), served by the main thread.
  *
- * The counters are process-wide relaxed atomics that workers bump on
- * their own; the server/stats.h counters of the lookup path are shown
- * too. /healthz: 200 while the process runs its loop. /readyz: 200 when
- * at least one PostgreSQL connection is up (or no pgsql map is
- * configured), else 503.
+ * It shows the counter registry (server/stats.h) and the state of the
+ * PostgreSQL pools. /healthz: 200 while the process runs its loop.
+ * /readyz: 200 when at least one PostgreSQL connection is up (or no
+ * pgsql map is configured), else 503.
  */
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/engine.h"
 
 struct endpoint;
 struct event_base;
@@ -26,17 +24,6 @@ struct metrics_server;
 					 * the oldest is closed */
 #define METRICS_ACCEPT_PAUSE_MS	250	/* out of descriptors: pause */
 #define METRICS_LOG_INTERVAL_MS	(60 * 1000)
-
-/* worker side: count events (any thread) */
-void	metrics_conn_open(void);
-void	metrics_conn_close(void);
-void	metrics_protocol_error(void);
-void	metrics_conn_shed(void);	/* closed to make room (limit) */
-void	metrics_conn_refused(void);	/* refused: limit, all busy */
-void	metrics_conn_timeout(void);	/* idle_timeout or io_timeout */
-void	metrics_request(bool rcpt);
-void	metrics_decision(enum verdict_kind kind, enum domain_class dclass,
-	    bool warn_only, uint64_t delay_us);
 
 /*
  * metrics_start - listen on ep (copied) on base;

@@ -31,6 +31,7 @@
 
 #include "core/engine.h"
 
+struct cache;
 struct conf;
 struct db;
 struct event_base;
@@ -56,13 +57,14 @@ typedef void resolve_fact_cb(void *arg, const struct resolve_fact *f);
 typedef void resolve_done_cb(void *arg);
 
 /*
- * resolver_new - for cfg (borrowed) and the generation's pools:
- * dbs[db_of_sqlmap[sqlmap id]] serves a pgsql map. Connects to Redis
- * when cfg->cache says so.
+ * resolver_new - for cfg, the process's cache and the generation's pools
+ * (all borrowed): dbs[db_of_sqlmap[sqlmap id]] serves a pgsql map.
+ * Connects to Redis when cfg->cache says so.
  */
 struct resolver *resolver_new(struct event_base *base,
-	    const struct conf *cfg, struct db *const *dbs,
-	    const unsigned *db_of_sqlmap, size_t nsqlmaps);
+	    const struct conf *cfg, struct cache *cache,
+	    struct db *const *dbs, const unsigned *db_of_sqlmap,
+	    size_t nsqlmaps);
 /* resolver_free - before the pools: cancels its batches. No request may
  * be running on it. */
 void	resolver_free(struct resolver **rvp);
@@ -89,8 +91,5 @@ void	resolve_abandon(struct resolve_req *rq, const char *why);
  */
 void	resolve_fallback(struct resolver *rv, const struct lookup *lks,
 	    size_t n, resolve_fact_cb *fact, void *arg, const char *why);
-
-/* resolve_redis_state - "off", or the Redis connection state */
-const char *resolve_redis_state(const struct resolver *rv);
 
 #endif

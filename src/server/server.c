@@ -26,6 +26,7 @@
 #include "server/metrics.h"
 #include "server/resolve.h"
 #include "server/server.h"
+#include "server/stats.h"
 #include "server/worker.h"
 #include "store/db.h"
 #include "util/clock.h"
@@ -35,6 +36,7 @@
 struct server {
 	struct worker *workers;
 	unsigned nworkers;
+	struct cache *cache;		/* the process's, shared by workers */
 	atomic_uint nconns;		/* client connections, all workers */
 	atomic_uint shed_pending;	/* of them, being closed to make room */
 	struct log_rate accept_log;	/* one line a minute for them all */
@@ -72,8 +74,8 @@ gen_new(struct worker *w, struct conf *cfg, unsigned nworkers)
 		g->dbs[i] = db_new(w->base, cfg->dbconfs[i].maps,
 		    cfg->dbconfs[i].nmaps, &opts);
 	}
-	g->resolver = resolver_new(w->base, cfg, g->dbs, g->db_of_sqlmap,
-	    g->nsqlmaps);
+	g->resolver = resolver_new(w->base, cfg, w->srv->cache, g->dbs,
+	    g->db_of_sqlmap, g->nsqlmaps);
 	return g;
 }
 
@@ -237,6 +239,7 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	stats_slot_bind();
 	event_base_dispatch(w->base);
 	return NULL;
 }
@@ -325,6 +328,7 @@ server_start(struct conf *cfg, const int *fds, size_t nfds)
 	sigset_t all, old;
 	unsigned i, n, fd_cap;
 	size_t j;
+	int rc;
 
 	n = server_nworkers(cfg);
 	srv->nworkers = n;
@@ -340,7 +344,7 @@ server_start(struct conf *cfg, const int *fds, size_t nfds)
 	/* every worker may look at every other's connections (conn_shed) */
 	for (i = 0; i < n; i++)
 		pthread_mutex_init(&srv->workers[i].conns_lock, NULL);
-	cache_start(cfg);
+	srv->cache = cache_new(cfg);
 	/* workers never take signals: the main thread handles them */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -383,15 +387,17 @@ server_start(struct conf *cfg, const int *fds, size_t nfds)
 		w->fd_conn_cap = fd_cap;
 		w->listen_fds = fds;
 		w->nlisten = nfds;
-		w->listen_evs = xcalloc(nfds ? nfds : 1, sizeof(struct event *));
+		w->listen_evs = xcalloc(nfds ? nfds : 1,
+		    sizeof(struct event *));
 		for (j = 0; j < nfds; j++) {
 			w->listen_evs[j] = event_new(w->base, fds[j],
 			    EV_READ | EV_PERSIST, worker_on_accept, w);
 			event_add(w->listen_evs[j], NULL);
 		}
 		w->gen = gen_new(w, cfg, n);
-		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
-			msg_fatal("pthread_create: %s", strerror(errno));
+		if ((rc = pthread_create(&w->thread, NULL, worker_main,
+		    w)) != 0)
+			msg_fatal("pthread_create: %s", strerror(rc));
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	msg_info("started %u worker%s", n, n == 1 ? "" : "s");
@@ -403,7 +409,7 @@ server_reload(struct server *srv, struct conf *cfg)
 {
 	unsigned i;
 
-	cache_reload(cfg);
+	cache_reload(srv->cache, cfg);
 	for (i = 0; i < srv->nworkers; i++) {
 		struct worker *w = &srv->workers[i];
 
@@ -461,6 +467,6 @@ server_stop(struct server **srvp)
 	for (i = 0; i < srv->nworkers; i++)
 		pthread_mutex_destroy(&srv->workers[i].conns_lock);
 	free(srv->workers);
+	cache_free(&srv->cache);
 	free(srv);
-	cache_stop();
 }

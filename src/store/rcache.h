@@ -24,7 +24,7 @@
  * from inside rcache_mget(), unless rcache_cancel() is called first.
  * After rcache_free() no callback runs.
  *
- * This module and rcachesync.c are the only ones that include hiredis.
+ * Only rcache.c, rcache_ev.c and rcachesync.c include hiredis.
  */
 #include <stdbool.h>
 #include <stddef.h>
