@@ -124,7 +124,6 @@ pgconn_unix(struct pgconn_params *p, const char *path, const char **error_r)
 {
 	const char *slash, *base, *port;
 
-	p->kind = PGCONN_UNIX;
 	if (*path == '\0')
 		return 0;	/* libpq's default socket directory */
 	slash = strrchr(path, '/');
@@ -152,7 +151,6 @@ pgconn_inet(struct pgconn_params *p, const char *d, const char **error_r)
 	const char *name = d, *colon, *port = NULL;
 	size_t	 namelen, portlen = 0;
 
-	p->kind = PGCONN_INET;
 	if (*d == '[') {
 		colon = strchr(d, ']');
 		if (colon == NULL || (colon[1] != '\0' && colon[1] != ':')) {
@@ -188,44 +186,39 @@ pgconn_inet(struct pgconn_params *p, const char *d, const char **error_r)
 
 int
 pgconn_params_init(struct pgconn_params *p, const struct sqlmap_conn *conn,
-    const char *host, const char *application_name,
-    unsigned connect_timeout_s, const char **error_r)
+    const char *host, const char *application_name, const char **error_r)
 {
 	const char *d;
-	char	 num[16];
-	int	 rc;
+	int	 rc = 0;
 
 	memset(p, 0, sizeof(*p));
+	p->kind = dbhosts_kind(host);
 	if (host == NULL)
 		host = PGCONN_DEFAULT_HOST;
 
 	/*
 	 * Earlier keywords lose to later ones, and an expanded URI sits at
 	 * the place of its dbname: the admin's URI may override our
-	 * application_name and timeout, nothing overrides the encoding.
+	 * application_name, nothing overrides the encoding.
 	 */
 	pgconn_add_str(p, "application_name", application_name);
-	if (connect_timeout_s > 0) {
-		snprintf(num, sizeof(num), "%u", connect_timeout_s);
-		pgconn_add_str(p, "connect_timeout", num);
-	}
-
-	if (strncmp(host, PGCONN_URI_PREFIX, strlen(PGCONN_URI_PREFIX)) == 0) {
-		p->kind = PGCONN_URI;
-		p->expand_dbname = 1;
-		pgconn_add_str(p, "dbname", host);
-		pgconn_add_str(p, "client_encoding", PGCONN_ENCODING);
-		return 0;
-	}
 
 	d = host;
 	if (strncmp(d, "unix:", 5) == 0 || strncmp(d, "inet:", 5) == 0)
 		d += 5;
-	/* how libpq itself tells a socket directory from a host name */
-	if (d[0] == '\0' || d[0] == '/')
+	switch (p->kind) {
+	case DBHOSTS_URI:
+		p->expand_dbname = 1;
+		pgconn_add_str(p, "dbname", host);
+		pgconn_add_str(p, "client_encoding", PGCONN_ENCODING);
+		return 0;
+	case DBHOSTS_UNIX:
 		rc = pgconn_unix(p, d, error_r);
-	else
+		break;
+	case DBHOSTS_INET:
 		rc = pgconn_inet(p, d, error_r);
+		break;
+	}
 	if (rc < 0)
 		return -1;
 	pgconn_add_str(p, "dbname", conn->dbname);
@@ -265,7 +258,7 @@ pgconn_new(const struct sqlmap_conn *conn, const char *appname)
 		if (conn == NULL)
 			h->bad = PGCONN_NO_DATABASE;
 		else if (pgconn_params_init(&h->params, conn, spec, appname,
-		    0, &error) < 0)
+		    &error) < 0)
 			h->bad = error;
 	}
 	return pc;

@@ -48,16 +48,9 @@
 #define PGCONN_ERROR_MAX	400	/* a libpq message, made one line */
 #define PGCONN_ENCODING		"UTF8"
 
-/* how a host is reached; Postfix prefers them in this order */
-enum pgconn_kind {
-	PGCONN_UNIX,
-	PGCONN_INET,
-	PGCONN_URI
-};
-
 /* libpq keywords for one host; arrays end with NULL, as libpq wants */
 struct pgconn_params {
-	enum pgconn_kind kind;
+	enum dbhosts_kind kind;
 	const char *keywords[PGCONN_KEYWORDS_MAX + 1];
 	const char *values[PGCONN_KEYWORDS_MAX + 1];
 	int	 expand_dbname;	/* 1 for URIs only */
@@ -67,17 +60,15 @@ struct pgconn_params {
 
 /*
  * pgconn_params_init - keywords for host (one entry of conn->hosts, or
- * NULL for the default "localhost"), with client_encoding UTF8,
- * application_name (may be NULL) and, when connect_timeout_s > 0,
- * connect_timeout (libpq honours it in blocking calls only). p owns
- * copies of everything. Returns 0, or -1 and *error_r (static text) for
- * an entry that cannot be used (bad port). Free with
- * pgconn_params_free() in both cases.
+ * NULL for the default "localhost"), with client_encoding UTF8 and
+ * application_name (may be NULL); no connect_timeout: our callers time
+ * connects out themselves. p owns copies of everything. Returns 0, or
+ * -1 and *error_r (static text) for an entry that cannot be used (bad
+ * port). Free with pgconn_params_free() in both cases.
  */
 int	pgconn_params_init(struct pgconn_params *p,
 	    const struct sqlmap_conn *conn, const char *host,
-	    const char *application_name, unsigned connect_timeout_s,
-	    const char **error_r);
+	    const char *application_name, const char **error_r);
 void	pgconn_params_free(struct pgconn_params *p);
 
 /*

@@ -409,7 +409,7 @@ fake_free(struct fake *f)
 struct param_case {
 	const char *spec;
 	int	 rc;
-	enum pgconn_kind kind;
+	enum dbhosts_kind kind;
 	const char *host;	/* NULL: must be absent */
 	const char *hostaddr;
 	const char *port;
@@ -418,43 +418,43 @@ struct param_case {
 
 static const struct param_case param_cases[] = {
 	/* Postfix forms */
-	{ "inet:db.example.com:5433", 0, PGCONN_INET, "db.example.com",
+	{ "inet:db.example.com:5433", 0, DBHOSTS_INET, "db.example.com",
 	    NULL, "5433", NULL },
-	{ "db.example.com:5433", 0, PGCONN_INET, "db.example.com", NULL,
+	{ "db.example.com:5433", 0, DBHOSTS_INET, "db.example.com", NULL,
 	    "5433", NULL },
-	{ "db.example.com", 0, PGCONN_INET, "db.example.com", NULL, NULL,
+	{ "db.example.com", 0, DBHOSTS_INET, "db.example.com", NULL, NULL,
 	    NULL },
-	{ "inet:db.example.com", 0, PGCONN_INET, "db.example.com", NULL,
+	{ "inet:db.example.com", 0, DBHOSTS_INET, "db.example.com", NULL,
 	    NULL, NULL },
-	{ "localhost", 0, PGCONN_INET, "localhost", NULL, NULL, NULL },
-	{ "unix:/run/postgresql", 0, PGCONN_UNIX, "/run/postgresql", NULL,
+	{ "localhost", 0, DBHOSTS_INET, "localhost", NULL, NULL, NULL },
+	{ "unix:/run/postgresql", 0, DBHOSTS_UNIX, "/run/postgresql", NULL,
 	    NULL, NULL },
-	{ "/run/postgresql", 0, PGCONN_UNIX, "/run/postgresql", NULL, NULL,
+	{ "/run/postgresql", 0, DBHOSTS_UNIX, "/run/postgresql", NULL, NULL,
 	    NULL },
-	{ "unix:", 0, PGCONN_UNIX, NULL, NULL, NULL, NULL },
+	{ "unix:", 0, DBHOSTS_UNIX, NULL, NULL, NULL, NULL },
 	/* numeric: hostaddr, no DNS */
-	{ "192.0.2.7", 0, PGCONN_INET, NULL, "192.0.2.7", NULL, NULL },
-	{ "inet:192.0.2.7:6432", 0, PGCONN_INET, NULL, "192.0.2.7", "6432",
+	{ "192.0.2.7", 0, DBHOSTS_INET, NULL, "192.0.2.7", NULL, NULL },
+	{ "inet:192.0.2.7:6432", 0, DBHOSTS_INET, NULL, "192.0.2.7", "6432",
 	    NULL },
-	{ "[2001:db8::1]:5433", 0, PGCONN_INET, NULL, "2001:db8::1", "5433",
+	{ "[2001:db8::1]:5433", 0, DBHOSTS_INET, NULL, "2001:db8::1", "5433",
 	    NULL },
-	{ "inet:[::1]", 0, PGCONN_INET, NULL, "::1", NULL, NULL },
-	{ "::1", 0, PGCONN_INET, NULL, "::1", NULL, NULL },
+	{ "inet:[::1]", 0, DBHOSTS_INET, NULL, "::1", NULL, NULL },
+	{ "::1", 0, DBHOSTS_INET, NULL, "::1", NULL, NULL },
 	/* the socket file itself */
-	{ "unix:/run/postgresql/.s.PGSQL.5433", 0, PGCONN_UNIX,
+	{ "unix:/run/postgresql/.s.PGSQL.5433", 0, DBHOSTS_UNIX,
 	    "/run/postgresql", NULL, "5433", NULL },
-	{ "unix:/.s.PGSQL.5432", 0, PGCONN_UNIX, "/", NULL, "5432", NULL },
+	{ "unix:/.s.PGSQL.5432", 0, DBHOSTS_UNIX, "/", NULL, "5432", NULL },
 	/* URIs are the admin's whole story */
 	{ "postgresql://u:pw@db.example.com/mail?sslmode=require", 0,
-	    PGCONN_URI, NULL, NULL, NULL,
+	    DBHOSTS_URI, NULL, NULL, NULL,
 	    "postgresql://u:pw@db.example.com/mail?sslmode=require" },
 	/* broken entries */
-	{ "db.example.com:smtp", -1, PGCONN_INET, NULL, NULL, NULL, NULL },
-	{ "db.example.com:65536", -1, PGCONN_INET, NULL, NULL, NULL, NULL },
-	{ "db.example.com:0", -1, PGCONN_INET, NULL, NULL, NULL, NULL },
-	{ "[::1", -1, PGCONN_INET, NULL, NULL, NULL, NULL },
-	{ "[::1]x", -1, PGCONN_INET, NULL, NULL, NULL, NULL },
-	{ "unix:/run/.s.PGSQL.x", -1, PGCONN_UNIX, NULL, NULL, NULL, NULL },
+	{ "db.example.com:smtp", -1, DBHOSTS_INET, NULL, NULL, NULL, NULL },
+	{ "db.example.com:65536", -1, DBHOSTS_INET, NULL, NULL, NULL, NULL },
+	{ "db.example.com:0", -1, DBHOSTS_INET, NULL, NULL, NULL, NULL },
+	{ "[::1", -1, DBHOSTS_INET, NULL, NULL, NULL, NULL },
+	{ "[::1]x", -1, DBHOSTS_INET, NULL, NULL, NULL, NULL },
+	{ "unix:/run/.s.PGSQL.x", -1, DBHOSTS_UNIX, NULL, NULL, NULL, NULL },
 };
 
 static const char *
@@ -499,7 +499,7 @@ START_TEST(t_params)
 	conn.dbname = (char *)"mail";
 	conn.user = (char *)"postfix";
 	conn.password = (char *)"s3cret";
-	rc = pgconn_params_init(&p, &conn, c->spec, "vrcptd", 0, &error);
+	rc = pgconn_params_init(&p, &conn, c->spec, "vrcptd", &error);
 	ck_assert_msg(rc == c->rc, "%s: rc %d", c->spec, rc);
 	if (rc < 0) {
 		ck_assert_ptr_nonnull(error);
@@ -513,7 +513,7 @@ START_TEST(t_params)
 	ck_assert_kw(&p, "client_encoding", "UTF8");
 	ck_assert_kw(&p, "application_name", "vrcptd");
 	ck_assert_kw(&p, "connect_timeout", NULL);
-	if (c->kind == PGCONN_URI) {
+	if (c->kind == DBHOSTS_URI) {
 		/* Postfix: the URI alone; it is expanded, nothing else is */
 		ck_assert_int_eq(p.expand_dbname, 1);
 		ck_assert_kw(&p, "dbname", c->dbname);
@@ -530,7 +530,7 @@ START_TEST(t_params)
 }
 END_TEST
 
-START_TEST(t_params_timeout_default)
+START_TEST(t_params_default)
 {
 	struct sqlmap_conn conn;
 	struct pgconn_params p;
@@ -541,10 +541,10 @@ START_TEST(t_params_timeout_default)
 	memset(&conn, 0, sizeof(conn));
 	conn.dbname = (char *)"mail";
 	/* no hosts: Postfix's default "localhost" (TCP) */
-	ck_assert_int_eq(pgconn_params_init(&p, &conn, NULL, NULL, 7,
-	    &error), 0);
+	ck_assert_int_eq(pgconn_params_init(&p, &conn, NULL, NULL, &error), 0);
+	ck_assert_int_eq(p.kind, DBHOSTS_INET);
 	ck_assert_kw(&p, "host", "localhost");
-	ck_assert_kw(&p, "connect_timeout", "7");
+	ck_assert_kw(&p, "connect_timeout", NULL);
 	ck_assert_kw(&p, "user", NULL);
 	ck_assert_kw(&p, "application_name", NULL);
 	pgconn_params_free(&p);
@@ -1539,7 +1539,7 @@ db_suite(void)
 	tc = tcase_create("pgconn");
 	tcase_add_loop_test(tc, t_params, 0,
 	    sizeof(param_cases) / sizeof(param_cases[0]));
-	tcase_add_test(tc, t_params_timeout_default);
+	tcase_add_test(tc, t_params_default);
 	tcase_add_test(tc, t_label_oneline);
 	suite_add_tcase(s, tc);
 
