@@ -72,7 +72,10 @@ dbsync_free(struct dbsync **dsp)
 	free(ds);
 }
 
-/* dbsync_connect - the first host that answers; -1 and *why_r if none */
+/*
+ * dbsync_connect - the first host that answers (*why_r NULL), or -1 and
+ * *why_r (fresh: the last host's failure) if none
+ */
 static int
 dbsync_connect(struct dbsync *ds, char **why_r)
 {
@@ -86,6 +89,9 @@ dbsync_connect(struct dbsync *ds, char **why_r)
 		    &ds->pg, &line) == 0) {
 			ds->cur = order[i];
 			(void)pgconn_up(ds->pc, order[i]);
+			/* an earlier host's failure is not the answer's */
+			free(*why_r);
+			*why_r = NULL;
 			return 0;
 		}
 		label = pgconn_label(ds->pc, order[i]);
