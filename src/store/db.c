@@ -1,26 +1,29 @@
 /*
  * db - a pool of non-blocking libpq connections driven by libevent.
  *
- * Each connection is made with PQconnectStartParams()/PQconnectPoll()
- * under our own timer, then put in non-blocking pipeline mode and given
- * every statement of the pool's maps (PQsendPrepare, "vrcpt_<id>"). A
- * submitted batch waits in a bounded FIFO until a ready connection has
- * room (at most DB_PIPELINE_MAX batches in flight each), is sent as its
- * queries plus one PQpipelineSync(), and completes when its
- * PGRES_PIPELINE_SYNC comes back; results arrive in send order, so the
- * batches in flight on a connection are a FIFO too.
+ * Each connection is made with pgconn's connect steps (pgconn_start,
+ * pgconn_poll) under our own timer, then put in non-blocking pipeline
+ * mode and given every statement of the pool's maps (PQsendPrepare,
+ * "vrcpt_<id>"). A submitted batch waits in a bounded FIFO until a
+ * ready connection has room (at most DB_PIPELINE_MAX batches in flight
+ * each), is sent as its queries plus one PQpipelineSync(), and
+ * completes when its PGRES_PIPELINE_SYNC comes back; results arrive in
+ * send order, so the batches in flight on a connection are a FIFO too.
  *
- * Failure handling follows Postfix dict_pgsql.c: hosts are tried in
- * random order, unix sockets before TCP before URIs; a host that failed
- * to connect is skipped for retry_interval while another host is left;
+ * Failure handling follows Postfix dict_pgsql.c: each new connection
+ * goes to the first host of pgconn_order() (unix sockets before TCP
+ * before URIs, random within each kind, a host that failed to connect
+ * skipped for retry_interval: core/dbhosts); when its connect fails and
+ * another host is not being skipped, it tries that one at once;
  * "warning: connect to pgsql server HOST: REASON" is logged once per
  * change of a host's state (and an info line when it is back). Beyond
- * Postfix: each connection reconnects with exponential backoff
- * (DB_BACKOFF_MIN_MS..DB_BACKOFF_MAX_MS, jittered), a batch that cannot
- * be sent within DB_CONNECT_TIMEOUT_MS fails, and when every connection
- * is waiting out a backoff queued batches fail at once (as Postfix does
- * while all hosts are skipped) instead of piling up. idle_interval
- * closes a connection unused that long, but never the last ready one.
+ * Postfix: each connection reconnects with the backoff of core/dbhosts
+ * (growing, jittered; at once after a connection that had been up a
+ * while), a batch that cannot be sent within DB_CONNECT_TIMEOUT_MS
+ * fails, and when every connection is waiting out a backoff queued
+ * batches fail at once (as Postfix does while all hosts are skipped)
+ * instead of piling up. idle_interval closes a connection unused that
+ * long, but never the last ready one.
  *
  * Callbacks run only from db_deliver(), an event of its own, so never
  * inside db_submit() and never inside libpq processing; a callback may
@@ -51,15 +54,10 @@
 #include "store/pgconn.h"
 #include "util/clock.h"
 #include "util/log.h"
-#include "util/rand.h"
 #include "util/xalloc.h"
 
 #define DB_POOL_MAX		64	/* connections in one pool */
 #define DB_PIPELINE_MAX		4	/* batches in flight, per conn */
-#define DB_BACKOFF_MIN_MS	100	/* first reconnect delay */
-#define DB_BACKOFF_MAX_MS	5000	/* reconnect delay cap */
-/* a connection up this long was healthy: when lost, reconnect at once */
-#define DB_STABLE_MS		10000
 #define DB_QUERY_TIMEOUT_MS	5000	/* oldest batch unanswered this
 					 * long: the connection is dropped
 					 * (no non-blocking cancel in libpq
@@ -84,7 +82,7 @@ enum db_op_state {
 enum db_conn_state {
 	DB_CONN_CLOSED,		/* no connection, none wanted (idle) */
 	DB_CONN_WAIT,		/* backoff; the timer connects again */
-	DB_CONN_CONNECTING,	/* PQconnectPoll() under the connect timer */
+	DB_CONN_CONNECTING,	/* pgconn_poll() under the connect timer */
 	DB_CONN_READY		/* pipeline mode, statements sent */
 };
 
@@ -117,28 +115,17 @@ struct db_op {
 
 TAILQ_HEAD(db_opq_head, db_op);
 
-struct db_host {
-	char	*spec;		/* as written in hosts = */
-	char	*label;		/* for messages */
-	struct pgconn_params params;
-	const char *bad;	/* unusable entry: why (static) */
-	uint64_t skip_until_us;	/* failed: not tried before this */
-	bool	 down;		/* a failure was logged */
-	char	*reason;	/* ... with this reason */
-};
-
 struct db_conn {
 	struct db *db;
 	unsigned idx;
 	enum db_conn_state state;
 	PGconn	*pg;
-	struct db_host *host;
+	size_t	 host;		/* index in db->pc, while pg != NULL */
 	int	 fd;
 	short	 watch;		/* what ev_io waits for */
 	struct event *ev_io;
 	struct event *ev_timer;
-	unsigned backoff_ms;
-	uint64_t up_us;		/* READY since */
+	struct dbhosts_backoff backoff;	/* its up_us: READY since */
 	uint64_t used_us;	/* last batch finished */
 	char	*fatal;		/* FATAL notice: why it will close */
 	struct db_opq_head sent;
@@ -158,10 +145,8 @@ struct db {
 	struct db_stmt *stmts;	/* unique by sqlmap.id */
 	size_t	 nstmts;
 	char	*appname;
-	unsigned retry_interval_s;
 	unsigned idle_interval_s;
-	struct db_host *hosts;
-	size_t	 nhosts;
+	struct pgconn *pc;	/* the hosts, their order and state */
 	struct db_conn *conns;
 	unsigned nconns;
 	struct db_opq_head queue;
@@ -209,6 +194,13 @@ db_timer_add(struct event *ev, uint64_t us)
 	tv.tv_sec = (time_t)(us / US_PER_S);
 	tv.tv_usec = (suseconds_t)(us % US_PER_S);
 	evtimer_add(ev, &tv);
+}
+
+/* db_label - the host a connection is on, for messages */
+static const char *
+db_label(const struct db_conn *c)
+{
+	return pgconn_label(c->db->pc, c->host);
 }
 
 /*
@@ -271,12 +263,12 @@ op_store(struct db_conn *c, struct db_op *op, const PGresult *res)
 	}
 	if (op->kind == DB_OP_PREPARE) {
 		msg_warn("pgsql server %s: cannot prepare the query of %s: %s",
-		    c->host->label, c->db->stmts[q->stmt].sm->path != NULL ?
+		    db_label(c), c->db->stmts[q->stmt].sm->path != NULL ?
 		    c->db->stmts[q->stmt].sm->path : "(unknown)", q->error);
 	} else {
 		/* Postfix dict_pgsql.c plpgsql_query() */
 		msg_warn("pgsql query failed: fatal error from host %s: %s",
-		    c->host->label, q->error);
+		    db_label(c), q->error);
 	}
 }
 
@@ -360,90 +352,26 @@ db_deliver(evutil_socket_t fd, short what, void *arg)
  * Hosts.
  */
 
-/* db_pick_host - Postfix dict_pgsql_find_host(): random, unix first */
-static struct db_host *
-db_pick_host(struct db *db)
-{
-	struct db_host *h, *best = NULL;
-	uint64_t now = clock_mono_us();
-	size_t	 i, count = 0, pick;
-	enum pgconn_kind kind = PGCONN_URI;
-	bool	 any = false;
-
-	for (i = 0; i < db->nhosts; i++) {
-		h = &db->hosts[i];
-		if (h->skip_until_us > now)
-			continue;
-		if (!any || h->params.kind < kind) {
-			kind = h->params.kind;
-			any = true;
-		}
-	}
-	if (!any) {
-		/* all failed lately: the one that has waited longest */
-		for (i = 0; i < db->nhosts; i++) {
-			h = &db->hosts[i];
-			if (best == NULL ||
-			    h->skip_until_us < best->skip_until_us)
-				best = h;
-		}
-		return best;
-	}
-	for (i = 0; i < db->nhosts; i++) {
-		h = &db->hosts[i];
-		if (h->skip_until_us <= now && h->params.kind == kind)
-			count++;
-	}
-	pick = (size_t)(rand_fast() % count);
-	for (i = 0; i < db->nhosts; i++) {
-		h = &db->hosts[i];
-		if (h->skip_until_us <= now && h->params.kind == kind &&
-		    pick-- == 0)
-			return h;
-	}
-	msg_panic("db_pick_host: lost count");
-}
-
-/* db_host_eligible - a host other than h is not being skipped */
-static bool
-db_host_eligible(struct db *db, const struct db_host *h)
-{
-	uint64_t now = clock_mono_us();
-	size_t	 i;
-
-	for (i = 0; i < db->nhosts; i++) {
-		if (&db->hosts[i] != h && db->hosts[i].skip_until_us <= now)
-			return true;
-	}
-	return false;
-}
-
+/* db_host_failed - connecting to host i failed: tell, skip it */
 static void
-db_host_failed(struct db *db, struct db_host *h, const char *why)
+db_host_failed(struct db *db, size_t i, const char *why)
 {
-	if (db->nhosts > 1 && db->retry_interval_s > 0)
-		h->skip_until_us = clock_mono_us() +
-		    (uint64_t)db->retry_interval_s * US_PER_S;
-	if (!h->down || h->reason == NULL || strcmp(h->reason, why) != 0)
-		msg_warn("connect to pgsql server %s: %s", h->label, why);
-	h->down = true;
-	free(h->reason);
-	h->reason = xstrdup(why);
+	const char *label = pgconn_label(db->pc, i);
+
+	/* dict_pgsql.c: plpgsql_connect_single(), once per change */
+	if (pgconn_failed(db->pc, i, why))
+		msg_warn("connect to pgsql server %s: %s", label, why);
 	free(db->last_error);
-	db->last_error = xasprintf("connect to pgsql server %s: %s",
-	    h->label, why);
+	db->last_error = xasprintf("connect to pgsql server %s: %s", label,
+	    why);
 }
 
 static void
-db_host_up(struct db_host *h)
+db_host_up(struct db *db, size_t i)
 {
-	if (h->down)
+	if (pgconn_up(db->pc, i))
 		msg_info("connect to pgsql server %s: connection restored",
-		    h->label);
-	h->down = false;
-	h->skip_until_us = 0;
-	free(h->reason);
-	h->reason = NULL;
+		    pgconn_label(db->pc, i));
 }
 
 /*
@@ -469,20 +397,17 @@ db_notice(void *arg, const char *message)
 		c->fatal = line;
 		return;
 	}
-	msg_warn("pgsql server %s: %s", c->host != NULL ? c->host->label :
-	    "(unknown)", line);
+	msg_warn("pgsql server %s: %s", db_label(c), line);
 	free(line);
 }
 
-/* conn_watch - wait for what on the connection's current socket */
+/* conn_watch_fd - wait for what on fd, the connection's socket */
 static int
-conn_watch(struct db_conn *c, short what)
+conn_watch_fd(struct db_conn *c, int fd, short what)
 {
-	int	 fd = PQsocket(c->pg);
-
 	if (fd < 0)
 		return -1;
-	/* libpq may change the socket during PQconnectPoll() */
+	/* libpq may change the socket while it connects */
 	if (c->ev_io != NULL && c->fd == fd && c->watch == what)
 		return 0;
 	if (c->ev_io != NULL)
@@ -494,6 +419,13 @@ conn_watch(struct db_conn *c, short what)
 	if (c->ev_io == NULL || event_add(c->ev_io, NULL) < 0)
 		msg_fatal("db: cannot register a libpq socket with libevent");
 	return 0;
+}
+
+/* conn_watch - wait for what on the connection's current socket */
+static int
+conn_watch(struct db_conn *c, short what)
+{
+	return conn_watch_fd(c, PQsocket(c->pg), what);
 }
 
 /* conn_close - drop the connection; fail what was in flight on it */
@@ -539,33 +471,26 @@ conn_wait(struct db_conn *c, uint64_t delay_us)
 	db_timer_add(c->ev_timer, delay_us);
 }
 
-/* conn_backoff_us - the next backoff delay, jittered to 50..100% */
-static uint64_t
-conn_backoff_us(struct db_conn *c)
-{
-	uint64_t ms;
-
-	ms = backoff_next(&c->backoff_ms, DB_BACKOFF_MIN_MS, DB_BACKOFF_MAX_MS);
-	return ms * US_PER_MS;
-}
-
 /* conn_connect_failed - this attempt is over; try another host or wait */
 static void
 conn_connect_failed(struct db_conn *c, const char *why)
 {
-	struct db_host *h = c->host;
+	size_t	 order[DBHOSTS_MAX], h = c->host;
 
 	conn_close(c, why);
 	db_host_failed(c->db, h, why);
 	/*
-	 * Another host is there: try it now. The recursion ends because
-	 * every failed host is skipped from here on.
+	 * Another host is not being skipped: try it now (dict_pgsql.c:
+	 * dict_pgsql_get_active() goes on to the next host). The recursion
+	 * ends because every failed host is skipped from here on.
 	 */
-	if (h->skip_until_us > clock_mono_us() && db_host_eligible(c->db, h)) {
+	(void)pgconn_order(c->db->pc, order);
+	if (pgconn_skipped(c->db->pc, h) &&
+	    !pgconn_skipped(c->db->pc, order[0])) {
 		conn_wait(c, 0);
 		return;
 	}
-	conn_wait(c, conn_backoff_us(c));
+	conn_wait(c, dbhosts_backoff_failed(&c->backoff) * US_PER_MS);
 }
 
 /* conn_lost - a ready connection broke */
@@ -573,21 +498,20 @@ static void
 conn_lost(struct db_conn *c, const char *why)
 {
 	char	*line;
-	uint64_t now = clock_mono_us();
-	bool	 stable = now - c->up_us >= DB_STABLE_MS * US_PER_MS;
+	unsigned ms;
 
 	line = c->fatal != NULL ? xstrdup(c->fatal) : pgconn_oneline(why);
 	if (c->nbatches > 0)
 		msg_warn("pgsql server %s: connection lost: %s",
-		    c->host->label, line);
+		    db_label(c), line);
 	else
 		msg_info("pgsql server %s: connection lost: %s",
-		    c->host->label, line);
+		    db_label(c), line);
 	conn_close(c, line);
 	free(line);
-	if (stable)
-		c->backoff_ms = 0;
-	conn_wait(c, stable ? 0 : conn_backoff_us(c));
+	/* not a connect failure: the host is not skipped (dbhosts.h) */
+	ms = dbhosts_backoff_lost(&c->backoff, clock_mono_us());
+	conn_wait(c, ms * US_PER_MS);
 }
 
 /* conn_flush - push queued output; wait for writability if needed */
@@ -664,7 +588,7 @@ broken:
 	return -1;
 }
 
-/* conn_established - PQconnectPoll() said OK */
+/* conn_established - the connect steps are done */
 static void
 conn_established(struct db_conn *c)
 {
@@ -678,8 +602,9 @@ conn_established(struct db_conn *c)
 		return;
 	}
 	conn_set_state(c, DB_CONN_READY);
-	c->up_us = c->used_us = clock_mono_us();
-	db_host_up(c->host);
+	c->used_us = clock_mono_us();
+	dbhosts_backoff_up(&c->backoff, c->used_us);
+	db_host_up(c->db, c->host);
 	for (s = 0; s < c->db->nstmts; s++) {
 		if (conn_send_prepare(c, s) < 0) {
 			conn_lost(c, PQerrorMessage(c->pg));
@@ -693,68 +618,50 @@ conn_established(struct db_conn *c)
 	conn_arm_ready(c);
 }
 
-/* conn_poll - one step of PQconnectPoll() */
+/* conn_poll - the socket is ready: the next connect step */
 static void
 conn_poll(struct db_conn *c)
 {
-	char	*why;
-	int	 rc = 0;
+	char	*why = NULL;
+	int	 fd = -1;
 
-	switch (PQconnectPoll(c->pg)) {
-	case PGRES_POLLING_READING:
-		rc = conn_watch(c, EV_READ);
+	switch (pgconn_poll(c->pg, &fd, &why)) {
+	case PGCONN_STEP_READ:
+		(void)conn_watch_fd(c, fd, EV_READ);
 		break;
-	case PGRES_POLLING_WRITING:
-		rc = conn_watch(c, EV_WRITE);
+	case PGCONN_STEP_WRITE:
+		(void)conn_watch_fd(c, fd, EV_WRITE);
 		break;
-	case PGRES_POLLING_OK:
+	case PGCONN_STEP_OK:
 		conn_established(c);
-		return;
-	case PGRES_POLLING_FAILED:
-	default:
-		rc = -1;
 		break;
-	}
-	if (rc < 0) {
-		why = pgconn_oneline(PQerrorMessage(c->pg));
+	case PGCONN_STEP_FAILED:
 		conn_connect_failed(c, why);
 		free(why);
+		break;
 	}
 }
 
-/* conn_connect - start connecting to a host the pool may use now */
+/* conn_connect - start connecting to the host pgconn_order() puts first */
 static void
 conn_connect(struct db_conn *c)
 {
-	struct db_host *h;
-	char	*why;
+	size_t	 order[DBHOSTS_MAX];
+	char	*why = NULL;
+	int	 fd = -1;
 
-	h = c->host = db_pick_host(c->db);
-	if (h->bad != NULL) {
-		conn_connect_failed(c, h->bad);
-		return;
-	}
-	c->pg = PQconnectStartParams(h->params.keywords, h->params.values,
-	    h->params.expand_dbname);
-	if (c->pg == NULL) {
-		conn_connect_failed(c, "out of memory");
+	(void)pgconn_order(c->db->pc, order);
+	c->host = order[0];
+	if (pgconn_start(c->db->pc, c->host, &c->pg, &fd, &why) ==
+	    PGCONN_STEP_FAILED) {
+		conn_connect_failed(c, why);
+		free(why);
 		return;
 	}
 	PQsetNoticeProcessor(c->pg, db_notice, c);
-	if (PQstatus(c->pg) == CONNECTION_BAD) {
-		why = pgconn_oneline(PQerrorMessage(c->pg));
-		conn_connect_failed(c, why);
-		free(why);
-		return;
-	}
 	conn_set_state(c, DB_CONN_CONNECTING);
 	db_timer_add(c->ev_timer, DB_CONNECT_TIMEOUT_MS * US_PER_MS);
-	/* libpq: before the first PQconnectPoll(), wait for writability */
-	if (conn_watch(c, EV_WRITE) < 0) {
-		why = pgconn_oneline(PQerrorMessage(c->pg));
-		conn_connect_failed(c, why);
-		free(why);
-	}
+	(void)conn_watch_fd(c, fd, EV_WRITE);
 }
 
 /* conn_drain - take every result libpq has complete, route it */
@@ -931,11 +838,8 @@ db_queue_cb(evutil_socket_t fd, short what, void *arg)
 	struct db *db = arg;
 	uint64_t now = clock_mono_us();
 	char	 why[80];
-	size_t	 i;
-	bool	 down = false;
+	bool	 down = pgconn_ndown(db->pc) > 0;
 
-	for (i = 0; i < db->nhosts; i++)
-		down |= db->hosts[i].down;
 	if (now >= DB_CONNECT_TIMEOUT_MS * US_PER_MS) {
 		snprintf(why, sizeof(why), "no pgsql connection available "
 		    "within %d ms", DB_CONNECT_TIMEOUT_MS);
@@ -1031,8 +935,6 @@ db_new(struct event_base *base, const struct sqlmap *const *maps,
 {
 	struct db *db;
 	const struct sqlmap_conn *sc;
-	struct db_host *h;
-	const char *error;
 	size_t	 i, j;
 	unsigned n;
 
@@ -1062,23 +964,9 @@ db_new(struct event_base *base, const struct sqlmap *const *maps,
 
 	/* hosts: from the first map; all maps of a pool share them */
 	sc = nmaps > 0 ? &maps[0]->conn : NULL;
-	db->nhosts = sc != NULL && sc->nhosts > 0 ? sc->nhosts : 1;
-	db->hosts = xcalloc(db->nhosts, sizeof(db->hosts[0]));
-	for (i = 0; i < db->nhosts; i++) {
-		h = &db->hosts[i];
-		h->spec = xstrdup(sc != NULL && sc->nhosts > 0 ?
-		    sc->hosts[i] : "localhost");
-		h->label = pgconn_host_label(h->spec);
-		if (sc == NULL)
-			h->bad = "no maps in this pool";
-		else if (pgconn_params_init(&h->params, sc, h->spec,
-		    db->appname, 0, &error) < 0)
-			h->bad = error;
-	}
-	if (sc != NULL) {
-		db->retry_interval_s = sc->retry_interval_s;
+	db->pc = pgconn_new(sc, db->appname);
+	if (sc != NULL)
 		db->idle_interval_s = sc->idle_interval_s;
-	}
 
 	n = opts != NULL ? opts->pool_size : 1;
 	if (n < 1)
@@ -1130,15 +1018,9 @@ db_free(struct db **dbp)
 		TAILQ_REMOVE(&db->done, op, link);
 		op_free(op);
 	}
-	for (i = 0; i < db->nhosts; i++) {
-		pgconn_params_free(&db->hosts[i].params);
-		free(db->hosts[i].spec);
-		free(db->hosts[i].label);
-		free(db->hosts[i].reason);
-	}
+	pgconn_free(&db->pc);
 	event_free(db->ev_deliver);
 	event_free(db->ev_queue);
-	free(db->hosts);
 	free(db->conns);
 	free(db->maps);
 	free(db->stmts);
@@ -1256,7 +1138,7 @@ const char *
 db_state(struct db *db, char *buf, size_t size)
 {
 	unsigned i, up = 0;
-	size_t	 h, down = 0;
+	size_t	 down = pgconn_ndown(db->pc), nhosts = pgconn_nhosts(db->pc);
 
 	if (size == 0)
 		return buf;
@@ -1264,13 +1146,9 @@ db_state(struct db *db, char *buf, size_t size)
 		if (db->conns[i].state == DB_CONN_READY)
 			up++;
 	}
-	for (h = 0; h < db->nhosts; h++) {
-		if (db->hosts[h].down)
-			down++;
-	}
 	if (down > 0)
 		snprintf(buf, size, "%u/%u connections up, %zu/%zu hosts "
-		    "down", up, db->nconns, down, db->nhosts);
+		    "down", up, db->nconns, down, nhosts);
 	else
 		snprintf(buf, size, "%u/%u connections up", up, db->nconns);
 	return buf;

@@ -6,20 +6,22 @@
  * A struct db is a pool of connections to one server identity (the
  * hosts/user/password/dbname of one or more pgsql: map files) owned by
  * one event loop (one worker thread). Connections are made
- * asynchronously (PQconnectStartParams/PQconnectPoll, our own connect
+ * asynchronously (store/pgconn's connect steps, our own connect
  * timeout), use client_encoding UTF8, prepare every statement of the
  * pool once after connecting, and run in pipeline mode: the queries of
  * one request are sent together with one sync point, so a request costs
- * one round trip. A connection that fails is reconnected with backoff;
- * a host that failed is skipped for retry_interval when others exist
- * (Postfix dict_pgsql "hosts" semantics: tried in random order).
+ * one round trip. Hosts are tried in Postfix dict_pgsql's order (unix
+ * sockets, then TCP, then URIs, random within each kind); a host that
+ * failed to connect is skipped for retry_interval while another one is
+ * not; a connection that fails is reconnected with backoff.
  *
  * Contract: db_submit() returns -1 when the request cannot be queued (the
  * callback will never run), or 0 and then the callback runs exactly once,
  * later, from the event loop (never from inside db_submit), unless
  * db_cancel() is called first. After db_cancel() the callback never runs.
  *
- * This is the only module besides dbsync that includes libpq-fe.h.
+ * This header does not include libpq-fe.h: callers outside src/store
+ * need not know about libpq.
  */
 #include <stddef.h>
 #include <stdint.h>

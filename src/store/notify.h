@@ -6,24 +6,25 @@
  *
  * notify_start() runs a thread with one dedicated connection to the
  * server of a pgsql: map (the primary: a standby cannot LISTEN; hosts
- * are tried in the order written, standbys skipped). It calls
+ * are tried in the pools' order, Postfix dict_pgsql.c's, and a standby
+ * is skipped for retry_interval like a host that failed). It calls
  * hooks->message for every notification, in commit order, and
  * hooks->up once "LISTEN vrcpt_invalidate" is in effect AND the
  * database has vrcpt_* triggers (policy/triggers-*.sql; counted again
  * with every keep-alive query): without them nothing would ever be
  * notified. It calls hooks->down when either stops being true: the
  * connection is lost (an error, the server gone, or no answer to the
- * keep-alive query within NOTIFY_PING_TIMEOUT_MS; then it reconnects
- * with backoff) or the triggers are gone. Everything committed while
- * down was missed, which is why the caller flushes in hooks->up.
+ * keep-alive query within NOTIFY_PING_TIMEOUT_MS; then it reconnects,
+ * at once or with backoff as the pools do) or the triggers are gone.
+ * Everything committed while down was missed, which is why the caller
+ * flushes in hooks->up.
  * hooks->tick runs about once a second whatever the state. All hooks
  * run on the listener thread.
  *
  * notify_send() is the other end, for vrcptctl flush: a blocking
- * "SELECT pg_notify('vrcpt_invalidate', payload)".
+ * "SELECT pg_notify('vrcpt_invalidate', payload)" on the first host, in
+ * the same order, that takes it.
  */
-#include <stdbool.h>
-
 #include "core/sqlmap.h"
 
 struct notify;
@@ -34,8 +35,6 @@ struct notify;
 						 * triggers) */
 #define NOTIFY_PING_TIMEOUT_MS		3000
 #define NOTIFY_TICK_MS			1000
-#define NOTIFY_BACKOFF_MIN_MS		100
-#define NOTIFY_BACKOFF_MAX_MS		5000
 
 struct notify_hooks {
 	void	(*up)(void *arg);
@@ -54,12 +53,11 @@ struct notify *notify_start(const struct sqlmap_conn *conn,
 	    const char *appname, const struct notify_hooks *hooks);
 /* notify_stop - stop the thread (no hook runs after) and free */
 void	notify_stop(struct notify **np);
-/* notify_is_up - LISTEN and triggers are in effect right now */
-bool	notify_is_up(const struct notify *n);
 
 /*
  * notify_send - send one invalidation message to the server of conn.
- * Returns 0, or -1 and *error_r (fresh, caller frees).
+ * timeout_ms bounds each host's connect and the query on it. Returns 0,
+ * or -1 and *error_r (fresh, caller frees: the last host's failure).
  */
 int	notify_send(const struct sqlmap_conn *conn, const char *payload,
 	    unsigned timeout_ms, char **error_r);
