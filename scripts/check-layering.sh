@@ -2,9 +2,10 @@
 # check-layering - includes point inward only (README "Inside"):
 #   util <- core <- proto, conf <- store <- server <- daemon
 #   ctl: conf, proto, store and below; milter: conf, proto and below
-# nothing but the daemon includes daemon/, and the library headers stay
-# in the adapters: libpq and hiredis in store/, libevent in store/ and
-# server/, libmilter in milter/.
+# nothing but the daemon includes daemon/, the library headers stay in
+# the adapters (libpq and hiredis in store/, libevent in store/ and
+# server/, libmilter in milter/), and libpq's connect functions are
+# called from store/pgconn.c only.
 cd "$(dirname "$0")/.." || exit 1
 fail=0
 bad() { echo "layering: $1"; fail=1; }
@@ -33,6 +34,10 @@ out=$(
 	check daemon 'util|core|proto|conf|store|server|daemon' 'libpq|hiredis|libmilter'
 	check ctl   'util|core|proto|conf|store|ctl' 'event2/|libmilter'
 	check milter 'util|core|proto|conf|milter' 'event2/|libpq|hiredis'
+	# one way to reach PostgreSQL: libpq's connect functions in pgconn.c
+	grep -rnE '\<PQ(connect|setdb|ping|reset)[A-Za-z]*\(' src |
+	    grep -v '^src/store/pgconn\.c:' |
+	    sed 's/^/layering: libpq connect outside store\/pgconn.c: /'
 )
 if [ -n "$out" ]; then
 	echo "$out"

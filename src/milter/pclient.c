@@ -36,7 +36,6 @@
 
 #define PCLIENT_TRIES		2	/* a dead pooled connection is
 					 * replaced once */
-#define PCLIENT_US_PER_MS	1000ULL
 
 struct pclient {
 	char	*endpoint;		/* as configured, for messages */
@@ -120,7 +119,7 @@ ms_left(uint64_t deadline)
 
 	if (now >= deadline)
 		return 0;
-	left = (deadline - now + PCLIENT_US_PER_MS - 1) / PCLIENT_US_PER_MS;
+	left = (deadline - now + CLOCK_US_PER_MS - 1) / CLOCK_US_PER_MS;
 	return left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
@@ -392,7 +391,7 @@ pclient_ask(struct pclient *pc, const char *req, size_t len,
 
 	*action_r = NULL;
 	err[0] = '\0';
-	deadline = clock_mono_us() + pc->timeout_ms * PCLIENT_US_PER_MS;
+	deadline = clock_mono_us() + pc->timeout_ms * CLOCK_US_PER_MS;
 	for (tries = 0; tries < PCLIENT_TRIES; ) {
 		if (!fresh_only && (fd = pool_take(pc)) >= 0) {
 			if (!still_open(fd)) {

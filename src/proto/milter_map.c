@@ -37,7 +37,6 @@
 #define MILTER_MAP_REJECT_CODE	554	/* access_map_reject_code */
 #define MILTER_MAP_DEFER_CODE	450	/* access_map_defer_code */
 #define MILTER_DSN_DIGS_MAX	3	/* digits in one DSN part */
-#define MILTER_UTF8_SEQ_MAX	4
 #define MILTER_IPV6_PREFIX	"IPv6:"
 #define MILTER_V4MAPPED_PREFIX	"::ffff:"
 #define MILTER_ADDR_GROWTH	1	/* the ']' of an unterminated "[..." */

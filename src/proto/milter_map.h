@@ -49,7 +49,6 @@
 #define MILTER_DETAIL_MAX	ENGINE_ACTION_MAX	/* text after "Recipient
 					 * address rejected: " */
 #define MILTER_INSTANCE_MAX	64	/* an instance attribute */
-#define MILTER_CONN_SPEC_MAX	1024	/* a libmilter socket spec */
 
 /* what to tell the MTA */
 enum milter_decision {

@@ -272,9 +272,7 @@ dispatch_start(struct worker *w, struct conn *c, struct gen *g,
 	r->timer = evtimer_new(w->base, dispatch_timeout, r);
 	if (r->timer == NULL)
 		msg_fatal("evtimer_new: out of memory");
-	tv.tv_sec = (time_t)(cfg->request_timeout / CLOCK_MS_PER_S);
-	tv.tv_usec = (suseconds_t)(cfg->request_timeout % CLOCK_MS_PER_S) *
-	    (suseconds_t)CLOCK_US_PER_MS;
+	tv = clock_tv_ms(cfg->request_timeout);
 	evtimer_add(r->timer, &tv);
 	dispatch_step(r);
 }

@@ -246,10 +246,8 @@ static void
 metrics_on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct metrics_server *ms = arg;
-	struct timeval tv = { METRICS_TIMEOUT_MS / 1000,
-	    (METRICS_TIMEOUT_MS % 1000) * 1000 };
-	struct timeval pause = { METRICS_ACCEPT_PAUSE_MS / 1000,
-	    (METRICS_ACCEPT_PAUSE_MS % 1000) * 1000 };
+	struct timeval tv = clock_tv_ms(METRICS_TIMEOUT_MS);
+	struct timeval pause = clock_tv_ms(METRICS_ACCEPT_PAUSE_MS);
 	unsigned long held;
 	struct mconn *mc;
 	int fd;

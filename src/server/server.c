@@ -148,8 +148,7 @@ worker_accept_resume(evutil_socket_t fd, short what, void *arg)
 static void
 worker_accept_pause(struct worker *w, int err)
 {
-	struct timeval tv = { SERVER_ACCEPT_PAUSE_MS / 1000,
-	    (SERVER_ACCEPT_PAUSE_MS % 1000) * 1000 };
+	struct timeval tv = clock_tv_ms(SERVER_ACCEPT_PAUSE_MS);
 	unsigned long held;
 
 	if (log_rate_ok(w->accept_log, clock_mono_ms(), CONN_LOG_INTERVAL_MS,
@@ -222,8 +221,7 @@ worker_on_notify(evutil_socket_t fd, short what, void *arg)
 		gen_unref(w, &old);
 	}
 	if (stopping) {
-		struct timeval tv = { SERVER_DRAIN_MS / 1000,
-		    (SERVER_DRAIN_MS % 1000) * 1000 };
+		struct timeval tv = clock_tv_ms(SERVER_DRAIN_MS);
 
 		worker_listen_on(w, false);
 		if (w->drain_ev == NULL) {
@@ -350,9 +348,8 @@ server_start(struct conf *cfg, const int *fds, size_t nfds)
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (i = 0; i < n; i++) {
 		struct worker *w = &srv->workers[i];
-		struct timeval tick = { 0, 100 * 1000 };
-		struct timeval sweep = { CONN_SWEEP_MS / 1000,
-		    (CONN_SWEEP_MS % 1000) * 1000 };
+		struct timeval tick = clock_tv_ms(SERVER_TICK_MS);
+		struct timeval sweep = clock_tv_ms(CONN_SWEEP_MS);
 		int p[2];
 
 		w->idx = i;

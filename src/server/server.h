@@ -21,6 +21,8 @@ struct server;
 #define SERVER_WORKERS_MAX	64
 #define SERVER_DRAIN_MS		2000	/* graceful stop: time to finish
 					 * requests in flight */
+#define SERVER_TICK_MS		100	/* a stopping worker checks for
+					 * requests still running */
 #define SERVER_ACCEPT_PAUSE_MS	250	/* out of descriptors: time before
 					 * accept() is tried again */
 /* descriptors kept for everything but client connections: listeners,

@@ -64,8 +64,6 @@
 					 * 15); lookups take milliseconds */
 #define DB_APPNAME_DEFAULT	"vrcpt"
 
-#define US_PER_MS		1000ULL
-#define US_PER_S		1000000ULL
 
 enum db_op_kind {
 	DB_OP_BATCH,		/* a db_submit() */
@@ -189,10 +187,8 @@ static void conn_arm_ready(struct db_conn *);
 static void
 db_timer_add(struct event *ev, uint64_t us)
 {
-	struct timeval tv;
+	struct timeval tv = clock_tv_us(us);
 
-	tv.tv_sec = (time_t)(us / US_PER_S);
-	tv.tv_usec = (suseconds_t)(us % US_PER_S);
 	evtimer_add(ev, &tv);
 }
 
@@ -490,7 +486,7 @@ conn_connect_failed(struct db_conn *c, const char *why)
 		conn_wait(c, 0);
 		return;
 	}
-	conn_wait(c, dbhosts_backoff_failed(&c->backoff) * US_PER_MS);
+	conn_wait(c, dbhosts_backoff_failed(&c->backoff) * CLOCK_US_PER_MS);
 }
 
 /* conn_lost - a ready connection broke */
@@ -511,7 +507,7 @@ conn_lost(struct db_conn *c, const char *why)
 	free(line);
 	/* not a connect failure: the host is not skipped (dbhosts.h) */
 	ms = dbhosts_backoff_lost(&c->backoff, clock_mono_us());
-	conn_wait(c, ms * US_PER_MS);
+	conn_wait(c, ms * CLOCK_US_PER_MS);
 }
 
 /* conn_flush - push queued output; wait for writability if needed */
@@ -660,7 +656,7 @@ conn_connect(struct db_conn *c)
 	}
 	PQsetNoticeProcessor(c->pg, db_notice, c);
 	conn_set_state(c, DB_CONN_CONNECTING);
-	db_timer_add(c->ev_timer, DB_CONNECT_TIMEOUT_MS * US_PER_MS);
+	db_timer_add(c->ev_timer, DB_CONNECT_TIMEOUT_MS * CLOCK_US_PER_MS);
 	(void)conn_watch_fd(c, fd, EV_WRITE);
 }
 
@@ -757,15 +753,15 @@ conn_arm_ready(struct db_conn *c)
 	uint64_t now = clock_mono_us(), at;
 
 	if (op != NULL)
-		at = op->t_us + DB_QUERY_TIMEOUT_MS * US_PER_MS;
+		at = op->t_us + DB_QUERY_TIMEOUT_MS * CLOCK_US_PER_MS;
 	else if (c->db->idle_interval_s > 0) {
-		at = c->used_us + (uint64_t)c->db->idle_interval_s * US_PER_S;
+		at = c->used_us + (uint64_t)c->db->idle_interval_s * CLOCK_US_PER_S;
 		/*
 		 * Past the idle time but kept (the last ready connection):
 		 * look again one idle interval from now, not in a busy loop.
 		 */
 		if (at <= now)
-			at = now + (uint64_t)c->db->idle_interval_s * US_PER_S;
+			at = now + (uint64_t)c->db->idle_interval_s * CLOCK_US_PER_S;
 	} else {
 		evtimer_del(c->ev_timer);
 		return;
@@ -807,13 +803,13 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case DB_CONN_READY:
 		op = TAILQ_FIRST(&c->sent);
 		if (op != NULL && now - op->t_us >=
-		    DB_QUERY_TIMEOUT_MS * US_PER_MS) {
+		    DB_QUERY_TIMEOUT_MS * CLOCK_US_PER_MS) {
 			snprintf(why, sizeof(why), "no answer in %d ms",
 			    DB_QUERY_TIMEOUT_MS);
 			conn_lost(c, why);
 		} else if (op == NULL && c->db->idle_interval_s > 0 &&
 		    now - c->used_us >=
-		    (uint64_t)c->db->idle_interval_s * US_PER_S &&
+		    (uint64_t)c->db->idle_interval_s * CLOCK_US_PER_S &&
 		    conn_others_ready(c)) {
 			/* Postfix closes idle connections; keep one ready */
 			conn_close(c, "idle");
@@ -840,11 +836,11 @@ db_queue_cb(evutil_socket_t fd, short what, void *arg)
 	char	 why[80];
 	bool	 down = pgconn_ndown(db->pc) > 0;
 
-	if (now >= DB_CONNECT_TIMEOUT_MS * US_PER_MS) {
+	if (now >= DB_CONNECT_TIMEOUT_MS * CLOCK_US_PER_MS) {
 		snprintf(why, sizeof(why), "no pgsql connection available "
 		    "within %d ms", DB_CONNECT_TIMEOUT_MS);
 		/* name the server trouble if there is any */
-		db_fail_queued(db, now - DB_CONNECT_TIMEOUT_MS * US_PER_MS,
+		db_fail_queued(db, now - DB_CONNECT_TIMEOUT_MS * CLOCK_US_PER_MS,
 		    down && db->last_error != NULL ? db->last_error : why);
 	}
 	db_dispatch(db);
@@ -918,9 +914,9 @@ db_dispatch(struct db *db)
 	}
 	now = clock_mono_us();
 	op = TAILQ_FIRST(&db->queue);
-	if (op->t_us + DB_CONNECT_TIMEOUT_MS * US_PER_MS > now)
+	if (op->t_us + DB_CONNECT_TIMEOUT_MS * CLOCK_US_PER_MS > now)
 		db_timer_add(db->ev_queue,
-		    op->t_us + DB_CONNECT_TIMEOUT_MS * US_PER_MS - now);
+		    op->t_us + DB_CONNECT_TIMEOUT_MS * CLOCK_US_PER_MS - now);
 	else
 		db_timer_add(db->ev_queue, 0);
 }

@@ -41,7 +41,6 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-#define US_PER_MS		1000ULL
 
 /* a fill: store unless a tombstone says the key was just invalidated */
 #define RCACHE_FILL_LUA \
@@ -118,10 +117,8 @@ rcache_endpoint_split(const struct endpoint *ep, char **path_r,
 static void
 timer_add_ms(struct event *ev, unsigned ms)
 {
-	struct timeval tv;
+	struct timeval tv = clock_tv_ms(ms);
 
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	evtimer_add(ev, &tv);
 }
 
@@ -457,14 +454,14 @@ rc_tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (rc->ac == NULL)
 		return;
 	if (rc->state == RC_CONNECTING && now - rc->connect_us >
-	    RCACHE_CONNECT_TIMEOUT_MS * US_PER_MS) {
+	    RCACHE_CONNECT_TIMEOUT_MS * CLOCK_US_PER_MS) {
 		rc_drop(rc, "connect timed out", true);
 		return;
 	}
 	if (rc->state == RC_READY && oldest != NULL && now -
-	    oldest->sent_us > RCACHE_STALL_MS * US_PER_MS) {
+	    oldest->sent_us > RCACHE_STALL_MS * CLOCK_US_PER_MS) {
 		char	*why = xasprintf("no reply for %llums",
-		    (unsigned long long)((now - oldest->sent_us) / US_PER_MS));
+		    (unsigned long long)((now - oldest->sent_us) / CLOCK_US_PER_MS));
 
 		rc_drop(rc, why, true);
 		free(why);
@@ -475,7 +472,7 @@ struct rcache *
 rcache_new(struct event_base *base, const struct rcache_opts *opts)
 {
 	struct rcache *rc = xcalloc(1, sizeof(*rc));
-	struct timeval tick = { 0, RCACHE_TICK_MS * 1000 };
+	struct timeval tick = clock_tv_ms(RCACHE_TICK_MS);
 
 	rc->base = base;
 	rcache_endpoint_split(opts->endpoint, &rc->path, &rc->host,

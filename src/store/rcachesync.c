@@ -18,6 +18,7 @@
 
 #include "store/rcache.h"
 #include "store/rcachesync.h"
+#include "util/clock.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -130,8 +131,7 @@ rs_connect(struct rcachesync *rs)
 		return 0;
 	if (rs->path == NULL && rs->host == NULL)
 		return -1;
-	tv.tv_sec = (time_t)(rs->timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(rs->timeout_ms % 1000) * 1000;
+	tv = clock_tv_ms(rs->timeout_ms);
 	if (rs->path != NULL)
 		rs->c = redisConnectUnixWithTimeout(rs->path, tv);
 	else

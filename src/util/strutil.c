@@ -24,7 +24,6 @@
 #include "util/xalloc.h"
 
 #define STR_TRUNC_MARK		"..."	/* str_sanitize() cut marker */
-#define STR_UTF8_SEQ_MAX	4	/* bytes in one UTF-8 sequence */
 #define STR_FOLD_LOCALE		"C.UTF-8"
 
 /*
