@@ -38,10 +38,7 @@ maps_write "$tmp" || exit 1
 workers=$(nproc)
 # three configurations of the same daemon: no cache at all, the
 # in-process cache, and the in-process cache plus Redis
-common="virtual_mailbox_domains = pgsql:$tmp/pgsql-virtual-mailbox-domains.cf
-virtual_mailbox_maps = pgsql:$tmp/pgsql-virtual-mailbox-maps.cf
-virtual_alias_maps = pgsql:$tmp/pgsql-virtual-alias-maps.cf, pgsql:$tmp/pgsql-email2email.cf
-recipient_delimiter = +
+common="$(maps_cf "$tmp")
 workers = $workers
 ${BENCH_EXTRA_CF:-}"
 printf 'listen = unix:%s/nocache.sock\nmaillog_file = %s/nocache.log\ncache_max_entries = 0\n%s\n' \

@@ -151,12 +151,7 @@ write_cf() {
 	{
 		echo "# written by tests/integration/cache.sh"
 		echo "listen = unix:$WORK/$name.sock"
-		M=$WORK/maps/pgsql
-		echo "virtual_mailbox_domains = pgsql:$M-virtual-mailbox-domains.cf"
-		echo "virtual_mailbox_maps = pgsql:$M-virtual-mailbox-maps.cf"
-		echo "virtual_alias_maps = pgsql:$M-virtual-alias-maps.cf,"
-		echo "    pgsql:$M-email2email.cf"
-		echo "recipient_delimiter = +"
+		maps_cf "$WORK/maps"
 		echo "cache = redis:unix:$RSOCK"
 		echo "redis_timeout = 200ms"
 		echo "request_timeout = 5s"

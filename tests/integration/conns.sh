@@ -29,10 +29,7 @@ MSOCK=$WORK/metrics.sock
 cat >"$WORK/vrcptd.cf" <<EOC
 listen = $EP
 metrics_listen = unix:$MSOCK
-virtual_mailbox_domains = pgsql:$WORK/pgsql-virtual-mailbox-domains.cf
-virtual_mailbox_maps = pgsql:$WORK/pgsql-virtual-mailbox-maps.cf
-virtual_alias_maps = pgsql:$WORK/pgsql-virtual-alias-maps.cf, pgsql:$WORK/pgsql-email2email.cf
-recipient_delimiter = +
+$(maps_cf "$WORK")
 connection_limit = $LIMIT
 idle_timeout = ${IDLE_TIMEOUT}s
 io_timeout = ${IO_TIMEOUT}s

@@ -38,11 +38,7 @@ write_cf() {
 	cat >"$WORK/$1.cf" <<EOF
 # written by tests/integration/daemon.sh
 listen = $3
-virtual_mailbox_domains = pgsql:$WORK/maps/pgsql-virtual-mailbox-domains.cf
-virtual_mailbox_maps = pgsql:$WORK/maps/pgsql-virtual-mailbox-maps.cf
-virtual_alias_maps = pgsql:$WORK/maps/pgsql-virtual-alias-maps.cf,
-    pgsql:$WORK/maps/pgsql-email2email.cf
-recipient_delimiter = +
+$(maps_cf "$WORK/maps")
 lookup_failure_action = $2
 request_timeout = 1s
 syslog_name = vrcptd-$1

@@ -19,10 +19,7 @@ PORT=$(pf_free_port)
 cat > "$WORK/vrcptd.cf" <<EOC
 listen = unix:$WORK/policy.sock
 metrics_listen = inet:127.0.0.1:$PORT
-virtual_mailbox_domains = pgsql:$WORK/pgsql-virtual-mailbox-domains.cf
-virtual_mailbox_maps = pgsql:$WORK/pgsql-virtual-mailbox-maps.cf
-virtual_alias_maps = pgsql:$WORK/pgsql-virtual-alias-maps.cf, pgsql:$WORK/pgsql-email2email.cf
-recipient_delimiter = +
+$(maps_cf "$WORK")
 maillog_file = $WORK/vrcptd.log
 EOC
 vrcptd_start "$WORK/vrcptd.cf" "$WORK/policy.sock" || finish

@@ -80,11 +80,7 @@ write_cf() {
 listen = unix:$WORK/policy.sock
 milter_listen = unix:$WORK/milter-$1.sock
 milter_log_reject = yes
-virtual_mailbox_domains = pgsql:$WORK/maps/pgsql-virtual-mailbox-domains.cf
-virtual_mailbox_maps = pgsql:$WORK/maps/pgsql-virtual-mailbox-maps.cf
-virtual_alias_maps = pgsql:$WORK/maps/pgsql-virtual-alias-maps.cf,
-    pgsql:$WORK/maps/pgsql-email2email.cf
-recipient_delimiter = +
+$(maps_cf "$WORK/maps")
 lookup_failure_action = $2
 request_timeout = 1s
 maillog_file = $WORK/$1.log

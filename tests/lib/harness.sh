@@ -54,6 +54,9 @@
 #                           mode 755), pointing at the test PostgreSQL
 #                           (PGDATABASE=db maps_write ... for another
 #                           database). On failure bad and status 1
+#   maps_cf DIR             the vrcptd.cf lines that use the four ISPmail
+#                           maps in DIR, as policy/README.md has them, and
+#                           recipient_delimiter = +
 #
 # Clients
 #   pc ENDPOINT COMMAND ARG...
@@ -244,6 +247,16 @@ maps_write() {
 		pf_write_cf "$ROOT/policy/$f" "$dir/$f" ||
 		    { bad "maps_write: policy/$f"; return 1; }
 	done
+}
+
+maps_cf() {
+	cat <<EOF
+virtual_mailbox_domains = pgsql:$1/pgsql-virtual-mailbox-domains.cf
+virtual_mailbox_maps = pgsql:$1/pgsql-virtual-mailbox-maps.cf
+virtual_alias_maps = pgsql:$1/pgsql-virtual-alias-maps.cf,
+    pgsql:$1/pgsql-email2email.cf
+recipient_delimiter = +
+EOF
 }
 
 pc() { perl "$ROOT/tests/lib/policyc.pl" "$@"; }
