@@ -433,24 +433,22 @@ note "PostgreSQL stopped: corpus to 2 instances in $((SECONDS - t0))s"
 
 # --- compare -----------------------------------------------------------------
 
-perl "$HERE/e2e.pl" check "$WORK" >"$WORK/check.out" 2>&1
-grep -v '^e2e-count ' "$WORK/check.out"
-counts=$(grep '^e2e-count ' "$WORK/check.out" | tail -n 1)
-if [ -z "$counts" ]; then
-	bad "e2e.pl check did not finish"
-else
-	read -r _ p f <<<"$counts"
-	pass=$((pass + p))
-	fail=$((fail + f))
-fi
-perl "$HERE/e2e.pl" logtools "$WORK" "${main_paths[@]}" >"$WORK/tools.out" 2>&1
-grep -v '^e2e-count ' "$WORK/tools.out"
-counts=$(grep '^e2e-count ' "$WORK/tools.out" | tail -n 1)
-if [ -z "$counts" ]; then
-	bad "e2e.pl logtools did not finish"
-else
-	read -r _ p f <<<"$counts"
-	pass=$((pass + p))
-	fail=$((fail + f))
-fi
+# e2epl OUT COMMAND ARG...: perl e2e.pl COMMAND ARG... into $WORK/OUT;
+# its lines shown, its "e2e-count PASSED FAILED" line added to ours
+e2epl() {
+	local out=$WORK/$1 cmd=$2 counts p f
+	shift
+	perl "$HERE/e2e.pl" "$@" >"$out" 2>&1
+	grep -v '^e2e-count ' "$out"
+	counts=$(grep '^e2e-count ' "$out" | tail -n 1)
+	if [ -z "$counts" ]; then
+		bad "e2e.pl $cmd did not finish"
+	else
+		read -r _ p f <<<"$counts"
+		pass=$((pass + p))
+		fail=$((fail + f))
+	fi
+}
+e2epl check.out check "$WORK"
+e2epl tools.out logtools "$WORK" "${main_paths[@]}"
 finish
