@@ -214,18 +214,22 @@ if grep -q '451 4.3.0' "$WORK/a.log" 2>/dev/null; then ok; else
 fi
 pgtmp_up || bad "PostgreSQL did not restart"
 
-# recovery: fresh addresses until the database answers again
-recovered=
-for ((i = 0; i < RECOVER_TIMEOUT * 2; i++)); do
-	got=$(pc "$A_UNIX" ask recipient="fresh-a-after$i@example.com")
-	if [ "$got" = "$UNK" ]; then
-		recovered=yes
-		break
-	fi
-	sleep 0.5
-done
+# recovered EP PREFIX: "yes" once EP answers a fresh address (PREFIX<i>)
+# from the database, within RECOVER_TIMEOUT; else "no"
+recovered() {
+	local i
+	for ((i = 0; i < RECOVER_TIMEOUT * 2; i++)); do
+		if [ "$(pc "$1" ask recipient="$2$i@example.com")" = "$UNK" ]
+		then
+			echo yes
+			return
+		fi
+		sleep 0.5
+	done
+	echo no
+}
 check "A answers from PostgreSQL again after the restart" \
-    "${recovered:-no}" yes
+    "$(recovered "$A_UNIX" fresh-a-after)" yes
 # Each worker thread has its own pool, and one may still be in its
 # reconnect backoff (up to 5 s): a 451 is fine for a moment, any other
 # answer than DUNNO for a mailbox is wrong at once.
@@ -236,17 +240,8 @@ for ((i = 0; i < RECOVER_TIMEOUT * 2; i++)); do
 	sleep 0.5
 done
 check "A after the restart: a mailbox" "$got" DUNNO
-recovered=
-for ((i = 0; i < RECOVER_TIMEOUT * 2; i++)); do
-	got=$(pc "$B_UNIX" ask recipient="fresh-b-after$i@example.com")
-	if [ "$got" = "$UNK" ]; then
-		recovered=yes
-		break
-	fi
-	sleep 0.5
-done
 check "B answers from PostgreSQL again after the restart" \
-    "${recovered:-no}" yes
+    "$(recovered "$B_UNIX" fresh-b-after)" yes
 
 # --- shutdown ------------------------------------------------------------
 
