@@ -179,7 +179,6 @@ listening() {
 	    WHERE application_name = 'vrcptd-$1-listen'
 	    AND query ~ 'LISTEN|SELECT 1|pg_trigger'")" -ge 1 ]
 }
-stop() { daemon_stop "$1"; }
 # vstat NAME FIELD - a counter from the "cache statistics" line at stop
 vstat() {
 	sed -n 's/.*cache statistics: .*[ ]'"$2"'=\([0-9]*\).*/\1/p' \
@@ -457,7 +456,7 @@ check "pfa: domain switched off" "$(ask pfa any@example.org)" \
 psql_pfa -c "UPDATE domain SET active = true
     WHERE domain = 'example.org'" >/dev/null
 check "pfa: domain back" "$(ask pfa any@example.org)" DUNNO
-stop pfa
+daemon_stop pfa
 
 # --- no triggers, no trust ---------------------------------------------------
 
@@ -483,7 +482,7 @@ if psql_q -c "CREATE DATABASE notrig" >/dev/null &&
 	ask nt john@example.com john@example.com >/dev/null
 	check "triggers loaded: cached answers used" \
 	    "$(grep -c 'lookup=cache_local' "$WORK/nt.log")" 1
-	stop nt
+	daemon_stop nt
 else
 	bad "creating the database notrig: $(cat "$WORK/load2.log")"
 fi
@@ -622,14 +621,14 @@ reconnected() { grep -q 'connected; using Redis again' "$WORK/c.log"; }
 wait_for "c back on Redis" reconnected
 # a new Redis is empty: c fills it, then reads it
 compare c >/dev/null
-stop c
+daemon_stop c
 : >"$WORK/c.log"
 start c || finish
 compare c >/dev/null
 out=$(compare c)
 check "Redis back: answers" "$(tail -n 1 <<<"$out")" \
     "same $ncorpus defer 0 wrong 0"
-stop c
+daemon_stop c
 check "Redis back: c answered from Redis" \
     "$(grep -c 'lookup=cache_redis' "$WORK/c.log" | awk '{ print ($1 > 0) }')" 1
 # slow: stopped, not dead (connections hang instead of failing)
@@ -650,7 +649,7 @@ kill -CONT "$REDIS_PID"
 out=$(compare c)
 check "Redis continued: answers" "$(tail -n 1 <<<"$out")" \
     "same $ncorpus defer 0 wrong 0"
-stop c
+daemon_stop c
 grep -q 'redis:unix:.*no reply for' "$WORK/c.log" ||
     bad "c did not drop the stalled Redis connection"
 # an invalidation while Redis cannot take it: Redis must not be used
@@ -704,7 +703,7 @@ wait "${BGPIDS[-1]}"
 unset 'BGPIDS[-1]'
 grep -q 'timed out after 1000ms' "$WORK/t.log" ||
     bad "t did not log the request timeout"
-stop t
+daemon_stop t
 
 # --- PostgreSQL down, back ---------------------------------------------------
 
@@ -781,7 +780,7 @@ wait_for "s after the outage" answer_is s john@example.com DUNNO
 out=$(compare a)
 check "PostgreSQL back: answers" "$(tail -n 1 <<<"$out")" \
     "same $ncorpus defer 0 wrong 0"
-stop s
+daemon_stop s
 
 # --- the LISTEN connection dropped -------------------------------------------
 
@@ -802,9 +801,9 @@ grep -q 'cache invalidation listener.*listening again' "$WORK/a.log" ||
 
 # --- the counters ------------------------------------------------------------
 
-stop a
-stop b
-stop ref
+daemon_stop a
+daemon_stop b
+daemon_stop ref
 for n in a b; do
 	[ -n "$(vstat $n db_query)" ] || bad "$n logged no cache statistics"
 done
