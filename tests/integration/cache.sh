@@ -138,8 +138,7 @@ qcount_users() {
 }
 
 maps_write "$WORK/maps" || finish
-PGDATABASE=pfa maps_write "$WORK/maps" \
-    $(cd "$ROOT/policy" && echo postfixadmin-*.cf) || finish
+PGDATABASE=pfa maps_write "$WORK/maps" 'postfixadmin-*.cf' || finish
 redis_up || finish
 
 # --- vrcptd ------------------------------------------------------------------

@@ -18,8 +18,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 harness_init postfixadmin
 [ -x "$VRCPTD" ] || { bad "$VRCPTD not built"; finish; }
 pg_start policy/postfixadmin.sql || finish
-maps_write "$WORK/maps" $(cd "$ROOT/policy" && echo postfixadmin-*.cf pgsql-*.cf) ||
-    finish
+maps_write "$WORK/maps" 'postfixadmin-*.cf' 'pgsql-*.cf' || finish
 M=$WORK/maps
 DOMAINS="pgsql:$M/postfixadmin-virtual-domains-maps.cf"
 ALIASES="pgsql:$M/postfixadmin-virtual-alias-maps.cf, pgsql:$M/postfixadmin-virtual-alias-domain-maps.cf, pgsql:$M/postfixadmin-virtual-alias-domain-catchall-maps.cf"

@@ -48,12 +48,14 @@
 #                           relative to ROOT, or absolute) into the test
 #                           database. On failure bad, the output on
 #                           stderr, and status 1
-#   maps_write DIR [FILE...]
-#                           pf_write_cf each FILE of policy/ (default: the
-#                           four ISPmail pgsql-*.cf) into DIR (created,
-#                           mode 755), pointing at the test PostgreSQL
-#                           (PGDATABASE=db maps_write ... for another
-#                           database). On failure bad and status 1
+#   maps_write DIR [PATTERN...]
+#                           pf_write_cf each file of policy/ that PATTERN
+#                           (a glob: 'postfixadmin-*.cf') names into DIR
+#                           (created, mode 755), pointing at the test
+#                           PostgreSQL (PGDATABASE=db maps_write ... for
+#                           another database). Default: the four ISPmail
+#                           pgsql-*.cf. On failure (a pattern that names
+#                           nothing, too) bad and status 1
 #   maps_cf DIR             the vrcptd.cf lines that use the four ISPmail
 #                           maps in DIR, as policy/README.md has them, and
 #                           recipient_delimiter = +
@@ -236,16 +238,20 @@ pg_start() {
 }
 
 maps_write() {
-	local dir=$1 f
+	local dir=$1 p f
 	shift
 	[ $# -gt 0 ] || set -- pgsql-virtual-mailbox-domains.cf \
 	    pgsql-virtual-mailbox-maps.cf pgsql-virtual-alias-maps.cf \
 	    pgsql-email2email.cf
-	mkdir -p "$dir" && chmod 755 "$dir" ||
-	    { bad "maps_write: cannot make $dir"; return 1; }
-	for f in "$@"; do
-		pf_write_cf "$ROOT/policy/$f" "$dir/$f" ||
-		    { bad "maps_write: policy/$f"; return 1; }
+	if ! { mkdir -p "$dir" && chmod 755 "$dir"; }; then
+		bad "maps_write: cannot make $dir"
+		return 1
+	fi
+	for p in "$@"; do
+		for f in "$ROOT"/policy/$p; do
+			pf_write_cf "$f" "$dir/${f##*/}" ||
+			    { bad "maps_write: policy/$p"; return 1; }
+		done
 	done
 }
 
