@@ -26,9 +26,10 @@
 # Daemons (stopped at exit, the last started first)
 #   daemon_start NAME SOCKET CMD...
 #                           run CMD in the background, output in
-#                           $WORK/NAME.out; wait until the unix socket
-#                           SOCKET accepts (HARNESS_START_TIMEOUT s); NAME
-#                           must not be running already. Sets
+#                           $WORK/NAME.out; wait until it listens on the
+#                           unix socket SOCKET (proc_listening: no probe
+#                           connection), HARNESS_START_TIMEOUT s at most;
+#                           NAME must not be running already. Sets
 #                           DAEMON_PID. On failure bad ("exited at start"
 #                           with its output, or "does not listen") and
 #                           status 1
