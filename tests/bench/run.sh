@@ -13,44 +13,32 @@
 # machine is shared and noisy. Nothing here is a test; nothing asserts
 # a timing.
 #
-#   make bench [BENCH_CONNS=16] [BENCH_REQUESTS=20000]
+#   make bench [BENCH_CONNS=16] [BENCH_REQUESTS=20000] [KEEP=1]
 set -u
-cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
+cd "$ROOT" || exit 1
 CONNS=${BENCH_CONNS:-16}
 REQS=${BENCH_REQUESTS:-20000}
 
-tmp=$(mktemp -d /tmp/vrcpt-bench.XXXXXX)
-chmod 755 "$tmp"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=../lib/harness.sh
+. tests/lib/harness.sh
+# shellcheck source=../lib/redis.sh
+. tests/lib/redis.sh
+# the work directory, the daemons stopped at exit; no checks, no summary
+harness_init bench
+tmp=$WORK
 
 cc -std=c17 -D_GNU_SOURCE -O2 -o "$tmp/policyload" tests/bench/policyload.c || exit 1
 cc -std=c17 -D_GNU_SOURCE -O2 -o "$tmp/nullpolicy" tests/bench/nullpolicy.c -pthread || exit 1
 
-# shellcheck source=tests/lib/pgtmp.sh
-. tests/lib/pgtmp.sh
-pgtmp_start >/dev/null || exit 1
-pgtmp_psql -q -f policy/ispmail.sql >/dev/null
-pgtmp_psql -q -f policy/ispmail-sample.sql >/dev/null
 # the triggers let vrcptd trust its caches (policy/README.md)
-pgtmp_psql -q -f policy/triggers-ispmail.sql >/dev/null
-for f in policy/pgsql-*.cf; do
-	sed -e "s|^hosts *=.*|hosts = unix:$PGHOST|" -e "s|^user *=.*|user = $PGUSER|" \
-	    -e "s|^dbname *=.*|dbname = $PGDATABASE|" -e '/^password/d' \
-	    "$f" > "$tmp/$(basename "$f")"
-done
+pg_start policy/ispmail.sql policy/ispmail-sample.sql \
+    policy/triggers-ispmail.sql || exit 1
+maps_write "$tmp" || exit 1
 workers=$(nproc)
 # three configurations of the same daemon: no cache at all, the
 # in-process cache, and the in-process cache plus Redis
-common="virtual_mailbox_domains = pgsql:$tmp/pgsql-virtual-mailbox-domains.cf
-virtual_mailbox_maps = pgsql:$tmp/pgsql-virtual-mailbox-maps.cf
-virtual_alias_maps = pgsql:$tmp/pgsql-virtual-alias-maps.cf, pgsql:$tmp/pgsql-email2email.cf
-recipient_delimiter = +
+common="$(maps_cf "$tmp")
 workers = $workers
 ${BENCH_EXTRA_CF:-}"
 printf 'listen = unix:%s/nocache.sock\nmaillog_file = %s/nocache.log\ncache_max_entries = 0\n%s\n' \
@@ -70,16 +58,13 @@ for v in $valid; do
 	i=$((i + 1))
 done
 
-redis-server --port 0 --unixsocket "$tmp/redis-server.sock" --save "" \
-    --appendonly no --maxmemory-policy volatile-lru >/dev/null & pids+=($!)
-"$tmp/nullpolicy" "unix:$tmp/null.sock" "$workers" & pids+=($!)
+harness_on_exit redis_stop
+REDIS_LOG=$tmp/redis-server.log redis_start "$tmp/redis-server.sock" \
+    --maxmemory-policy volatile-lru || { bad "redis-server did not start"; exit 1; }
+daemon_start null "$tmp/null.sock" "$tmp/nullpolicy" "unix:$tmp/null.sock" \
+    "$workers" || exit 1
 for c in nocache local redis; do
-	"$BUILD/vrcptd" -c "$tmp/$c.cf" & pids+=($!)
-done
-for _ in $(seq 100); do
-	[ -S "$tmp/null.sock" ] && [ -S "$tmp/nocache.sock" ] &&
-	    [ -S "$tmp/local.sock" ] && [ -S "$tmp/redis.sock" ] && break
-	sleep 0.1
+	vrcptd_start "$tmp/$c.cf" "$tmp/$c.sock" || exit 1
 done
 sleep 1		# let the LISTEN connections come up (cache trust)
 

@@ -5,7 +5,8 @@
 #
 #   tests/e2e/run.sh            (BUILD=build-x tests another build dir;
 #                                VRCPTD=, MILTER= override the binaries;
-#                                E2E_KEEP=1 keeps the work directory)
+#                                KEEP=1 keeps the work directory, as a
+#                                failure does)
 #   tests/e2e/run.sh --record   only the native Postfix: print corpus.txt
 #                                with the replies it measured (to record
 #                                new cases; review before committing);
@@ -58,16 +59,6 @@ set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 HERE=$ROOT/tests/e2e
-BUILD=${BUILD:-build}
-case $BUILD in
-/*)	;;
-*)	BUILD=$ROOT/$BUILD ;;
-esac
-VRCPTD=${VRCPTD:-$BUILD/vrcptd}
-MILTER=${MILTER:-$BUILD/vrcpt-milter}
-START_TIMEOUT=20	# seconds for a daemon to listen
-STOP_TIMEOUT=15		# seconds for a daemon to exit on SIGTERM
-			# (libmilter looks at its stop flag every few s)
 LOG_SETTLE=50		# tenths of a second to wait for log writers
 HELO=e2e.test		# e2e.pl: cases say HELO c<N>.e2e.test
 PG_CONNECTIONS=300	# PostgreSQL max_connections
@@ -82,28 +73,15 @@ case ${1:-} in
 	record=1 ;;
 esac
 
-# shellcheck source=../lib/proc.sh
-. "$ROOT/tests/lib/proc.sh"
-# shellcheck source=../lib/pgtmp.sh
-. "$ROOT/tests/lib/pgtmp.sh"
-# shellcheck source=../lib/postfix.sh
-. "$ROOT/tests/lib/postfix.sh"
+# shellcheck source=../lib/harness.sh
+. "$ROOT/tests/lib/harness.sh"
+# shellcheck source=../lib/redis.sh
+. "$ROOT/tests/lib/redis.sh"
 
-pass=0
-fail=0
-bad() { fail=$((fail + 1)); printf 'e2e: FAIL: %s\n' "$*"; }
-note() { printf 'e2e: %s\n' "$*"; }
-finish() {
-	[ "$fail" -eq 0 ] || [ "${E2E_KEEP:-0}" = 1 ] ||
-	    note "work directory removed; E2E_KEEP=1 keeps it"
-	echo "e2e: $pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-	exit
-}
-skip() {
-	note "skipped: $*"
-	exit 0
-}
+harness_init e2e
+MILTER=${MILTER:-$BUILD/vrcpt-milter}
+HARNESS_STOP_TIMEOUT=15	# seconds for a daemon to exit on SIGTERM
+			# (libmilter looks at its stop flag every few s)
 
 # --- prerequisites -----------------------------------------------------------
 
@@ -121,81 +99,9 @@ F2B_FILTER=/etc/fail2ban/filter.d/postfix.conf
 HAVE_MILTER=0
 [ "$record" = 0 ] && [ -x "$MILTER" ] && HAVE_MILTER=1
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/vrcpt-e2e.XXXXXX") || exit 1
-chmod 755 "$WORK"
-declare -A PID=()	# name -> pid of a daemon we started
-PF_DIRS=()
-
-# stop NAME: SIGTERM, wait, SIGKILL as a last resort
-stop() {
-	local name=$1 pid=${PID[$1]:-}
-	[ -n "$pid" ] || return 0
-	unset "PID[$name]"
-	proc_stop "$pid" "e2e: $name" "$STOP_TIMEOUT"
-	return 0
-}
-cleanup() {
-	local d n
-	for d in "${PF_DIRS[@]}"; do
-		pf_stop "$d"
-	done
-	PF_DIRS=()
-	for n in "${!PID[@]}"; do
-		stop "$n"
-	done
-	pgtmp_stop
-	if [ "${E2E_KEEP:-0}" = 1 ]; then
-		echo "e2e: kept $WORK" >&2
-	else
-		rm -rf "$WORK"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-
-# start NAME SOCKET CMD...: run CMD in the background, wait for SOCKET
-start() {
-	local name=$1 sock=$2 pid i
-	shift 2
-	"$@" >"$WORK/$name.out" 2>&1 &
-	pid=$!
-	PID[$name]=$pid
-	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			bad "$name exited at start: $(head -c 800 \
-			    "$WORK/$name.out" 2>/dev/null)"
-			wait "$pid" 2>/dev/null
-			unset "PID[$name]"
-			return 1
-		fi
-		proc_listening "$sock" && return 0
-		sleep 0.1
-	done
-	bad "$name does not listen on $sock"
-	return 1
-}
-
-# settle FILE...: wait until the files stop growing (postlogd, vrcptd
-# and vrcpt-milter write asynchronously)
-settle() {
-	local i prev= cur
-	for ((i = 0; i < LOG_SETTLE; i++)); do
-		cur=$(cat "$@" 2>/dev/null | wc -c)
-		[ "$cur" = "$prev" ] && [ "$i" -ge 3 ] && return 0
-		prev=$cur
-		sleep 0.1
-	done
-}
-
 # --- PostgreSQL and the data -------------------------------------------------
 
-# pgtmp's watchdog stops PostgreSQL even if this script is killed; its
-# EXIT trap is replaced by ours, which stops PostgreSQL last
-pgtmp_start "" >"$WORK/pgtmp.out" 2>&1 ||
-    { cat "$WORK/pgtmp.out" >&2; bad "PostgreSQL did not start"; finish; }
-trap cleanup EXIT
+pg_start || finish
 # Every Postfix process keeps its own connection per pgsql: map (smtpd,
 # trivial-rewrite, each cleanup), five instances and five vrcptd pools:
 # more than pgtmp's 50 slots ("sorry, too many clients" = 451 replies)
@@ -214,12 +120,7 @@ if ! pgtmp_psql "${sql[@]}" >"$WORK/load.log" 2>&1; then
 fi
 
 M=$WORK/maps
-mkdir -p "$M"
-chmod 755 "$M"
-for f in pgsql-virtual-mailbox-domains.cf pgsql-virtual-mailbox-maps.cf \
-    pgsql-virtual-alias-maps.cf pgsql-email2email.cf; do
-	pf_write_cf "$ROOT/policy/$f" "$M/$f" || exit 1
-done
+maps_write "$M" || finish
 
 # the parameters Postfix and vrcptd share, as the admin copies them
 aliases=pgsql:$M/pgsql-virtual-alias-maps.cf
@@ -284,10 +185,10 @@ if [ "$record" = 0 ]; then
 	vrcptd_cf vrcptd-defer "lookup_failure_action = defer"
 	vrcptd_cf vrcptd-dunno "lookup_failure_action = dunno"
 	for n in vrcptd vrcptd-m vrcptd-defer vrcptd-dunno; do
-		start "$n" "$WORK/$n.sock" "$VRCPTD" -c "$WORK/$n.cf" || finish
+		vrcptd_start "$WORK/$n.cf" "$WORK/$n.sock" || finish
 	done
 	if [ "$HAVE_MILTER" = 1 ]; then
-		start milter "$WORK/milter.sock" "$MILTER" \
+		daemon_start milter "$WORK/milter.sock" "$MILTER" \
 		    -c "$WORK/vrcptd-m.cf" -o "syslog_name=$MILTER_IDENT" \
 		    -o "maillog_file=$WORK/milter.log" || finish
 	else
@@ -336,15 +237,15 @@ if [ "$record" = 0 ]; then
 		names+=("outage-$lfa")
 	done
 fi
+declare -A spid=()
 for n in "${names[@]}"; do
-	PF_DIRS+=("$WORK/pf-$n")
+	harness_on_exit "pf_stop '$WORK/pf-$n'"
 	pf_start "$WORK/pf-$n" >"$WORK/pf-$n.start" 2>&1 &
-	PID[start-$n]=$!
+	spid[$n]=$!
 done
 for n in "${names[@]}"; do
-	wait "${PID[start-$n]}"
+	wait "${spid[$n]}"
 	rc=$?
-	unset "PID[start-$n]"
 	if [ "$rc" -ne 0 ]; then
 		cat "$WORK/pf-$n.start" >&2
 		bad "Postfix $n did not start"
@@ -447,14 +348,14 @@ done
 # one transaction: the cases with the default sender, no SMTPUTF8 and no
 # deliberate difference, after one accepted RCPT (the queue id path)
 perl "$HERE/e2e.pl" batch "$WORK" || bad "e2e.pl batch"
+declare -A bpid=()
 for n in "${main_paths[@]}"; do
 	pf_smtp_cases "${PORT[$n]}" -t -h "batch.$HELO" \
 	    <"$WORK/batch.cases" >"$WORK/batch.$n" 2>"$WORK/batch.$n.err" &
-	PID[batch-$n]=$!
+	bpid[$n]=$!
 done
 for n in "${main_paths[@]}"; do
-	wait "${PID[batch-$n]}"
-	unset "PID[batch-$n]"
+	wait "${bpid[$n]}"
 	[ -s "$WORK/batch.$n.err" ] &&
 	    bad "one transaction with $n: $(head -c 500 "$WORK/batch.$n.err")"
 done
@@ -487,7 +388,7 @@ done
 # --- the cache: cold, then warm; Redis and in-process, then Redis alone ------
 
 run_cache() {
-	local rsock=$WORK/redis.sock i err
+	local rsock=$WORK/redis.sock err
 	if ! command -v redis-server >/dev/null; then
 		note "cache runs skipped: redis-server not installed"
 		return 0
@@ -498,35 +399,26 @@ run_cache() {
 		note "cache runs skipped: vrcptd -t: $(head -c 300 <<<"$err")"
 		return 0
 	fi
-	redis-server --port 0 --unixsocket "$rsock" --unixsocketperm 770 \
-	    --save "" --appendonly no --dir "$WORK" \
-	    >"$WORK/redis.out" 2>&1 &
-	PID[redis]=$!
-	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
-		[ "$(redis-cli -s "$rsock" ping 2>/dev/null)" = PONG ] && break
-		sleep 0.1
-	done
-	[ "$(redis-cli -s "$rsock" ping 2>/dev/null)" = PONG ] ||
+	harness_on_exit redis_stop
+	redis_start "$rsock" --unixsocketperm 770 ||
 	    { bad "redis-server did not start"; return 1; }
 	# the same socket: the policy Postfix does not notice the swap
-	stop vrcptd
-	start vrcptd-cache "$WORK/vrcptd.sock" "$VRCPTD" \
-	    -c "$WORK/vrcptd-cache.cf" || return 1
+	daemon_stop vrcptd
+	vrcptd_start "$WORK/vrcptd-cache.cf" "$WORK/vrcptd.sock" || return 1
 	session policy "$CASES" replies.cache-cold -e -h "cold.$HELO"
 	session policy "$CASES" replies.cache-warm -e -h "warm.$HELO"
-	note "cache: Redis holds $(redis-cli -s "$rsock" dbsize) keys"
-	stop vrcptd-cache
+	note "cache: Redis holds $(rcli dbsize) keys"
+	daemon_stop vrcptd-cache
 	# the same with Redis alone, so that the warm run reads Redis (a
 	# vrcptd that starts cannot know what it missed: it starts Redis
 	# afresh)
 	vrcptd_cf vrcptd-cache "listen = unix:$WORK/vrcptd.sock" \
 	    "cache = redis:unix:$rsock" "cache_max_entries = 0"
-	start vrcptd-cache "$WORK/vrcptd.sock" "$VRCPTD" \
-	    -c "$WORK/vrcptd-cache.cf" || return 1
+	vrcptd_start "$WORK/vrcptd-cache.cf" "$WORK/vrcptd.sock" || return 1
 	session policy "$CASES" replies.cache-rcold -e -h "rcold.$HELO"
 	session policy "$CASES" replies.cache-rwarm -e -h "rwarm.$HELO"
-	stop vrcptd-cache
-	stop redis
+	daemon_stop vrcptd-cache
+	redis_stop
 }
 t0=$SECONDS
 run_cache
@@ -541,24 +433,22 @@ note "PostgreSQL stopped: corpus to 2 instances in $((SECONDS - t0))s"
 
 # --- compare -----------------------------------------------------------------
 
-perl "$HERE/e2e.pl" check "$WORK" >"$WORK/check.out" 2>&1
-grep -v '^e2e-count ' "$WORK/check.out"
-counts=$(grep '^e2e-count ' "$WORK/check.out" | tail -n 1)
-if [ -z "$counts" ]; then
-	bad "e2e.pl check did not finish"
-else
-	read -r _ p f <<<"$counts"
-	pass=$((pass + p))
-	fail=$((fail + f))
-fi
-perl "$HERE/e2e.pl" logtools "$WORK" "${main_paths[@]}" >"$WORK/tools.out" 2>&1
-grep -v '^e2e-count ' "$WORK/tools.out"
-counts=$(grep '^e2e-count ' "$WORK/tools.out" | tail -n 1)
-if [ -z "$counts" ]; then
-	bad "e2e.pl logtools did not finish"
-else
-	read -r _ p f <<<"$counts"
-	pass=$((pass + p))
-	fail=$((fail + f))
-fi
+# e2epl OUT COMMAND ARG...: perl e2e.pl COMMAND ARG... into $WORK/OUT;
+# its lines shown, its "e2e-count PASSED FAILED" line added to ours
+e2epl() {
+	local out=$WORK/$1 cmd=$2 counts p f
+	shift
+	perl "$HERE/e2e.pl" "$@" >"$out" 2>&1
+	grep -v '^e2e-count ' "$out"
+	counts=$(grep '^e2e-count ' "$out" | tail -n 1)
+	if [ -z "$counts" ]; then
+		bad "e2e.pl $cmd did not finish"
+	else
+		read -r _ p f <<<"$counts"
+		pass=$((pass + p))
+		fail=$((fail + f))
+	fi
+}
+e2epl check.out check "$WORK"
+e2epl tools.out logtools "$WORK" "${main_paths[@]}"
 finish

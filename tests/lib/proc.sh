@@ -6,7 +6,9 @@
 #	resort, with "LABEL PID did not exit on SIGTERM" on stderr.
 #	Returns 0 when it exited on SIGTERM (or was gone), 1 when killed.
 #   proc_listening SOCKET
-#	Something accepts connections on the unix socket SOCKET.
+#	Something listens on the unix socket SOCKET (a stream socket bound
+#	to that path in the listening state, as /proc/net/unix shows it):
+#	asked without connecting, so that no daemon counts a connection.
 
 proc_stop() {
 	local pid=$1 label=$2 timeout=$3 i
@@ -27,6 +29,8 @@ proc_stop() {
 }
 
 proc_listening() {
-	[ -S "$1" ] && perl -MIO::Socket::UNIX -e '
-		IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1' "$1"
+	# Flags 00010000: __SO_ACCEPTCON, listen() was called
+	[ -S "$1" ] && awk -v p="$1" '
+		$4 == "00010000" && $5 == "0001" && $NF == p { found = 1 }
+		END { exit !found }' /proc/net/unix
 }
