@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/engine.h"
 #include "core/fact.h"
 #include "core/sqlmap.h"
 
@@ -101,6 +102,16 @@ uint64_t cachefmt_siphash(uint64_t k0, uint64_t k1, const void *p, size_t n);
  * it changes no answer).
  */
 void	cachefmt_ns(const struct sqlmap *sm, char ns[CACHEFMT_NS_LEN + 1]);
+
+/*
+ * cachefmt_dns - the namespace of the decisions of an engine
+ * configuration: a hash of everything a verdict depends on besides the
+ * recipient (every table list with its tables' identities, the address
+ * and reply settings), so that a reload that changes nothing keeps the
+ * cached decisions and one that changes anything never reads them.
+ */
+void	cachefmt_dns(const struct engine_cfg *cfg,
+	    char ns[CACHEFMT_NS_LEN + 1]);
 
 /*
  * cachefmt_key_domain - the domain a lookup key belongs to, for "d:"

@@ -401,6 +401,54 @@ verdict_not_handled(const struct engine_cfg *cfg, struct verdict *v)
 	    act != NULL && *act != '\0' ? act : ENGINE_DUNNO);
 }
 
+/* verdict_unknown_class - the unknown-user reject of a class */
+static void
+verdict_unknown_class(const struct engine_cfg *cfg, struct verdict *v,
+    enum domain_class dc)
+{
+	switch (dc) {
+	case DC_ALIAS:
+		verdict_unknown(cfg, v, dc,
+		    cfg->unknown_virtual_alias_reject_code,
+		    "virtual alias table");
+		return;
+	case DC_MAILBOX:
+		verdict_unknown(cfg, v, dc,
+		    cfg->unknown_virtual_mailbox_reject_code,
+		    "virtual mailbox table");
+		return;
+	case DC_RELAY:
+		verdict_unknown(cfg, v, dc,
+		    cfg->unknown_relay_recipient_reject_code,
+		    "relay recipient table");
+		return;
+	case DC_NONE:
+	case DC_OTHER:
+		break;
+	}
+	verdict_not_handled(cfg, v);
+}
+
+void
+engine_verdict(const struct engine_cfg *cfg, enum verdict_kind kind,
+    enum domain_class dc, struct verdict *v_r)
+{
+	switch (kind) {
+	case VERDICT_VALID:
+		verdict_valid(v_r, dc, NULL);
+		return;
+	case VERDICT_UNKNOWN:
+		verdict_unknown_class(cfg, v_r, dc);
+		return;
+	case VERDICT_FAILURE:
+		verdict_failure(cfg, v_r, dc, NULL);
+		return;
+	case VERDICT_NOT_HANDLED:
+		verdict_not_handled(cfg, v_r);
+		return;
+	}
+}
+
 /*
  * The decision.
  */
@@ -523,9 +571,7 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 		 * table"; check_rcpt_maps() rejects with
 		 * unknown_virtual_alias_reject_code.
 		 */
-		verdict_unknown(cfg, v_r, dc,
-		    cfg->unknown_virtual_alias_reject_code,
-		    "virtual alias table");
+		verdict_unknown_class(cfg, v_r, dc);
 		return ENGINE_DONE;
 	case DC_MAILBOX:
 		class_maps = &cfg->virtual_mailbox_maps;
@@ -550,14 +596,7 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 		verdict_failure(cfg, v_r, dc, class_fe);
 		return ENGINE_DONE;
 	}
-	if (dc == DC_MAILBOX)
-		verdict_unknown(cfg, v_r, dc,
-		    cfg->unknown_virtual_mailbox_reject_code,
-		    "virtual mailbox table");
-	else
-		verdict_unknown(cfg, v_r, dc,
-		    cfg->unknown_relay_recipient_reject_code,
-		    "relay recipient table");
+	verdict_unknown_class(cfg, v_r, dc);
 	return ENGINE_DONE;
 }
 

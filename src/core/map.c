@@ -45,7 +45,6 @@ bool
 map_lookup_pure(const struct map *m, const char *key,
     enum fact_result *result_r, const char **value_r)
 {
-	char	*params[SQLMAP_PARAMS_MAX];
 	size_t	 i;
 
 	/* maps_find(): "buggy callers that pass zero-length keys" */
@@ -67,13 +66,9 @@ map_lookup_pure(const struct map *m, const char *key,
 	case MAP_STATIC:
 		return map_found(m->u.static_value, result_r, value_r);
 	case MAP_PGSQL:
-		if (!sqlmap_applies(m->u.sql, key))
+		if (!sqlmap_applies(m->u.sql, key) ||
+		    sqlmap_suppressed(m->u.sql, key))
 			return map_found(NULL, result_r, value_r);
-		memset(params, 0, sizeof(params));
-		if (!sqlmap_expand(m->u.sql, key, params))
-			return map_found(NULL, result_r, value_r);
-		for (i = 0; i < SQLMAP_PARAMS_MAX; i++)
-			free(params[i]);
 		return false;
 	}
 	return false;

@@ -299,7 +299,7 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 	struct msess *s = msess_get(ctx);
 	struct milter_env env;
 	struct milter_outcome o;
-	struct policy_req pr;
+	struct policy_req pr = { 0 };
 	struct buf req;
 	char	 inst[MILTER_INSTANCE_MAX], err[PCLIENT_ERR_LEN];
 	char	 san[STR_SANITIZE_MAX + 4], san2[STR_SANITIZE_MAX + 4];

@@ -260,33 +260,39 @@ milter_map_instance(char buf[MILTER_INSTANCE_MAX], unsigned pid,
 	return buf;
 }
 
-/* dup_or_empty - a copy of s, "" for NULL */
-static char *
-dup_or_empty(const char *s)
+/* or_empty - s, "" for NULL */
+static const char *
+or_empty(const char *s)
 {
-	return xstrdup(s != NULL ? s : "");
+	return s != NULL ? s : "";
 }
 
 void
 milter_map_request(const struct milter_env *env, struct policy_req *pr)
 {
-	memset(pr, 0, sizeof(*pr));
-	pr->request = xstrdup("smtpd_access_policy");
-	pr->protocol_state = xstrdup("RCPT");
-	pr->protocol_name = xstrdup(milter_map_protocol(env->mac_protocol));
-	pr->client_address = milter_map_client_addr(env->hostaddr != NULL ?
+	const char *vals[POLICY_NFIELDS] = { 0 };
+	char	*client_address, *sender, *recipient;
+
+	client_address = milter_map_client_addr(env->hostaddr != NULL ?
 	    env->hostaddr : env->mac_client_addr);
-	pr->client_name = xstrdup(milter_map_client_name(
-	    env->hostname != NULL ? env->hostname : env->mac_client_name));
-	pr->helo_name = dup_or_empty(env->helo);
-	pr->sender = env->envfrom != NULL ? milter_map_addr(env->envfrom) :
-	    xstrdup("");
-	pr->recipient = milter_map_addr(env->envrcpt != NULL ?
-	    env->envrcpt : "");
-	pr->queue_id = dup_or_empty(env->mac_queue_id);
-	pr->instance = dup_or_empty(env->instance);
-	pr->sasl_username = dup_or_empty(env->mac_auth_authen);
-	pr->nattrs = 11;
+	sender = milter_map_addr(env->envfrom != NULL ? env->envfrom : "");
+	recipient = milter_map_addr(env->envrcpt != NULL ? env->envrcpt : "");
+	vals[POLICY_F_request] = "smtpd_access_policy";
+	vals[POLICY_F_protocol_state] = "RCPT";
+	vals[POLICY_F_protocol_name] = milter_map_protocol(env->mac_protocol);
+	vals[POLICY_F_client_address] = client_address;
+	vals[POLICY_F_client_name] = milter_map_client_name(
+	    env->hostname != NULL ? env->hostname : env->mac_client_name);
+	vals[POLICY_F_helo_name] = or_empty(env->helo);
+	vals[POLICY_F_sender] = sender;
+	vals[POLICY_F_recipient] = recipient;
+	vals[POLICY_F_queue_id] = or_empty(env->mac_queue_id);
+	vals[POLICY_F_instance] = or_empty(env->instance);
+	vals[POLICY_F_sasl_username] = or_empty(env->mac_auth_authen);
+	pp_set(pr, vals, 11);
+	free(client_address);
+	free(sender);
+	free(recipient);
 }
 
 int
@@ -347,7 +353,7 @@ enum pp_status
 milter_map_parse_reply(const char *buf, size_t len, char **action_r,
     size_t *consumed_r, enum pp_error *why_r)
 {
-	struct policy_req scratch;
+	struct policy_req scratch = { 0 };
 	const char *line, *end, *nl;
 	enum pp_status st;
 	size_t	 used, llen;

@@ -144,7 +144,7 @@ char	*milter_map_instance(char buf[MILTER_INSTANCE_MAX], unsigned pid,
 	    unsigned long conn, unsigned long msg);
 
 /*
- * milter_map_request - fill *pr (all strings owned; policy_req_free())
+ * milter_map_request - fill *pr (zeroed or reused; policy_req_free())
  * for protocol_state RCPT from env. client_name/client_address prefer
  * the xxfi_connect arguments over the macros.
  */

@@ -75,37 +75,46 @@ struct cache {
 	/* the listeners (main thread) */
 	struct cache_lset *lset;
 
-	/* namespaces ever used by this process */
+	/* namespaces ever used by this process: of the tables (also in
+	 * Redis), and of the decisions (in-process only) */
 	pthread_mutex_t ns_lock;
 	char	(*ns)[CACHEFMT_NS_LEN + 1];
 	size_t	 nns;
+	char	(*dns)[CACHEFMT_NS_LEN + 1];
+	size_t	 ndns;
 };
 
-/* lkey - "<ns>:<key>" into buf; false when the key is not cached */
+/*
+ * lkey - "<ns>:<key>" into buf, its hash and domain span; false when the
+ * key is not cached
+ */
 static bool
-lkey(char buf[CACHE_LKEY_MAX], const char *ns, const char *key,
-    size_t *len_r, size_t *dom_off_r, size_t *dom_len_r)
+lkey(const struct cache *c, char buf[CACHE_LKEY_MAX], const char *ns,
+    const char *key, size_t klen, size_t *len_r, uint64_t *hash_r,
+    size_t *dom_off_r, size_t *dom_len_r)
 {
-	size_t	 nlen = strlen(ns), klen = strlen(key), off, dlen;
+	size_t	 off, dlen;
 
-	if (!cachefmt_cacheable(key, klen) || nlen != CACHEFMT_NS_LEN)
+	if (!cachefmt_cacheable(key, klen))
 		return false;
-	memcpy(buf, ns, nlen);
-	buf[nlen] = ':';
-	memcpy(buf + nlen + 1, key, klen);
-	buf[nlen + 1 + klen] = '\0';
-	*len_r = nlen + 1 + klen;
-	cachefmt_key_domain(key, klen, &off, &dlen);
-	*dom_off_r = nlen + 1 + off;
-	*dom_len_r = dlen;
+	memcpy(buf, ns, CACHEFMT_NS_LEN);
+	buf[CACHEFMT_NS_LEN] = ':';
+	memcpy(buf + CACHEFMT_NS_LEN + 1, key, klen);
+	*len_r = CACHEFMT_NS_LEN + 1 + klen;
+	*hash_r = lru_hash(c->seed0, c->seed1, buf, *len_r);
+	if (dom_off_r != NULL) {
+		cachefmt_key_domain(key, klen, &off, &dlen);
+		*dom_off_r = CACHEFMT_NS_LEN + 1 + off;
+		*dom_len_r = dlen;
+	}
 	return true;
 }
 
+/* shard_of - the shard of a hash: its top bits (the table uses the low) */
 static struct cache_shard *
-shard_of(struct cache *c, const char *k, size_t len)
+shard_of(struct cache *c, uint64_t h)
 {
-	return &c->shards[cachefmt_siphash(c->seed0, c->seed1, k, len) %
-	    CACHE_SHARDS];
+	return &c->shards[(h >> CACHE_SHARD_SHIFT) % CACHE_SHARDS];
 }
 
 bool
@@ -123,7 +132,7 @@ cache_seq(const struct cache *c)
 bool
 cache_local_on(const struct cache *c)
 {
-	return atomic_load(&c->local_on);
+	return atomic_load_explicit(&c->local_on, memory_order_relaxed);
 }
 
 bool
@@ -132,71 +141,116 @@ cache_redis_dirty(const struct cache *c)
 	return atomic_load(&c->dirty);
 }
 
-enum cache_state
-cache_local_get(struct cache *c, const char *ns, const char *key,
-    uint64_t now_ms,
-    struct cache_hit *hit_r)
+/* local_get - one entry of kind; FRESH counts only after fresh_after */
+static enum cache_state
+local_get(struct cache *c, const char *ns, const char *key, size_t klen,
+    enum lru_kind kind, uint64_t now_ms, struct lru_hit *hit)
 {
 	char	 k[CACHE_LKEY_MAX];
-	size_t	 len, doff, dlen;
 	struct cache_shard *sh;
-	struct lru_hit hit;
 	enum lru_state st;
+	uint64_t h;
+	size_t	 len;
+
+	if (!cache_local_on(c) ||
+	    !lkey(c, k, ns, key, klen, &len, &h, NULL, NULL))
+		return CACHE_MISS;
+	sh = shard_of(c, h);
+	pthread_mutex_lock(&sh->lock);
+	st = lru_get(sh->lru, k, len, h, now_ms, hit);
+	pthread_mutex_unlock(&sh->lock);
+	if (st == LRU_MISS || hit->kind != kind)
+		return CACHE_MISS;
+	if (st == LRU_FRESH && hit->stored_ms >
+	    atomic_load_explicit(&c->fresh_after, memory_order_relaxed))
+		return CACHE_FRESH;
+	return CACHE_STALE;
+}
+
+/* local_put - store v under (ns, key) unless seq moved since seq0 */
+static bool
+local_put(struct cache *c, const char *ns, const char *key, size_t klen,
+    uint64_t seq0, struct lru_val *v, uint64_t now_ms)
+{
+	char	 k[CACHE_LKEY_MAX];
+	struct cache_shard *sh;
+	uint64_t h;
+	size_t	 len;
+	bool	 ok = false;
+
+	if (!cache_local_on(c) ||
+	    !lkey(c, k, ns, key, klen, &len, &h, &v->dom_off, &v->dom_len))
+		return false;
+	sh = shard_of(c, h);
+	pthread_mutex_lock(&sh->lock);
+	/* under the lock: an invalidation bumps seq before it locks */
+	if (cache_seq(c) == seq0)
+		ok = lru_put(sh->lru, k, len, h, v, now_ms);
+	pthread_mutex_unlock(&sh->lock);
+	return ok;
+}
+
+enum cache_state
+cache_local_get(struct cache *c, const char *ns, const char *key,
+    uint64_t now_ms, struct cache_hit *hit_r)
+{
+	struct lru_hit hit;
+	enum cache_state st;
 
 	memset(hit_r, 0, sizeof(*hit_r));
-	if (!cache_local_on(c) || !lkey(k, ns, key, &len, &doff, &dlen))
-		return CACHE_MISS;
-	sh = shard_of(c, k, len);
-	pthread_mutex_lock(&sh->lock);
-	st = lru_get(sh->lru, k, len, now_ms, &hit);
-	pthread_mutex_unlock(&sh->lock);
-	switch (st) {
-	case LRU_MISS:
-		return CACHE_MISS;
-	case LRU_FRESH:
-	case LRU_STALE:
-		hit_r->result = hit.result;
-		hit_r->value = hit.value;
+	st = local_get(c, ns, key, strlen(key), LRU_KIND_FACT, now_ms, &hit);
+	if (st != CACHE_MISS) {
+		hit_r->result = (enum fact_result)hit.data;
 		hit_r->stored_ms = hit.stored_ms;
-		if (st == LRU_FRESH &&
-		    hit.stored_ms > atomic_load(&c->fresh_after))
-			return CACHE_FRESH;
-		return CACHE_STALE;
 	}
-	return CACHE_MISS;
+	return st;
 }
 
 bool
 cache_local_put(struct cache *c, const char *ns, const char *key,
-    uint64_t seq0,
-    enum fact_result result, const char *value, uint64_t stored_ms,
+    uint64_t seq0, enum fact_result result, uint64_t stored_ms,
     const struct cachefmt_ttl *ttl, uint64_t now_ms)
 {
-	char	 k[CACHE_LKEY_MAX];
-	struct cache_shard *sh;
 	struct lru_val v;
-	size_t	 len;
-	bool	 ok = false;
-	char	*cut = NULL;
 
-	if (!cache_local_on(c) || result == FACT_UNAVAILABLE ||
-	    !lkey(k, ns, key, &len, &v.dom_off, &v.dom_len))
+	if (result == FACT_UNAVAILABLE)
 		return false;
-	if (value != NULL && strlen(value) > CACHEFMT_VALUE_MAX)
-		value = cut = xstrndup(value, CACHEFMT_VALUE_MAX);
-	v.result = result;
-	v.value = result == FACT_FOUND ? value : NULL;
+	memset(&v, 0, sizeof(v));
+	v.kind = LRU_KIND_FACT;
+	v.data = (uint32_t)result;
 	v.stored_ms = stored_ms;
 	v.fresh_until_ms = stored_ms + cachefmt_ttl_of(ttl, result);
 	v.stale_until_ms = v.fresh_until_ms + ttl->stale_ms;
-	sh = shard_of(c, k, len);
-	pthread_mutex_lock(&sh->lock);
-	/* under the lock: an invalidation bumps seq before it locks */
-	if (cache_seq(c) == seq0)
-		ok = lru_put(sh->lru, k, len, &v, now_ms);
-	pthread_mutex_unlock(&sh->lock);
-	free(cut);
-	return ok;
+	return local_put(c, ns, key, strlen(key), seq0, &v, now_ms);
+}
+
+bool
+cache_decision_get(struct cache *c, const char *dns, const char *rcpt,
+    size_t rlen, uint64_t now_ms, uint32_t *packed_r)
+{
+	struct lru_hit hit;
+
+	if (local_get(c, dns, rcpt, rlen, LRU_KIND_DECISION, now_ms, &hit) !=
+	    CACHE_FRESH)
+		return false;
+	*packed_r = hit.data;
+	return true;
+}
+
+bool
+cache_decision_put(struct cache *c, const char *dns, const char *rcpt,
+    size_t rlen, uint64_t seq0, uint32_t packed, uint64_t stored_ms,
+    uint64_t fresh_until_ms, uint64_t now_ms)
+{
+	struct lru_val v;
+
+	memset(&v, 0, sizeof(v));
+	v.kind = LRU_KIND_DECISION;
+	v.data = packed;
+	v.stored_ms = stored_ms;
+	v.fresh_until_ms = fresh_until_ms;
+	v.stale_until_ms = fresh_until_ms;	/* never used stale */
+	return local_put(c, dns, rcpt, rlen, seq0, &v, now_ms);
 }
 
 static void
@@ -211,34 +265,39 @@ local_clear(struct cache *c)
 	}
 }
 
+/* local_del_key - key in every namespace in use, facts and decisions */
 static void
 local_del_key(struct cache *c, const char *key)
 {
 	char	 k[CACHE_LKEY_MAX];
-	size_t	 i, len, doff, dlen;
+	size_t	 i, len;
+	uint64_t h;
 
 	pthread_mutex_lock(&c->ns_lock);
-	for (i = 0; i < c->nns; i++) {
+	for (i = 0; i < c->nns + c->ndns; i++) {
 		struct cache_shard *sh;
 
-		if (!lkey(k, c->ns[i], key, &len, &doff, &dlen))
+		if (!lkey(c, k, i < c->nns ? c->ns[i] : c->dns[i - c->nns],
+		    key, strlen(key), &len, &h, NULL, NULL))
 			continue;
-		sh = shard_of(c, k, len);
+		sh = shard_of(c, h);
 		pthread_mutex_lock(&sh->lock);
-		lru_del(sh->lru, k, len);
+		lru_del(sh->lru, k, len, h);
 		pthread_mutex_unlock(&sh->lock);
 	}
 	pthread_mutex_unlock(&c->ns_lock);
 }
 
+/* local_del_domain - the entries of kinds in mask with domain dom */
 static void
-local_del_domain(struct cache *c, const char *dom)
+local_del_domain(struct cache *c, const char *dom, size_t dlen,
+    unsigned mask)
 {
 	size_t	 i;
 
 	for (i = 0; i < CACHE_SHARDS; i++) {
 		pthread_mutex_lock(&c->shards[i].lock);
-		lru_del_domain(c->shards[i].lru, dom, strlen(dom));
+		lru_del_domain(c->shards[i].lru, dom, dlen, mask);
 		pthread_mutex_unlock(&c->shards[i].lock);
 	}
 }
@@ -248,6 +307,7 @@ cache_invalidate_local(struct cache *c, const char *payload)
 {
 	enum cachefmt_inval kind;
 	const char *arg;
+	size_t	 doff, dlen;
 	int	 rc = 0;
 
 	atomic_fetch_add(&c->seq, 1);
@@ -259,9 +319,19 @@ cache_invalidate_local(struct cache *c, const char *payload)
 	switch (kind) {
 	case CACHEFMT_INVAL_KEY:
 		local_del_key(c, arg);
+		/*
+		 * "@domain" and "domain" (no local part): every decision of
+		 * the domain used that key; the facts of its other keys stay
+		 */
+		if (arg[0] == '@' || strchr(arg, '@') == NULL) {
+			cachefmt_key_domain(arg, strlen(arg), &doff, &dlen);
+			local_del_domain(c, arg + doff, dlen,
+			    LRU_KIND_DECISION);
+		}
 		break;
 	case CACHEFMT_INVAL_DOMAIN:
-		local_del_domain(c, arg);
+		local_del_domain(c, arg, strlen(arg),
+		    LRU_KIND_FACT | LRU_KIND_DECISION);
 		break;
 	case CACHEFMT_INVAL_ALL:
 		stats_add(flushes, 1);
@@ -422,6 +492,19 @@ ns_register(struct cache *c, const struct conf *cfg)
 		cachefmt_ns(cfg->maps[i]->u.sql, ns);
 		nnew += !ns_known(c, ns);
 	}
+	cachefmt_dns(&cfg->engine, ns);
+	for (i = 0; i < c->ndns && strcmp(c->dns[i], ns) != 0; i++)
+		;
+	if (i == c->ndns) {
+		if (c->ndns == CACHE_NS_MAX) {
+			/* forget the old ones; their entries can go too */
+			c->ndns = 0;
+			atomic_fetch_add(&c->seq, 1);
+			local_clear(c);
+		}
+		c->dns = xreallocarray(c->dns, c->ndns + 1, sizeof(*c->dns));
+		memcpy(c->dns[c->ndns++], ns, sizeof(ns));
+	}
 	if (c->nns + nnew > CACHE_NS_MAX) {
 		/*
 		 * Too many reloads with new maps: forget the old namespaces
@@ -571,7 +654,7 @@ cache_new(struct conf *cfg)
 	pthread_mutex_init(&c->ns_lock, NULL);
 	for (i = 0; i < CACHE_SHARDS; i++) {
 		pthread_mutex_init(&c->shards[i].lock, NULL);
-		c->shards[i].lru = lru_new(0, 0, rand_seed(), rand_seed());
+		c->shards[i].lru = lru_new(0, 0);
 	}
 	atomic_init(&c->seq, 1);
 	atomic_init(&c->fresh_after, 0);
@@ -635,6 +718,7 @@ cache_free(struct cache **cp)
 	}
 	cache_log_stats(entries, bytes);
 	free(c->ns);
+	free(c->dns);
 	pthread_mutex_destroy(&c->ns_lock);
 	free(c);
 }

@@ -41,7 +41,8 @@
 struct cache;
 struct conf;
 
-#define CACHE_SHARDS		16	/* in-process tier locks */
+#define CACHE_SHARDS		64	/* in-process tier locks */
+#define CACHE_SHARD_SHIFT	48	/* the shard: these bits of the hash */
 #define CACHE_NS_MAX		256	/* namespaces remembered (reloads) */
 #define CACHE_SYNC_TIMEOUT_MS	250	/* a Redis invalidation call */
 #define CACHE_APPNAME_SUFFIX	"-listen"	/* application_name of the
@@ -53,9 +54,10 @@ enum cache_state {
 	CACHE_STALE		/* past its TTL, within cache_stale_ttl */
 };
 
+/* a fact the in-process tier holds (no value: the decision needs only
+ * found or not found; traces read values from the database) */
 struct cache_hit {
 	enum fact_result result;
-	char	*value;		/* fresh copy or NULL; caller frees */
 	uint64_t stored_ms;
 };
 
@@ -85,9 +87,24 @@ enum cache_state cache_local_get(struct cache *c, const char *ns,
  * true if stored.
  */
 bool	cache_local_put(struct cache *c, const char *ns, const char *key,
-	    uint64_t seq0, enum fact_result result, const char *value,
-	    uint64_t stored_ms, const struct cachefmt_ttl *ttl,
-	    uint64_t now_ms);
+	    uint64_t seq0, enum fact_result result, uint64_t stored_ms,
+	    const struct cachefmt_ttl *ttl, uint64_t now_ms);
+
+/*
+ * cache_decision_get - the decision for recipient rcpt[0..rlen) in the
+ * decision namespace dns (core/cachefmt: cachefmt_dns), if one is fresh:
+ * *packed_r is what cache_decision_put() stored. Trust is the caller's.
+ * cache_decision_put - remember one, fresh until fresh_until_ms (the
+ * earliest end of the facts it rests on), unless seq moved since seq0.
+ * Its domain is the part of rcpt after the last '@': "d:" and "a:" of
+ * "@domain" or "domain" drop it, "a:" of rcpt itself too.
+ */
+bool	cache_decision_get(struct cache *c, const char *dns,
+	    const char *rcpt, size_t rlen, uint64_t now_ms,
+	    uint32_t *packed_r);
+bool	cache_decision_put(struct cache *c, const char *dns,
+	    const char *rcpt, size_t rlen, uint64_t seq0, uint32_t packed,
+	    uint64_t stored_ms, uint64_t fresh_until_ms, uint64_t now_ms);
 
 /*
  * cache_invalidate_local - apply an invalidation message to the

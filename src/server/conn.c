@@ -208,6 +208,7 @@ conn_accept(struct worker *w, int lfd)
 	conn_peer_name(c, &ss);
 	buf_init(&c->in, CONN_IN_MAX);
 	buf_init(&c->out, CONN_OUT_MAX);
+	c->req = dispatch_req_new(w, c);
 	c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
 	c->wev = event_new(w->base, fd, EV_WRITE | EV_PERSIST, conn_on_write,
 	    c);
@@ -273,8 +274,7 @@ conn_close(struct conn *c)
 {
 	struct worker *w = c->w;
 
-	if (c->req != NULL)
-		dispatch_abort(&c->req);
+	dispatch_req_free(&c->req);
 	event_free(c->rev);
 	event_free(c->wev);
 	pthread_mutex_lock(&w->conns_lock);
@@ -333,7 +333,6 @@ void
 conn_done(struct conn *c, const char *action)
 {
 	c->busy = false;
-	c->req = NULL;
 	c->nrequests++;
 	c->progress_ms = clock_mono_ms();
 	atomic_store_explicit(&c->shed_key, c->progress_ms,
@@ -356,7 +355,7 @@ conn_done(struct conn *c, const char *action)
 static void
 conn_process(struct conn *c)
 {
-	struct policy_req pr;
+	struct policy_req *pr = dispatch_req_pr(c->req);
 	enum pp_status st;
 	enum pp_error why;
 	size_t used;
@@ -364,7 +363,7 @@ conn_process(struct conn *c)
 	c->in_process = true;
 	st = PP_DONE;
 	while (!c->busy && c->in.len > 0 && c->out.len < CONN_OUT_MAX / 2) {
-		st = pp_parse(c->in.data, c->in.len, &pr, &used, &why);
+		st = pp_parse(c->in.data, c->in.len, pr, &used, &why);
 		if (st == PP_AGAIN)
 			break;
 		if (st == PP_ERROR) {
@@ -379,7 +378,7 @@ conn_process(struct conn *c)
 		c->read_since_ms = c->in.len > 0 ? clock_mono_ms() : 0;
 		c->busy = true;
 		atomic_store_explicit(&c->shed_key, 0, memory_order_relaxed);
-		dispatch_start(c->w, c, c->w->gen, &pr);
+		dispatch_start(c->req, c->w->gen);
 	}
 	c->in_process = false;
 	/* a full buffer with a request in flight: stop reading for now */

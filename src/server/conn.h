@@ -33,7 +33,7 @@ struct conn {
 	int	 fd;
 	struct event *rev, *wev;
 	struct buf in, out;
-	struct req *req;		/* the request in flight, or NULL */
+	struct req *req;		/* its request (dispatch.h), reused */
 	bool	 busy;			/* a request is running */
 	bool	 in_process;		/* inside conn_process() */
 	bool	 eof;			/* peer closed its side */

@@ -1,18 +1,28 @@
 /*
  * dispatch - run one policy request. See dispatch.h.
  *
- * The flow: non-RCPT requests get DUNNO at once. For RCPT, parse the
- * recipient, then loop: ask the engine; it either decides, or lists the
- * lookups it may need; those go to the resolver (server/resolve: the
- * in-process cache, Redis, then PostgreSQL pipelined per database, with
- * single flight), and when all are answered, ask again. A deadline
- * (request_timeout) bounds the whole request: when it fires, the
- * lookups still pending are answered from the cache if it knows them
- * (stale is better than nothing when the database hangs) or as lookup
- * failures, and the engine decides with that, as Postfix would have at
- * its first failed lookup: lookup_failure_action.
+ * The flow: non-RCPT requests get DUNNO at once. For RCPT, a recipient
+ * in plain form (below) is first looked up in the decision cache: a
+ * fresh decision there is the answer, with no parsing, no engine and
+ * no allocation. Otherwise parse the recipient, then loop: ask the
+ * engine; it either decides, or lists the lookups it may need; those
+ * go to the resolver (server/resolve: the in-process cache, Redis, then
+ * PostgreSQL pipelined per database, with single flight), and when all
+ * are answered, ask again. A decision made from fresh facts while the
+ * cache was trusted goes into the decision cache, fresh until the
+ * earliest of those facts would expire. A deadline (request_timeout)
+ * bounds the whole request: when it fires, the lookups still pending
+ * are answered from the cache if it knows them (stale is better than
+ * nothing when the database hangs) or as lookup failures, and the
+ * engine decides with that, as Postfix would have at its first failed
+ * lookup: lookup_failure_action.
  *
- * Depends on: core/, proto/, server/{resolve,stats,metrics}, util/,
+ * Only a recipient in plain form (core/addr.h: addr_plain) is cached:
+ * it is its own folded form and its only keys are itself, "@domain" and
+ * "domain", which is what invalidation messages name (server/cache.h);
+ * anything else takes the engine path every time.
+ *
+ * Depends on: core/, proto/, server/{cache,resolve,stats}, util/,
  * libevent (timer only).
  * Security: the recipient and every logged field are untrusted; they are
  * never pasted into SQL (sqlmap makes parameters) and are sanitised in
@@ -24,11 +34,13 @@
 
 #include <event2/event.h>
 
-#include "core/addr.h"
-#include "core/engine.h"
 #include "conf/conf.h"
+#include "core/addr.h"
+#include "core/cachefmt.h"
+#include "core/engine.h"
 #include "proto/declog.h"
 #include "proto/policy.h"
+#include "server/cache.h"
 #include "server/conn.h"
 #include "server/dispatch.h"
 #include "server/resolve.h"
@@ -39,18 +51,34 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
+_Static_assert(ADDR_PLAIN_MAX <= CACHEFMT_KEY_MAX,
+    "a plain recipient must be a cacheable key");
+
+/* a decision as the cache keeps it: kind, class */
+#define DECISION_PACK(kind, dc)	((uint32_t)(kind) | (uint32_t)(dc) << 4)
+#define DECISION_KIND(p)	((enum verdict_kind)((p) & 0xf))
+#define DECISION_CLASS(p)	((enum domain_class)(((p) >> 4) & 0xf))
+
 struct req {
 	struct worker *w;
 	struct conn *conn;
-	struct gen *gen;
-	struct policy_req pr;
+	struct policy_req pr;		/* kept: its arena is reused */
+	struct event *timer;		/* kept */
+	/* per request, from here on */
+	bool	 active;		/* between start and finish */
+	struct gen *gen;		/* a reference while active */
+	bool	 parsed;		/* addr and facts are set */
 	struct addr addr;
 	struct factset facts;
 	struct lookup_list need;
-	struct event *timer;
 	struct resolve_req *rq;		/* lookups in the air, or NULL */
 	unsigned rounds;
-	uint64_t t0;
+	uint64_t t0;			/* monotonic us */
+	uint64_t seq0;			/* cache_seq() at the start */
+	bool	 trusted0;		/* cache_trusted() at the start */
+	bool	 plain;			/* the recipient is in plain form */
+	bool	 storable;		/* the facts allow a cached decision */
+	uint64_t fresh_until_ms;	/* the earliest of the facts' ends */
 	enum fact_source costliest;	/* of the facts used: pure < local <
 					 * redis < db */
 	unsigned nstale;		/* cached answers used past their TTL
@@ -59,20 +87,63 @@ struct req {
 };
 
 static void dispatch_step(struct req *r);
+static void dispatch_timeout(evutil_socket_t fd, short what, void *arg);
 
-/* req_free - release everything; cancels lookups still out */
+struct req *
+dispatch_req_new(struct worker *w, struct conn *c)
+{
+	struct req *r = xcalloc(1, sizeof(*r));
+
+	r->w = w;
+	r->conn = c;
+	r->timer = evtimer_new(w->base, dispatch_timeout, r);
+	if (r->timer == NULL)
+		msg_fatal("evtimer_new: out of memory");
+	return r;
+}
+
+struct policy_req *
+dispatch_req_pr(struct req *r)
+{
+	return &r->pr;
+}
+
+/*
+ * req_reset - the end of a request: cancel lookups still out, free its
+ * parts; the caller takes over the generation reference (*g_r)
+ */
 static void
-req_free(struct req *r)
+req_reset(struct req *r, struct gen **g_r)
 {
 	if (r->rq != NULL)
 		resolve_cancel(r->rq);
 	r->rq = NULL;
-	if (r->timer)
-		event_free(r->timer);
-	factset_free(&r->facts);
-	addr_free(&r->addr);
+	evtimer_del(r->timer);
+	if (r->parsed) {
+		factset_free(&r->facts);
+		addr_free(&r->addr);
+		r->parsed = false;
+	}
+	*g_r = r->gen;
+	r->gen = NULL;
+	r->active = false;
+}
+
+void
+dispatch_req_free(struct req **rp)
+{
+	struct req *r = *rp;
+	struct gen *g;
+
+	*rp = NULL;
+	if (r == NULL)
+		return;
+	if (r->active) {
+		req_reset(r, &g);
+		gen_unref(r->w, &g);
+	}
+	event_free(r->timer);
 	policy_req_free(&r->pr);
-	gen_unref(r->w, &r->gen);
 	free(r);
 }
 
@@ -106,18 +177,43 @@ source_name(const struct req *r, const struct verdict *v)
 	return fact_source_name(r->costliest);
 }
 
+/* remember - put a decision made by the engine into the decision cache */
+static void
+remember(struct req *r, const struct verdict *v)
+{
+	const struct conf *cfg = r->gen->cfg;
+	struct cache *cache = r->w->cache;
+	uint64_t now = clock_wall_ms(), until = r->fresh_until_ms;
+	const char *rcpt = r->pr.recipient;
+
+	if (!r->plain || !r->storable || !r->trusted0 ||
+	    v->kind == VERDICT_FAILURE || !cache_trusted(cache))
+		return;
+	/* from pure tables only: as long as a found answer may be kept */
+	if (until == UINT64_MAX)
+		until = now + cfg->cache_positive_ttl;
+	if (until <= now)
+		return;
+	if (cache_decision_put(cache, r->gen->dns, rcpt, strlen(rcpt),
+	    r->seq0, DECISION_PACK(v->kind, v->dclass), now, until, now))
+		stats_add(decision_stored, 1);
+}
+
 /*
  * dispatch_finish - log and answer. The log line goes out for rejects
- * and defers always, for the rest with log_level >= 1.
+ * and defers always, for the rest with log_level >= 1. The request is
+ * reset before the answer goes out: conn_done() may start the next one
+ * on it. v may be the generation's: it is kept until then.
  */
 static void
 dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 {
 	const struct conf *cfg = r->gen->cfg;
+	struct worker *w = r->w;
 	struct conn *c = r->conn;
 	uint64_t delay = clock_mono_us() - r->t0;
 	struct buf line;
-	char *action;
+	struct gen *g;
 
 	stats_add(rcpt, 1);
 	stats_decision(v->kind, v->dclass, v->warn_only, delay);
@@ -125,11 +221,11 @@ dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 		char	 rc[STR_SANITIZE_MAX + 4];
 
 		msg_warn("<%s>: PostgreSQL did not answer; %u lookup%s "
-		    "answered from the cache, stale (up to %llus old, "
-		    "cache_stale_ttl)", str_sanitize(rc, r->pr.recipient,
-		    strlen(r->pr.recipient), STR_SANITIZE_MAX), r->nstale,
-		    r->nstale == 1 ? "" : "s",
-		    (unsigned long long)(r->stale_age_ms / CLOCK_MS_PER_S));
+		    "answered from the cache, stale (up to %llus old, %s)",
+		    str_sanitize(rc, r->pr.recipient, strlen(r->pr.recipient),
+		    STR_SANITIZE_MAX), r->nstale, r->nstale == 1 ? "" : "s",
+		    (unsigned long long)(r->stale_age_ms / CLOCK_MS_PER_S),
+		    CONF_NAME(cache_stale_ttl));
 	}
 	if (v->code != 0 || cfg->log_level >= 1) {
 		buf_init(&line, 0);
@@ -137,11 +233,9 @@ dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 		msg_info("%s", buf_str(&line));
 		buf_free(&line);
 	}
-	action = xstrdup(v->action);
-	c->req = NULL;
-	req_free(r);
-	conn_done(c, action);
-	free(action);
+	req_reset(r, &g);
+	conn_done(c, v->action);	/* may free r and c */
+	gen_unref(w, &g);
 }
 
 /* dispatch_fact - one answered lookup into the fact set */
@@ -149,6 +243,8 @@ static void
 dispatch_fact(void *arg, const struct resolve_fact *f)
 {
 	struct req *r = arg;
+	const struct conf *cfg = r->gen->cfg;
+	uint64_t life, until;
 
 	factset_add(&r->facts, f->map, f->key, f->result, f->source, f->value,
 	    f->why);
@@ -159,6 +255,16 @@ dispatch_fact(void *arg, const struct resolve_fact *f)
 		if (f->age_ms > r->stale_age_ms)
 			r->stale_age_ms = f->age_ms;
 	}
+	/* a decision lasts as long as the shortest-lived fact it used */
+	if (f->stale || f->result == FACT_UNAVAILABLE) {
+		r->storable = false;
+		return;
+	}
+	life = f->result == FACT_FOUND ? cfg->cache_positive_ttl :
+	    cfg->cache_negative_ttl;
+	until = clock_wall_ms() - f->age_ms + life;
+	if (until < r->fresh_until_ms)
+		r->fresh_until_ms = until;
 }
 
 /* dispatch_resolved - every lookup of the round is answered */
@@ -186,6 +292,7 @@ dispatch_timeout(evutil_socket_t fd, short what, void *arg)
 	if (r->rq != NULL)
 		resolve_abandon(r->rq, "request timed out");
 	r->rq = NULL;
+	r->storable = false;
 	/* decide with what is known; whatever else is needed now comes
 	 * from the in-process cache or is a lookup failure */
 	for (;;) {
@@ -215,6 +322,7 @@ dispatch_step(struct req *r)
 			msg_panic("dispatch_step: engine did not converge");
 		if (engine_decide(&cfg->engine, &r->addr, &r->facts, &r->need,
 		    &v, NULL) == ENGINE_DONE) {
+			remember(r, &v);
 			dispatch_finish(r, &v, source_name(r, &v));
 			return;
 		}
@@ -224,65 +332,83 @@ dispatch_step(struct req *r)
 	}
 }
 
+/* dispatch_cached - the decision cache knows: answer at once */
+static bool
+dispatch_cached(struct req *r)
+{
+	const struct gen *g = r->gen;
+	const char *rcpt = r->pr.recipient;
+	uint32_t packed;
+	enum verdict_kind k;
+	enum domain_class dc;
+
+	if (!r->plain || !r->trusted0 ||
+	    !cache_decision_get(r->w->cache, g->dns, rcpt, strlen(rcpt),
+	    clock_wall_ms(), &packed))
+		return false;
+	k = DECISION_KIND(packed);
+	dc = DECISION_CLASS(packed);
+	if ((unsigned)k >= GEN_KINDS || (unsigned)dc >= GEN_CLASSES)
+		return false;
+	stats_add(decision_hit, 1);
+	dispatch_finish(r, &g->vtab[k][dc],
+	    fact_source_name(FACT_SRC_CACHE_LOCAL));
+	return true;
+}
+
 void
-dispatch_start(struct worker *w, struct conn *c, struct gen *g,
-    struct policy_req *pr)
+dispatch_start(struct req *r, struct gen *g)
 {
 	const struct conf *cfg = g->cfg;
+	const char *err, *rcpt;
 	struct timeval tv;
-	const char *err;
-	struct req *r;
+	struct gen *gref;
 
-	r = xcalloc(1, sizeof(*r));
-	r->w = w;
-	r->conn = c;
+	r->active = true;
 	r->gen = gen_ref(g);
-	r->pr = *pr;
-	memset(pr, 0, sizeof(*pr));
 	r->t0 = clock_mono_us();
-	factset_init(&r->facts);
+	r->rounds = 0;
 	r->costliest = FACT_SRC_PURE;
+	r->nstale = 0;
+	r->stale_age_ms = 0;
 
 	/* Only RCPT is ours; everything else goes on to other restrictions */
 	if (r->pr.protocol_state == NULL ||
 	    strcasecmp(r->pr.protocol_state, "RCPT") != 0) {
 		stats_add(req_other, 1);
-		req_free(r);
-		conn_done(c, "DUNNO");
+		req_reset(r, &gref);
+		conn_done(r->conn, "DUNNO");
+		gen_unref(r->w, &gref);
 		return;
 	}
 	stats_add(req_rcpt, 1);
-	if (r->pr.recipient == NULL ||
-	    addr_parse(r->pr.recipient, &cfg->engine.addr, &r->addr,
-	    &err) < 0) {
+	rcpt = r->pr.recipient;
+	r->seq0 = cache_seq(r->w->cache);
+	r->trusted0 = cache_trusted(r->w->cache);
+	r->plain = rcpt != NULL && g->decisions_on &&
+	    addr_plain(rcpt, strlen(rcpt), cfg->recipient_delimiter);
+	if (dispatch_cached(r))
+		return;
+	r->storable = true;
+	r->fresh_until_ms = UINT64_MAX;
+	if (rcpt == NULL ||
+	    addr_parse(rcpt, &cfg->engine.addr, &r->addr, &err) < 0) {
+		struct worker *w = r->w;
+		struct conn *c = r->conn;
 		char s[STR_SANITIZE_MAX + 4];
-		const char *rc = r->pr.recipient ? r->pr.recipient : "";
-		char *action = xstrdup(cfg->engine.other_domain_action);
 
 		msg_warn("%s: bad or missing recipient \"%s\": %s; answering "
-		    "%s", c->peer, str_sanitize(s, rc, strlen(rc),
-		    STR_SANITIZE_MAX), r->pr.recipient ? err : "absent",
-		    action);
-		req_free(r);
-		conn_done(c, action);
-		free(action);
+		    "%s", c->peer, str_sanitize(s, rcpt ? rcpt : "",
+		    rcpt ? strlen(rcpt) : 0, STR_SANITIZE_MAX),
+		    rcpt ? err : "absent", cfg->engine.other_domain_action);
+		req_reset(r, &gref);
+		conn_done(c, cfg->engine.other_domain_action);
+		gen_unref(w, &gref);
 		return;
 	}
-	c->req = r;
-	r->timer = evtimer_new(w->base, dispatch_timeout, r);
-	if (r->timer == NULL)
-		msg_fatal("evtimer_new: out of memory");
+	factset_init(&r->facts);
+	r->parsed = true;
 	tv = clock_tv_ms(cfg->request_timeout);
 	evtimer_add(r->timer, &tv);
 	dispatch_step(r);
-}
-
-void
-dispatch_abort(struct req **rp)
-{
-	struct req *r = *rp;
-
-	*rp = NULL;
-	if (r != NULL)
-		req_free(r);
 }

@@ -130,9 +130,7 @@ resolve_answer_failure(struct resolve_req *rq, struct ritem *it,
 		st = cache_local_get(rv->cache, it->ns, it->key, now, &hit);
 		if (st != CACHE_MISS)
 			resolve_set_stale(it, hit.result, FACT_SRC_CACHE_LOCAL,
-			    hit.value, hit.value ? strlen(hit.value) : 0,
-			    hit.stored_ms);
-		free(hit.value);
+			    NULL, 0, hit.stored_ms);
 	}
 	/* used in place of the database's answer: reported stale even if
 	 * within its TTL (it could not be checked) */
@@ -184,17 +182,15 @@ resolve_start(struct resolver *rv, const struct lookup *lks, size_t n,
 		if (st == CACHE_FRESH && trusted) {
 			stats_add(local_hit, 1);
 			resolve_answer(rq, it, hit.result, FACT_SRC_CACHE_LOCAL,
-			    hit.value, NULL, false, now > hit.stored_ms ?
+			    NULL, NULL, false, now > hit.stored_ms ?
 			    now - hit.stored_ms : 0);
 		} else {
 			stats_add(local_miss, 1);
 			if (st != CACHE_MISS)
 				resolve_set_stale(it, hit.result,
-				    FACT_SRC_CACHE_LOCAL, hit.value,
-				    hit.value ? strlen(hit.value) : 0,
+				    FACT_SRC_CACHE_LOCAL, NULL, 0,
 				    hit.stored_ms);
 		}
-		free(hit.value);
 	}
 	if (rq->pending > 0 && rv->rc != NULL && resolve_redis_stage(rq)) {
 		rq->sync = false;

@@ -51,6 +51,7 @@ gen_new(struct worker *w, struct conf *cfg, unsigned nworkers)
 	struct gen *g = xcalloc(1, sizeof(*g));
 	struct db_opts opts;
 	size_t i, j, maxid = 0;
+	unsigned k, c;
 
 	g->cfg = conf_ref(cfg);
 	g->refs = 1;
@@ -74,8 +75,16 @@ gen_new(struct worker *w, struct conf *cfg, unsigned nworkers)
 		g->dbs[i] = db_new(w->base, cfg->dbconfs[i].maps,
 		    cfg->dbconfs[i].nmaps, &opts);
 	}
-	g->resolver = resolver_new(w->base, cfg, w->srv->cache, g->dbs,
+	g->resolver = resolver_new(w->base, cfg, w->cache, g->dbs,
 	    g->db_of_sqlmap, g->nsqlmaps);
+	/* the decision cache: its namespace and every verdict it returns */
+	g->decisions_on = cfg->cache_max_entries > 0 &&
+	    cfg->cache_max_bytes > 0;
+	cachefmt_dns(&cfg->engine, g->dns);
+	for (k = 0; k < GEN_KINDS; k++)
+		for (c = 0; c < GEN_CLASSES; c++)
+			engine_verdict(&cfg->engine, (enum verdict_kind)k,
+			    (enum domain_class)c, &g->vtab[k][c]);
 	return g;
 }
 
@@ -374,6 +383,7 @@ server_start(struct conf *cfg, const int *fds, size_t nfds)
 		w->resume_ev = evtimer_new(w->base, worker_accept_resume, w);
 		if (w->sweep_ev == NULL || w->resume_ev == NULL)
 			msg_fatal("event_new: out of memory");
+		w->cache = srv->cache;
 		w->server_conns = &srv->nconns;
 		w->shed_pending = &srv->shed_pending;
 		w->all = srv->workers;

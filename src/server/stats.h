@@ -50,6 +50,11 @@ X(rcpt, STATS_COUNTER, "vrcpt_rcpt_decided_total", "",			\
     "RCPT requests decided.")						\
 X(warn_only, STATS_COUNTER, "vrcpt_warn_only_total", "",		\
     "Rejects logged but not enforced (warn_if_reject).")		\
+X(decision_hit, STATS_COUNTER, "vrcpt_decision_cache_total",		\
+    "result=\"hit\"",							\
+    "RCPTs answered from the decision cache, and decisions stored.")	\
+X(decision_stored, STATS_COUNTER, "vrcpt_decision_cache_total",	\
+    "result=\"stored\"", "")						\
 X(lookups, STATS_COUNTER, "vrcpt_lookups_needed_total", "",		\
     "Table lookups the decisions needed beyond those answered "	\
     "without I/O.")							\

@@ -10,14 +10,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cachefmt.h"
+#include "core/engine.h"
 #include "util/log.h"
 
+struct cache;
 struct conf;
 struct db;
 struct event;
 struct event_base;
 struct conn;
 struct resolver;
+
+#define GEN_KINDS	4		/* enum verdict_kind */
+#define GEN_CLASSES	5		/* enum domain_class */
 
 /* what a request needs from its configuration, kept alive while it runs */
 struct gen {
@@ -28,6 +34,10 @@ struct gen {
 	size_t	 nsqlmaps;
 	struct resolver *resolver;	/* caches, single flight, batches
 					 * (server/resolve.h) */
+	bool	 decisions_on;		/* the in-process tier is on */
+	char	 dns[CACHEFMT_NS_LEN + 1];	/* decision namespace */
+	struct verdict vtab[GEN_KINDS][GEN_CLASSES];	/* each decision
+							 * as remembered */
 	unsigned refs;			/* worker thread only */
 };
 
@@ -36,6 +46,7 @@ struct worker {
 	pthread_t thread;
 	struct event_base *base;
 	struct server *srv;
+	struct cache *cache;		/* the server's */
 	struct gen *gen;		/* current generation */
 	const int *listen_fds;
 	size_t	 nlisten;

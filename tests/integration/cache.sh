@@ -352,7 +352,30 @@ ins_user() {
 }
 del_user() { psql_q -c "DELETE FROM virtual_users WHERE email = '$1'" >/dev/null; }
 
-flips_bad=0
+# The first RCPT right after the COMMIT may still see the old answer: the
+# NOTIFY reaches vrcptd a moment after psql returns (README, "Caching";
+# under a millisecond on an idle host, more on a loaded one). What must
+# never happen is an old answer that stays: each instance must give the
+# new one within FLIP_SETTLE_S, and the decision and fact caches must
+# not keep serving the old one. The immediate answers are reported.
+FLIP_SETTLE_S=2
+# settled NAME WANT RCPT... - the answers become WANT within
+# FLIP_SETTLE_S; counts the first answer in flips_first_ok
+settled() {
+	local n=$1 want=$2 got i
+	shift 2
+	got=$(ask "$n" "$@")
+	flips_asked=$((flips_asked + 1))
+	[ "$got" = "$want" ] && { flips_first_ok=$((flips_first_ok + 1)); return 0; }
+	for ((i = 0; i < FLIP_SETTLE_S * 20; i++)); do
+		sleep 0.05
+		got=$(ask "$n" "$@")
+		[ "$got" = "$want" ] && return 0
+	done
+	echo "cache: $n still answers \"$got\" for $* ${FLIP_SETTLE_S}s after the change" >&2
+	return 1
+}
+flips_bad=0 flips_asked=0 flips_first_ok=0
 for ((i = 1; i <= FLIP_N; i++)); do
 	u=flip$i@example.com
 	# both instances have the negative answer cached (and Redis too)
@@ -362,23 +385,18 @@ for ((i = 1; i <= FLIP_N; i++)); do
 	done
 	ins_user "$u"
 	for n in a b; do
-		got=$(ask $n "$u" "${u%@*}+ext@example.com")
-		[ "$got" = "DUNNO"$'\n'"DUNNO" ] || {
-			flips_bad=$((flips_bad + 1))
-			echo "cache: after INSERT of $u, $n answered: $got" >&2
-		}
+		settled $n "DUNNO"$'\n'"DUNNO" "$u" "${u%@*}+ext@example.com" ||
+		    flips_bad=$((flips_bad + 1))
 	done
 	del_user "$u"
 	for n in a b; do
-		got=$(ask $n "$u")
-		[ "$got" = "$R550" ] || {
-			flips_bad=$((flips_bad + 1))
-			echo "cache: after DELETE of $u, $n answered: $got" >&2
-		}
+		settled $n "$R550" "$u" || flips_bad=$((flips_bad + 1))
 	done
 done
 check "create/RCPT/delete/RCPT x$FLIP_N on two instances: wrong answers" \
     "$flips_bad" 0
+note "create/RCPT/delete/RCPT: right at the first RCPT after the COMMIT" \
+    "$flips_first_ok of $flips_asked, all within ${FLIP_SETTLE_S}s"
 
 # an alias, a catch-all, a new domain
 check "alias before" "$(ask a fwd@example.com)" "$R550"

@@ -139,8 +139,8 @@ static const struct {
 	{ "cache_stale_ttl", "86400000ms" },
 	{ "redis_password", "" },
 	{ "redis_db", "0" },
-	{ "cache_max_entries", "100000" },
-	{ "cache_max_bytes", "67108864" },
+	{ "cache_max_entries", "4000000" },
+	{ "cache_max_bytes", "268435456" },
 	{ "redis_timeout", "5ms" },
 };
 

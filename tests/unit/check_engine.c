@@ -77,6 +77,9 @@ t_sqlmap(const char *name, bool user_domain)
 		sm->params[0].tmpl = xstrdup("%u");
 		sm->params[1].tmpl = xstrdup("%d");
 		sm->nparams = 2;
+		/* what sqlmap_parse() finds in such a query */
+		sm->needs.key_user = true;
+		sm->needs.key_domain = true;
 	} else {
 		sm->query_tmpl = xstrdup("SELECT 1 FROM u WHERE k = '%s'");
 		sm->sql = xstrdup("SELECT 1 FROM u WHERE k = $1");
@@ -373,6 +376,26 @@ t_trace(const struct trace *tr, char *out, size_t size)
 }
 
 /*
+ * t_check_remembered - what the decision cache would answer for this
+ * decision (its kind and class, through engine_verdict()) is the very
+ * same reply: every row of the rule table checks it
+ */
+static void
+t_check_remembered(const struct engine_cfg *cfg, const struct verdict *v)
+{
+	struct verdict r;
+
+	engine_verdict(cfg, v->kind, v->dclass, &r);
+	ck_assert_int_eq(r.kind, v->kind);
+	ck_assert_int_eq(r.dclass, v->dclass);
+	ck_assert_str_eq(r.action, v->action);
+	ck_assert_uint_eq(r.code, v->code);
+	ck_assert_str_eq(r.dsn, v->dsn);
+	ck_assert_str_eq(r.text, v->text);
+	ck_assert_int_eq(r.warn_only, v->warn_only);
+}
+
+/*
  * t_run - drive the engine as dispatch does; returns the number of
  * engine_decide() calls. fs is left filled for the caller to free.
  */
@@ -385,8 +408,10 @@ t_run(const struct engine_cfg *cfg, const struct addr *a, const char *db,
 	size_t	 i;
 
 	for (calls = 1; calls <= T_ROUNDS_MAX; calls++) {
-		if (engine_decide(cfg, a, fs, &need, v, tr) == ENGINE_DONE)
+		if (engine_decide(cfg, a, fs, &need, v, tr) == ENGINE_DONE) {
+			t_check_remembered(cfg, v);
 			return calls;
+		}
 		t_check_need(&need, fs, a);
 		for (i = 0; i < need.n; i++)
 			factset_add(fs, need.v[i].map, need.v[i].key,

@@ -166,7 +166,7 @@ static const struct milter_env base_env = {
 
 START_TEST(request_exact)
 {
-	struct policy_req pr;
+	struct policy_req pr = { 0 };
 	struct buf out;
 
 	milter_map_request(&base_env, &pr);
@@ -194,7 +194,7 @@ END_TEST
 START_TEST(request_parses_back)
 {
 	struct milter_env env = base_env;
-	struct policy_req pr, back;
+	struct policy_req pr = { 0 }, back = { 0 };
 	enum pp_error why;
 	struct buf out;
 	size_t	 used;
@@ -243,7 +243,7 @@ START_TEST(request_refuses_crlf)
 {
 	const struct hostile_case *c = &hostile_cases[_i];
 	struct milter_env env = base_env;
-	struct policy_req pr;
+	struct policy_req pr = { 0 };
 	struct buf out;
 	int	 rc;
 
@@ -270,7 +270,7 @@ END_TEST
 START_TEST(request_line_limit)
 {
 	struct milter_env env = base_env;
-	struct policy_req pr;
+	struct policy_req pr = { 0 };
 	struct buf out;
 	char	*helo = malloc(POLICY_LINE_MAX + 2);
 
@@ -710,7 +710,7 @@ static struct policy_req
 log_req(void)
 {
 	struct milter_env env = base_env;
-	struct policy_req pr;
+	struct policy_req pr = { 0 };
 
 	env.envrcpt = "<" TEST_RCPT ">";
 	env.envfrom = "<a@example.net>";
@@ -762,7 +762,7 @@ END_TEST
 START_TEST(log_hostile_recipient)
 {
 	struct milter_env env = base_env;
-	struct policy_req pr;
+	struct policy_req pr = { 0 };
 	struct milter_outcome o;
 	struct buf out;
 	const char *line;
