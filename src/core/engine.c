@@ -72,6 +72,9 @@ struct walk {
 	struct lookup_list *need;	/* unknown lookups the walk reached */
 	struct trace *trace;		/* NULL: not wanted */
 	const struct fact_entry *decided_by;	/* ended the last search */
+	bool	 frontier;		/* recipient-key tables: see below */
+	bool	 rcpt_known;		/* a recipient-key lookup is known */
+	bool	 stopped;		/* reached lookups are not asked for */
 };
 
 /*
@@ -154,6 +157,9 @@ walk_need(struct walk *w, const struct map *m, const char *key)
 	struct lookup_list *need = w->need;
 	size_t	 i;
 
+	if (w->stopped)
+		return;
+
 	for (i = 0; i < need->n; i++)
 		if (need->v[i].map == m && strcmp(need->v[i].key, key) == 0)
 			return;
@@ -202,10 +208,23 @@ walk_list(struct walk *w, const struct maplist *ml,
 	enum fact_source src;
 	const char *value;
 	unsigned unsure = 0;
+	bool	 key_unknown = false;
 	size_t	 k, i;
 
 	w->decided_by = NULL;
 	for (k = 0; k < nkeys; k++) {
+		/*
+		 * The frontier of a first round: while nothing is known of
+		 * the recipient's own keys, ask for them one key at a time
+		 * (the first key of every table of this list), not for the
+		 * later keys and tables that only matter if that one misses:
+		 * a valid recipient is usually settled by its first key. Once
+		 * something is known, everything still possible is asked for
+		 * at once (an unknown recipient needs it all).
+		 */
+		if (w->frontier && k > 0 && key_unknown && !w->rcpt_known)
+			w->stopped = true;
+		key_unknown = false;
 		for (i = 0; i < ml->n; i++) {
 			m = ml->v[i];
 			fe = NULL;
@@ -221,9 +240,12 @@ walk_list(struct walk *w, const struct maplist *ml,
 			} else {
 				/* could be found, not found or an error */
 				unsure = OUT_FOUND | OUT_FAIL;
+				key_unknown = true;
 				walk_need(w, m, keys[k]);
 				continue;
 			}
+			if (w->frontier)
+				w->rcpt_known = true;
 			walk_trace(w, ml->param, m, keys[k], res, src, value);
 			switch (res) {
 			case FACT_FOUND:
@@ -517,6 +539,7 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 
 	/* check_rcpt_maps(): virtual_alias_maps first, for every class */
 	alias_fe = NULL;
+	w.frontier = true;
 	if (classes & ~(1u << DC_OTHER)) {
 		alias_o = walk_list(&w, &cfg->virtual_alias_maps, keys,
 		    a->nkeys);
