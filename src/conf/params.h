@@ -167,15 +167,18 @@ X(CLIENTS, io_timeout, TIME, "10s", 1, CONF_TIME_MAX,			\
     "within this time; a client that trickles bytes or never reads is\n" \
     "disconnected. Postfix sends each request in one write.\n")	\
 									\
-X(LOGGING, syslog_name, NONEMPTY, "vrcptd", 0, 0, CONF_D | CONF_M,	\
+X(LOGGING, syslog_name, NONEMPTY, "vrcptd", 0, 0,			\
+    CONF_D | CONF_M | CONF_LIVE,	\
     "The syslog ident. Never use \"postfix/...\": log tools would count\n" \
     "each reject twice.\n")						\
-X(LOGGING, syslog_facility, FACILITY, "mail", 0, 0, CONF_D | CONF_M,	\
+X(LOGGING, syslog_facility, FACILITY, "mail", 0, 0,		\
+    CONF_D | CONF_M | CONF_LIVE,	\
     "The syslog facility: mail, daemon, local0 .. local7, ...\n")	\
-X(LOGGING, maillog_file, PATH, "", 0, 0, CONF_D | CONF_M,		\
+X(LOGGING, maillog_file, PATH, "", 0, 0, CONF_D | CONF_M | CONF_LIVE,		\
     "Empty: log to syslog. An absolute path: append to that file (like\n" \
     "Postfix's maillog_file). /dev/stderr: log to standard error (for\n" \
-    "systemd's journal).\n")						\
+    "systemd's journal). SIGUSR1 (and SIGHUP) reopen the file, after\n" \
+    "logrotate moved it; it is never opened through a symbolic link.\n")						\
 X(LOGGING, log_level, UINT, "0", 0, 255, CONF_D | CONF_M | CONF_LIVE,	\
     "0: log rejects and deferrals; 1: also accepted recipients.\n")	\
 									\

@@ -27,8 +27,11 @@
 #include "server/listen.h"
 #include "server/metrics.h"
 #include "server/server.h"
+#include "store/db.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/priv.h"
+#include "util/sdnotify.h"
 #include "util/xalloc.h"
 
 #ifndef VRCPT_VERSION
@@ -44,10 +47,18 @@ struct daemon {
 	struct metrics_server *metrics;
 	struct endpoint_list bound;	/* what the fds are bound to */
 	int	 fds[CONF_LISTEN_MAX];
+	struct event *ready_ev;		/* until READY=1 went out */
+	struct event *status_ev;	/* STATUS= now and then */
+	uint64_t start_us;
+	bool	 ready;			/* READY=1 sent */
+	bool	 notify_failed;		/* logged once */
 };
 
 /* what vrcptd reads: its parameters and the tables */
 #define DAEMON_CONF	(CONF_D | CONF_TABLES)
+#define DAEMON_READY_POLL_MS	100	/* is a database connection up? */
+#define DAEMON_READY_WAIT_MS	10000	/* READY=1 without one after this */
+#define DAEMON_STATUS_MS	10000	/* STATUS= to systemd */
 
 static void
 usage(void)
@@ -76,15 +87,98 @@ print_msgs(const struct conf_msgs *msgs, bool to_log)
 	}
 }
 
-/* open_log - the configured destination */
-static void
-open_log(const struct conf *cfg)
+/* open_log - the configured destination; fatal only at start-up */
+static int
+open_log(const struct conf *cfg, bool fatal)
 {
 	const char *err;
 
 	if (log_open_maillog(cfg->syslog_name, cfg->syslog_facility,
-	    cfg->maillog_file, &err) < 0)
+	    cfg->maillog_file, &err) == 0)
+		return 0;
+	if (fatal)
 		msg_fatal("cannot open log: %s", err);
+	msg_warn("cannot open log %s: %s; logging stays as it was",
+	    cfg->maillog_file, err);
+	return -1;
+}
+
+/*
+ * notify - tell systemd (Type=notify); a failure is logged once: the
+ * daemon works without it, systemd will say why it waits
+ */
+static void
+notify(struct daemon *d, const char *state)
+{
+	if (sdnotify("%s", state) < 0 && !d->notify_failed) {
+		msg_warn("NOTIFY_SOCKET: %s", strerror(errno));
+		d->notify_failed = true;
+	}
+}
+
+/* status - one line for systemctl status: what is going on */
+static void
+status(struct daemon *d)
+{
+	char	 msg[SDNOTIFY_MAX];
+
+	if (!sdnotify_enabled())
+		return;
+	server_status(d->srv, msg, sizeof(msg));
+	if (sdnotify("STATUS=%s", msg) < 0 && !d->notify_failed) {
+		msg_warn("NOTIFY_SOCKET: %s", strerror(errno));
+		d->notify_failed = true;
+	}
+}
+
+/*
+ * on_ready_check - READY=1 once the workers serve and the database has
+ * answered (a connection is up), or after DAEMON_READY_WAIT_MS without
+ * one: then vrcptd serves lookup_failure_action, and says so
+ */
+static void
+on_ready_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = clock_tv_ms(DAEMON_READY_POLL_MS);
+	bool	 db = d->cfg->ndbconfs == 0 || db_ready_connections() > 0;
+
+	if (!db && clock_mono_us() - d->start_us <
+	    DAEMON_READY_WAIT_MS * CLOCK_US_PER_MS) {
+		evtimer_add(d->ready_ev, &tv);
+		return;
+	}
+	if (!db)
+		msg_warn("no PostgreSQL connection after %llus; serving "
+		    "anyway (%s for what needs the database)",
+		    (unsigned long long)(DAEMON_READY_WAIT_MS /
+		    CLOCK_MS_PER_S), CONF_NAME(lookup_failure_action));
+	d->ready = true;
+	notify(d, "READY=1");
+	status(d);
+	msg_info("ready");
+}
+
+static void
+on_status(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->ready)
+		status(d);
+}
+
+static void
+on_reopen(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	const char *err;
+
+	if (log_reopen(&err) < 0)
+		msg_warn("SIGUSR1: cannot reopen the log: %s", err);
+	else
+		msg_info("SIGUSR1: log reopened");
+	(void)d;
 }
 
 static void
@@ -121,21 +215,27 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	struct conf *ncfg = NULL;
 
 	msg_info("SIGHUP: reloading %s", d->cfg->path);
+	notify(d, "RELOADING=1");
 	if (conf_load(d->cfg->path, DAEMON_CONF, d->ov, d->nov, &ncfg,
 	    &msgs) < 0) {
 		print_msgs(&msgs, true);
 		msg_warn("reload failed; still running with the previous "
 		    "configuration");
 		conf_msgs_free(&msgs);
+		notify(d, "READY=1");
 		return;
 	}
 	print_msgs(&msgs, true);
 	conf_msgs_free(&msgs);
 	reload_restart_needed(d->cfg, ncfg);
+	/* the log too: a new destination, or the same file after logrotate */
+	(void)open_log(ncfg, false);
 	server_reload(d->srv, ncfg);
 	conf_unref(&d->cfg);
 	d->cfg = ncfg;
 	msg_info("reload: new configuration in use");
+	notify(d, "READY=1");
+	status(d);
 }
 
 int
@@ -144,7 +244,8 @@ main(int argc, char **argv)
 	const char *path = CONF_DEFAULT_PATH;
 	struct conf_msgs msgs = { 0 };
 	struct daemon d = { 0 };
-	struct event *ev_term, *ev_int, *ev_hup;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1;
+	struct timeval tv;
 	const char *ov[CONF_OVERRIDES_MAX];
 	bool test_only = false;
 	int ch, verbose = 0, rc;
@@ -193,7 +294,7 @@ main(int argc, char **argv)
 		conf_unref(&d.cfg);
 		return 0;
 	}
-	open_log(d.cfg);
+	open_log(d.cfg, true);
 	log_set_verbose(verbose);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -223,6 +324,8 @@ main(int argc, char **argv)
 	ev_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	ev_int = evsignal_new(d.base, SIGINT, on_stop, &d);
 	ev_hup = evsignal_new(d.base, SIGHUP, on_reload, &d);
+	ev_usr1 = evsignal_new(d.base, SIGUSR1, on_reopen, &d);
+	event_add(ev_usr1, NULL);
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_hup, NULL);
@@ -231,8 +334,20 @@ main(int argc, char **argv)
 	for (i = 0; i < d.bound.n; i++)
 		msg_info("listening on %s", d.bound.v[i].text);
 	server_raise_nofile(d.cfg);
+	d.start_us = clock_mono_us();
 	d.srv = server_start(d.cfg, d.fds, d.bound.n);
+	if (d.metrics != NULL)
+		metrics_set_cache(d.metrics, server_cache(d.srv));
+	d.ready_ev = evtimer_new(d.base, on_ready_check, &d);
+	d.status_ev = event_new(d.base, -1, EV_PERSIST, on_status, &d);
+	if (d.ready_ev == NULL || d.status_ev == NULL)
+		msg_fatal("event_new: out of memory");
+	tv = clock_tv_ms(0);
+	evtimer_add(d.ready_ev, &tv);
+	tv = clock_tv_ms(DAEMON_STATUS_MS);
+	event_add(d.status_ev, &tv);
 	event_base_dispatch(d.base);
+	notify(&d, "STOPPING=1");
 
 	metrics_stop(&d.metrics);
 	server_stop(&d.srv);
@@ -241,6 +356,9 @@ main(int argc, char **argv)
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
+	event_free(ev_usr1);
+	event_free(d.ready_ev);
+	event_free(d.status_ev);
 	event_base_free(d.base);
 	conf_unref(&d.cfg);
 	msg_info("stopped");

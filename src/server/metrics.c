@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "conf/endpoint.h"
+#include "server/cache.h"
 #include "server/listen.h"
 #include "server/metrics.h"
 #include "server/stats.h"
@@ -47,6 +48,9 @@ class_label(enum domain_class c)
 	}
 	return "none";
 }
+
+/* the process's cache, for its trust (set once, main thread) */
+static struct cache *metrics_cache;
 
 /* metrics_registry - every series of the registry (server/stats.h) */
 static void
@@ -104,6 +108,12 @@ metrics_format(void)
 	buf_printf(&b, "# HELP vrcpt_db_connections_up PostgreSQL "
 	    "connections ready.\n# TYPE vrcpt_db_connections_up gauge\n"
 	    "vrcpt_db_connections_up %u\n", db_ready_connections());
+	if (metrics_cache != NULL)
+		buf_printf(&b, "# HELP vrcpt_cache_trusted 1 when cached "
+		    "answers are used: the LISTEN connection is up and the "
+		    "database has the vrcpt triggers.\n# TYPE "
+		    "vrcpt_cache_trusted gauge\nvrcpt_cache_trusted %d\n",
+		    cache_trusted(metrics_cache) ? 1 : 0);
 	out = xstrdup(buf_str(&b));
 	buf_free(&b);
 	return out;
@@ -115,6 +125,7 @@ struct metrics_server {
 	struct event *resume_ev;	/* accepting again after EMFILE */
 	int	 fd;
 	bool	 need_db;
+	struct cache *cache;		/* for trust; NULL until set */
 	unsigned nconns;
 	struct endpoint ep;		/* a copy: reloads free the config */
 	struct mconn *conns;		/* open scraper connections, newest
@@ -223,11 +234,17 @@ mconn_on_read(evutil_socket_t fd, short what, void *arg)
 	} else if (strcmp(path, "/healthz") == 0) {
 		mconn_reply(mc, "200 OK", "text/plain", "ok\n");
 	} else if (strcmp(path, "/readyz") == 0) {
-		if (!mc->ms->need_db || db_ready_connections() > 0)
-			mconn_reply(mc, "200 OK", "text/plain", "ready\n");
-		else
+		if (mc->ms->need_db && db_ready_connections() == 0)
 			mconn_reply(mc, "503 Service Unavailable",
 			    "text/plain", "no PostgreSQL connection\n");
+		else if (mc->ms->cache != NULL &&
+		    !cache_trusted(mc->ms->cache))
+			mconn_reply(mc, "503 Service Unavailable",
+			    "text/plain", "cache not trusted: no LISTEN "
+			    "connection, or no vrcpt triggers in the "
+			    "database\n");
+		else
+			mconn_reply(mc, "200 OK", "text/plain", "ready\n");
 	} else {
 		mconn_reply(mc, "404 Not Found", "text/plain",
 		    "try /metrics, /healthz or /readyz\n");
@@ -324,6 +341,13 @@ metrics_start(struct event_base *base, const struct endpoint *ep,
 }
 
 void
+metrics_set_cache(struct metrics_server *ms, struct cache *cache)
+{
+	ms->cache = cache;
+	metrics_cache = cache;
+}
+
+void
 metrics_stop(struct metrics_server **msp)
 {
 	struct metrics_server *ms = *msp;
@@ -331,6 +355,7 @@ metrics_stop(struct metrics_server **msp)
 	*msp = NULL;
 	if (ms == NULL)
 		return;
+	metrics_cache = NULL;
 	while (ms->conns != NULL)
 		mconn_free(ms->conns);
 	event_free(ms->lev);

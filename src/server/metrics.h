@@ -7,12 +7,14 @@
  * It shows the counter registry (server/stats.h) and the state of the
  * PostgreSQL pools. /healthz: 200 while the process runs its loop.
  * /readyz: 200 when at least one PostgreSQL connection is up (or no
- * pgsql map is configured), else 503.
+ * pgsql map is configured) and the cache is trusted (LISTEN up and the
+ * vrcpt triggers present, server/cache.h), else 503 saying which.
  */
 #include <stdbool.h>
 #include <stdint.h>
 
 
+struct cache;
 struct endpoint;
 struct event_base;
 struct metrics_server;
@@ -33,6 +35,11 @@ struct metrics_server;
 struct metrics_server *metrics_start(struct event_base *base,
 	    const struct endpoint *ep, unsigned unix_mode, bool need_db,
 	    const char **error_r);
+/*
+ * metrics_set_cache - the cache whose trust /metrics shows and /readyz
+ * requires (borrowed until metrics_stop)
+ */
+void	metrics_set_cache(struct metrics_server *ms, struct cache *cache);
 void	metrics_stop(struct metrics_server **msp);
 
 /* metrics_format - the /metrics body (for tests); caller frees */

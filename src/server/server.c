@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -427,6 +428,25 @@ server_reload(struct server *srv, struct conf *cfg)
 		pthread_mutex_unlock(&w->lock);
 		worker_notify(w);
 	}
+}
+
+struct cache *
+server_cache(struct server *srv)
+{
+	return srv->cache;
+}
+
+void
+server_status(struct server *srv, char *buf, size_t size)
+{
+	snprintf(buf, size, "%u client connections, %llu RCPTs decided "
+	    "(%llu from the decision cache), cache %s, %u PostgreSQL "
+	    "connections up", atomic_load(&srv->nconns),
+	    (unsigned long long)stats_get(rcpt),
+	    (unsigned long long)stats_get(decision_hit),
+	    cache_trusted(srv->cache) ? "trusted" :
+	    "not trusted (LISTEN down or no vrcpt triggers)",
+	    db_ready_connections());
 }
 
 void

@@ -15,6 +15,7 @@
  */
 #include <stddef.h>
 
+struct cache;
 struct conf;
 struct server;
 
@@ -51,6 +52,13 @@ unsigned server_fd_cap(const struct conf *cfg);
  * (1024) does not cap connection_limit; logs what it did.
  */
 void	server_raise_nofile(const struct conf *cfg);
+/* server_cache - the server's cache object (for metrics) */
+struct cache *server_cache(struct server *srv);
+/*
+ * server_status - one line for systemd's STATUS=: connections, RCPTs
+ * decided, cache trust, database connections. Into buf.
+ */
+void	server_status(struct server *srv, char *buf, size_t size);
 /* server_stop - stop accepting, let requests finish, join, free */
 void	server_stop(struct server **srvp);
 

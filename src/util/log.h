@@ -37,6 +37,13 @@ int	log_open(const char *ident, enum log_dest dest, const char *facility,
  */
 int	log_open_maillog(const char *ident, const char *facility,
 	    const char *maillog_file, const char **error_r);
+/*
+ * log_reopen - open the log file again by its name (after logrotate
+ * moved it): the same destination, ident and facility. Nothing to do
+ * for syslog and stderr. 0, or -1 with *error_r (logging stays as it
+ * was).
+ */
+int	log_reopen(const char **error_r);
 /* log_facility_valid - a syslog_facility name we know */
 bool	log_facility_valid(const char *facility);
 /* log_set_verbose - enable msg_debug() output */

@@ -3,6 +3,8 @@
  *
  * Depends on: libc, util/log. Security: the order matters (groups, then
  * gid, then uid), and the result is checked by trying to get root back.
+ * The user's supplementary groups are kept: they are how it reads files
+ * that only its groups may read, after the drop as before.
  */
 #include <sys/types.h>
 
@@ -31,7 +33,12 @@ priv_drop(const char *user)
 		msg_fatal("user \"%s\" does not exist", user);
 	if (pw->pw_uid == 0)
 		msg_fatal("user \"%s\" has uid 0", user);
-	if (setgroups(1, &pw->pw_gid) < 0 ||
+	/*
+	 * The user's own groups too (initgroups): "postfix" lets it read
+	 * Postfix's 0640 root:postfix map files again at a reload, as
+	 * Postfix's daemons read them.
+	 */
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
 		msg_fatal("cannot drop privileges to %s: %s", user,

@@ -6,7 +6,8 @@
 
 /*
  * priv_drop - when running as root, become user (its uid, primary gid
- * and no supplementary groups) for good; a warning when user is empty.
+ * and its supplementary groups, as initgroups() gives them) for good; a
+ * warning when user is empty.
  * Fatal when the user does not exist, has uid 0, or the switch fails or
  * can be undone. Does nothing when not root.
  */

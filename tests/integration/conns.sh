@@ -20,7 +20,7 @@ FLOOD=200		# connections opened against the metrics port
 
 harness_init conns
 [ -x "$VRCPTD" ] || { bad "$VRCPTD not built"; finish; }
-pg_start policy/ispmail.sql policy/ispmail-sample.sql || finish
+pg_start policy/ispmail.sql policy/ispmail-sample.sql policy/triggers-ispmail.sql || finish
 maps_write "$WORK" || finish
 
 SOCK=$WORK/policy.sock

@@ -1,6 +1,7 @@
 #!/bin/bash
 # tests/integration/metrics.sh - metrics_listen: /metrics counts what
-# happened, /healthz answers, /readyz follows PostgreSQL.
+# happened, /healthz answers, /readyz follows PostgreSQL and the cache's
+# trust (the vrcpt triggers and the LISTEN connection).
 #
 # Starts a throwaway PostgreSQL with the ISPmail sample data and vrcptd
 # with metrics_listen on a loopback port, sends known requests, and
@@ -46,7 +47,21 @@ if [ "${up:-0}" -ge 1 ]; then ok; else bad "db connections up: ${up:-none}"; fi
 queries=$(val vrcpt_db_queries_total)
 if [ "${queries:-0}" -ge 1 ]; then ok; else bad "db queries: ${queries:-none}"; fi
 check "/healthz" "$(http /healthz | tr '\n' ' ')" "200 ok "
-check "/readyz up" "$(head -1 <<< "$(http /readyz)")" 200
+# no vrcpt triggers in the database: the cache is not trusted, and
+# /readyz says so (an admin forgot policy/triggers-ispmail.sql)
+check "cache trust without the triggers" "$(val vrcpt_cache_trusted)" 0
+check "/readyz without the triggers" "$(http /readyz | tr '\n' ' ')" \
+    "503 cache not trusted: no LISTEN connection, or no vrcpt triggers in the database "
+pgtmp_psql -q -f "$ROOT/policy/triggers-ispmail.sql" >/dev/null
+ready=
+for _ in $(seq 150); do
+	ready=$(head -1 <<< "$(http /readyz)")
+	[ "$ready" = 200 ] && break
+	sleep 0.1
+done
+check "/readyz once the triggers are there" "$ready" 200
+m=$(http /metrics)
+check "cache trust with the triggers" "$(val vrcpt_cache_trusted)" 1
 check "unknown path" "$(head -1 <<< "$(http /nope)")" 404
 
 # a protocol violation is counted
