@@ -1,7 +1,9 @@
 #!/bin/sh
 # check-layering - includes point inward only (README "Inside"):
 #   util <- core <- proto, conf <- store <- server <- daemon
-#   ctl: conf, proto, store and below; milter: conf, proto and below
+#   client: proto, conf and below
+#   ctl: client, conf, proto, store and below; milter: client, conf,
+#   proto and below
 # nothing but the daemon includes daemon/, the library headers stay in
 # the adapters (libpq and hiredis in store/, libevent in store/ and
 # server/, libmilter in milter/), and libpq's connect functions are
@@ -32,8 +34,9 @@ out=$(
 	check store 'util|core|conf|store' 'libmilter'
 	check server 'util|core|proto|conf|store|server' 'libpq|hiredis|libmilter'
 	check daemon 'util|core|proto|conf|store|server|daemon' 'libpq|hiredis|libmilter'
-	check ctl   'util|core|proto|conf|store|ctl' 'event2/|libmilter'
-	check milter 'util|core|proto|conf|milter' 'event2/|libpq|hiredis'
+	check client 'util|core|proto|conf|client' 'event2/|libpq|hiredis|libmilter'
+	check ctl   'util|core|proto|conf|store|client|ctl' 'event2/|libmilter'
+	check milter 'util|core|proto|conf|client|milter' 'event2/|libpq|hiredis'
 	# one way to reach PostgreSQL: libpq's connect functions in pgconn.c
 	grep -rnE '\<PQ(connect|setdb|ping|reset)[A-Za-z]*\(' src |
 	    grep -v '^src/store/pgconn\.c:' |

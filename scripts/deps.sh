@@ -25,7 +25,8 @@ set -u
 BUILD_PKGS="build-essential pkg-config libpq-dev libevent-dev libhiredis-dev
     check libmilter-dev"
 RUN_PKGS="postgresql redis-server"
-CHECK_PKGS="postfix postfix-pgsql swaks pflogsumm fail2ban miltertest valgrind"
+CHECK_PKGS="postfix postfix-pgsql swaks pflogsumm fail2ban miltertest valgrind
+    pgbouncer"
 PG_BIN=/usr/lib/postgresql/15/bin
 POLICY_RC=/usr/sbin/policy-rc.d
 

@@ -737,6 +737,11 @@ conf_read(struct conf_ld *ld, const struct conf_param *p,
 		    field, &hint);
 		bad.hint = hint;
 		break;
+	case CONF_T_UENDPOINT:
+		bad.kind = "endpoint";
+		rc = endpoint_parse(v, ENDPOINT_UNIX_ONLY, field, &hint);
+		bad.hint = hint;
+		break;
 	case CONF_T_ENDPOINTS:
 		return conf_read_endpoints(ld, p, o, v, field);
 	case CONF_T_MODE:
@@ -918,6 +923,7 @@ conf_free_field(struct conf *cfg, const struct conf_param *p)
 	case CONF_T_ENDPOINT:
 	case CONF_T_ENDPOINTS:
 	case CONF_T_MENDPOINT:
+	case CONF_T_UENDPOINT:
 	case CONF_T_MODE:
 	case CONF_T_CODE:
 	case CONF_T_LFA:
@@ -1163,6 +1169,7 @@ conf_format(const struct conf *cfg, enum conf_param_id id)
 		break;
 	case CONF_T_ENDPOINT:
 	case CONF_T_MENDPOINT:
+	case CONF_T_UENDPOINT:
 		buf_puts(&b, ((const struct endpoint *)field)->text);
 		break;
 	case CONF_T_ENDPOINTS:

@@ -59,6 +59,7 @@ enum conf_type {
 	CONF_T_ENDPOINT,	/* "" or one endpoint */
 	CONF_T_ENDPOINTS,	/* a list of endpoints (inet:port allowed) */
 	CONF_T_MENDPOINT,	/* "" or an endpoint, libmilter forms too */
+	CONF_T_UENDPOINT,	/* "" or unix:/path */
 	CONF_T_MODE,		/* an octal file mode */
 	CONF_T_CODE,		/* an SMTP reply code 4xx/5xx */
 	CONF_T_FACILITY,	/* a syslog facility name */
@@ -86,6 +87,7 @@ struct endpoint_list {
 #define CONF_CTYPE_ENDPOINT	struct endpoint
 #define CONF_CTYPE_ENDPOINTS	struct endpoint_list
 #define CONF_CTYPE_MENDPOINT	struct endpoint
+#define CONF_CTYPE_UENDPOINT	struct endpoint
 #define CONF_CTYPE_MODE		unsigned
 #define CONF_CTYPE_CODE		unsigned
 #define CONF_CTYPE_FACILITY	char *

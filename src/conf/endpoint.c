@@ -18,6 +18,8 @@ static const char endpoint_hint_any[] =
     "(use unix:/absolute/path, inet:host:port or inet:port)";
 static const char endpoint_hint_milter[] =
     "(use unix:/absolute/path, inet:host:port or inet:port@host)";
+static const char endpoint_hint_unix[] =
+    "(use unix:/absolute/path: this socket is for the host's admin)";
 
 /* port_parse - "1".."65535", digits only, in s[0..len) */
 static int
@@ -165,12 +167,15 @@ endpoint_parse(const char *s, unsigned flags, struct endpoint *ep,
 	int	 rc = -1;
 
 	memset(ep, 0, sizeof(*ep));
-	*hint_r = (flags & ENDPOINT_MILTER) ? endpoint_hint_milter :
+	*hint_r = (flags & ENDPOINT_UNIX_ONLY) ? endpoint_hint_unix :
+	    (flags & ENDPOINT_MILTER) ? endpoint_hint_milter :
 	    (flags & ENDPOINT_ANY_HOST) ? endpoint_hint_any : endpoint_hint;
 	if (*s == '\0')
 		return 0;
 	if (strncmp(s, "unix:", 5) == 0) {
 		rc = parse_unix(s + 5, ep);
+	} else if (flags & ENDPOINT_UNIX_ONLY) {
+		rc = -1;
 	} else if (strncmp(s, "local:", 6) == 0 && (flags & ENDPOINT_MILTER)) {
 		rc = parse_unix(s + 6, ep);
 	} else if (strncmp(s, "inet6:", 6) == 0 && (flags & ENDPOINT_MILTER)) {

@@ -3,7 +3,7 @@
 /*
  * endpoint - where a socket is: the one parser for every endpoint string
  * of the configuration (listen, metrics_listen, milter_listen,
- * milter_policy_service, the Redis address of "cache").
+ * milter_policy_service, control_listen, the Redis address of "cache").
  *
  * Forms, as Postfix check_policy_service and libmilter write them:
  *   unix:/absolute/path        a unix-domain socket
@@ -28,6 +28,7 @@
 #define ENDPOINT_ANY_HOST	0x01	/* inet:port */
 #define ENDPOINT_BARE_INET	0x02	/* host:port */
 #define ENDPOINT_MILTER		0x04	/* local:, inet:port@host, inet6: */
+#define ENDPOINT_UNIX_ONLY	0x08	/* unix:/path alone (control_listen) */
 
 enum endpoint_kind {
 	ENDPOINT_NONE,		/* empty: off */

@@ -64,6 +64,12 @@ X(LISTEN, listen_mode, MODE, "0666", 0, 07777, CONF_D | CONF_M,	\
 X(LISTEN, metrics_listen, ENDPOINT, "", 0, 0, CONF_D,			\
     "Prometheus metrics at /metrics, plus /healthz and /readyz, on\n"	\
     "inet:host:port or unix:/path. Empty: off.\n")			\
+X(LISTEN, control_listen, UENDPOINT, "unix:/run/vrcpt/control.sock", 0, 0,\
+    CONF_D | CONF_C,							\
+    "Where vrcptctl query and stats reach the running vrcptd: a\n"	\
+    "unix:/path only, mode 0600 (root and vrcptd's own user). Left at\n" \
+    "its default, a socket that cannot be created is a warning;\n"	\
+    "set, it is an error. Empty: off.\n")				\
 									\
 X(TABLES, virtual_alias_maps, MAPS, "", 0, 0,				\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\

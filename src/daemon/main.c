@@ -47,6 +47,8 @@ struct daemon {
 	struct metrics_server *metrics;
 	struct endpoint_list bound;	/* what the fds are bound to */
 	int	 fds[CONF_LISTEN_MAX];
+	struct endpoint ctl_ep;		/* control_listen as bound */
+	int	 ctl_fd;		/* or -1 */
 	struct event *ready_ev;		/* until READY=1 went out */
 	struct event *status_ev;	/* STATUS= now and then */
 	uint64_t start_us;
@@ -59,6 +61,36 @@ struct daemon {
 #define DAEMON_READY_POLL_MS	100	/* is a database connection up? */
 #define DAEMON_READY_WAIT_MS	10000	/* READY=1 without one after this */
 #define DAEMON_STATUS_MS	10000	/* STATUS= to systemd */
+#define DAEMON_CONTROL_MODE	0600	/* control_listen: root and our user */
+
+/*
+ * open_control - the control_listen socket, or none. The default path
+ * is a convenience (vrcptctl finds the daemon without being told):
+ * when it cannot be created, say so and go on; a path the admin set
+ * must work.
+ */
+static void
+open_control(struct daemon *d)
+{
+	char	 err[LISTEN_ERR_LEN];
+	bool	 deflt;
+
+	d->ctl_ep = d->cfg->control_listen;
+	d->ctl_fd = -1;
+	if (d->ctl_ep.kind == ENDPOINT_NONE)
+		return;
+	d->ctl_fd = listen_open(&d->ctl_ep, DAEMON_CONTROL_MODE, err);
+	if (d->ctl_fd >= 0)
+		return;
+	deflt = d->cfg->origin[CONF_P_control_listen].src == CONF_SRC_DEFAULT;
+	if (!deflt)
+		msg_fatal("%s %s: %s", CONF_NAME(control_listen),
+		    d->ctl_ep.text, err);
+	msg_warn("%s %s: %s; vrcptctl query and stats will not reach this "
+	    "daemon (set %s to a path that can be created, or to nothing)",
+	    CONF_NAME(control_listen), d->ctl_ep.text, err,
+	    CONF_NAME(control_listen));
+}
 
 static void
 usage(void)
@@ -307,6 +339,7 @@ main(int argc, char **argv)
 			msg_fatal("%s %s: %s", CONF_NAME(listen),
 			    d.bound.v[i].text, err);
 	}
+	open_control(&d);
 	if ((d.base = event_base_new()) == NULL)
 		msg_fatal("event_base_new failed");
 	if (d.cfg->metrics_listen.kind != ENDPOINT_NONE) {
@@ -333,9 +366,11 @@ main(int argc, char **argv)
 	msg_info("vrcptd %s starting", VRCPT_VERSION);
 	for (i = 0; i < d.bound.n; i++)
 		msg_info("listening on %s", d.bound.v[i].text);
+	if (d.ctl_fd >= 0)
+		msg_info("control on %s", d.ctl_ep.text);
 	server_raise_nofile(d.cfg);
 	d.start_us = clock_mono_us();
-	d.srv = server_start(d.cfg, d.fds, d.bound.n);
+	d.srv = server_start(d.cfg, d.fds, d.bound.n, d.ctl_fd);
 	if (d.metrics != NULL)
 		metrics_set_cache(d.metrics, server_cache(d.srv));
 	d.ready_ev = evtimer_new(d.base, on_ready_check, &d);
@@ -353,6 +388,8 @@ main(int argc, char **argv)
 	server_stop(&d.srv);
 	for (i = 0; i < d.bound.n; i++)
 		listen_close(&d.bound.v[i], d.fds[i]);
+	if (d.ctl_fd >= 0)
+		listen_close(&d.ctl_ep, d.ctl_fd);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);

@@ -27,7 +27,7 @@
  * which it does not for Postfix's own "milter-reject:" lines.
  *
  * Depends on: libmilter, util/, proto/, conf/ (the same file as
- * vrcptd), milter/pclient.h. Security: binds its socket, then drops
+ * vrcptd), client/pclient.h. Security: binds its socket, then drops
  * root before serving; every value from the MTA is peer text (sanitised
  * before it is logged, refused by the request formatter if it has CR or
  * LF); when vrcptd cannot answer, lookup_failure_action decides and a
@@ -54,8 +54,8 @@
 
 #include <libmilter/mfapi.h>
 
+#include "client/pclient.h"
 #include "conf/conf.h"
-#include "milter/pclient.h"
 #include "proto/milter_map.h"
 #include "proto/policy.h"
 #include "util/buf.h"
@@ -304,7 +304,8 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 	char	 inst[MILTER_INSTANCE_MAX], err[PCLIENT_ERR_LEN];
 	char	 san[STR_SANITIZE_MAX + 4], san2[STR_SANITIZE_MAX + 4];
 	const char *lookup = "policy";
-	char	*action = NULL;
+	char	*action = NULL, *reply = NULL;
+	size_t	 reply_len;
 	uint64_t t0 = clock_mono_us();
 	sfsistat rc = SMFIS_CONTINUE;
 
@@ -334,8 +335,8 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 		    "%s, answering %s (%s)", san, pclient_endpoint(milter.pc),
 		    CONF_NAME(lookup_failure_action),
 		    milter_decision_name(o.decision));
-	} else if (pclient_ask(milter.pc, req.data, req.len, &action,
-	    err) < 0) {
+	} else if (pclient_ask(milter.pc, req.data, req.len, &reply,
+	    &reply_len, err) < 0) {
 		milter_map_failure(MILTER_CAUSE_UNREACHABLE, pr.recipient,
 		    milter.lfa, &o);
 		lookup = "unavailable";
@@ -344,6 +345,7 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 		    CONF_NAME(lookup_failure_action),
 		    milter_decision_name(o.decision));
 	} else {
+		action = pp_reply_value(reply, reply_len, "action");
 		milter_map_action(action, pr.recipient, milter.lfa, &o);
 		if (o.cause == MILTER_CAUSE_BAD_ACTION) {
 			lookup = "unavailable";
@@ -370,6 +372,7 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 	}
 	log_outcome(&pr, &o, lookup, clock_mono_us() - t0);
 	free(action);
+	free(reply);
 	buf_free(&req);
 	policy_req_free(&pr);
 	return rc;

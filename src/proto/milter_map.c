@@ -354,9 +354,8 @@ milter_map_parse_reply(const char *buf, size_t len, char **action_r,
     size_t *consumed_r, enum pp_error *why_r)
 {
 	struct policy_req scratch = { 0 };
-	const char *line, *end, *nl;
 	enum pp_status st;
-	size_t	 used, llen;
+	size_t	 used;
 
 	/* the grammar and limits are those of a request: let the request
 	 * parser judge, then pick the one attribute it does not keep */
@@ -365,20 +364,7 @@ milter_map_parse_reply(const char *buf, size_t len, char **action_r,
 	if (st != PP_DONE)
 		return st;
 	*consumed_r = used;
-	*action_r = NULL;
-	for (line = buf, end = buf + used; line < end; line = nl + 1) {
-		nl = memchr(line, '\n', (size_t)(end - line));
-		llen = (size_t)(nl - line);
-		if (llen > 0 && line[llen - 1] == '\r')
-			llen--;
-		if (llen == 0)
-			break;
-		/* the first action wins, as in Postfix attr_scan */
-		if (llen >= 7 && memcmp(line, "action=", 7) == 0) {
-			*action_r = xstrndup(line + 7, llen - 7);
-			break;
-		}
-	}
+	*action_r = pp_reply_value(buf, used, "action");
 	return PP_DONE;
 }
 

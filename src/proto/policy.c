@@ -32,6 +32,7 @@
 #include "proto/policy.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 /* the attributes we keep, by name; everything else is skipped */
 static const struct pp_field {
@@ -262,4 +263,25 @@ pp_format_reply(struct buf *out, const char *action)
 		return -1;
 	}
 	return 0;
+}
+
+char *
+pp_reply_value(const char *buf, size_t len, const char *name)
+{
+	const char *line, *end = buf + len, *nl;
+	size_t	 llen, nlen = strlen(name);
+
+	for (line = buf; line < end; line = nl + 1) {
+		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
+			nl = end;
+		llen = (size_t)(nl - line);
+		if (llen > 0 && line[llen - 1] == '\r')
+			llen--;
+		if (llen == 0)
+			break;
+		if (llen > nlen && line[nlen] == '=' &&
+		    memcmp(line, name, nlen) == 0)
+			return xstrndup(line + nlen + 1, llen - nlen - 1);
+	}
+	return NULL;
 }

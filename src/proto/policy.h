@@ -103,6 +103,15 @@ void	policy_req_free(struct policy_req *req);
 const char *pp_strerror(enum pp_error why);
 
 /*
+ * pp_reply_value - the value of the first "name" attribute of a reply
+ * that pp_parse() accepted, buf[0..len) (up to its empty line; a "\r"
+ * before "\n" is not part of the value), as a new string (caller
+ * frees), or NULL when there is none. The first wins, as in Postfix's
+ * attr_scan.
+ */
+char	*pp_reply_value(const char *buf, size_t len, const char *name);
+
+/*
  * pp_format_reply - append "action=ACTION\n\n". The action must not
  * contain a newline or NUL (a programming error: panics). 0, or -1 when
  * the buffer limit is reached.

@@ -688,16 +688,26 @@ static void
 cache_log_stats(size_t entries, size_t bytes)
 {
 	struct buf b;
-	size_t	 i;
 
 	buf_init(&b, 0);
-	for (i = 0; i < STATS_N; i++)
-		buf_printf(&b, "%s%s=%llu", i > 0 ? " " : "",
-		    stats_descs[i].name,
-		    (unsigned long long)stats_sum((enum stats_id)i));
+	stats_format(&b, " ");
 	msg_info("cache statistics: %s local_entries=%zu local_bytes=%zu",
 	    buf_str(&b), entries, bytes);
 	buf_free(&b);
+}
+
+void
+cache_size(struct cache *c, size_t *entries_r, size_t *bytes_r)
+{
+	size_t	 i;
+
+	*entries_r = *bytes_r = 0;
+	for (i = 0; i < CACHE_SHARDS; i++) {
+		pthread_mutex_lock(&c->shards[i].lock);
+		*entries_r += lru_count(c->shards[i].lru);
+		*bytes_r += lru_bytes(c->shards[i].lru);
+		pthread_mutex_unlock(&c->shards[i].lock);
+	}
 }
 
 void

@@ -71,6 +71,8 @@ void	cache_reload(struct cache *c, struct conf *cfg);
 void	cache_free(struct cache **cp);
 
 bool	cache_trusted(const struct cache *c);
+/* cache_size - entries and bytes of the in-process tier now */
+void	cache_size(struct cache *c, size_t *entries_r, size_t *bytes_r);
 uint64_t cache_seq(const struct cache *c);
 bool	cache_local_on(const struct cache *c);
 bool	cache_redis_dirty(const struct cache *c);

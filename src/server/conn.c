@@ -34,6 +34,7 @@
 #include "util/xalloc.h"
 
 static void conn_process(struct conn *c);
+static void conn_finish(struct conn *c);
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void conn_on_write(evutil_socket_t fd, short what, void *arg);
 
@@ -89,7 +90,7 @@ conn_best(struct worker *w)
 
 	for (c = w->conns; c != NULL; c = c->next) {
 		key = atomic_load_explicit(&c->shed_key, memory_order_relaxed);
-		if (key == 0 || atomic_load(&c->shed))
+		if (key == 0 || c->control || atomic_load(&c->shed))
 			continue;
 		if (best == NULL || key < best_key) {
 			best = c;
@@ -149,7 +150,7 @@ conn_shed(struct worker *w, uint64_t now, unsigned limit)
 }
 
 enum conn_accept_status
-conn_accept(struct worker *w, int lfd)
+conn_accept(struct worker *w, int lfd, bool control)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
@@ -187,8 +188,18 @@ conn_accept(struct worker *w, int lfd)
 	}
 	now = clock_mono_ms();
 	limit = conn_limit(w);
-	if (atomic_load(w->server_conns) - atomic_load(w->shed_pending) >=
-	    limit && !conn_shed(w, now, limit)) {
+	if (control && w->nctl >= CONN_CONTROL_MAX) {
+		if (log_rate_ok(w->refuse_log, now, CONN_LOG_INTERVAL_MS,
+		    &held))
+			msg_warn("%d control connections open: refusing "
+			    "another (%lu more like this not logged)",
+			    CONN_CONTROL_MAX, held);
+		close(fd);
+		return CONN_ACCEPT_DONE;
+	}
+	if (!control && atomic_load(w->server_conns) -
+	    atomic_load(w->shed_pending) >= limit &&
+	    !conn_shed(w, now, limit)) {
 		if (log_rate_ok(w->refuse_log, now, CONN_LOG_INTERVAL_MS,
 		    &held))
 			msg_warn("%s (%u) reached and every connection has "
@@ -202,6 +213,7 @@ conn_accept(struct worker *w, int lfd)
 	c = xcalloc(1, sizeof(*c));
 	c->w = w;
 	c->fd = fd;
+	c->control = control;
 	c->progress_ms = now;
 	atomic_init(&c->shed_key, now);
 	atomic_init(&c->shed, false);
@@ -222,9 +234,13 @@ conn_accept(struct worker *w, int lfd)
 	w->conns = c;
 	w->nconns++;
 	pthread_mutex_unlock(&w->conns_lock);
-	atomic_fetch_add(w->server_conns, 1);
-	stats_add(conns_open, 1);
-	stats_add(conns_total, 1);
+	if (control) {
+		w->nctl++;
+	} else {
+		atomic_fetch_add(w->server_conns, 1);
+		stats_add(conns_open, 1);
+		stats_add(conns_total, 1);
+	}
 	if (log_verbose())
 		msg_debug("connect from %s", c->peer);
 	return CONN_ACCEPT_DONE;
@@ -291,8 +307,12 @@ conn_close(struct conn *c)
 	buf_free(&c->out);
 	if (atomic_load(&c->shed))
 		atomic_fetch_sub(w->shed_pending, 1);
-	atomic_fetch_sub(w->server_conns, 1);
-	stats_sub(conns_open, 1);
+	if (c->control) {
+		w->nctl--;
+	} else {
+		atomic_fetch_sub(w->server_conns, 1);
+		stats_sub(conns_open, 1);
+	}
 	if (log_verbose())
 		msg_debug("disconnect from %s after %llu requests", c->peer,
 		    (unsigned long long)c->nrequests);
@@ -332,14 +352,29 @@ conn_flush(struct conn *c)
 void
 conn_done(struct conn *c, const char *action)
 {
+	/* conn_process() stops starting requests at half of CONN_OUT_MAX */
+	if (pp_format_reply(&c->out, action) < 0)
+		msg_panic("conn_done: reply buffer overflow");
+	conn_finish(c);
+}
+
+void
+conn_done_reply(struct conn *c, const char *reply, size_t len)
+{
+	if (buf_append(&c->out, reply, len) < 0)
+		msg_panic("conn_done_reply: reply buffer overflow");
+	conn_finish(c);
+}
+
+/* conn_finish - the reply of the request in flight is queued: go on */
+static void
+conn_finish(struct conn *c)
+{
 	c->busy = false;
 	c->nrequests++;
 	c->progress_ms = clock_mono_ms();
 	atomic_store_explicit(&c->shed_key, c->progress_ms,
 	    memory_order_relaxed);
-	/* conn_process() stops starting requests at half of CONN_OUT_MAX */
-	if (pp_format_reply(&c->out, action) < 0)
-		msg_panic("conn_done: reply buffer overflow");
 	if (c->in_process)
 		return;			/* conn_process() goes on */
 	if (!conn_flush(c))

@@ -22,7 +22,7 @@
  * "domain", which is what invalidation messages name (server/cache.h);
  * anything else takes the engine path every time.
  *
- * Depends on: core/, proto/, server/{cache,resolve,stats}, util/,
+ * Depends on: core/, proto/, server/{cache,control,resolve,stats}, util/,
  * libevent (timer only).
  * Security: the recipient and every logged field are untrusted; they are
  * never pasted into SQL (sqlmap makes parameters) and are sanitised in
@@ -39,9 +39,11 @@
 #include "core/cachefmt.h"
 #include "core/engine.h"
 #include "proto/declog.h"
+#include "proto/control.h"
 #include "proto/policy.h"
 #include "server/cache.h"
 #include "server/conn.h"
+#include "server/control.h"
 #include "server/dispatch.h"
 #include "server/resolve.h"
 #include "server/stats.h"
@@ -76,6 +78,8 @@ struct req {
 	uint64_t t0;			/* monotonic us */
 	uint64_t seq0;			/* cache_seq() at the start */
 	bool	 trusted0;		/* cache_trusted() at the start */
+	bool	 query;			/* vrcptctl's, on control_listen */
+	bool	 from_decision;		/* answered by the decision cache */
 	bool	 plain;			/* the recipient is in plain form */
 	bool	 storable;		/* the facts allow a cached decision */
 	uint64_t fresh_until_ms;	/* the earliest of the facts' ends */
@@ -215,6 +219,16 @@ dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 	struct buf line;
 	struct gen *g;
 
+	if (r->query) {
+		buf_init(&line, CONTROL_REPLY_MAX);
+		control_query_reply(&line, v, r->from_decision ?
+		    "decision_cache" : lookup, r->nstale, delay);
+		req_reset(r, &g);
+		conn_done_reply(c, line.data, line.len);
+		buf_free(&line);
+		gen_unref(w, &g);
+		return;
+	}
 	stats_add(rcpt, 1);
 	stats_decision(v->kind, v->dclass, v->warn_only, delay);
 	if (r->nstale > 0) {
@@ -236,6 +250,47 @@ dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 	req_reset(r, &g);
 	conn_done(c, v->action);	/* may free r and c */
 	gen_unref(w, &g);
+}
+
+/* dispatch_reply - answer a control request with a whole reply */
+static void
+dispatch_reply(struct req *r, struct buf *reply)
+{
+	struct worker *w = r->w;
+	struct gen *g;
+
+	req_reset(r, &g);
+	conn_done_reply(r->conn, reply->data, reply->len);
+	buf_free(reply);
+	gen_unref(w, &g);
+}
+
+/*
+ * dispatch_control - a request on control_listen: the counters, or an
+ * error, are answered here (true); a query goes on as an RCPT (false)
+ */
+static bool
+dispatch_control(struct req *r)
+{
+	const char *req = r->pr.request;
+	struct buf reply;
+
+	buf_init(&reply, CONTROL_REPLY_MAX);
+	if (req != NULL && strcmp(req, CONTROL_REQ_QUERY) == 0) {
+		if (r->pr.recipient != NULL) {
+			buf_free(&reply);
+			r->query = true;
+			return false;
+		}
+		control_error_reply(&reply, "no recipient");
+	} else if (req != NULL && strcmp(req, CONTROL_REQ_STATS) == 0) {
+		control_stats_reply(&reply, r->w->cache);
+	} else {
+		control_error_reply(&reply, "unknown request (this is the "
+		    "control socket: vrcpt_query, vrcpt_stats)");
+	}
+	dispatch_reply(r, &reply);
+	return true;
 }
 
 /* dispatch_fact - one answered lookup into the fact set */
@@ -350,7 +405,9 @@ dispatch_cached(struct req *r)
 	dc = DECISION_CLASS(packed);
 	if ((unsigned)k >= GEN_KINDS || (unsigned)dc >= GEN_CLASSES)
 		return false;
-	stats_add(decision_hit, 1);
+	if (!r->query)
+		stats_add(decision_hit, 1);
+	r->from_decision = true;
 	dispatch_finish(r, &g->vtab[k][dc],
 	    fact_source_name(FACT_SRC_CACHE_LOCAL));
 	return true;
@@ -371,17 +428,22 @@ dispatch_start(struct req *r, struct gen *g)
 	r->costliest = FACT_SRC_PURE;
 	r->nstale = 0;
 	r->stale_age_ms = 0;
+	r->query = false;
+	r->from_decision = false;
 
-	/* Only RCPT is ours; everything else goes on to other restrictions */
-	if (r->pr.protocol_state == NULL ||
+	if (r->conn->control) {
+		if (dispatch_control(r))
+			return;
+	} else if (r->pr.protocol_state == NULL ||
 	    strcasecmp(r->pr.protocol_state, "RCPT") != 0) {
+		/* Only RCPT is ours; the rest goes on to other restrictions */
 		stats_add(req_other, 1);
 		req_reset(r, &gref);
 		conn_done(r->conn, "DUNNO");
 		gen_unref(r->w, &gref);
 		return;
-	}
-	stats_add(req_rcpt, 1);
+	} else
+		stats_add(req_rcpt, 1);
 	rcpt = r->pr.recipient;
 	r->seq0 = cache_seq(r->w->cache);
 	r->trusted0 = cache_trusted(r->w->cache);
@@ -397,6 +459,14 @@ dispatch_start(struct req *r, struct gen *g)
 		struct conn *c = r->conn;
 		char s[STR_SANITIZE_MAX + 4];
 
+		if (r->query) {
+			struct buf reply;
+
+			buf_init(&reply, CONTROL_REPLY_MAX);
+			control_error_reply(&reply, err);
+			dispatch_reply(r, &reply);
+			return;
+		}
 		msg_warn("%s: bad or missing recipient \"%s\": %s; answering "
 		    "%s", c->peer, str_sanitize(s, rcpt ? rcpt : "",
 		    rcpt ? strlen(rcpt) : 0, STR_SANITIZE_MAX),

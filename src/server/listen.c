@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +20,27 @@
 #include "conf/endpoint.h"
 #include "server/listen.h"
 
+/* listen_in_use - a process accepts connections on the socket at sun */
+static bool
+listen_in_use(const struct sockaddr_un *sun)
+{
+	int	 fd, rc;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	return rc == 0;
+}
+
 static int
 listen_unix(const char *path, mode_t mode, char err[LISTEN_ERR_LEN])
 {
 	struct sockaddr_un sun;
 	struct stat st;
-	int fd;
+	mode_t	 old;
+	int	 fd, rc;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -40,6 +56,12 @@ listen_unix(const char *path, mode_t mode, char err[LISTEN_ERR_LEN])
 			    "%s exists and is not a socket", path);
 			return -1;
 		}
+		/* another daemon's live socket is not ours to take over */
+		if (listen_in_use(&sun)) {
+			snprintf(err, LISTEN_ERR_LEN, "%s is in use: another "
+			    "process listens there", path);
+			return -1;
+		}
 		if (unlink(path) < 0) {
 			snprintf(err, LISTEN_ERR_LEN, "remove %s: %s", path,
 			    strerror(errno));
@@ -51,7 +73,11 @@ listen_unix(const char *path, mode_t mode, char err[LISTEN_ERR_LEN])
 		snprintf(err, LISTEN_ERR_LEN, "socket: %s", strerror(errno));
 		return -1;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+	/* created with the mode asked for: no moment with a wider one */
+	old = umask(~mode & 0777);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	(void)umask(old);
+	if (rc < 0) {
 		snprintf(err, LISTEN_ERR_LEN, "bind %s: %s", path,
 		    strerror(errno));
 		close(fd);

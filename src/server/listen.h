@@ -5,7 +5,9 @@
  * unix:/path, inet:host:port, inet:port).
  *
  * Unix sockets: a stale socket file is removed first (never any other
- * kind of file), the mode is set after bind. Inet: numeric or resolvable
+ * kind of file, nor a socket some process still accepts on: that is an
+ * error), the socket is created with the mode asked for (umask around
+ * bind) and the mode set again after (chmod: umask cannot add bits). Inet: numeric or resolvable
  * host, SO_REUSEADDR. All sockets are non-blocking and close-on-exec.
  */
 #include <sys/types.h>

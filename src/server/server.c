@@ -137,6 +137,12 @@ worker_listen_on(struct worker *w, bool on)
 		else
 			event_del(w->listen_evs[i]);
 	}
+	if (w->ctl_ev != NULL) {
+		if (on)
+			event_add(w->ctl_ev, NULL);
+		else
+			event_del(w->ctl_ev);
+	}
 }
 
 static void
@@ -178,7 +184,16 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	if (conn_accept(w, fd) == CONN_ACCEPT_NOFDS)
+	if (conn_accept(w, fd, false) == CONN_ACCEPT_NOFDS)
+		worker_accept_pause(w, errno);
+}
+
+static void
+worker_on_accept_ctl(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (conn_accept(w, fd, true) == CONN_ACCEPT_NOFDS)
 		worker_accept_pause(w, errno);
 }
 
@@ -330,7 +345,7 @@ server_raise_nofile(const struct conf *cfg)
 }
 
 struct server *
-server_start(struct conf *cfg, const int *fds, size_t nfds)
+server_start(struct conf *cfg, const int *fds, size_t nfds, int ctl_fd)
 {
 	struct server *srv = xcalloc(1, sizeof(*srv));
 	sigset_t all, old;
@@ -401,6 +416,14 @@ server_start(struct conf *cfg, const int *fds, size_t nfds)
 			w->listen_evs[j] = event_new(w->base, fds[j],
 			    EV_READ | EV_PERSIST, worker_on_accept, w);
 			event_add(w->listen_evs[j], NULL);
+		}
+		/* the admin's few connections: one worker is plenty */
+		if (ctl_fd >= 0 && i == 0) {
+			w->ctl_ev = event_new(w->base, ctl_fd,
+			    EV_READ | EV_PERSIST, worker_on_accept_ctl, w);
+			if (w->ctl_ev == NULL)
+				msg_fatal("event_new: out of memory");
+			event_add(w->ctl_ev, NULL);
 		}
 		w->gen = gen_new(w, cfg, n);
 		if ((rc = pthread_create(&w->thread, NULL, worker_main,
@@ -480,6 +503,8 @@ server_stop(struct server **srvp)
 		for (j = 0; j < w->nlisten; j++)
 			event_free(w->listen_evs[j]);
 		free(w->listen_evs);
+		if (w->ctl_ev != NULL)
+			event_free(w->ctl_ev);
 		event_free(w->notify_ev);
 		if (w->drain_ev)
 			event_free(w->drain_ev);

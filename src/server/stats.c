@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "server/stats.h"
+#include "util/buf.h"
 
 const struct stats_desc stats_descs[STATS_N] = {
 #define STATS_X_DESC(id, type, metric, labels, help) \
@@ -53,6 +54,17 @@ stats_sum(enum stats_id id)
 		sum += atomic_load_explicit(&stats_slots[i].v[id],
 		    memory_order_relaxed);
 	return sum;
+}
+
+void
+stats_format(struct buf *b, const char *sep)
+{
+	size_t	 i;
+
+	for (i = 0; i < STATS_N; i++)
+		buf_printf(b, "%s%s=%llu", i > 0 ? sep : "",
+		    stats_descs[i].name,
+		    (unsigned long long)stats_sum((enum stats_id)i));
 }
 
 void

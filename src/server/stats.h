@@ -139,6 +139,10 @@ void	stats_slot_bind(void);
 #define stats_get(id)	stats_sum(STATS_##id)
 uint64_t stats_sum(enum stats_id id);
 
+struct buf;
+/* stats_format - every counter as "id=value", sep between them */
+void	stats_format(struct buf *b, const char *sep);
+
 /* stats_decision - one RCPT decided: its outcome, class and time */
 void	stats_decision(enum verdict_kind kind, enum domain_class dclass,
 	    bool warn_only, uint64_t delay_us);

@@ -20,8 +20,6 @@
  * and server messages are made one sanitised line before anyone sees
  * them; URIs are named without their password.
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,65 +130,27 @@ dbsync_exec(struct dbsync *ds, const struct sqlmap *sm,
     const char *const *params, uint64_t deadline_us, bool *broken_r,
     char **why_r)
 {
-	PGresult *res, *first = NULL;
-	struct pollfd pfd;
-	uint64_t now;
-	int	 ms, rc;
+	PGresult *res;
+	char	*line = NULL;
 
 	*broken_r = false;
 	if (PQsendQueryParams(ds->pg, sm->sql, (int)sm->nparams, NULL,
 	    params, NULL, NULL, 0) == 0)
-		goto broken;
-	while (PQisBusy(ds->pg)) {
-		now = clock_mono_us();
-		if (now >= deadline_us) {
-			*why_r = xasprintf("pgsql query timed out after %u ms "
-			    "(host %s)", ds->timeout_ms, dbsync_label(ds));
-			*broken_r = true;	/* a late answer */
-			return NULL;
-		}
-		ms = (int)((deadline_us - now + US_PER_MS - 1) / US_PER_MS);
-		pfd.fd = PQsocket(ds->pg);
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (pfd.fd < 0)
-			goto broken;
-		rc = poll(&pfd, 1, ms);
-		if (rc < 0 && errno != EINTR) {
-			*why_r = xasprintf("pgsql query: poll: %s",
-			    strerror(errno));
-			*broken_r = true;
-			return NULL;
-		}
-		if (rc > 0 && PQconsumeInput(ds->pg) == 0)
-			goto broken;
+		line = pgconn_oneline(PQerrorMessage(ds->pg));
+	else switch (pgconn_result(ds->pg, deadline_us, &res, &line)) {
+	case PGCONN_RESULT_OK:
+		return res;
+	case PGCONN_RESULT_TIMEOUT:
+		*why_r = xasprintf("pgsql query timed out after %u ms (host "
+		    "%s)", ds->timeout_ms, dbsync_label(ds));
+		*broken_r = true;	/* a late answer */
+		return NULL;
+	case PGCONN_RESULT_BROKEN:
+		break;
 	}
-	/* one statement: one result, then NULL; keep the first */
-	while ((res = PQgetResult(ds->pg)) != NULL) {
-		if (first == NULL) {
-			first = res;
-			continue;
-		}
-		PQclear(res);
-	}
-	if (PQstatus(ds->pg) == CONNECTION_BAD) {
-		if (first != NULL)
-			PQclear(first);
-		goto broken;
-	}
-	if (first == NULL)
-		*why_r = xasprintf("pgsql query failed: no result from host %s",
-		    dbsync_label(ds));
-	return first;
-
-broken:
-	{
-		char	*line = pgconn_oneline(PQerrorMessage(ds->pg));
-
-		*why_r = xasprintf("pgsql query failed: fatal error from host "
-		    "%s: %s", dbsync_label(ds), line);
-		free(line);
-	}
+	*why_r = xasprintf("pgsql query failed: fatal error from host %s: %s",
+	    dbsync_label(ds), line);
+	free(line);
 	*broken_r = true;
 	return NULL;
 }

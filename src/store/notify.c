@@ -54,7 +54,7 @@
 
 #define US_PER_MS		CLOCK_US_PER_MS
 #define NOTIFY_TRIGGERS_SQL	\
-	"SELECT count(*) FROM pg_trigger " \
+	"SELECT count(*), pg_backend_pid() FROM pg_trigger " \
 	"WHERE tgname LIKE 'vrcpt\\_%' AND NOT tgisinternal"
 #define NOTIFY_SEND_SQL		"SELECT pg_notify($1, $2)"
 #define NOTIFY_SEND_APPNAME	"vrcptctl"
@@ -70,7 +70,12 @@ struct notify {
 	char	*label;		/* "pgsql server HOST database DB" */
 	bool	 warned;	/* a failure was logged */
 	bool	 warned_triggers;	/* "no triggers" was logged */
+	bool	 warned_pooler;	/* "through a pooler" was logged */
 	bool	 is_up;		/* hooks.up called, hooks.down not yet */
+	long	 backend;	/* the server backend of this connection, from
+				 * its first keep-alive; 0: not seen yet */
+	bool	 shared;	/* a pooler shares server sessions: LISTEN
+				 * cannot be trusted, up never again */
 	struct dbhosts_backoff backoff;
 	uint64_t next_tick_us;
 };
@@ -246,6 +251,7 @@ n_open(struct notify *n)
 		what = "connect";
 		rc = pgconn_connect(n->pc, order[i], NOTIFY_CONNECT_TIMEOUT_MS,
 		    n->stop_rd, &n->pg, &why);
+		n->backend = 0;
 		if (rc == 0) {
 			rc = n_listen(n, &what, &why);
 			if (rc != 0) {
@@ -282,7 +288,7 @@ n_open(struct notify *n)
 static void
 n_triggers(struct notify *n, long count)
 {
-	if (count > 0 && !n->is_up) {
+	if (count > 0 && !n->is_up && !n->shared) {
 		if (n->warned_triggers)
 			msg_info("%s: vrcpt_* triggers found; caching "
 			    "answers", n->label);
@@ -304,20 +310,58 @@ n_triggers(struct notify *n, long count)
 	}
 }
 
-/* n_count - parse a count(*) result; -1 if it is not one */
+/* n_count - field col of a one-row result, a number >= 0; else -1 */
 static long
-n_count(const PGresult *res)
+n_count(const PGresult *res, int col)
 {
 	const char *v;
 	char	*end;
 	long	 c;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
-	    PQnfields(res) != 1)
+	    PQnfields(res) <= col)
 		return -1;
-	v = PQgetvalue(res, 0, 0);
+	v = PQgetvalue(res, 0, col);
 	c = strtol(v, &end, 10);
 	return *v != '\0' && *end == '\0' && c >= 0 ? c : -1;
+}
+
+/*
+ * n_backend - the keep-alive ran in server backend pid. A connection's
+ * backend never changes, unless a connection pooler in transaction or
+ * statement mode (pgbouncer pool_mode = transaction) hands each
+ * statement to whichever server session is free: then LISTEN was
+ * registered in a session we are no longer in, and notifications go to
+ * whoever is. Cached answers must not be trusted after that.
+ */
+static void
+n_backend(struct notify *n, long pid)
+{
+	if (pid <= 0 || n->shared)
+		return;
+	if (n->backend == 0) {
+		n->backend = pid;
+		if (PQbackendPID(n->pg) != (int)pid && !n->warned_pooler) {
+			msg_info("%s: connected through a connection pooler "
+			    "(the server backend is not the one libpq was "
+			    "told of): LISTEN needs a server session of its "
+			    "own (pgbouncer pool_mode = session); vrcptctl "
+			    "check --live tells", n->label);
+			n->warned_pooler = true;
+		}
+		return;
+	}
+	if (pid == n->backend)
+		return;
+	msg_warn("%s: the LISTEN connection moved from server backend %ld to "
+	    "%ld (%s): notifications cannot reach vrcptd, so cached answers "
+	    "are used only when the database cannot answer, until vrcptd is "
+	    "restarted", n->label, n->backend, pid, PGCONN_POOLER_HINT);
+	n->shared = true;
+	if (n->is_up) {
+		n->is_up = false;
+		n->hooks.down(n->hooks.arg);
+	}
 }
 
 /*
@@ -348,7 +392,7 @@ n_serve(struct notify *n)
 				ping = false;
 				break;
 			}
-			if (n_count(res) < 0) {
+			if (n_count(res, 0) < 0) {
 				char	*why = pgconn_result_error(res);
 
 				PQclear(res);
@@ -356,7 +400,8 @@ n_serve(struct notify *n)
 				free(why);
 				return 0;
 			}
-			n_triggers(n, n_count(res));
+			n_backend(n, n_count(res, 1));
+			n_triggers(n, n_count(res, 0));
 			PQclear(res);
 		}
 		n_tick(n);

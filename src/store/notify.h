@@ -17,7 +17,10 @@
  * keep-alive query within NOTIFY_PING_TIMEOUT_MS; then it reconnects,
  * at once or with backoff as the pools do) or the triggers are gone.
  * Everything committed while down was missed, which is why the caller
- * flushes in hooks->up.
+ * flushes in hooks->up. The keep-alive also notes the server backend it
+ * ran in: when that changes on one connection, a connection pooler in
+ * transaction mode shares server sessions and notifications cannot
+ * arrive; that is logged and the listener stays down until restarted.
  * hooks->tick runs about once a second whatever the state. All hooks
  * run on the listener thread.
  *

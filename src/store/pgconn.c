@@ -431,6 +431,47 @@ pgconn_wait(int fd, short events, uint64_t deadline_us, int stop_fd)
 	}
 }
 
+enum pgconn_result
+pgconn_result(PGconn *pg, uint64_t deadline_us, PGresult **res_r,
+    char **why_r)
+{
+	PGresult *res;
+
+	*res_r = NULL;
+	*why_r = NULL;
+	while (PQisBusy(pg)) {
+		if (PQsocket(pg) < 0)
+			goto broken;
+		switch (pgconn_wait(PQsocket(pg), POLLIN, deadline_us, -1)) {
+		case PGCONN_WAIT_TIMEOUT:
+			return PGCONN_RESULT_TIMEOUT;
+		case PGCONN_WAIT_STOP:
+		case PGCONN_WAIT_READY:
+			break;
+		}
+		if (PQconsumeInput(pg) == 0)
+			goto broken;
+	}
+	/* one statement: one result, then NULL; keep the first */
+	while ((res = PQgetResult(pg)) != NULL) {
+		if (*res_r == NULL)
+			*res_r = res;
+		else
+			PQclear(res);
+	}
+	if (PQstatus(pg) == CONNECTION_BAD || *res_r == NULL) {
+		if (*res_r != NULL)
+			PQclear(*res_r);
+		*res_r = NULL;
+		goto broken;
+	}
+	return PGCONN_RESULT_OK;
+
+broken:
+	*why_r = pgconn_oneline(PQerrorMessage(pg));
+	return PGCONN_RESULT_BROKEN;
+}
+
 int
 pgconn_connect(const struct pgconn *pc, size_t i, unsigned timeout_ms,
     int stop_fd, PGconn **pg_r, char **why_r)
@@ -602,6 +643,9 @@ pgconn_result_error(const PGresult *res)
 {
 	const char *msg;
 
+	const char *state;
+	char	*line, *out;
+
 	if (res == NULL)
 		return xstrdup(PGCONN_UNKNOWN_ERROR);
 	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -609,5 +653,14 @@ pgconn_result_error(const PGresult *res)
 		msg = PQresultErrorMessage(res);
 	if (msg == NULL || *msg == '\0')
 		msg = PQresStatus(PQresultStatus(res));
-	return pgconn_oneline(msg);
+	line = pgconn_oneline(msg);
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (state == NULL || (strcmp(state, PGCONN_SQLSTATE_NO_STMT) != 0 &&
+	    strcmp(state, PGCONN_SQLSTATE_DUP_STMT) != 0))
+		return line;
+	/* our statements are prepared once per connection: one that is
+	 * gone, or there already, means the session is not ours alone */
+	out = xasprintf("%s (%s)", line, PGCONN_POOLER_HINT);
+	free(line);
+	return out;
 }

@@ -47,6 +47,12 @@
 							 * result */
 #define PGCONN_ERROR_MAX	400	/* a libpq message, made one line */
 #define PGCONN_ENCODING		"UTF8"
+#define PGCONN_SQLSTATE_NO_STMT	"26000"	/* invalid_sql_statement_name */
+#define PGCONN_SQLSTATE_DUP_STMT "42P05"	/* duplicate_prepared_statement */
+#define PGCONN_POOLER_HINT	"a connection pooler in transaction mode " \
+	"between vrcpt and PostgreSQL? vrcpt prepares its queries and " \
+	"LISTENs: it needs a session of its own (pgbouncer pool_mode = " \
+	"session, or connect directly); vrcptctl check --live tells"
 
 /* libpq keywords for one host; arrays end with NULL, as libpq wants */
 struct pgconn_params {
@@ -177,6 +183,22 @@ enum pgconn_wait pgconn_wait(int fd, short events, uint64_t deadline_us,
 int	pgconn_connect(const struct pgconn *pc, size_t i, unsigned timeout_ms,
 	    int stop_fd, PGconn **pg_r, char **why_r);
 
+enum pgconn_result {
+	PGCONN_RESULT_OK,	/* *res_r: the statement's result */
+	PGCONN_RESULT_TIMEOUT,	/* no answer by the deadline */
+	PGCONN_RESULT_BROKEN	/* the connection is unusable: *why_r */
+};
+
+/*
+ * pgconn_result - after a PQsend*() of one statement: wait until the
+ * monotonic deadline_us for its answer, blocking. OK: *res_r is the
+ * first result (caller clears; the rest are read and dropped). BROKEN:
+ * *why_r (fresh, one line: libpq's message). On TIMEOUT and BROKEN the
+ * connection may hold a late answer: the caller drops it.
+ */
+enum pgconn_result pgconn_result(PGconn *pg, uint64_t deadline_us,
+	    PGresult **res_r, char **why_r);
+
 /*
  * pgconn_host_label - how a hosts entry is named in messages: as
  * written (Postfix logs it so), except that a URI loses its password
@@ -211,7 +233,9 @@ char	*pgconn_oneline(const char *msg);
 
 /*
  * pgconn_result_error - the one-line reason of a failed result (the
- * server's primary message, else libpq's), fresh, caller frees.
+ * server's primary message, else libpq's), fresh, caller frees. A
+ * prepared statement that does not exist, or exists already, gets
+ * PGCONN_POOLER_HINT.
  */
 char	*pgconn_result_error(const PGresult *res);
 

@@ -542,7 +542,7 @@ silent "INSERT INTO virtual_users (domain_id, email, password)
     SELECT id, 'quiet@example.com', '!' FROM virtual_domains
     WHERE name = 'example.com'"
 check "silent insert: still cached" "$(ask a quiet@example.com)" "$R550"
-"$VRCPTCTL" -c "$WORK/a.cf" query quiet@example.com >"$WORK/query.out" 2>&1
+"$VRCPTCTL" -c "$WORK/a.cf" query --direct quiet@example.com >"$WORK/query.out" 2>&1
 grep -q 'redis: not_found, age [0-9]*s, fresh for .*DIFFERS from the database' \
     "$WORK/query.out" ||
     bad "vrcptctl query does not show the stale Redis answer:" \
@@ -560,11 +560,11 @@ check "flush @DOMAIN: b" "$(ask b quiet@example.com)" "$R550"
 silent "INSERT INTO virtual_users (domain_id, email, password)
     SELECT id, 'quiet@example.com', '!' FROM virtual_domains
     WHERE name = 'example.com'"
-"$VRCPTCTL" -c "$WORK/a.cf" flush all >>"$WORK/flush.out" 2>&1
-check "vrcptctl flush all: exit status" "$?" 0
+"$VRCPTCTL" -c "$WORK/a.cf" flush --all >>"$WORK/flush.out" 2>&1
+check "vrcptctl flush --all: exit status" "$?" 0
 check "flush all: a" "$(ask a quiet@example.com)" DUNNO
 check "flush all: b" "$(ask b quiet@example.com)" DUNNO
-"$VRCPTCTL" -c "$WORK/a.cf" query quiet@example.com >"$WORK/query.out" 2>&1
+"$VRCPTCTL" -c "$WORK/a.cf" query --direct quiet@example.com >"$WORK/query.out" 2>&1
 grep -q 'redis: found "1", age [0-9]*s, fresh for' "$WORK/query.out" ||
     bad "vrcptctl query does not show the Redis answer:" \
     "$(cat "$WORK/query.out")"
@@ -681,7 +681,7 @@ check "change while Redis was stopped: a" "$(ask a late@example.com)" DUNNO
 check "change while Redis was stopped: b" "$(ask b late@example.com)" DUNNO
 redis_clean() { grep -q 'Redis flushed; using it again' "$WORK/a.log"; }
 wait_for "Redis flushed after the missed invalidation" redis_clean
-"$VRCPTCTL" -c "$WORK/a.cf" query late@example.com >"$WORK/query.out" 2>&1
+"$VRCPTCTL" -c "$WORK/a.cf" query --direct late@example.com >"$WORK/query.out" 2>&1
 if grep 'pgsql-virtual-mailbox-maps' -A 2 "$WORK/query.out" |
     grep -q 'redis: not_found.*fresh'; then
 	bad "Redis still serves the answer from before the missed change:" \

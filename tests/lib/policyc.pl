@@ -24,6 +24,10 @@
 #   raw PERL-STRING             send these bytes (a Perl string literal),
 #                               print "(closed)" if the server closes
 #                               without sending anything, else what came
+#   reply PERL-STRING           send these bytes, print the first reply
+#                               whatever its attributes, one line (its
+#                               newlines as spaces), or "(closed)",
+#                               "(timeout)"
 #   hold-ask SECONDS RCPT       connect, wait SECONDS, then ask
 #   hold N SECONDS              open N idle connections, print
 #                               "connected N", keep them SECONDS, then
@@ -201,6 +205,27 @@ if ($cmd eq 'ask') {
 		last if !$n;	# EOF, or reset: both are "closed"
 	}
 	print $got eq '' ? "(closed)\n" : "$got\n";
+} elsif ($cmd eq 'reply') {
+	my $bytes = eval $args[0];
+	die "policyc: $@" if $@;
+	my $s = connect_ep();
+	syswrite($s, $bytes);
+	my ($buf, $sel) = ('', IO::Select->new($s));
+	while ($buf !~ /\n\n/) {
+		unless ($sel->can_read($TIMEOUT)) {
+			print "(timeout)\n";
+			exit 0;
+		}
+		my $n = sysread($s, $buf, 65536, length $buf);
+		last if !$n;
+	}
+	if ($buf eq '') {
+		print "(closed)\n";
+	} else {
+		$buf =~ s/\n\n.*\z//s;
+		$buf =~ tr/\n/ /;
+		print "$buf\n";
+	}
 } elsif ($cmd eq 'hold-ask') {
 	my ($secs, $rcpt) = @args;
 	my $s = connect_ep();

@@ -13,6 +13,7 @@
 #define ANY	ENDPOINT_ANY_HOST
 #define BARE	ENDPOINT_BARE_INET
 #define MILT	(ENDPOINT_ANY_HOST | ENDPOINT_MILTER)
+#define UNIX	ENDPOINT_UNIX_ONLY
 
 static const struct ep_case {
 	const char *in;
@@ -40,6 +41,13 @@ static const struct ep_case {
 	{ "inet6:10024", MILT, "inet:10024", "inet6:10024" },
 	{ "local:/run/m.sock", 0, NULL, NULL },
 	{ "inet:10024@127.0.0.1", 0, NULL, NULL },
+	/* control_listen: unix only */
+	{ "unix:/run/vrcpt/control.sock", UNIX, "unix:/run/vrcpt/control.sock",
+	  "unix:/run/vrcpt/control.sock" },
+	{ "inet:127.0.0.1:10025", UNIX, NULL, NULL },
+	{ "inet:10025", UNIX | ANY, NULL, NULL },
+	{ "local:/run/vrcpt/control.sock", UNIX | MILT, NULL, NULL },
+	{ "127.0.0.1:6379", UNIX | BARE, NULL, NULL },
 	/* redis:host:port */
 	{ "127.0.0.1:6379", BARE, "inet:127.0.0.1:6379",
 	  "inet:6379@127.0.0.1" },

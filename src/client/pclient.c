@@ -2,8 +2,9 @@
  * pclient - blocking policy-protocol client with a connection pool. See
  * pclient.h.
  *
- * Depends on: libc, pthread, util/ (buf, clock, xalloc), proto/ (reply
- * parser, policy.h limits). Used by the libmilter callback threads, so
+ * Depends on: libc, pthread, util/ (buf, clock, xalloc), proto/policy
+ * (the grammar and limits of a reply). Used by the libmilter callback
+ * threads and by vrcptctl, so
  * everything here is thread-safe: the pool is the only shared state and
  * it is guarded by one mutex that is never held across I/O.
  *
@@ -27,8 +28,7 @@
 #include <unistd.h>
 
 #include "conf/endpoint.h"
-#include "milter/pclient.h"
-#include "proto/milter_map.h"
+#include "client/pclient.h"
 #include "proto/policy.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -309,9 +309,10 @@ send_all(int fd, const char *p, size_t len, uint64_t deadline, bool reused,
 /* exchange - one request and its reply on fd */
 static enum pc_io
 exchange(struct pclient *pc, int fd, bool reused, const char *req,
-    size_t len, uint64_t deadline, char **action_r,
+    size_t len, uint64_t deadline, char **reply_r, size_t *reply_len_r,
     char err[PCLIENT_ERR_LEN])
 {
+	struct policy_req scratch = { 0 };
 	char	 chunk[PCLIENT_READ_CHUNK];
 	enum pc_io io;
 	enum pp_status st;
@@ -354,8 +355,8 @@ exchange(struct pclient *pc, int fd, bool reused, const char *req,
 			io = PC_IO_FAIL;
 			break;
 		}
-		st = milter_map_parse_reply(in.data, in.len, action_r, &used,
-		    &why);
+		/* a reply has the grammar and limits of a request */
+		st = pp_parse(in.data, in.len, &scratch, &used, &why);
 		if (st == PP_AGAIN)
 			continue;
 		if (st == PP_ERROR) {
@@ -366,30 +367,34 @@ exchange(struct pclient *pc, int fd, bool reused, const char *req,
 		}
 		if (used != in.len) {
 			/* a second reply nobody asked for: out of step */
-			free(*action_r);
-			*action_r = NULL;
 			snprintf(err, PCLIENT_ERR_LEN, "reply from %s: "
 			    "unexpected bytes after the reply", pc->endpoint);
 			io = PC_IO_FAIL;
 			break;
 		}
+		*reply_r = xmalloc(used + 1);
+		memcpy(*reply_r, in.data, used);
+		(*reply_r)[used] = '\0';
+		*reply_len_r = used;
 		io = PC_IO_OK;
 		break;
 	}
+	policy_req_free(&scratch);
 	buf_free(&in);
 	return io;
 }
 
 int
 pclient_ask(struct pclient *pc, const char *req, size_t len,
-    char **action_r, char err[PCLIENT_ERR_LEN])
+    char **reply_r, size_t *reply_len_r, char err[PCLIENT_ERR_LEN])
 {
 	uint64_t deadline;
 	enum pc_io io;
 	bool	 reused, fresh_only = false;
 	int	 fd, tries;
 
-	*action_r = NULL;
+	*reply_r = NULL;
+	*reply_len_r = 0;
 	err[0] = '\0';
 	deadline = clock_mono_us() + pc->timeout_ms * CLOCK_US_PER_MS;
 	for (tries = 0; tries < PCLIENT_TRIES; ) {
@@ -405,8 +410,8 @@ pclient_ask(struct pclient *pc, const char *req, size_t len,
 			reused = false;
 		}
 		tries++;
-		io = exchange(pc, fd, reused, req, len, deadline, action_r,
-		    err);
+		io = exchange(pc, fd, reused, req, len, deadline, reply_r,
+		    reply_len_r, err);
 		switch (io) {
 		case PC_IO_OK:
 			pool_put(pc, fd);
