@@ -27,7 +27,8 @@
 #   bench_vrcptd_stop      SIGTERM and wait
 #   bench_vrcptd_cf NAME EXTRA   print a configuration: the maps of the
 #                          current dataset, shipped defaults otherwise,
-#                          plus the EXTRA lines
+#                          then BENCH_EXTRA_CF (yours, for every mode),
+#                          then the mode's EXTRA lines
 #   bench_cpu PID          user+system CPU time so far, in clock ticks
 #   bench_rss PID          VmRSS in kB
 #   bench_xact             committed + rolled back transactions of $DB
@@ -153,8 +154,9 @@ bench_dataset() {
 	local n=$1 f t0
 	DB=b$n
 	t0=$(date +%s.%N)
-	bench_psql -c "DROP DATABASE IF EXISTS $DB" \
-	    -c "CREATE DATABASE $DB" >/dev/null || exit 1
+	bench_psql -c "SET client_min_messages = warning" \
+	    -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" \
+	    >/dev/null || exit 1
 	PGDATABASE=$DB pgtmp_psql -f policy/ispmail.sql >/dev/null || exit 1
 	PGDATABASE=$DB pgtmp_psql -v n="$n" -f tests/bench/gendata.sql \
 	    >/dev/null || exit 1
@@ -199,8 +201,8 @@ virtual_mailbox_maps = pgsql:$MAPS/pgsql-virtual-mailbox-maps.cf
 virtual_alias_maps = pgsql:$MAPS/pgsql-virtual-alias-maps.cf,
     pgsql:$MAPS/pgsql-email2email.cf
 recipient_delimiter = +
-$2
 ${BENCH_EXTRA_CF:-}
+$2
 EOF
 }
 

@@ -191,7 +191,7 @@ report() {
 
 say "## make bench-postfix, $(date -u '+%Y-%m-%d %H:%M UTC')"
 say ""
-say "vrcptd: $VRCPTD ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')); machine: $(bench_machine)."
+say "vrcptd: $VRCPTD (tree $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'), src/ as of $(git -C "$ROOT" log -1 --format=%h -- src 2>/dev/null || echo '?')); machine: $(bench_machine)."
 for N in $SIZES; do
 	echo "bench-postfix: dataset $N" >&2
 	bench_dataset "$N"
