@@ -130,6 +130,7 @@ static const struct {
 	{ "workers", "0" },
 	{ "user", "" },
 	{ "metrics_listen", "" },
+	{ "control_listen", "unix:/run/vrcpt/control.sock" },
 	{ "milter_listen", "" },
 	{ "milter_policy_service", "" },
 	{ "milter_log_reject", "no" },
@@ -389,6 +390,9 @@ static const struct {
 	{ "user = vrcpt\n", "user", "vrcpt" },
 	{ "metrics_listen = inet:127.0.0.1:9187\n", "metrics_listen",
 	  "inet:127.0.0.1:9187" },
+	{ "control_listen = unix:/run/x/control.sock\n", "control_listen",
+	  "unix:/run/x/control.sock" },
+	{ "control_listen =\n", "control_listen", "" },
 	{ "milter_listen = unix:/run/vrcpt/milter.sock\n", "milter_listen",
 	  "unix:/run/vrcpt/milter.sock" },
 	{ "milter_listen = inet:127.0.0.1:10024\n", "milter_listen",
@@ -634,6 +638,9 @@ static const struct {
 	{ "metrics_listen = 127.0.0.1:9187\n", { P ":1: bad endpoint "
 	  "configuration: metrics_listen = 127.0.0.1:9187 (use "
 	  "unix:/absolute/path, inet:host:port or inet:port)" } },
+	{ "control_listen = inet:127.0.0.1:9188\n", { P ":1: bad endpoint "
+	  "configuration: control_listen = inet:127.0.0.1:9188 (use "
+	  "unix:/absolute/path: this socket is for the host's admin)" } },
 	{ "milter_listen = inet:x@localhost\n", { P ":1: bad endpoint "
 	  "configuration: milter_listen = inet:x@localhost (use "
 	  "unix:/absolute/path, inet:host:port or inet:port@host)" } },
