@@ -43,6 +43,7 @@
 #include "conf/conf.h"
 #include "conf/reference.h"
 #include "store/dbsync.h"
+#include "store/mapload.h"
 #include "store/notify.h"
 #include "store/rcachesync.h"
 #include "util/buf.h"
@@ -579,6 +580,7 @@ main(int argc, char **argv)
 	} else
 		usage();
 
+	mapload_register();	/* hash:, regexp:, ... tables */
 	rc = conf_load(path, what, ov, nov, &cfg, &msgs);
 	for (j = 0; j < msgs.n; j++)
 		fprintf(stderr, "vrcptctl: %s\n", msgs.v[j]);

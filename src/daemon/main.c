@@ -6,7 +6,11 @@
  * the workers and waits for signals: SIGTERM/SIGINT stop gracefully,
  * SIGHUP reloads (the new configuration is built beside the old one and
  * swapped in only if it is valid; parameters that need a restart are
- * named).
+ * named). A table file (hash:, regexp:, ...) that changes on disk, say
+ * rebuilt by postmap, makes the same reload happen by itself within
+ * DAEMON_MAPCHECK_MS, as a Postfix daemon restarts when dict_changed()
+ * (util/dict.c) sees a table change; a change that does not load is
+ * not tried again until the files change again.
  *
  * Depends on: everything. Security: privileges are dropped after the
  * sockets are bound and before any client is served.
@@ -16,6 +20,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +29,12 @@
 #include <event2/event.h>
 
 #include "conf/conf.h"
+#include "conf/filemaps.h"
 #include "server/listen.h"
 #include "server/metrics.h"
 #include "server/server.h"
+#include "store/mapload.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/priv.h"
 #include "util/xalloc.h"
@@ -44,7 +52,12 @@ struct daemon {
 	struct metrics_server *metrics;
 	struct endpoint_list bound;	/* what the fds are bound to */
 	int	 fds[CONF_LISTEN_MAX];
+	uint64_t maps_failed;	/* conf_maps_changed() sig of table files
+				 * that failed to load (0: none) */
 };
+
+/* how often the table files are checked for a change (a stat() each) */
+#define DAEMON_MAPCHECK_MS	1000
 
 /* what vrcptd reads: its parameters and the tables */
 #define DAEMON_CONF	(CONF_D | CONF_TABLES)
@@ -113,21 +126,20 @@ reload_restart_needed(const struct conf *old, const struct conf *new)
 			    "vrcptd is restarted", conf_params[ids[i]].name);
 }
 
-static void
-on_reload(evutil_socket_t sig, short what, void *arg)
+/* daemon_reload - load the configuration again and use it if valid */
+static bool
+daemon_reload(struct daemon *d)
 {
-	struct daemon *d = arg;
 	struct conf_msgs msgs = { 0 };
 	struct conf *ncfg = NULL;
 
-	msg_info("SIGHUP: reloading %s", d->cfg->path);
 	if (conf_load(d->cfg->path, DAEMON_CONF, d->ov, d->nov, &ncfg,
 	    &msgs) < 0) {
 		print_msgs(&msgs, true);
 		msg_warn("reload failed; still running with the previous "
 		    "configuration");
 		conf_msgs_free(&msgs);
-		return;
+		return false;
 	}
 	print_msgs(&msgs, true);
 	conf_msgs_free(&msgs);
@@ -135,7 +147,34 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	server_reload(d->srv, ncfg);
 	conf_unref(&d->cfg);
 	d->cfg = ncfg;
+	d->maps_failed = 0;
 	msg_info("reload: new configuration in use");
+	return true;
+}
+
+static void
+on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	msg_info("SIGHUP: reloading %s", d->cfg->path);
+	daemon_reload(d);
+}
+
+/* on_mapcheck - a table file changed: reload (once per change) */
+static void
+on_mapcheck(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	const char *path;
+	uint64_t sig;
+
+	if (!conf_maps_changed(d->cfg, &path, &sig) ||
+	    (d->maps_failed != 0 && sig == d->maps_failed))
+		return;
+	msg_info("table %s has changed -- reloading %s", path, d->cfg->path);
+	if (!daemon_reload(d))
+		d->maps_failed = sig != 0 ? sig : 1;
 }
 
 int
@@ -144,7 +183,8 @@ main(int argc, char **argv)
 	const char *path = CONF_DEFAULT_PATH;
 	struct conf_msgs msgs = { 0 };
 	struct daemon d = { 0 };
-	struct event *ev_term, *ev_int, *ev_hup;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_maps;
+	struct timeval mapcheck;
 	const char *ov[CONF_OVERRIDES_MAX];
 	bool test_only = false;
 	int ch, verbose = 0, rc;
@@ -181,6 +221,7 @@ main(int argc, char **argv)
 
 	d.ov = ov;
 	d.nov = nov;
+	mapload_register();	/* hash:, regexp:, ... tables */
 	rc = conf_load(path, DAEMON_CONF, ov, nov, &d.cfg, &msgs);
 	print_msgs(&msgs, false);
 	conf_msgs_free(&msgs);
@@ -226,6 +267,9 @@ main(int argc, char **argv)
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_hup, NULL);
+	ev_maps = event_new(d.base, -1, EV_PERSIST, on_mapcheck, &d);
+	mapcheck = clock_tv_ms(DAEMON_MAPCHECK_MS);
+	event_add(ev_maps, &mapcheck);
 
 	msg_info("vrcptd %s starting", VRCPT_VERSION);
 	for (i = 0; i < d.bound.n; i++)
@@ -241,6 +285,7 @@ main(int argc, char **argv)
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
+	event_free(ev_maps);
 	event_base_free(d.base);
 	conf_unref(&d.cfg);
 	msg_info("stopped");
