@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/addr.h"
+#include "core/cachefmt.h"
 #include "core/engine.h"
 #include "core/map.h"
 #include "core/mapidx.h"
@@ -476,6 +477,45 @@ START_TEST(test_engine_files)
 }
 END_TEST
 
+/*
+ * The decision cache's namespace follows what a file table holds: the
+ * same records (a rebuild, a touch, a reload) keep it; other records, or
+ * the same records in another file, make a new one, so that no decision
+ * made from the old table is ever read again.
+ */
+START_TEST(test_dns_content)
+{
+	struct engine_cfg cfg;
+	struct map *a = t_map("text:john@example.com x\n");
+	struct map *b = t_map("text:john@example.com x\n");
+	struct map *c = t_map("text:john@example.com x\njane@example.com y\n");
+	char	 na[CACHEFMT_NS_LEN + 1], nb[CACHEFMT_NS_LEN + 1],
+		 nc[CACHEFMT_NS_LEN + 1];
+
+	memset(&cfg, 0, sizeof(cfg));
+	a->u.file->content = mapidx_content(a->u.file->idx);
+	b->u.file->content = mapidx_content(b->u.file->idx);
+	c->u.file->content = mapidx_content(c->u.file->idx);
+	t_list(&cfg.virtual_mailbox_maps, "virtual_mailbox_maps", a);
+	cachefmt_dns(&cfg, na);
+	cfg.virtual_mailbox_maps.v[0] = b;
+	cachefmt_dns(&cfg, nb);
+	ck_assert_str_eq(na, nb);
+	cfg.virtual_mailbox_maps.v[0] = c;
+	cachefmt_dns(&cfg, nc);
+	ck_assert_str_ne(na, nc);
+	free(b->u.file->path);
+	b->u.file->path = xstrdup("other");
+	cfg.virtual_mailbox_maps.v[0] = b;
+	cachefmt_dns(&cfg, nb);
+	ck_assert_str_ne(na, nb);
+	free(cfg.virtual_mailbox_maps.v);
+	t_free(&a);
+	t_free(&b);
+	t_free(&c);
+}
+END_TEST
+
 static Suite *
 mappat_suite(void)
 {
@@ -494,6 +534,7 @@ mappat_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("engine");
 	tcase_add_loop_test(tc, test_engine_files, 0, (int)NELEM(eng_cases));
+	tcase_add_test(tc, test_dns_content);
 	suite_add_tcase(s, tc);
 	return s;
 }
