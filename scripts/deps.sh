@@ -5,9 +5,10 @@
 #                           the unit tests
 #   scripts/deps.sh run     build + PostgreSQL 15 and Redis ("make run")
 #   scripts/deps.sh check   run + what the tests drive: Postfix with pgsql,
-#                           lmdb, cdb and pcre maps, swaks, pflogsumm, fail2ban (its
-#                           fail2ban-regex checks deploy/ filters),
-#                           miltertest, valgrind ("make check"; default)
+#                           lmdb, cdb and pcre maps, swaks, pflogsumm,
+#                           fail2ban (its fail2ban-regex checks deploy/
+#                           filters), miltertest, valgrind ("make check";
+#                           default)
 #
 # Decides with dpkg-query what is missing; prints nothing and exits 0
 # when nothing is. As root it runs "apt-get update" once and installs the
