@@ -6,8 +6,10 @@
 #   proto and below
 # nothing but the daemon includes daemon/, the library headers stay in
 # the adapters (libpq and hiredis in store/, libevent in store/ and
-# server/, libmilter in milter/), and libpq's connect functions are
-# called from store/pgconn.c only.
+# server/, libmilter in milter/, the table-file libraries (Berkeley DB,
+# LMDB, tinycdb, PCRE2, POSIX regex) in store/ only: vrcpt-milter links
+# none of them), and libpq's connect functions are called from
+# store/pgconn.c only.
 cd "$(dirname "$0")/.." || exit 1
 fail=0
 bad() { echo "layering: $1"; fail=1; }
@@ -26,17 +28,18 @@ check() {	# dir, allowed-project-dirs regex, forbidden system headers regex
 	done
 }
 
+M='|db\.h|lmdb\.h|cdb\.h|pcre2\.h|regex\.h'	# table-file libraries
 out=$(
-	check util  'util' 'event2/|libpq|hiredis|libmilter'
-	check core  'util|core' 'event2/|libpq|hiredis|libmilter'
-	check proto 'util|core|proto' 'event2/|libpq|hiredis|libmilter'
-	check conf  'util|core|conf' 'event2/|libpq|hiredis|libmilter'
+	check util  'util' "event2/|libpq|hiredis|libmilter$M"
+	check core  'util|core' "event2/|libpq|hiredis|libmilter$M"
+	check proto 'util|core|proto' "event2/|libpq|hiredis|libmilter$M"
+	check conf  'util|core|conf' "event2/|libpq|hiredis|libmilter$M"
 	check store 'util|core|conf|store' 'libmilter'
-	check server 'util|core|proto|conf|store|server' 'libpq|hiredis|libmilter'
-	check daemon 'util|core|proto|conf|store|server|daemon' 'libpq|hiredis|libmilter'
-	check client 'util|core|proto|conf|client' 'event2/|libpq|hiredis|libmilter'
-	check ctl   'util|core|proto|conf|store|client|ctl' 'event2/|libmilter'
-	check milter 'util|core|proto|conf|client|milter' 'event2/|libpq|hiredis'
+	check server 'util|core|proto|conf|store|server' "libpq|hiredis|libmilter$M"
+	check daemon 'util|core|proto|conf|store|server|daemon' "libpq|hiredis|libmilter$M"
+	check client 'util|core|proto|conf|client' "event2/|libpq|hiredis|libmilter$M"
+	check ctl   'util|core|proto|conf|store|client|ctl' "event2/|libmilter$M"
+	check milter 'util|core|proto|conf|client|milter' "event2/|libpq|hiredis$M"
 	# one way to reach PostgreSQL: libpq's connect functions in pgconn.c
 	grep -rnE '\<PQ(connect|setdb|ping|reset)[A-Za-z]*\(' src |
 	    grep -v '^src/store/pgconn\.c:' |

@@ -4,10 +4,11 @@
 #   scripts/deps.sh build   compile vrcptd, vrcptctl, vrcpt-milter and
 #                           the unit tests
 #   scripts/deps.sh run     build + PostgreSQL 15 and Redis ("make run")
-#   scripts/deps.sh check   run + what the tests drive: Postfix with pgsql
-#                           maps, swaks, pflogsumm, fail2ban (its
-#                           fail2ban-regex checks deploy/ filters),
-#                           miltertest, valgrind ("make check"; default)
+#   scripts/deps.sh check   run + what the tests drive: Postfix with pgsql,
+#                           lmdb, cdb and pcre maps, swaks, pflogsumm,
+#                           fail2ban (its fail2ban-regex checks deploy/
+#                           filters), miltertest, valgrind ("make check";
+#                           default)
 #
 # Decides with dpkg-query what is missing; prints nothing and exits 0
 # when nothing is. As root it runs "apt-get update" once and installs the
@@ -23,10 +24,10 @@
 set -u
 
 BUILD_PKGS="build-essential pkg-config libpq-dev libevent-dev libhiredis-dev
-    check libmilter-dev"
+    check libmilter-dev libdb-dev liblmdb-dev libcdb-dev libpcre2-dev"
 RUN_PKGS="postgresql redis-server"
-CHECK_PKGS="postfix postfix-pgsql swaks pflogsumm fail2ban miltertest valgrind
-    pgbouncer"
+CHECK_PKGS="postfix postfix-pgsql postfix-lmdb postfix-cdb postfix-pcre swaks
+    pflogsumm fail2ban miltertest valgrind pgbouncer"
 PG_BIN=/usr/lib/postgresql/15/bin
 POLICY_RC=/usr/sbin/policy-rc.d
 

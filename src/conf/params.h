@@ -74,7 +74,8 @@ X(LISTEN, control_listen, UENDPOINT, "unix:/run/vrcpt/control.sock", 0, 0,\
 X(TABLES, virtual_alias_maps, MAPS, "", 0, 0,				\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "Aliases. A recipient with an alias is valid in any domain class.\n" \
-    "Keys tried, as Postfix does: user+ext@domain, user@domain, @domain.\n")\
+    "Keys tried, as Postfix does: user+ext@domain, user@domain, @domain\n" \
+    "(regexp: and pcre: tables: user+ext@domain only).\n")		\
 X(TABLES, virtual_alias_domains, DOMAINS, "$virtual_alias_maps", 0, 0,	\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "Virtual alias domains: every valid recipient is an alias in\n"	\

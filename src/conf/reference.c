@@ -72,8 +72,25 @@ static const char reference_head[] =
 "#       case-insensitively; one trailing dot is removed). Subdomain\n"
 "#       patterns (.example.com), !negation and /file lists are not\n"
 "#       supported.\n"
-"#   Other Postfix table types (hash:, lmdb:, mysql:, ldap:, ...) are\n"
-"#   refused with an error.\n";
+"#   hash:/etc/postfix/virtual, btree:..., lmdb:..., cdb:...\n"
+"#       A table built by postmap(1): virtual.db (hash, btree),\n"
+"#       virtual.lmdb, virtual.cdb. Looked up as Postfix does (keys folded\n"
+"#       to lower case, with and without the trailing NUL postmap writes).\n"
+"#   texthash:/etc/postfix/virtual\n"
+"#       The postmap source file itself (\"key value\" lines).\n"
+"#   regexp:/etc/postfix/virtual.re, pcre:/etc/postfix/virtual.pcre\n"
+"#       regexp_table(5), pcre_table(5): flags, IF/ENDIF, $1..$99. Asked\n"
+"#       the full address only (as Postfix: not user@domain without the\n"
+"#       extension, not @domain). A result that is empty after $n\n"
+"#       substitution is a lookup error in *_maps (Postfix: 451 4.3.5),\n"
+"#       here lookup_failure_action.\n"
+"#   Table files are read whole into memory when vrcptd starts or\n"
+"#   reloads (an unreadable file is a configuration error), and again by\n"
+"#   themselves within a second after they change (postmap rebuilt\n"
+"#   them): no SIGHUP is needed, and no decision made from the old\n"
+"#   contents is used again. proxy:hash:... is the same table.\n"
+"#   Other Postfix table types (mysql:, ldap:, cidr:, ...) are refused\n"
+"#   with an error.\n";
 
 /* what comes under a section heading before its parameters */
 static const char *const reference_intro[CONF_NSECTIONS] = {

@@ -5,10 +5,12 @@
  * Map specifications follow Postfix dict_open(): pgsql:/file.cf (read
  * here; a relative path is taken relative to the directory of
  * vrcptd.cf), proxy:... (proxy: dropped), inline:{...} (dict_inline.c),
- * static:... (dict_static.c), and plain domain names in *_domains.
+ * static:... (dict_static.c), table files (hash:, btree:, lmdb:, cdb:,
+ * texthash:, regexp:, pcre:; read by the registered opener: filemaps.h)
+ * and plain domain names in *_domains.
  *
- * Depends on: libc, util/, core/{map,sqlmap,engine}, conf/. Reads the
- * pgsql .cf files.
+ * Depends on: libc, util/, core/{map,sqlmap,engine,cachefmt}, conf/.
+ * Reads the pgsql .cf files; stat()s table files (conf_maps_changed).
  *
  * Security: .cf files hold database passwords: their lines are never
  * echoed into messages (sqlmap_parse reports file:line and what is
@@ -22,8 +24,10 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "conf/filemaps.h"
 #include "conf/load.h"
 #include "conf/tables.h"
+#include "core/cachefmt.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
@@ -33,11 +37,18 @@
 
 /* Postfix table types we recognise, to say "unsupported" precisely */
 static const char *const tables_other_types[] = {
-	"btree", "cdb", "cidr", "dbm", "environ", "fail", "hash", "internal",
-	"ldap", "lmdb", "memcache", "mongodb", "mysql", "netinfo", "nis",
-	"nisplus", "pcre", "pipemap", "randmap", "regexp", "sdbm",
-	"socketmap", "sqlite", "tcp", "texthash", "unionmap", "unix",
+	"cidr", "dbm", "environ", "fail", "internal",
+	"ldap", "memcache", "mongodb", "mysql", "netinfo", "nis",
+	"nisplus", "pipemap", "randmap", "sdbm",
+	"socketmap", "sqlite", "tcp", "unionmap", "unix",
 };
+
+/* the table files: read by the opener that the program registered */
+static const char *const tables_file_types[] = {
+	"btree", "cdb", "hash", "lmdb", "pcre", "regexp", "texthash",
+};
+
+static conf_map_open_fn *tables_opener;
 
 /* a table already built (or refused), so that each is made once */
 struct tables_cached {
@@ -106,6 +117,9 @@ tables_map_free(struct map *m)
 		break;
 	case MAP_PGSQL:
 		sqlmap_free(&m->u.sql);
+		break;
+	case MAP_FILE:
+		map_file_free(&m->u.file);
 		break;
 	}
 	free(m->name);
@@ -204,6 +218,103 @@ tables_pgsql(struct conf_ld *ld, const char *pname, const struct conf_origin *o,
 	free(key);
 	free(path);
 	return m;
+}
+
+/*
+ * Table files.
+ */
+
+void
+conf_map_opener(conf_map_open_fn *fn)
+{
+	tables_opener = fn;
+}
+
+bool
+conf_map_file_type(const char *type, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < NELEM(tables_file_types); i++)
+		if (strlen(tables_file_types[i]) == len &&
+		    strncmp(tables_file_types[i], type, len) == 0)
+			return true;
+	return false;
+}
+
+/* tables_file - hash:/path and the other file types (filemaps.h) */
+static struct map *
+tables_file(struct conf_ld *ld, const char *pname, const struct conf_origin *o,
+    const char *spec, const char *type, size_t tlen, const char *file)
+{
+	struct map *m = NULL;
+	struct map_file *mf;
+	char	*path, *t, *warn = NULL, *err = NULL;
+
+	t = xstrndup(type, tlen);
+	if (*file == '\0') {
+		conf_err(ld, o, pname, xasprintf("%s: \"%s\": need "
+		    "%s:/path/to/file", pname, spec, t));
+		free(t);
+		return NULL;
+	}
+	if (tables_opener == NULL) {
+		conf_err(ld, o, pname, xasprintf("%s: \"%s\": this program "
+		    "does not read %s: tables", pname, spec, t));
+		free(t);
+		return NULL;
+	}
+	path = *file == '/' ? xstrdup(file) :
+	    xasprintf("%s/%s", ld->dir, file);
+	if (tables_opener(t, path, &mf, &warn, &err) < 0) {
+		conf_msg_lines(ld->msgs, warn, NULL);
+		conf_err(ld, o, pname, xasprintf("%s: %s", pname, err));
+	} else {
+		conf_msg_lines(ld->msgs, warn, NULL);
+		m = xcalloc(1, sizeof(*m));
+		m->type = MAP_FILE;
+		m->name = xstrdup(spec);
+		m->u.file = mf;
+		tables_map_add(ld, m);
+	}
+	free(warn);
+	free(err);
+	free(path);
+	free(t);
+	return m;
+}
+
+bool
+conf_maps_changed(const struct conf *cfg, const char **path_r,
+    uint64_t *sig_r)
+{
+	const struct map_file *mf;
+	struct stat st;
+	struct map_stamp now;
+	bool	 changed = false;
+	size_t	 i;
+
+	*sig_r = CACHEFMT_HASH_INIT;
+	*path_r = NULL;
+	for (i = 0; i < cfg->nmaps; i++) {
+		if (cfg->maps[i]->type != MAP_FILE)
+			continue;
+		mf = cfg->maps[i]->u.file;
+		memset(&now, 0, sizeof(now));
+		if (stat(mf->path, &st) == 0) {
+			now.dev = (uint64_t)st.st_dev;
+			now.ino = (uint64_t)st.st_ino;
+			now.size = (uint64_t)st.st_size;
+			now.mtime_ns = (int64_t)st.st_mtim.tv_sec *
+			    1000000000 + st.st_mtim.tv_nsec;
+		}
+		*sig_r = cachefmt_hash(&now, sizeof(now), *sig_r);
+		if (!changed && memcmp(&now, &mf->stamp, sizeof(now)) != 0) {
+			changed = true;
+			*path_r = mf->path;
+		}
+	}
+	return changed;
 }
 
 /*
@@ -412,13 +523,16 @@ tables_map_make(struct conf_ld *ld, const char *pname,
 		return tables_inline(ld, pname, o, spec, colon + 1);
 	if (tlen == 6 && strncmp(tok, "static", 6) == 0)
 		return tables_static(ld, pname, o, spec, colon + 1);
+	if (conf_map_file_type(tok, tlen))
+		return tables_file(ld, pname, o, spec, tok, tlen, colon + 1);
 	q = conf_quote(spec);
 	for (i = 0; i < NELEM(tables_other_types); i++)
 		if (strlen(tables_other_types[i]) == tlen &&
 		    strncmp(tables_other_types[i], tok, tlen) == 0)
 			break;
 	conf_err(ld, o, pname, xasprintf("%s: %s table type \"%.*s\" in "
-	    "\"%s\" (vrcpt reads pgsql:, inline:, static:%s)", pname,
+	    "\"%s\" (vrcpt reads pgsql:, inline:, static:, hash:, btree:, "
+	    "lmdb:, cdb:, texthash:, regexp:, pcre:%s)", pname,
 	    i < NELEM(tables_other_types) ? "unsupported" : "unknown",
 	    (int)tlen, tok, q, domains ? " and domain names" : ""));
 	free(q);

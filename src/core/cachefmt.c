@@ -169,6 +169,13 @@ dns_maplist(uint64_t h, const struct maplist *ml)
 			cachefmt_ns(m->u.sql, ns);
 			h = ns_field(h, ns);
 			break;
+		case MAP_FILE:
+			/* what was read, not when: a rebuild with the same
+			 * records keeps the decisions, any change drops them */
+			h = ns_field(h, m->u.file->type);
+			h = ns_field(h, m->u.file->path);
+			h = ns_num(h, m->u.file->content);
+			break;
 		}
 	}
 	return h;

@@ -108,7 +108,10 @@ void	cachefmt_ns(const struct sqlmap *sm, char ns[CACHEFMT_NS_LEN + 1]);
  * configuration: a hash of everything a verdict depends on besides the
  * recipient (every table list with its tables' identities, the address
  * and reply settings), so that a reload that changes nothing keeps the
- * cached decisions and one that changes anything never reads them.
+ * cached decisions and one that changes anything never reads them. A
+ * file table (hash:, regexp:, ...) counts with its type, path and the
+ * hash of the records or rules read (struct map_file: content), so a
+ * rebuilt file with other records is a new namespace.
  */
 void	cachefmt_dns(const struct engine_cfg *cfg,
 	    char ns[CACHEFMT_NS_LEN + 1]);

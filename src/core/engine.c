@@ -197,10 +197,17 @@ walk_trace(struct walk *w, const char *param, const struct map *m,
  * the set of outcomes still possible given the unknown lookups; with
  * none unknown on the way exactly one bit is set, and w->decided_by is
  * the fact that ended the search (NULL if none, or a pure answer).
+ *
+ * partial[k] marks the partial keys (mail_addr_find.c: PARTIAL, i.e.
+ * maps_find(..., DICT_FLAG_FIXED)), which pattern tables are not asked.
+ * partial is NULL for a *_domains list (match_list.c: match_string), the
+ * only place where an empty value counts as a match; in a *_maps list
+ * maps_find() makes it a lookup error ("returns an empty string
+ * result"; smtpd answers 451 4.3.5, we lookup_failure_action).
  */
 static unsigned
 walk_list(struct walk *w, const struct maplist *ml,
-    const char *const *keys, size_t nkeys)
+    const char *const *keys, const bool *partial, size_t nkeys)
 {
 	const struct fact_entry *fe;
 	const struct map *m;
@@ -228,10 +235,15 @@ walk_list(struct walk *w, const struct maplist *ml,
 		for (i = 0; i < ml->n; i++) {
 			m = ml->v[i];
 			fe = NULL;
+			if (partial != NULL && partial[k] && map_is_pattern(m))
+				continue;
 			if (map_lookup_pure(m, keys[k], &res, &value)) {
 				src = FACT_SRC_PURE;
 				if (res != FACT_FOUND)
 					value = NULL;
+				else if (partial != NULL && value != NULL &&
+				    *value == '\0')
+					res = FACT_UNAVAILABLE;
 			} else if ((fe = factset_get(w->facts, m,
 			    keys[k])) != NULL) {
 				res = fe->result;
@@ -499,6 +511,7 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 	    &cfg->virtual_mailbox_domains, &cfg->relay_domains };
 	const enum domain_class dcs[] = { DC_ALIAS, DC_MAILBOX, DC_RELAY };
 	const char *keys[ADDR_KEYS_MAX];
+	bool	 partial[ADDR_KEYS_MAX];
 	const char *dkey = a->domain;
 	const struct fact_entry *cls_fe = NULL, *alias_fe, *class_fe = NULL;
 	const struct maplist *class_maps = NULL;
@@ -520,12 +533,14 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 		verdict_not_handled(cfg, v_r);
 		return ENGINE_DONE;
 	}
-	for (i = 0; i < a->nkeys; i++)
+	for (i = 0; i < a->nkeys; i++) {
 		keys[i] = a->keys[i].key;
+		partial[i] = a->keys[i].kind != ADDR_KEY_FULL;
+	}
 
 	/* resolve_addr(): the domain class, first list that matches */
 	for (i = 0; i < sizeof(dlists) / sizeof(dlists[0]) && reach; i++) {
-		o = walk_list(&w, dlists[i], &dkey, 1);
+		o = walk_list(&w, dlists[i], &dkey, NULL, 1);
 		if (o & OUT_FOUND)
 			classes |= 1u << dcs[i];
 		if (o & OUT_FAIL) {
@@ -542,7 +557,7 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 	w.frontier = true;
 	if (classes & ~(1u << DC_OTHER)) {
 		alias_o = walk_list(&w, &cfg->virtual_alias_maps, keys,
-		    a->nkeys);
+		    partial, a->nkeys);
 		alias_fe = w.decided_by;
 	}
 	/* then the table of the class; an empty parameter is no check */
@@ -550,13 +565,13 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 		if ((classes & (1u << DC_MAILBOX)) &&
 		    cfg->virtual_mailbox_maps.n > 0) {
 			mbox_o = walk_list(&w, &cfg->virtual_mailbox_maps,
-			    keys, a->nkeys);
+			    keys, partial, a->nkeys);
 			class_fe = w.decided_by;
 		}
 		if ((classes & (1u << DC_RELAY)) &&
 		    cfg->relay_recipient_maps.n > 0) {
 			relay_o = walk_list(&w, &cfg->relay_recipient_maps,
-			    keys, a->nkeys);
+			    keys, partial, a->nkeys);
 			class_fe = w.decided_by;
 		}
 	}

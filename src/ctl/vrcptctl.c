@@ -19,7 +19,7 @@
  * Exit codes: ctl/ctl.h (0 accepted, 1 rejected, 2 error, 3 temporary
  * failure), as postmap -q.
  *
- * Depends on: conf/, ctl/.
+ * Depends on: conf/, ctl/, store/mapload (the table file types).
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,6 +30,7 @@
 #include "conf/conf.h"
 #include "conf/reference.h"
 #include "ctl/ctl.h"
+#include "store/mapload.h"
 #include "util/buf.h"
 
 static void
@@ -149,6 +150,7 @@ main(int argc, char **argv)
 	}
 	ctl_parse(argc, argv, &cmd);
 
+	mapload_register();	/* hash:, regexp:, ... tables */
 	rc = conf_load(path, cmd.what, ov, nov, &cfg, &msgs);
 	for (j = 0; j < msgs.n; j++)
 		fprintf(stderr, "vrcptctl: %s\n", msgs.v[j]);

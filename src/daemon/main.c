@@ -6,7 +6,12 @@
  * the workers and waits for signals: SIGTERM/SIGINT stop gracefully,
  * SIGHUP reloads (the new configuration is built beside the old one and
  * swapped in only if it is valid; parameters that need a restart are
- * named).
+ * named), SIGUSR1 reopens the log file. A table file (hash:, regexp:,
+ * ...) that changes on disk, say rebuilt by postmap, makes the same
+ * reload happen by itself within DAEMON_MAPCHECK_MS, as a Postfix daemon
+ * restarts when dict_changed() (util/dict.c) sees a table change; a
+ * change that does not load is not tried again until the files change
+ * again.
  *
  * Depends on: everything. Security: privileges are dropped after the
  * sockets are bound and before any client is served.
@@ -16,6 +21,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +34,7 @@
 #include "server/metrics.h"
 #include "server/server.h"
 #include "store/db.h"
+#include "store/mapload.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/priv.h"
@@ -54,7 +61,12 @@ struct daemon {
 	uint64_t start_us;
 	bool	 ready;			/* READY=1 sent */
 	bool	 notify_failed;		/* logged once */
+	uint64_t maps_failed;	/* conf_maps_changed() sig of table files
+				 * that failed to load (0: none) */
 };
+
+/* how often the table files are checked for a change (a stat() each) */
+#define DAEMON_MAPCHECK_MS	1000
 
 /* what vrcptd reads: its parameters and the tables */
 #define DAEMON_CONF	(CONF_D | CONF_TABLES)
@@ -239,14 +251,13 @@ reload_restart_needed(const struct conf *old, const struct conf *new)
 			    "vrcptd is restarted", conf_params[ids[i]].name);
 }
 
-static void
-on_reload(evutil_socket_t sig, short what, void *arg)
+/* daemon_reload - load the configuration again and use it if valid */
+static bool
+daemon_reload(struct daemon *d)
 {
-	struct daemon *d = arg;
 	struct conf_msgs msgs = { 0 };
 	struct conf *ncfg = NULL;
 
-	msg_info("SIGHUP: reloading %s", d->cfg->path);
 	notify(d, "RELOADING=1");
 	if (conf_load(d->cfg->path, DAEMON_CONF, d->ov, d->nov, &ncfg,
 	    &msgs) < 0) {
@@ -255,7 +266,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 		    "configuration");
 		conf_msgs_free(&msgs);
 		notify(d, "READY=1");
-		return;
+		return false;
 	}
 	print_msgs(&msgs, true);
 	conf_msgs_free(&msgs);
@@ -265,9 +276,36 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	server_reload(d->srv, ncfg);
 	conf_unref(&d->cfg);
 	d->cfg = ncfg;
+	d->maps_failed = 0;
 	msg_info("reload: new configuration in use");
 	notify(d, "READY=1");
 	status(d);
+	return true;
+}
+
+static void
+on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	msg_info("SIGHUP: reloading %s", d->cfg->path);
+	(void)daemon_reload(d);
+}
+
+/* on_mapcheck - a table file changed: reload (once per change) */
+static void
+on_mapcheck(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	const char *path;
+	uint64_t sig;
+
+	if (!conf_maps_changed(d->cfg, &path, &sig) ||
+	    (d->maps_failed != 0 && sig == d->maps_failed))
+		return;
+	msg_info("table %s has changed -- reloading %s", path, d->cfg->path);
+	if (!daemon_reload(d))
+		d->maps_failed = sig != 0 ? sig : 1;
 }
 
 int
@@ -276,7 +314,7 @@ main(int argc, char **argv)
 	const char *path = CONF_DEFAULT_PATH;
 	struct conf_msgs msgs = { 0 };
 	struct daemon d = { 0 };
-	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1, *ev_maps;
 	struct timeval tv;
 	const char *ov[CONF_OVERRIDES_MAX];
 	bool test_only = false;
@@ -314,6 +352,7 @@ main(int argc, char **argv)
 
 	d.ov = ov;
 	d.nov = nov;
+	mapload_register();	/* hash:, regexp:, ... tables */
 	rc = conf_load(path, DAEMON_CONF, ov, nov, &d.cfg, &msgs);
 	print_msgs(&msgs, false);
 	conf_msgs_free(&msgs);
@@ -381,6 +420,11 @@ main(int argc, char **argv)
 	evtimer_add(d.ready_ev, &tv);
 	tv = clock_tv_ms(DAEMON_STATUS_MS);
 	event_add(d.status_ev, &tv);
+	ev_maps = event_new(d.base, -1, EV_PERSIST, on_mapcheck, &d);
+	if (ev_maps == NULL)
+		msg_fatal("event_new: out of memory");
+	tv = clock_tv_ms(DAEMON_MAPCHECK_MS);
+	event_add(ev_maps, &tv);
 	event_base_dispatch(d.base);
 	notify(&d, "STOPPING=1");
 
@@ -394,6 +438,7 @@ main(int argc, char **argv)
 	event_free(ev_int);
 	event_free(ev_hup);
 	event_free(ev_usr1);
+	event_free(ev_maps);
 	event_free(d.ready_ev);
 	event_free(d.status_ev);
 	event_base_free(d.base);

@@ -55,6 +55,10 @@ maplist_str(const struct maplist *ml)
 			ck_assert_int_gt(asprintf(&one, "pgsql#%u:%s",
 			    m->u.sql->id, m->u.sql->path), 0);
 			break;
+		case MAP_FILE:
+			ck_assert_int_gt(asprintf(&one, "%s:%s",
+			    m->u.file->type, m->u.file->path), 0);
+			break;
 		}
 		ck_assert_int_gt(asprintf(&t, "%s%s%s", s, i ? ", " : "", one),
 		    0);
@@ -505,20 +509,23 @@ static const struct {
 
 	/* tables */
 	{ "virtual_mailbox_maps = hash:/etc/postfix/vmailbox\n",
-	  { P ":1: virtual_mailbox_maps: unsupported table type \"hash\" in "
-	    "\"hash:/etc/postfix/vmailbox\" (vrcpt reads pgsql:, inline:, "
-	    "static:)" } },
+	  { P ":1: virtual_mailbox_maps: \"hash:/etc/postfix/vmailbox\": "
+	    "this program does not read hash: tables" } },
 	{ "relay_domains = mysql:/etc/postfix/relay.cf\n",
 	  { P ":1: relay_domains: unsupported table type \"mysql\" in "
 	    "\"mysql:/etc/postfix/relay.cf\" (vrcpt reads pgsql:, inline:, "
-	    "static: and domain names)" } },
+	    "static:, hash:, btree:, lmdb:, cdb:, texthash:, regexp:, "
+	    "pcre: and domain names)" } },
 	{ "virtual_alias_maps = proxy:ldap:/etc/postfix/l.cf\n",
 	  { P ":1: virtual_alias_maps: unsupported table type \"ldap\" in "
 	    "\"proxy:ldap:/etc/postfix/l.cf\" (vrcpt reads pgsql:, inline:, "
-	    "static:)" } },
+	    "static:, hash:, btree:, lmdb:, cdb:, texthash:, regexp:, "
+	    "pcre:)" } },
 	{ "virtual_alias_maps = frob:x\n",
 	  { P ":1: virtual_alias_maps: unknown table type \"frob\" in "
-	    "\"frob:x\" (vrcpt reads pgsql:, inline:, static:)" } },
+	    "\"frob:x\" (vrcpt reads pgsql:, inline:, "
+	    "static:, hash:, btree:, lmdb:, cdb:, texthash:, regexp:, "
+	    "pcre:)" } },
 	{ "virtual_alias_maps = example.com\n",
 	  { P ":1: virtual_alias_maps: \"example.com\" is not a table: need "
 	    "type:name, e.g. pgsql:/etc/postfix/virtual_alias_maps.cf" } },

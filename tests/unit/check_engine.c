@@ -231,6 +231,9 @@ t_cfg_free(struct tcfg *tc)
 		case MAP_PGSQL:
 			t_sqlmap_free(m->u.sql);
 			break;
+		case MAP_FILE:
+			map_file_free(&m->u.file);
+			break;
 		}
 		free(m->name);
 		free(m);
