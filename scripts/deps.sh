@@ -8,6 +8,12 @@
 #                           maps, swaks, pflogsumm, fail2ban (its
 #                           fail2ban-regex checks deploy/ filters),
 #                           miltertest, valgrind ("make check"; default)
+#   scripts/deps.sh package build + what "make check-package" needs:
+#                           debhelper, devscripts, lintian (build and lint
+#                           the .debs), logrotate (the shipped rotation),
+#                           prometheus (its promtool checks the rules and
+#                           /metrics), PostgreSQL 15, Postfix (group
+#                           "postfix", Debian's /etc/postfix), fail2ban
 #
 # Decides with dpkg-query what is missing; prints nothing and exits 0
 # when nothing is. As root it runs "apt-get update" once and installs the
@@ -26,6 +32,8 @@ BUILD_PKGS="build-essential pkg-config libpq-dev libevent-dev libhiredis-dev
     check libmilter-dev"
 RUN_PKGS="postgresql redis-server"
 CHECK_PKGS="postfix postfix-pgsql swaks pflogsumm fail2ban miltertest valgrind"
+PACKAGE_PKGS="debhelper devscripts fakeroot lintian logrotate prometheus
+    postgresql postfix fail2ban man-db groff-base python3"
 PG_BIN=/usr/lib/postgresql/15/bin
 POLICY_RC=/usr/sbin/policy-rc.d
 
@@ -34,10 +42,11 @@ case $mode in
 build)	want="$BUILD_PKGS" ;;
 run)	want="$BUILD_PKGS $RUN_PKGS" ;;
 check)	want="$BUILD_PKGS $RUN_PKGS $CHECK_PKGS" ;;
+package) want="$BUILD_PKGS $PACKAGE_PKGS" ;;
 -h|--help|help)
 	sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 	exit 0 ;;
-*)	echo "usage: $0 [build|run|check]" >&2
+*)	echo "usage: $0 [build|run|check|package]" >&2
 	exit 2 ;;
 esac
 
