@@ -3,8 +3,9 @@
  *
  *   vrcptctl [-c FILE] query ADDRESS...   decision plus every lookup made
  *   vrcptctl [-c FILE] flush [ADDRESS|@DOMAIN|all]   drop cached answers
- *   vrcptctl reference                    the commented reference
- *                                         configuration (deploy/vrcptd.cf)
+ *   vrcptctl reference [--man]            the commented reference
+ *                                         configuration (deploy/vrcptd.cf;
+ *                                         --man: vrcptd.cf(5))
  *   vrcptctl [-c FILE] check [-a]         test the configuration; show
  *                                         every parameter set (-a: all)
  *                                         and where it comes from
@@ -65,7 +66,7 @@ usage(void)
 	    "       vrcptctl [-c config_file] [-o name=value] flush "
 	    "[ADDRESS|@DOMAIN|all]\n"
 	    "       vrcptctl [-c config_file] [-o name=value] check [-a]\n"
-	    "       vrcptctl reference\n");
+	    "       vrcptctl reference [--man]\n");
 	exit(2);
 }
 
@@ -555,11 +556,14 @@ main(int argc, char **argv)
 		usage();
 	if (strcmp(argv[0], "reference") == 0) {
 		struct buf b;
-
-		if (argc != 1)
+		bool	 man = argc == 2 && strcmp(argv[1], "--man") == 0;
+		if (argc != 1 && !man)
 			usage();
 		buf_init(&b, 0);
-		reference_cf(&b);
+		if (man)
+			reference_man(&b);	/* vrcptd.cf(5) */
+		else
+			reference_cf(&b);
 		fwrite(b.data, 1, b.len, stdout);
 		buf_free(&b);
 		return ferror(stdout) ? 1 : 0;
