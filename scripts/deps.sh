@@ -13,7 +13,9 @@
 #                           the .debs), logrotate (the shipped rotation),
 #                           prometheus (its promtool checks the rules and
 #                           /metrics), PostgreSQL 15, Postfix (group
-#                           "postfix", Debian's /etc/postfix), fail2ban
+#                           "postfix", Debian's /etc/postfix), fail2ban,
+#                           systemd (systemd-analyze verify; it need not
+#                           run)
 #
 # Decides with dpkg-query what is missing; prints nothing and exits 0
 # when nothing is. As root it runs "apt-get update" once and installs the
@@ -33,7 +35,7 @@ BUILD_PKGS="build-essential pkg-config libpq-dev libevent-dev libhiredis-dev
 RUN_PKGS="postgresql redis-server"
 CHECK_PKGS="postfix postfix-pgsql swaks pflogsumm fail2ban miltertest valgrind"
 PACKAGE_PKGS="debhelper devscripts fakeroot lintian logrotate prometheus
-    postgresql postfix fail2ban man-db groff-base python3"
+    postgresql postfix fail2ban man-db groff-base python3 systemd adduser"
 PG_BIN=/usr/lib/postgresql/15/bin
 POLICY_RC=/usr/sbin/policy-rc.d
 
