@@ -34,10 +34,11 @@ BUILD_PKGS="build-essential pkg-config libpq-dev libevent-dev libhiredis-dev
     check libmilter-dev"
 RUN_PKGS="postgresql redis-server"
 CHECK_PKGS="postfix postfix-pgsql swaks pflogsumm fail2ban miltertest valgrind"
-PACKAGE_PKGS="debhelper devscripts fakeroot lintian logrotate prometheus
-    postgresql postfix fail2ban man-db groff-base python3 systemd adduser"
 PG_BIN=/usr/lib/postgresql/15/bin
 POLICY_RC=/usr/sbin/policy-rc.d
+# "make check-package" (tests/package/run.sh)
+PACKAGE_PKGS="debhelper devscripts fakeroot lintian logrotate prometheus
+    postgresql postfix fail2ban man-db groff-base python3 systemd adduser"
 
 mode=${1:-check}
 case $mode in
