@@ -3,9 +3,8 @@
  *
  *   vrcptctl [-c FILE] query ADDRESS...   decision plus every lookup made
  *   vrcptctl [-c FILE] flush [ADDRESS|@DOMAIN|all]   drop cached answers
- *   vrcptctl reference [--man]            the commented reference
- *                                         configuration (deploy/vrcptd.cf;
- *                                         --man: vrcptd.cf(5))
+ *   vrcptctl reference                    the commented reference
+ *                                         configuration (deploy/vrcptd.cf)
  *   vrcptctl [-c FILE] check [-a]         test the configuration; show
  *                                         every parameter set (-a: all)
  *                                         and where it comes from
@@ -66,7 +65,7 @@ usage(void)
 	    "       vrcptctl [-c config_file] [-o name=value] flush "
 	    "[ADDRESS|@DOMAIN|all]\n"
 	    "       vrcptctl [-c config_file] [-o name=value] check [-a]\n"
-	    "       vrcptctl reference [--man]\n");
+	    "       vrcptctl reference\n");
 	exit(2);
 }
 
@@ -557,6 +556,7 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "reference") == 0) {
 		struct buf b;
 		bool	 man = argc == 2 && strcmp(argv[1], "--man") == 0;
+
 		if (argc != 1 && !man)
 			usage();
 		buf_init(&b, 0);
