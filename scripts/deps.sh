@@ -7,8 +7,16 @@
 #   scripts/deps.sh check   run + what the tests drive: Postfix with pgsql,
 #                           lmdb, cdb and pcre maps, swaks, pflogsumm,
 #                           fail2ban (its fail2ban-regex checks deploy/
-#                           filters), miltertest, valgrind ("make check";
-#                           default)
+#                           filters), miltertest, valgrind, pgbouncer
+#                           ("make check"; default)
+#   scripts/deps.sh package build + what "make check-package" needs:
+#                           debhelper, devscripts, lintian (build and lint
+#                           the .debs), logrotate (the shipped rotation),
+#                           prometheus (its promtool checks the rules and
+#                           /metrics), PostgreSQL 15, Postfix (group
+#                           "postfix", Debian's /etc/postfix), fail2ban,
+#                           systemd (systemd-analyze verify; it need not
+#                           run)
 #
 # Decides with dpkg-query what is missing; prints nothing and exits 0
 # when nothing is. As root it runs "apt-get update" once and installs the
@@ -30,16 +38,20 @@ CHECK_PKGS="postfix postfix-pgsql postfix-lmdb postfix-cdb postfix-pcre swaks
     pflogsumm fail2ban miltertest valgrind pgbouncer"
 PG_BIN=/usr/lib/postgresql/15/bin
 POLICY_RC=/usr/sbin/policy-rc.d
+# "make check-package" (tests/package/run.sh)
+PACKAGE_PKGS="debhelper devscripts fakeroot lintian logrotate prometheus
+    postgresql postfix fail2ban man-db groff-base python3 systemd adduser"
 
 mode=${1:-check}
 case $mode in
 build)	want="$BUILD_PKGS" ;;
 run)	want="$BUILD_PKGS $RUN_PKGS" ;;
 check)	want="$BUILD_PKGS $RUN_PKGS $CHECK_PKGS" ;;
+package) want="$BUILD_PKGS $PACKAGE_PKGS" ;;
 -h|--help|help)
 	sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 	exit 0 ;;
-*)	echo "usage: $0 [build|run|check]" >&2
+*)	echo "usage: $0 [build|run|check|package]" >&2
 	exit 2 ;;
 esac
 

@@ -57,8 +57,9 @@ X(LISTEN, listen, ENDPOINTS, "unix:/run/vrcpt/policy.sock", 1,		\
     "Where Postfix's check_policy_service connects: up to 16 endpoints,\n" \
     "unix:/absolute/path or inet:host:port (inet:[::1]:port,\n"	\
     "inet:port for all addresses). Debian's smtpd runs chrooted, so use\n" \
-    "unix:/var/spool/postfix/private/vrcpt and\n"			\
-    "\"check_policy_service unix:private/vrcpt\" in main.cf.\n")	\
+    "unix:/var/spool/postfix/vrcpt/policy (a directory the vrcpt user\n" \
+    "may write, group postfix) and\n"				\
+    "\"check_policy_service unix:vrcpt/policy\" in main.cf.\n")	\
 X(LISTEN, listen_mode, MODE, "0666", 0, 07777, CONF_D | CONF_M,	\
     "Octal permissions of the unix-domain sockets.\n")			\
 X(LISTEN, metrics_listen, ENDPOINT, "", 0, 0, CONF_D,			\

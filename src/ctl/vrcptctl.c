@@ -139,11 +139,15 @@ main(int argc, char **argv)
 		usage();
 	if (strcmp(argv[0], "reference") == 0) {
 		struct buf b;
+		bool	 man = argc == 2 && strcmp(argv[1], "--man") == 0;
 
-		if (argc != 1)
+		if (argc != 1 && !man)
 			usage();
 		buf_init(&b, 0);
-		reference_cf(&b);
+		if (man)
+			reference_man(&b);	/* vrcptd.cf(5) */
+		else
+			reference_cf(&b);
 		fwrite(b.data, 1, b.len, stdout);
 		buf_free(&b);
 		return ferror(stdout) ? CTL_EXIT_ERROR : CTL_EXIT_OK;
