@@ -87,6 +87,7 @@ struct req {
 					 * redis < db */
 	unsigned nstale;		/* cached answers used past their TTL
 					 * because the database failed */
+	unsigned nstale_neg;		/* of them, "not found" answers */
 	uint64_t stale_age_ms;		/* the oldest of them */
 };
 
@@ -307,6 +308,8 @@ dispatch_fact(void *arg, const struct resolve_fact *f)
 		r->costliest = f->source;
 	if (f->stale) {
 		r->nstale++;
+		if (f->result == FACT_NOT_FOUND)
+			r->nstale_neg++;
 		if (f->age_ms > r->stale_age_ms)
 			r->stale_age_ms = f->age_ms;
 	}
@@ -330,6 +333,30 @@ dispatch_resolved(void *arg)
 
 	r->rq = NULL;
 	dispatch_step(r);
+}
+
+/*
+ * stale_guard - a reject may not rest on a stale "not found": while the
+ * database cannot answer, a mailbox created since would be bounced for
+ * good. Native Postfix defers when it cannot look a recipient up, and so
+ * does vrcpt then (lookup_failure_action). A stale "found" stays what
+ * it is: accepting an address that existed a moment ago loses nothing.
+ */
+static void
+stale_guard(struct req *r, struct verdict *v)
+{
+	const struct engine_cfg *ecfg = &r->gen->cfg->engine;
+	bool	 rejects;
+
+	if (r->nstale_neg == 0)
+		return;
+	/* other_domain_action may be a "5xx text" reply of its own (a
+	 * restriction name is Postfix's to evaluate, with its own lookups) */
+	rejects = v->kind == VERDICT_UNKNOWN ||
+	    (v->kind == VERDICT_NOT_HANDLED && v->action[0] == '5');
+	if (!rejects)
+		return;
+	engine_failure(ecfg, v);
 }
 
 static void
@@ -361,6 +388,7 @@ dispatch_timeout(evutil_socket_t fd, short what, void *arg)
 		resolve_fallback(r->gen->resolver, r->need.v, r->need.n,
 		    dispatch_fact, r, "request timed out");
 	}
+	stale_guard(r, &v);
 	dispatch_finish(r, &v, v.kind == VERDICT_FAILURE ? "timeout" :
 	    source_name(r, &v));
 }
@@ -377,6 +405,7 @@ dispatch_step(struct req *r)
 			msg_panic("dispatch_step: engine did not converge");
 		if (engine_decide(&cfg->engine, &r->addr, &r->facts, &r->need,
 		    &v, NULL) == ENGINE_DONE) {
+			stale_guard(r, &v);
 			remember(r, &v);
 			dispatch_finish(r, &v, source_name(r, &v));
 			return;
@@ -427,6 +456,7 @@ dispatch_start(struct req *r, struct gen *g)
 	r->rounds = 0;
 	r->costliest = FACT_SRC_PURE;
 	r->nstale = 0;
+	r->nstale_neg = 0;
 	r->stale_age_ms = 0;
 	r->query = false;
 	r->from_decision = false;
