@@ -399,7 +399,9 @@ cachefmt_judge(const struct cachefmt_ttl *ttl, const uint64_t *epoch,
     uint64_t now_ms, uint64_t *depoch_r, struct cachefmt_rec *rec_r)
 {
 	*depoch_r = 0;
-	if (dv != NULL && cachefmt_u64_parse(dv, dlen, depoch_r) < 0)
+	if (dv == NULL)
+		return CACHEFMT_J_NO_DEPOCH;
+	if (cachefmt_u64_parse(dv, dlen, depoch_r) < 0)
 		return CACHEFMT_J_FOREIGN;
 	if (rv == NULL)
 		return CACHEFMT_J_ABSENT;

@@ -18,8 +18,18 @@
  *                         readers miss, writers must not fill it)
  *   vrcpt:epoch           the global epoch (a random number): records of
  *                         another epoch are gone ("flush all")
- *   vrcpt:de:<domain>     the domain's epoch (absent = 0): records of
- *                         another one are gone ("flush @domain")
+ *   vrcpt:de:<domain>     the domain's epoch (a random number): records
+ *                         of another one are gone ("flush @domain")
+ *
+ * Every key expires: records after their TTL plus cache_stale_ttl,
+ * tombstones after CACHEFMT_TOMBSTONE_MS, epochs after
+ * CACHEFMT_EPOCH_TTL_MS (each fill of a record pushes its epochs' expiry
+ * out again). An epoch that is gone, expired or evicted, makes nothing
+ * valid again: with it absent no record is used, and the next reader
+ * sets a new random one (SET NX), which no old record carries. So Redis
+ * memory stays bounded under any flood (with maxmemory, any volatile-*
+ * or allkeys-* policy is safe), and eviction costs misses, never a
+ * wrong answer.
  *
  * Invalidation messages (one per NOTIFY payload):
  *   "a:<key>"     drop this lookup key in every map
@@ -47,6 +57,8 @@
 #define CACHEFMT_RKEY_EPOCH	"vrcpt:epoch"
 #define CACHEFMT_RKEY_DEPOCH	"vrcpt:de:"
 #define CACHEFMT_CHANNEL	"vrcpt_invalidate"
+#define CACHEFMT_EPOCH_TTL_MS	(7ULL * 24 * 3600 * 1000)	/* an epoch
+					 * key that no fill refreshes */
 #define CACHEFMT_TOMBSTONE_MS	10000	/* a tombstone outlives any query
 					 * that started before it */
 /* the Redis read of a set of lookups: the global epoch, then for each
@@ -163,6 +175,9 @@ void	cachefmt_read_keys(const char *ns, const char *key, size_t klen,
 enum cachefmt_judgement {
 	CACHEFMT_J_ABSENT,	/* no record */
 	CACHEFMT_J_FOREIGN,	/* the domain epoch is not one of ours */
+	CACHEFMT_J_NO_DEPOCH,	/* the domain has no epoch (yet, or any
+				 * more): no record of it is valid; the
+				 * reader sets one */
 	CACHEFMT_J_UNREADABLE,	/* a record we did not write */
 	CACHEFMT_J_TOMBSTONE,	/* invalidated a moment ago */
 	CACHEFMT_J_FLUSHED,	/* of another global or domain epoch */
@@ -174,9 +189,9 @@ enum cachefmt_judgement {
 /*
  * cachefmt_judge - the values read for one lookup (dv: its domain epoch,
  * rv: its record; NULL when absent) against the global epoch (NULL when
- * it is unknown) at now_ms. *depoch_r is the domain epoch (0 when
- * absent; unset for FOREIGN); *rec_r the parsed record (set from
- * TOMBSTONE on).
+ * it is unknown) at now_ms. *depoch_r is the domain epoch (unset for
+ * FOREIGN and NO_DEPOCH); *rec_r the parsed record (set from TOMBSTONE
+ * on).
  */
 enum cachefmt_judgement cachefmt_judge(const struct cachefmt_ttl *ttl,
 	    const uint64_t *epoch, const char *dv, size_t dlen,

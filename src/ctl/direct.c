@@ -152,6 +152,10 @@ ctl_rview_line(const struct conf *cfg, const struct ctl_rview *rv,
 		printf("invalidated %llus ago (no caching for a few seconds)"
 		    "\n", (unsigned long long)age);
 		return;
+	case CACHEFMT_J_NO_DEPOCH:
+		printf("%s, its domain has no epoch (ignored)\n",
+		    rec->s != NULL ? "a record" : "nothing cached");
+		return;
 	case CACHEFMT_J_FOREIGN:
 	case CACHEFMT_J_FLUSHED:
 		printf("%s, flushed since (ignored)\n",

@@ -49,8 +49,8 @@ flight_fill(struct flight *fl, enum fact_result r, const char *value)
 	struct resolver *rv = fl->rv;
 	const char *ns = rv->ns[fl->map->id];
 	uint64_t now = clock_wall_ms(), life;
-	size_t	 klen = strlen(fl->key), rklen, reclen;
-	char	*rk, *rec;
+	size_t	 klen = strlen(fl->key), rklen, dklen, reclen;
+	char	*rk, *dk, *rec;
 
 	if (r == FACT_UNAVAILABLE || !cachefmt_cacheable(fl->key, klen))
 		return;
@@ -61,10 +61,13 @@ flight_fill(struct flight *fl, enum fact_result r, const char *value)
 	    cache_redis_dirty(rv->cache) || cache_seq(rv->cache) != fl->seq0)
 		return;
 	rk = cachefmt_rkey(ns, fl->key, klen, &rklen);
+	dk = cachefmt_rkey_depoch(fl->key, klen, &dklen);
 	rec = cachefmt_rec_format(fl->epoch, fl->depoch, r, now, value,
 	    &reclen);
-	rcache_fill(rv->rc, rk, rklen, rec, reclen, life + rv->ttl.stale_ms);
+	rcache_fill(rv->rc, rk, rklen, dk, dklen, rec, reclen,
+	    life + rv->ttl.stale_ms);
 	free(rk);
+	free(dk);
 	free(rec);
 }
 

@@ -23,6 +23,21 @@
 #include "util/rand.h"
 #include "util/xalloc.h"
 
+/* redis_new_depoch - propose a random epoch for key's domain */
+static uint64_t
+redis_new_depoch(struct resolver *rv, const char *key)
+{
+	uint64_t e = rand_seed();
+	char	 v[24], *dk;
+	size_t	 dklen;
+
+	dk = cachefmt_rkey_depoch(key, strlen(key), &dklen);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)e);
+	rcache_set_nx(rv->rc, dk, v, CACHEFMT_EPOCH_TTL_MS);
+	free(dk);
+	return e;
+}
+
 /* redis_item - one item's part of the Redis answer */
 static void
 redis_item(struct resolve_req *rq, struct ritem *it, uint64_t epoch,
@@ -39,6 +54,15 @@ redis_item(struct resolve_req *rq, struct ritem *it, uint64_t epoch,
 	case CACHEFMT_J_FOREIGN:
 		stats_add(redis_miss, 1);
 		return;		/* not ours: no tags, no fill */
+	case CACHEFMT_J_NO_DEPOCH:
+		/* make the domain one; our fill carries it (if another
+		 * reader's SET NX wins, that fill is just a later miss) */
+		depoch = redis_new_depoch(rv, it->key);
+		it->tagged = true;
+		it->epoch = epoch;
+		it->depoch = depoch;
+		stats_add(redis_miss, 1);
+		return;
 	case CACHEFMT_J_ABSENT:
 	case CACHEFMT_J_UNREADABLE:
 	case CACHEFMT_J_TOMBSTONE:
@@ -103,7 +127,8 @@ redis_done(void *arg, const struct rcache_val *vals, size_t nv)
 		char	 e[24];
 
 		snprintf(e, sizeof(e), "%llu", (unsigned long long)rand_seed());
-		rcache_set_nx(rv->rc, CACHEFMT_RKEY_EPOCH, e);
+		rcache_set_nx(rv->rc, CACHEFMT_RKEY_EPOCH, e,
+		    CACHEFMT_EPOCH_TTL_MS);
 		stats_add(redis_miss, asked);
 		usable = false;
 	}

@@ -33,6 +33,7 @@
 #include <hiredis/hiredis.h>
 
 #include "conf/endpoint.h"
+#include "core/cachefmt.h"
 #include "store/rcache.h"
 #include "store/rcache_ev.h"
 #include "util/clock.h"
@@ -42,11 +43,15 @@
 #include "util/xalloc.h"
 
 
-/* a fill: store unless a tombstone says the key was just invalidated */
+/* a fill: store unless a tombstone says the key was just invalidated;
+ * the epochs it depends on live on (a PEXPIRE of a missing key is a
+ * no-op: an epoch is only ever made by SET NX with a random value) */
 #define RCACHE_FILL_LUA \
 	"local v = redis.call('GET', KEYS[1]) " \
 	"if v and string.sub(v, 1, 2) == 'T|' then return 0 end " \
 	"redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) " \
+	"redis.call('PEXPIRE', KEYS[2], ARGV[3]) " \
+	"redis.call('PEXPIRE', KEYS[3], ARGV[3]) " \
 	"return 1"
 
 enum rcache_conn_state {
@@ -607,45 +612,64 @@ rcache_cancel(struct rcache_op *op)
 }
 
 void
-rcache_fill(struct rcache *rc, const char *key, size_t klen, const char *val,
-    size_t vlen, uint64_t px_ms)
+rcache_fill(struct rcache *rc, const char *key, size_t klen,
+    const char *dkey, size_t dklen, const char *val, size_t vlen,
+    uint64_t px_ms)
 {
-	const char *argv[6];
-	size_t	 lens[6];
-	char	 px[24];
+	const char *argv[9];
+	size_t	 lens[9];
+	char	 px[24], epx[24];
 	struct rcache_op *op;
 
 	if (!rcache_ready(rc))
 		return;
 	snprintf(px, sizeof(px), "%llu", (unsigned long long)(px_ms > 0 ?
 	    px_ms : 1));
+	snprintf(epx, sizeof(epx), "%llu",
+	    (unsigned long long)CACHEFMT_EPOCH_TTL_MS);
 	argv[0] = "EVAL";
 	argv[1] = RCACHE_FILL_LUA;
-	argv[2] = "1";
+	argv[2] = "3";
 	argv[3] = key;
-	argv[4] = val;
-	argv[5] = px;
+	argv[4] = dkey;
+	argv[5] = CACHEFMT_RKEY_EPOCH;
+	argv[6] = val;
+	argv[7] = px;
+	argv[8] = epx;
 	lens[0] = 4;
 	lens[1] = strlen(RCACHE_FILL_LUA);
 	lens[2] = 1;
 	lens[3] = klen;
-	lens[4] = vlen;
-	lens[5] = strlen(px);
+	lens[4] = dklen;
+	lens[5] = strlen(CACHEFMT_RKEY_EPOCH);
+	lens[6] = vlen;
+	lens[7] = strlen(px);
+	lens[8] = strlen(epx);
 	op = xcalloc(1, sizeof(*op));
 	op->kind = RC_OP_WRITE;
-	(void)rc_send(rc, op, 6, argv, lens);
+	(void)rc_send(rc, op, 9, argv, lens);
 }
 
 void
-rcache_set_nx(struct rcache *rc, const char *key, const char *val)
+rcache_set_nx(struct rcache *rc, const char *key, const char *val,
+    uint64_t px_ms)
 {
-	const char *argv[4] = { "SET", key, val, "NX" };
-	size_t	 lens[4] = { 3, strlen(key), strlen(val), 2 };
+	char	 px[24];
+	const char *argv[6] = { "SET", key, val, "NX", "PX", px };
+	size_t	 lens[6];
 	struct rcache_op *op;
 
 	if (!rcache_ready(rc))
 		return;
+	snprintf(px, sizeof(px), "%llu", (unsigned long long)(px_ms > 0 ?
+	    px_ms : 1));
+	lens[0] = 3;
+	lens[1] = strlen(key);
+	lens[2] = strlen(val);
+	lens[3] = 2;
+	lens[4] = 2;
+	lens[5] = strlen(px);
 	op = xcalloc(1, sizeof(*op));
 	op->kind = RC_OP_WRITE;
-	(void)rc_send(rc, op, 4, argv, lens);
+	(void)rc_send(rc, op, 6, argv, lens);
 }

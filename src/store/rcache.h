@@ -91,13 +91,17 @@ void	rcache_cancel(struct rcache_op *op);
 /*
  * rcache_fill - store a record under key for px_ms milliseconds, unless
  * the key holds a tombstone (it was just invalidated: a query that
- * started before may carry the old answer). Fire-and-forget; silently
- * skipped when not ready.
+ * started before may carry the old answer), and push the expiry of the
+ * epoch keys it depends on (dkey, its domain's, and the global one) out
+ * to CACHEFMT_EPOCH_TTL_MS. Fire-and-forget; silently skipped when not
+ * ready.
  */
 void	rcache_fill(struct rcache *rc, const char *key, size_t klen,
-	    const char *val, size_t vlen, uint64_t px_ms);
-/* rcache_set_nx - SET key val NX (the global epoch when it is missing) */
-void	rcache_set_nx(struct rcache *rc, const char *key, const char *val);
+	    const char *dkey, size_t dklen, const char *val, size_t vlen,
+	    uint64_t px_ms);
+/* rcache_set_nx - SET key val NX PX px_ms (a missing epoch) */
+void	rcache_set_nx(struct rcache *rc, const char *key, const char *val,
+	    uint64_t px_ms);
 
 /* rcache_state - "ready", "connecting", "down" (logs, metrics) */
 const char *rcache_state(const struct rcache *rc);

@@ -197,9 +197,9 @@ rs_new_epoch(struct rcachesync *rs, const char *key, uint64_t *epoch_r,
     const char **error_r)
 {
 	uint64_t e;
-	char	 val[24];
-	const char *argv[3];
-	size_t	 lens[3];
+	char	 val[24], px[24];
+	const char *argv[5];
+	size_t	 lens[5];
 
 	*error_r = rs->err;
 	if (getrandom(&e, sizeof(e), 0) != (ssize_t)sizeof(e))
@@ -207,13 +207,19 @@ rs_new_epoch(struct rcachesync *rs, const char *key, uint64_t *epoch_r,
 	if (rs_connect(rs) < 0)
 		return -1;
 	snprintf(val, sizeof(val), "%llu", (unsigned long long)e);
+	snprintf(px, sizeof(px), "%llu",
+	    (unsigned long long)CACHEFMT_EPOCH_TTL_MS);
 	argv[0] = "SET";
 	argv[1] = key;
 	argv[2] = val;
+	argv[3] = "PX";
+	argv[4] = px;
 	lens[0] = 3;
 	lens[1] = strlen(key);
 	lens[2] = strlen(val);
-	redisAppendCommandArgv(rs->c, 3, argv, lens);
+	lens[3] = 2;
+	lens[4] = strlen(px);
+	redisAppendCommandArgv(rs->c, 5, argv, lens);
 	if (rs_reply(rs, "SET", NULL) < 0)
 		return -1;
 	if (epoch_r != NULL)

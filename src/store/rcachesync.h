@@ -48,7 +48,8 @@ int	rcachesync_tombstone(struct rcachesync *rs, const char *const *keys,
 	    const size_t *klens, size_t n, uint64_t now_ms, uint64_t px_ms,
 	    const char **error_r);
 /*
- * rcachesync_new_epoch - SET key to a new random number (no expiry):
+ * rcachesync_new_epoch - SET key to a new random number (expiring after
+ * CACHEFMT_EPOCH_TTL_MS unless fills push it out):
  * every record tagged with the old one is gone. *epoch_r (may be NULL)
  * is the new value.
  */
