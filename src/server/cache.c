@@ -40,6 +40,7 @@
 #include "util/xalloc.h"
 
 #define CACHE_LKEY_MAX	(CACHEFMT_NS_LEN + 1 + CACHEFMT_KEY_MAX + 1)
+#define CACHE_LOG_INTERVAL_MS	(60 * CLOCK_MS_PER_S)	/* storm lines */
 
 struct cache_shard {
 	pthread_mutex_t lock;
@@ -52,6 +53,8 @@ struct cache_listener {
 	struct rcachesync *rs;		/* NULL: no Redis */
 	bool	 trusted;		/* listener thread only */
 	bool	 warned_redis;
+	uint64_t redis_flushed_ms;	/* monotonic: the last new epoch */
+	struct log_rate junk_log;	/* unknown messages */
 };
 
 /* the listeners of one configuration (its conns are borrowed from it) */
@@ -71,6 +74,12 @@ struct cache {
 						 * stale (listener reconnect) */
 	atomic_int untrusted;		/* listeners not (yet) trusted */
 	atomic_bool dirty;		/* Redis needs a new global epoch */
+
+	/* domain walks in the current second (invalidation storms) */
+	pthread_mutex_t walk_lock;
+	uint64_t walk_second;		/* monotonic ms / 1000 */
+	unsigned walks;
+	struct log_rate storm_log;
 
 	/* the listeners (main thread) */
 	struct cache_lset *lset;
@@ -302,6 +311,59 @@ local_del_domain(struct cache *c, const char *dom, size_t dlen,
 	}
 }
 
+/* local_flush - everything stored until now is only stale: O(1) */
+static void
+local_flush(struct cache *c)
+{
+	uint64_t now = clock_wall_ms(), was;
+
+	stats_add(flushes, 1);
+	was = atomic_load(&c->fresh_after);
+	while (was < now &&
+	    !atomic_compare_exchange_weak(&c->fresh_after, &was, now))
+		;
+}
+
+/*
+ * walk_allowed - may one more domain walk run this second? Beyond
+ * CACHE_DOMAIN_WALKS_PER_S the caller flushes instead (said once a
+ * minute at most).
+ */
+static bool
+walk_allowed(struct cache *c)
+{
+	uint64_t now = clock_mono_ms(), sec = now / CLOCK_MS_PER_S;
+	unsigned long held;
+	bool	 ok;
+
+	pthread_mutex_lock(&c->walk_lock);
+	if (sec != c->walk_second) {
+		c->walk_second = sec;
+		c->walks = 0;
+	}
+	ok = c->walks < CACHE_DOMAIN_WALKS_PER_S;
+	if (ok)
+		c->walks++;
+	pthread_mutex_unlock(&c->walk_lock);
+	if (!ok && log_rate_ok(&c->storm_log, now, CACHE_LOG_INTERVAL_MS, &held))
+		msg_warn("cache: more than %d domain invalidations a second: "
+		    "flushing everything instead (%lu more like this not "
+		    "logged; who sends NOTIFY %s? see SECURITY.md)",
+		    CACHE_DOMAIN_WALKS_PER_S, held, CACHEFMT_CHANNEL);
+	return ok;
+}
+
+/* local_del_domain_bounded - a domain walk, or a flush in a storm */
+static void
+local_del_domain_bounded(struct cache *c, const char *dom, size_t dlen,
+    unsigned mask)
+{
+	if (walk_allowed(c))
+		local_del_domain(c, dom, dlen, mask);
+	else
+		local_flush(c);
+}
+
 int
 cache_invalidate_local(struct cache *c, const char *payload)
 {
@@ -325,17 +387,16 @@ cache_invalidate_local(struct cache *c, const char *payload)
 		 */
 		if (arg[0] == '@' || strchr(arg, '@') == NULL) {
 			cachefmt_key_domain(arg, strlen(arg), &doff, &dlen);
-			local_del_domain(c, arg + doff, dlen,
+			local_del_domain_bounded(c, arg + doff, dlen,
 			    LRU_KIND_DECISION);
 		}
 		break;
 	case CACHEFMT_INVAL_DOMAIN:
-		local_del_domain(c, arg, strlen(arg),
+		local_del_domain_bounded(c, arg, strlen(arg),
 		    LRU_KIND_FACT | LRU_KIND_DECISION);
 		break;
 	case CACHEFMT_INVAL_ALL:
-		stats_add(flushes, 1);
-		local_clear(c);
+		local_flush(c);
 		break;
 	}
 	return rc;
@@ -370,6 +431,17 @@ redis_flush_all(struct cache_listener *l)
 	return true;
 }
 
+/* redis_flushes_all - payload means "flush everything" (junk does too) */
+static bool
+redis_flushes_all(const char *payload)
+{
+	enum cachefmt_inval kind;
+	const char *arg;
+
+	return cachefmt_inval_parse(payload, &kind, &arg) < 0 ||
+	    kind == CACHEFMT_INVAL_ALL;
+}
+
 /* redis_invalidate - the message for Redis, in every namespace in use */
 static void
 redis_invalidate(struct cache_listener *l, const char *payload)
@@ -382,6 +454,18 @@ redis_invalidate(struct cache_listener *l, const char *payload)
 	 * make every message wait for a Redis that does not answer */
 	if (l->rs == NULL || atomic_load(&c->dirty))
 		return;
+	if (redis_flushes_all(payload)) {
+		uint64_t now = clock_mono_ms();
+
+		/* a storm of flushes: Redis is not used until l_tick gives
+		 * it one new epoch for all of them */
+		if (l->redis_flushed_ms != 0 &&
+		    now - l->redis_flushed_ms < CACHE_FLUSH_INTERVAL_MS) {
+			atomic_store(&c->dirty, true);
+			return;
+		}
+		l->redis_flushed_ms = now;
+	}
 	pthread_mutex_lock(&c->ns_lock);
 	rc = rcachesync_invalidate(l->rs, payload,
 	    (const char (*)[CACHEFMT_NS_LEN + 1])c->ns, c->nns, clock_wall_ms(),
@@ -397,10 +481,15 @@ l_message(void *arg, const char *payload)
 	struct cache_listener *l = arg;
 	char	 s[STR_SANITIZE_MAX + 4];
 
-	if (cache_invalidate_local(l->cache, payload) < 0)
+	unsigned long held;
+
+	if (cache_invalidate_local(l->cache, payload) < 0 &&
+	    log_rate_ok(&l->junk_log, clock_mono_ms(), CACHE_LOG_INTERVAL_MS,
+	    &held))
 		msg_warn("cache: unknown invalidation message \"%s\"; "
-		    "dropping every cached answer", str_sanitize(s, payload,
-		    strlen(payload), STR_SANITIZE_MAX));
+		    "dropping every cached answer (%lu more like this not "
+		    "logged)", str_sanitize(s, payload, strlen(payload),
+		    STR_SANITIZE_MAX), held);
 	redis_invalidate(l, payload);
 	if (log_verbose() > 0)
 		msg_info("cache: invalidated \"%s\"", str_sanitize(s,
@@ -456,6 +545,7 @@ l_tick(void *arg)
 		return;
 	if (rcachesync_new_epoch(l->rs, CACHEFMT_RKEY_EPOCH, NULL, &err) < 0)
 		return;
+	l->redis_flushed_ms = clock_mono_ms();
 	atomic_store(&c->dirty, false);
 	if (l->warned_redis)
 		msg_info("cache: Redis flushed; using it again");
@@ -658,6 +748,7 @@ cache_new(struct conf *cfg)
 	}
 	atomic_init(&c->seq, 1);
 	atomic_init(&c->fresh_after, 0);
+	pthread_mutex_init(&c->walk_lock, NULL);
 	atomic_init(&c->untrusted, 0);
 	atomic_init(&c->dirty, false);
 	atomic_init(&c->local_on, false);
@@ -730,5 +821,6 @@ cache_free(struct cache **cp)
 	free(c->ns);
 	free(c->dns);
 	pthread_mutex_destroy(&c->ns_lock);
+	pthread_mutex_destroy(&c->walk_lock);
 	free(c);
 }

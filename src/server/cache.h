@@ -45,6 +45,13 @@ struct conf;
 #define CACHE_SHARD_SHIFT	48	/* the shard: these bits of the hash */
 #define CACHE_NS_MAX		256	/* namespaces remembered (reloads) */
 #define CACHE_SYNC_TIMEOUT_MS	250	/* a Redis invalidation call */
+/* invalidation storms (anyone who may NOTIFY can send them): a domain
+ * invalidation walks the in-process tier, so at most this many a second;
+ * beyond, each is taken as a flush of everything (O(1), and always
+ * safe: more is dropped, never less). Redis gets at most one new global
+ * epoch per CACHE_FLUSH_INTERVAL_MS; in between it is not used. */
+#define CACHE_DOMAIN_WALKS_PER_S	20
+#define CACHE_FLUSH_INTERVAL_MS		1000
 #define CACHE_APPNAME_SUFFIX	"-listen"	/* application_name of the
 						 * LISTEN connection */
 
@@ -111,7 +118,10 @@ bool	cache_decision_put(struct cache *c, const char *dns,
 /*
  * cache_invalidate_local - apply an invalidation message to the
  * in-process tier only (bumps seq). For the listeners; returns -1 for a
- * message that is not ours (then everything was dropped).
+ * message that is not ours (then everything was dropped). A flush of
+ * everything costs O(1): what was stored before it is kept, but only as
+ * stale (used while the database cannot answer), as after a LISTEN
+ * reconnect.
  */
 int	cache_invalidate_local(struct cache *c, const char *payload);
 

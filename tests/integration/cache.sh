@@ -343,6 +343,37 @@ check "dictionary attack: all rejected" "$(sort -u "$WORK/dict.out")" "$R550"
 [ "$dictq" -le $((DICT_N * 3)) ] ||
     bad "dictionary attack: $dictq queries for $DICT_N RCPTs (> 3 each)"
 
+# every key vrcpt wrote into Redis expires, so that no flood of unknown
+# recipients can grow it without bound (README: maxmemory)
+redis-cli -s "$RSOCK" --scan --pattern 'vrcpt:*' >"$WORK/rkeys"
+sed 's/^/PTTL /' "$WORK/rkeys" | redis-cli -s "$RSOCK" >"$WORK/rpttl"
+check "Redis keys without an expiry" "$(grep -c -x -- -1 "$WORK/rpttl")" 0
+check_ge "Redis keys checked" "$(wc -l <"$WORK/rkeys")" 100
+note "Redis after the dictionary attack: $(wc -l <"$WORK/rkeys") keys," \
+    "$(redis-cli -s "$RSOCK" info memory | tr -d '\r' |
+    sed -n 's/^used_memory_human://p') used"
+
+# --- scan resistance: a flood of unknown recipients keeps the hot set --------
+
+# an in-process tier far smaller than the flood, no Redis: what the hot
+# set costs in SQL after the flood says whether it was evicted
+write_cf hot "cache = none" "cache_max_entries = 4000"
+start hot || finish
+head -n 300 "$WORK/valid" >"$WORK/hotset"
+for i in 1 2 3; do	# asked again and again: the protected segment
+	pc "unix:$WORK/hot.sock" file "$WORK/hotset" >/dev/null
+done
+random_addrs 11 20000 example.com >"$WORK/flood"
+pc "unix:$WORK/hot.sock" file "$WORK/flood" >/dev/null
+q0=$(qcount)
+pc "unix:$WORK/hot.sock" file "$WORK/hotset" >"$WORK/hot.out"
+q1=$(qcount)
+note "scan resistance: the 300 hot recipients after 20000 unknown ones" \
+    "through a 4000-entry tier: $((q1 - q0)) SQL queries"
+check "scan resistance: hot set still cached (SQL queries)" "$((q1 - q0))" 0
+check "scan resistance: hot set answers" "$(sort -u "$WORK/hot.out")" DUNNO
+daemon_stop hot
+
 # --- push invalidation: create, RCPT, delete, RCPT ---------------------------
 
 ins_user() {
@@ -820,6 +851,31 @@ wait_for "a listening again after pg_terminate_backend" listening a
 check "listener back: change seen" "$(ask a dropped@example.com)" DUNNO
 grep -q 'cache invalidation listener.*listening again' "$WORK/a.log" ||
     bad "a did not log the listener's return"
+
+# --- an invalidation storm ---------------------------------------------------
+
+# any role that may NOTIFY can send these: thousands of domain
+# invalidations and unknown messages (each a flush) in one go. vrcptd
+# bounds the work (domain walks per second, one Redis epoch a second),
+# logs each kind once, and answers right all along.
+traffic a "$WORK/t-storm"
+psql_q -c "SELECT count(pg_notify('vrcpt_invalidate', 'd:storm' || g ||
+    '.example')) FROM generate_series(1, 3000) g" >/dev/null
+psql_q -c "SELECT count(pg_notify('vrcpt_invalidate', 'junk' || g))
+    FROM generate_series(1, 3000) g" >/dev/null
+traffic_wait
+out=$(sum_traffic "$WORK/t-storm")
+note "traffic during an invalidation storm (a): $out"
+check "invalidation storm: wrong or deferred" \
+    "$(awk '{ print $4 + $6 }' <<<"$out")" 0
+stormed() { grep -q 'more than 20 domain invalidations a second' \
+    "$WORK/a.log"; }
+wait_for "the storm logged" stormed
+check_ge "invalidation storm: junk lines logged (rate-limited)" \
+    "$((3 - $(grep -c 'unknown invalidation message' "$WORK/a.log")))" 1
+out=$(compare a)
+check "after the storm: answers" "$(tail -n 1 <<<"$out")" \
+    "same $ncorpus defer 0 wrong 0"
 
 # --- the counters ------------------------------------------------------------
 
