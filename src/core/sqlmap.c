@@ -125,7 +125,7 @@ static void
 sqlmap_cf_flush(const char *path, struct buf *lbuf, unsigned line,
     struct sqlmap_cf *cf)
 {
-	char	*s = lbuf->data, *name, *ep, *cp, *value, *q;
+	char	*s = lbuf->data, *name, *ep, *cp, *value;
 	const char *why = NULL;
 	size_t	 i;
 
@@ -143,10 +143,10 @@ sqlmap_cf_flush(const char *path, struct buf *lbuf, unsigned line,
 			why = "missing '=' after attribute name";
 	}
 	if (why != NULL) {
-		q = sqlmap_quote(s, lbuf->len);
+		/* not the line's text: it may be a password on its own */
 		sqlmap_msg_add(&cf->errors, &cf->nerrors,
-		    xasprintf("%s:%u: %s: \"%s\"", path, line, why, q));
-		free(q);
+		    xasprintf("%s:%u: %s (the line is not shown: it may hold "
+		    "a password)", path, line, why));
 		buf_reset(lbuf);
 		return;
 	}
@@ -187,7 +187,6 @@ sqlmap_cf_read(const char *path, const char *text, size_t len,
 	unsigned lineno = 0, first = 0;
 	const char *p, *nl;
 	bool	 orphan = false;
-	char	*q;
 
 	memset(cf, 0, sizeof(*cf));
 	buf_init(&lbuf, 0);
@@ -212,14 +211,12 @@ sqlmap_cf_read(const char *path, const char *text, size_t len,
 				buf_append(&lbuf, p, plen);
 				continue;
 			}
-			if (!orphan) {
-				q = sqlmap_quote(p, plen);
+			if (!orphan)
 				sqlmap_msg_add(&cf->warnings, &cf->nwarnings,
 				    xasprintf("%s:%u: warning: logical line "
-				    "must not start with whitespace: \"%s\" "
-				    "(ignored)", path, lineno, q));
-				free(q);
-			}
+				    "must not start with whitespace (ignored; "
+				    "the line is not shown: it may hold a "
+				    "password)", path, lineno));
 			orphan = true;
 			continue;
 		}

@@ -463,8 +463,13 @@ static const struct {
 } error_cases[] = {
 	/* syntax */
 	{ "soft_bounce\n",
-	  { P ":1: missing '=' after attribute name: \"soft_bounce\"" } },
-	{ "= yes\n", { P ":1: missing attribute name: \"= yes\"" } },
+	  { P ":1: missing '=' after attribute name (the line is not "
+	  "shown: it may hold a password)" } },
+	{ "= yes\n", { P ":1: missing attribute name (the line is not "
+	  "shown: it may hold a password)" } },
+	/* a password typed alone is not echoed */
+	{ "hunter2\n", { P ":1: missing '=' after attribute name (the line "
+	  "is not shown: it may hold a password)" } },
 	{ "user = x\nuser = \0\n", { P ":2: NUL byte in line" } },
 	/* all errors are reported, not only the first */
 	{ "soft_bounce = maybe\nlisten_mode = 0999\n"
