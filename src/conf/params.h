@@ -60,8 +60,15 @@ X(LISTEN, listen, ENDPOINTS, "unix:/run/vrcpt/policy.sock", 1,		\
     "unix:/var/spool/postfix/vrcpt/policy (a directory the vrcpt user\n" \
     "may write, group postfix) and\n"				\
     "\"check_policy_service unix:vrcpt/policy\" in main.cf.\n")	\
-X(LISTEN, listen_mode, MODE, "0666", 0, 07777, CONF_D | CONF_M,	\
-    "Octal permissions of the unix-domain sockets.\n")			\
+X(LISTEN, listen_mode, MODE, "0660", 0, 07777, CONF_D | CONF_M,	\
+    "Octal permissions of the unix-domain sockets (listen,\n"		\
+    "metrics_listen, milter_listen). Postfix's smtpd reaches them\n"	\
+    "through listen_group.\n")						\
+X(LISTEN, listen_group, STR, "postfix", 0, 0, CONF_D | CONF_M,		\
+    "Group of those sockets: the one Postfix's smtpd runs with. At the\n" \
+    "default and with no such group on the system, the sockets keep\n" \
+    "the daemon's group (a warning); a group set here must exist.\n"	\
+    "Empty: the daemon's group.\n")					\
 X(LISTEN, metrics_listen, ENDPOINT, "", 0, 0, CONF_D,			\
     "Prometheus metrics at /metrics, plus /healthz and /readyz, on\n"	\
     "inet:host:port or unix:/path. Empty: off.\n")			\

@@ -91,7 +91,8 @@ open_control(struct daemon *d)
 	d->ctl_fd = -1;
 	if (d->ctl_ep.kind == ENDPOINT_NONE)
 		return;
-	d->ctl_fd = listen_open(&d->ctl_ep, DAEMON_CONTROL_MODE, err);
+	d->ctl_fd = listen_open(&d->ctl_ep, DAEMON_CONTROL_MODE, (gid_t)-1,
+	    err);
 	if (d->ctl_fd >= 0)
 		return;
 	deflt = d->cfg->origin[CONF_P_control_listen].src == CONF_SRC_DEFAULT;
@@ -315,6 +316,7 @@ main(int argc, char **argv)
 	struct conf_msgs msgs = { 0 };
 	struct daemon d = { 0 };
 	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1, *ev_maps;
+	gid_t	 sock_gid;
 	struct timeval tv;
 	const char *ov[CONF_OVERRIDES_MAX];
 	bool test_only = false;
@@ -370,10 +372,14 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	d.bound = d.cfg->listen;
+	sock_gid = priv_socket_group(d.cfg->listen_group,
+	    d.cfg->origin[CONF_P_listen_group].src == CONF_SRC_DEFAULT,
+	    CONF_NAME(listen_group));
 	for (i = 0; i < d.bound.n; i++) {
 		char err[LISTEN_ERR_LEN];
 
-		d.fds[i] = listen_open(&d.bound.v[i], d.cfg->listen_mode, err);
+		d.fds[i] = listen_open(&d.bound.v[i], d.cfg->listen_mode,
+		    sock_gid, err);
 		if (d.fds[i] < 0)
 			msg_fatal("%s %s: %s", CONF_NAME(listen),
 			    d.bound.v[i].text, err);
@@ -385,7 +391,7 @@ main(int argc, char **argv)
 		const char *err;
 
 		d.metrics = metrics_start(d.base, &d.cfg->metrics_listen,
-		    d.cfg->listen_mode, d.cfg->ndbconfs > 0, &err);
+		    d.cfg->listen_mode, sock_gid, d.cfg->ndbconfs > 0, &err);
 		if (d.metrics == NULL)
 			msg_fatal("%s %s: %s", CONF_NAME(metrics_listen),
 			    d.cfg->metrics_listen.text, err);
@@ -428,10 +434,13 @@ main(int argc, char **argv)
 	event_base_dispatch(d.base);
 	notify(&d, "STOPPING=1");
 
+	/* no new clients from now on; those connected finish (drain) */
+	for (i = 0; i < d.bound.n; i++)
+		listen_unlink(&d.bound.v[i]);
 	metrics_stop(&d.metrics);
 	server_stop(&d.srv);
 	for (i = 0; i < d.bound.n; i++)
-		listen_close(&d.bound.v[i], d.fds[i]);
+		close(d.fds[i]);
 	if (d.ctl_fd >= 0)
 		listen_close(&d.ctl_ep, d.ctl_fd);
 	event_free(ev_term);

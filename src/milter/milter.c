@@ -580,9 +580,16 @@ main(int argc, char **argv)
 		    CONF_NAME(milter_listen));
 	if (milter.cfg->milter_listen.kind == ENDPOINT_UNIX)
 		unix_path = milter.cfg->milter_listen.path;
-	if (unix_path != NULL &&
-	    chmod(unix_path, milter.cfg->listen_mode) < 0)
-		msg_fatal("chmod %s: %s", unix_path, strerror(errno));
+	if (unix_path != NULL) {
+		gid_t	 gid = priv_socket_group(milter.cfg->listen_group,
+		    milter.cfg->origin[CONF_P_listen_group].src ==
+		    CONF_SRC_DEFAULT, CONF_NAME(listen_group));
+
+		if (gid != (gid_t)-1 && chown(unix_path, (uid_t)-1, gid) < 0)
+			msg_fatal("chown %s: %s", unix_path, strerror(errno));
+		if (chmod(unix_path, milter.cfg->listen_mode) < 0)
+			msg_fatal("chmod %s: %s", unix_path, strerror(errno));
+	}
 	priv_drop(milter.cfg->user);
 
 	msg_info(MILTER_NAME " %s starting: milter %s, policy service %s, "

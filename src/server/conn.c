@@ -246,26 +246,33 @@ conn_accept(struct worker *w, int lfd, bool control)
 	return CONN_ACCEPT_DONE;
 }
 
+/* slow or stuck clients: one line a second at most per kind, whoever
+ * they are */
+static struct log_rate read_timeout_log, write_timeout_log;
+
 void
 conn_sweep(struct worker *w)
 {
 	const struct conf *cfg = w->gen->cfg;
 	uint64_t now = clock_mono_ms();
 	struct conn *c, *next;
+	struct log_rate *lr = NULL;
 	const char *why;
 
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
 		why = NULL;
 		if (c->write_since_ms != 0 &&
-		    now - c->write_since_ms >= cfg->io_timeout)
+		    now - c->write_since_ms >= cfg->io_timeout) {
 			why = "does not read its replies";
-		else if (c->busy)
+			lr = &write_timeout_log;
+		} else if (c->busy) {
 			continue;	/* request_timeout bounds it */
-		else if (c->read_since_ms != 0 &&
-		    now - c->read_since_ms >= cfg->io_timeout)
+		} else if (c->read_since_ms != 0 &&
+		    now - c->read_since_ms >= cfg->io_timeout) {
 			why = "sends an incomplete request";
-		else if (c->read_since_ms == 0 &&
+			lr = &read_timeout_log;
+		} else if (c->read_since_ms == 0 &&
 		    now - c->progress_ms >= cfg->idle_timeout) {
 			if (log_verbose())
 				msg_debug("%s: idle for %llus; disconnecting",
@@ -277,7 +284,8 @@ conn_sweep(struct worker *w)
 		}
 		if (why == NULL)
 			continue;
-		msg_warn("%s: timeout: %s (%s %llums); disconnecting",
+		msg_warn_rated(lr, LOG_RATE_OUTAGE_MS,
+		    "%s: timeout: %s (%s %llums); disconnecting",
 		    c->peer, why, CONF_NAME(io_timeout),
 		    (unsigned long long)cfg->io_timeout);
 		stats_add(conns_timeout, 1);
@@ -402,6 +410,9 @@ conn_process(struct conn *c)
 		if (st == PP_AGAIN)
 			break;
 		if (st == PP_ERROR) {
+			/* each one: SMTPD_POLICY_README says "log a
+			 * warning and disconnect", and only local clients
+			 * reach the sockets (listen_mode, listen_group) */
 			msg_warn("%s: policy protocol error: %s; disconnecting",
 			    c->peer, pp_strerror(why));
 			stats_add(protocol_errors, 1);

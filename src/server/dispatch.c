@@ -233,9 +233,11 @@ dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 	stats_add(rcpt, 1);
 	stats_decision(v->kind, v->dclass, v->warn_only, delay);
 	if (r->nstale > 0) {
+		static struct log_rate lr;
 		char	 rc[STR_SANITIZE_MAX + 4];
 
-		msg_warn("<%s>: PostgreSQL did not answer; %u lookup%s "
+		msg_warn_rated(&lr, LOG_RATE_OUTAGE_MS,
+		    "<%s>: PostgreSQL did not answer; %u lookup%s "
 		    "answered from the cache, stale (up to %llus old, %s)",
 		    str_sanitize(rc, r->pr.recipient, strlen(r->pr.recipient),
 		    STR_SANITIZE_MAX), r->nstale, r->nstale == 1 ? "" : "s",
@@ -366,8 +368,10 @@ dispatch_timeout(evutil_socket_t fd, short what, void *arg)
 	const struct engine_cfg *ecfg = &r->gen->cfg->engine;
 	struct verdict v;
 	char rcpt[STR_SANITIZE_MAX + 4];
+	static struct log_rate lr;
 
-	msg_warn("request for <%s> timed out after %llums (%s)",
+	msg_warn_rated(&lr, LOG_RATE_OUTAGE_MS,
+	    "request for <%s> timed out after %llums (%s)",
 	    str_sanitize(rcpt, r->pr.recipient, strlen(r->pr.recipient),
 	    STR_SANITIZE_MAX), (unsigned long long)r->gen->cfg->request_timeout,
 	    CONF_NAME(request_timeout));
@@ -497,7 +501,10 @@ dispatch_start(struct req *r, struct gen *g)
 			dispatch_reply(r, &reply);
 			return;
 		}
-		msg_warn("%s: bad or missing recipient \"%s\": %s; answering "
+		static struct log_rate lr;
+
+		msg_warn_rated(&lr, LOG_RATE_OUTAGE_MS,
+		    "%s: bad or missing recipient \"%s\": %s; answering "
 		    "%s", c->peer, str_sanitize(s, rcpt ? rcpt : "",
 		    rcpt ? strlen(rcpt) : 0, STR_SANITIZE_MAX),
 		    rcpt ? err : "absent", cfg->engine.other_domain_action);

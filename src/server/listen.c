@@ -35,7 +35,8 @@ listen_in_use(const struct sockaddr_un *sun)
 }
 
 static int
-listen_unix(const char *path, mode_t mode, char err[LISTEN_ERR_LEN])
+listen_unix(const char *path, mode_t mode, gid_t gid,
+    char err[LISTEN_ERR_LEN])
 {
 	struct sockaddr_un sun;
 	struct stat st;
@@ -81,6 +82,13 @@ listen_unix(const char *path, mode_t mode, char err[LISTEN_ERR_LEN])
 		snprintf(err, LISTEN_ERR_LEN, "bind %s: %s", path,
 		    strerror(errno));
 		close(fd);
+		return -1;
+	}
+	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) < 0) {
+		snprintf(err, LISTEN_ERR_LEN, "chown %s to group %lu: %s",
+		    path, (unsigned long)gid, strerror(errno));
+		close(fd);
+		unlink(path);
 		return -1;
 	}
 	if (chmod(path, mode) < 0) {
@@ -144,12 +152,12 @@ listen_inet(const struct endpoint *ep, char err[LISTEN_ERR_LEN])
 }
 
 int
-listen_open(const struct endpoint *ep, mode_t unix_mode,
+listen_open(const struct endpoint *ep, mode_t unix_mode, gid_t unix_gid,
     char err[LISTEN_ERR_LEN])
 {
 	switch (ep->kind) {
 	case ENDPOINT_UNIX:
-		return listen_unix(ep->path, unix_mode, err);
+		return listen_unix(ep->path, unix_mode, unix_gid, err);
 	case ENDPOINT_INET:
 		return listen_inet(ep, err);
 	case ENDPOINT_NONE:
@@ -163,6 +171,12 @@ void
 listen_close(const struct endpoint *ep, int fd)
 {
 	close(fd);
+	listen_unlink(ep);
+}
+
+void
+listen_unlink(const struct endpoint *ep)
+{
 	if (ep->kind == ENDPOINT_UNIX)
 		(void)unlink(ep->path);
 }

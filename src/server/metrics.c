@@ -315,13 +315,13 @@ metrics_on_accept(evutil_socket_t lfd, short what, void *arg)
 
 struct metrics_server *
 metrics_start(struct event_base *base, const struct endpoint *ep,
-    unsigned unix_mode, bool need_db, const char **error_r)
+    unsigned unix_mode, gid_t unix_gid, bool need_db, const char **error_r)
 {
 	static char err[LISTEN_ERR_LEN];
 	struct metrics_server *ms;
 	int fd;
 
-	fd = listen_open(ep, (mode_t)unix_mode, err);
+	fd = listen_open(ep, (mode_t)unix_mode, unix_gid, err);
 	if (fd < 0) {
 		*error_r = err;
 		return NULL;

@@ -10,6 +10,8 @@
  * pgsql map is configured) and the cache is trusted (LISTEN up and the
  * vrcpt triggers present, server/cache.h), else 503 saying which.
  */
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,13 +30,14 @@ struct metrics_server;
 #define METRICS_LOG_INTERVAL_MS	(60 * 1000)
 
 /*
- * metrics_start - listen on ep (copied) on base;
+ * metrics_start - listen on ep (copied) on base (a unix socket with
+ * unix_mode and group unix_gid, as listen_open);
  * NULL with *error_r set when the socket cannot be had. need_db:
  * whether readiness depends on PostgreSQL.
  */
 struct metrics_server *metrics_start(struct event_base *base,
-	    const struct endpoint *ep, unsigned unix_mode, bool need_db,
-	    const char **error_r);
+	    const struct endpoint *ep, unsigned unix_mode, gid_t unix_gid,
+	    bool need_db, const char **error_r);
 /*
  * metrics_set_cache - the cache whose trust /metrics shows and /readyz
  * requires (borrowed until metrics_stop)

@@ -118,8 +118,12 @@ resolve_db_done(void *arg, const struct db_result *res, size_t n)
 		if (i >= n || res[i].status == DB_ERROR) {
 			const char *err = i < n ? res[i].error : "no result";
 
-			/* Postfix maps.c: "%s:%s lookup error for \"%s\"" */
-			msg_warn("%s lookup error for \"%s\": %s",
+			static struct log_rate lr;
+
+			/* Postfix maps.c: "%s:%s lookup error for \"%s\"";
+			 * once a second here, not per RCPT of an outage */
+			msg_warn_rated(&lr, LOG_RATE_OUTAGE_MS,
+			    "%s lookup error for \"%s\": %s",
 			    fl->map->name, str_sanitize(k, fl->key,
 			    strlen(fl->key), STR_SANITIZE_MAX),
 			    str_sanitize(e, err, strlen(err),
@@ -135,11 +139,15 @@ resolve_db_done(void *arg, const struct db_result *res, size_t n)
 			    STR_SANITIZE_MAX));
 			free(warn);
 		}
-		if (fr == FACT_UNAVAILABLE)
-			msg_warn("%s lookup error for \"%s\": %s",
+		if (fr == FACT_UNAVAILABLE) {
+			static struct log_rate lr;
+
+			msg_warn_rated(&lr, LOG_RATE_OUTAGE_MS,
+			    "%s lookup error for \"%s\": %s",
 			    fl->map->name, str_sanitize(k, fl->key,
 			    strlen(fl->key), STR_SANITIZE_MAX),
 			    why ? why : "unavailable");
+		}
 		flight_complete(fl, fr, value, why);
 		free(value);
 		free(why);

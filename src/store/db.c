@@ -262,8 +262,11 @@ op_store(struct db_conn *c, struct db_op *op, const PGresult *res)
 		    db_label(c), c->db->stmts[q->stmt].sm->path != NULL ?
 		    c->db->stmts[q->stmt].sm->path : "(unknown)", q->error);
 	} else {
+		static struct log_rate lr;
+
 		/* Postfix dict_pgsql.c plpgsql_query() */
-		msg_warn("pgsql query failed: fatal error from host %s: %s",
+		msg_warn_rated(&lr, LOG_RATE_OUTAGE_MS,
+		    "pgsql query failed: fatal error from host %s: %s",
 		    db_label(c), q->error);
 	}
 }

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 
 #define LOG_LINE_MAX	2048	/* one log line, bytes, with the newline */
@@ -475,4 +476,23 @@ log_rate_ok(struct log_rate *lr, uint64_t now_ms, uint64_t interval_ms,
 	}
 	*suppressed_r = atomic_exchange(&lr->suppressed, 0);
 	return true;
+}
+
+void
+msg_warn_rated(struct log_rate *lr, uint64_t interval_ms, const char *fmt,
+    ...)
+{
+	char	 text[LOG_LINE_MAX];
+	unsigned long held;
+	va_list	 ap;
+
+	if (!log_rate_ok(lr, clock_mono_ms(), interval_ms, &held))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (held > 0)
+		msg_warn("%s (%lu more like this not logged)", text, held);
+	else
+		msg_warn("%s", text);
 }

@@ -69,6 +69,16 @@ struct log_rate {
 bool	log_rate_ok(struct log_rate *lr, uint64_t now_ms,
 	    uint64_t interval_ms, unsigned long *suppressed_r);
 
+/*
+ * msg_warn_rated - msg_warn, at most once per interval_ms for lr (one
+ * per call site: a static struct log_rate), with " (N more like this
+ * not logged)" when some were held back. For what repeats per request
+ * while something is down: lookup errors, stale answers, timeouts.
+ */
+#define LOG_RATE_OUTAGE_MS	1000
+void	msg_warn_rated(struct log_rate *lr, uint64_t interval_ms,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 void	msg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -46,3 +46,22 @@ priv_drop(const char *user)
 	if (setuid(0) == 0)
 		msg_fatal("privileges were not dropped");
 }
+
+gid_t
+priv_socket_group(const char *name, bool is_default, const char *param)
+{
+	struct group *gr;
+
+	if (name == NULL || *name == '\0')
+		return (gid_t)-1;
+	errno = 0;
+	if ((gr = getgrnam(name)) != NULL)
+		return gr->gr_gid;
+	if (!is_default)
+		msg_fatal("%s = %s: no such group%s%s", param, name,
+		    errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
+	msg_warn("%s: no group %s here (is Postfix installed?): the sockets "
+	    "keep vrcpt's own group; set %s to the group Postfix's smtpd "
+	    "runs with", param, name, param);
+	return (gid_t)-1;
+}

@@ -104,7 +104,8 @@ static const struct {
 	const char *value;
 } defaults[] = {
 	{ "listen", "unix:/run/vrcpt/policy.sock" },
-	{ "listen_mode", "0666" },
+	{ "listen_mode", "0660" },
+	{ "listen_group", "postfix" },
 	{ "virtual_alias_domains", "" },
 	{ "virtual_alias_maps", "" },
 	{ "virtual_mailbox_domains", "" },
