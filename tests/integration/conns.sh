@@ -14,7 +14,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 
 LIMIT=10		# connection_limit of the test daemon
 IO_TIMEOUT=2		# seconds
-IDLE_TIMEOUT=4		# seconds
+IDLE_TIMEOUT=8		# seconds: well past the held connections below (4 s),
+			# which must not be closed for being idle
 SWEEP=1			# seconds between timeout checks (CONN_SWEEP_MS)
 FLOOD=200		# connections opened against the metrics port
 

@@ -51,6 +51,7 @@ use IO::Socket;
 use IO::Socket::INET;
 use IO::Socket::UNIX;
 use IO::Select;
+use Time::HiRes qw(time);
 
 my $TIMEOUT = $ENV{POLICYC_TIMEOUT} || 15;	# seconds for one reply
 my $WINDOW = 32;	# pipelined requests in the air on one connection
