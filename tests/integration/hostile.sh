@@ -235,6 +235,26 @@ check "pipelined flood: wrong" "$(field "$out" wrong)" 0
 after "pipelined flood ${PIPE_CONNS}x$PIPE_N" \
     "$(field "$out" replies) replies in $(field "$out" seconds) s"
 
+# a burst written whole before the first reply is read: one fresh key
+# (in flight while the rest arrives), then cached ones whose replies
+# exceed half the reply buffer. vrcptd used to stop at that cap, write
+# everything at once and then wait for input that never came: the rest
+# went unanswered until io_timeout cut the client off as "incomplete".
+{
+	printf 'b%%u@example.com\t%s\n' "$R550"
+	for ((i = 0; i < 1000; i++)); do
+		printf 'nosuch@example.com\t%s\n' "$R550"
+	done
+} >"$WORK/burst"
+bursts=0
+for n in 900 1001 1100; do
+	out=$(abuse "$EP" pipeline 1 "$n" "$WORK/burst" burst)
+	[ "$(field "$out" replies)" = "$n" ] && bursts=$((bursts + 1)) ||
+	    echo "hostile: burst of $n: $out" >&2
+done
+check "pipelined bursts written before reading: all answered" "$bursts" 3
+after "pipelined bursts (900-1100)" "$bursts of 3 answered whole"
+
 out=$(abuse "$EP" pipeline "$PIPE_CONNS" "$HALF_N" "$WORK/rcpts" half)
 check "half-closed with requests pending: replies" "$(field "$out" replies)" \
     $((PIPE_CONNS * HALF_N))
