@@ -403,6 +403,7 @@ conn_process(struct conn *c)
 	enum pp_error why;
 	size_t used;
 
+again:
 	c->in_process = true;
 	st = PP_DONE;
 	while (!c->busy && c->in.len > 0 && c->out.len < CONN_OUT_MAX / 2) {
@@ -434,6 +435,13 @@ conn_process(struct conn *c)
 		event_add(c->rev, NULL);
 	if (!conn_flush(c))
 		return;
+	/*
+	 * Stopped at the reply cap and every reply written at once: nothing
+	 * else would wake us (the rest of a pipelined burst may be here
+	 * already, its client waiting for replies), so go on now.
+	 */
+	if (!c->busy && c->out.len == 0 && c->in.len > 0 && st == PP_DONE)
+		goto again;
 	/*
 	 * After the peer closed its side: once everything complete has been
 	 * answered and written, close; a partial request is dropped.

@@ -67,14 +67,6 @@ check_ge "the shedding is logged" "$(warnings 'connection_limit (10) reached: cl
 
 # --- connection_limit with every connection busy: the new one is refused ----
 
-# every process of the test cluster: the postmaster and its children
-pg_pids() {
-	local pm
-	pm=$(head -1 "$PGTMP_DATA/postmaster.pid")
-	echo "$pm" $(pgrep -P "$pm")
-}
-pgtmp_hang() { kill -STOP $(pg_pids); }
-pgtmp_resume() { kill -CONT $(pg_pids); }
 pgtmp_hang
 harness_on_exit 'pgtmp_resume 2>/dev/null'
 rcpts=()

@@ -71,6 +71,9 @@
 #   metric_value ENDPOINT NAME
 #                           the value of the sample NAME (labels included,
 #                           as in the exposition) of GET /metrics
+#   tool_build NAME         cc tests/lib/NAME.c (a C test client; it may
+#                           include tests/lib/policyio.h) into $WORK/NAME;
+#                           on failure bad and status 1
 #
 # Knobs: KEEP=1 keeps the work directory; BUILD, VRCPTD as above;
 # HARNESS_START_TIMEOUT and HARNESS_STOP_TIMEOUT may be set after
@@ -285,4 +288,13 @@ http_get() {
 
 metric_value() {
 	http_get "$1" /metrics | awk -v k="$2" 'NR > 1 && $1 == k { print $2 }'
+}
+
+tool_build() {
+	if cc -std=c17 -D_GNU_SOURCE -O2 -Wall -I"$ROOT/tests/lib" \
+	    -o "$WORK/$1" "$ROOT/tests/lib/$1.c" >"$WORK/$1.cc.out" 2>&1; then
+		return 0
+	fi
+	bad "building tests/lib/$1.c: $(head -c 800 "$WORK/$1.cc.out")"
+	return 1
 }

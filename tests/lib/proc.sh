@@ -9,6 +9,8 @@
 #	Something listens on the unix socket SOCKET (a stream socket bound
 #	to that path in the listening state, as /proc/net/unix shows it):
 #	asked without connecting, so that no daemon counts a connection.
+#   proc_rss PID
+#	its resident memory (VmRSS) in kB; nothing when it is gone.
 
 proc_stop() {
 	local pid=$1 label=$2 timeout=$3 i
@@ -33,4 +35,8 @@ proc_listening() {
 	[ -S "$1" ] && awk -v p="$1" '
 		$4 == "00010000" && $5 == "0001" && $NF == p { found = 1 }
 		END { exit !found }' /proc/net/unix
+}
+
+proc_rss() {
+	awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null
 }
