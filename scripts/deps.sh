@@ -7,7 +7,8 @@
 #   scripts/deps.sh check   run + what the tests drive: Postfix with pgsql
 #                           maps, swaks, pflogsumm, fail2ban (its
 #                           fail2ban-regex checks deploy/ filters),
-#                           miltertest, valgrind ("make check"; default)
+#                           miltertest, valgrind, Dovecot (SASL for the
+#                           end-to-end tests) ("make check"; default)
 #
 # Decides with dpkg-query what is missing; prints nothing and exits 0
 # when nothing is. As root it runs "apt-get update" once and installs the
@@ -19,13 +20,14 @@
 # the apt-get command to run and exits 1.
 #
 # All of these exist in Debian 12 (bookworm): fail2ban 1.0.2,
-# miltertest 2.11.0~beta2, postgresql 15, postfix 3.7.
+# miltertest 2.11.0~beta2, postgresql 15, postfix 3.7, dovecot-core 2.3.
 set -u
 
 BUILD_PKGS="build-essential pkg-config libpq-dev libevent-dev libhiredis-dev
     check libmilter-dev"
 RUN_PKGS="postgresql redis-server"
-CHECK_PKGS="postfix postfix-pgsql swaks pflogsumm fail2ban miltertest valgrind"
+CHECK_PKGS="postfix postfix-pgsql swaks pflogsumm fail2ban miltertest valgrind
+    dovecot-core"
 PG_BIN=/usr/lib/postgresql/15/bin
 POLICY_RC=/usr/sbin/policy-rc.d
 
