@@ -70,8 +70,8 @@ my $CHECK_REJECT = qr/^[45]\d\d [45]\.\d+\.\d+ </;
 # the rejects Postfix makes itself, before or instead of vrcpt
 my $POSTFIX_OWN = qr/(?::\ (?:Relay\ access\ denied |
     Recipient\ address\ rejected:\ User\ unknown\ in\ local
-    \ recipient\ table)$ | >:\ (?:Sender\ address|Helo\ command)
-    \ rejected:\ )/x;
+    \ recipient\ table | Recipient\ address\ rejected:\ e2e\ site\ rule)$ |
+    >:\ (?:Sender\ address|Helo\ command)\ rejected:\ )/x;
 my $WHATSUP = qr/reject|reject_warning|milter-reject|hold|milter-hold|
     discard|milter-discard|permit|pass/x;
 

@@ -262,24 +262,27 @@ SNIP_MILTER=$(snippet postfix-milter.cf) &&
     "inet:127.0.0.1:10024"; finish; }
 # Postfix with its own check, as a site has it before vrcpt: the permits
 # in both lists (smtpd_relay_restrictions is Postfix's default, with
-# reject instead of defer), reject_unlisted_recipient implicit
+# reject instead of defer), a rule of its own after them that trusted
+# clients skip (corpus.txt site.*), reject_unlisted_recipient implicit
 PERMITS="permit_mynetworks, permit_sasl_authenticated"
+SITE_RULE='check_recipient_access inline:{{blocked@example.com = REJECT e2e site rule}}'
 NATIVE=(
 	"smtpd_relay_restrictions = $PERMITS, reject_unauth_destination"
-	"smtpd_recipient_restrictions = $PERMITS, reject_unauth_destination"
+	"smtpd_recipient_restrictions = $PERMITS, reject_unauth_destination, $SITE_RULE"
 )
 # hookup KIND ENDPOINT: the settings of an instance beyond pf_new and
-# COMMON: native (above); policy (deploy/postfix-main.cf); warn (the
+# COMMON: native (above); policy (deploy/postfix-main.cf, the site's rule
+# at the end of smtpd_relay_restrictions, as README says); warn (the
 # first step of README's roll-out: the same with Postfix's own check
 # still on and default_action=DUNNO); milter (deploy/postfix-milter.cf,
 # the restriction lists of native: the milter hookup does not touch
 # them)
 hookup() {
-	local ep=$2
+	local ep=$2 site="/^smtpd_relay_restrictions = /s|\$|, $SITE_RULE|"
 	case $1 in
 	native)	printf '%s\n' "${NATIVE[@]}" ;;
-	policy)	sed -e "s|$EXAMPLE_EP|$ep|g" <<<"$SNIP_POLICY" ;;
-	warn)	sed -e "s|$EXAMPLE_EP|$ep|g" \
+	policy)	sed -e "s|$EXAMPLE_EP|$ep|g" -e "$site" <<<"$SNIP_POLICY" ;;
+	warn)	sed -e "s|$EXAMPLE_EP|$ep|g" -e "$site" \
 		    -e 's/^\(smtpd_reject_unlisted_recipient = \).*/\1yes/' \
 		    -e 's/default_action=[^,} ]*/default_action=DUNNO/' \
 		    <<<"$SNIP_POLICY" ;;
