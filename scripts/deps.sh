@@ -7,7 +7,8 @@
 #   scripts/deps.sh check   run + what the tests drive: Postfix with pgsql,
 #                           lmdb, cdb and pcre maps, swaks, pflogsumm,
 #                           fail2ban (its fail2ban-regex checks deploy/
-#                           filters), miltertest, valgrind, pgbouncer
+#                           filters), miltertest, valgrind, pgbouncer,
+#                           Dovecot (SASL for the end-to-end tests)
 #                           ("make check"; default)
 #   scripts/deps.sh package build + what "make check-package" needs:
 #                           debhelper, devscripts, lintian (build and lint
@@ -28,14 +29,14 @@
 # the apt-get command to run and exits 1.
 #
 # All of these exist in Debian 12 (bookworm): fail2ban 1.0.2,
-# miltertest 2.11.0~beta2, postgresql 15, postfix 3.7.
+# miltertest 2.11.0~beta2, postgresql 15, postfix 3.7, dovecot-core 2.3.
 set -u
 
 BUILD_PKGS="build-essential pkg-config libpq-dev libevent-dev libhiredis-dev
     check libmilter-dev libdb-dev liblmdb-dev libcdb-dev libpcre2-dev"
 RUN_PKGS="postgresql redis-server"
 CHECK_PKGS="postfix postfix-pgsql postfix-lmdb postfix-cdb postfix-pcre swaks
-    pflogsumm fail2ban miltertest valgrind pgbouncer"
+    pflogsumm fail2ban miltertest valgrind pgbouncer dovecot-core"
 PG_BIN=/usr/lib/postgresql/15/bin
 POLICY_RC=/usr/sbin/policy-rc.d
 # "make check-package" (tests/package/run.sh)
