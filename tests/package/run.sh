@@ -476,10 +476,14 @@ check "process groups" "$(awk '/^Groups:/ { $1 = ""; print }' \
     paste -sd' ')" \
     "$( { in_root getent group postfix; in_root getent group vrcpt; } |
     cut -d: -f3 | sort -n | paste -sd' ')"
-check "socket" "$(in_root stat -c '%U %G %a' "$SOCK")" "vrcpt postfix 666"
-check "postfix can connect" "$(chroot "$R" runuser -u postfix -- perl \
-    -MIO::Socket::UNIX -e 'print IO::Socket::UNIX->new(Peer => $ARGV[0])
-    ? "yes" : "no: $!"' "$SOCK")" yes
+check "socket" "$(in_root stat -c '%U %G %a' "$SOCK")" "vrcpt postfix 660"
+can_connect() {
+	chroot "$R" runuser -u "$1" -- perl -MIO::Socket::UNIX -e \
+	    'print IO::Socket::UNIX->new(Peer => $ARGV[0]) ? "yes" : "no"' \
+	    "$SOCK"
+}
+check "postfix can connect" "$(can_connect postfix)" yes
+check "nobody cannot connect" "$(can_connect nobody)" no
 check "open-file limit" "$(awk '/^Max open files/ { print $4 ":" $5 }' \
     "/proc/$VPID/limits")" "$U_NOFILE"
 retry 20 notified READY=1 || true
