@@ -8,8 +8,8 @@
 #                           lmdb, cdb and pcre maps, swaks, pflogsumm,
 #                           fail2ban (its fail2ban-regex checks deploy/
 #                           filters), miltertest, valgrind, pgbouncer,
-#                           Dovecot (SASL for the end-to-end tests)
-#                           ("make check"; default)
+#                           Dovecot (SASL for the end-to-end tests),
+#                           Redis Sentinel ("make check"; default)
 #   scripts/deps.sh package build + what "make check-package" needs:
 #                           debhelper, devscripts, lintian (build and lint
 #                           the .debs), logrotate (the shipped rotation),
@@ -29,14 +29,16 @@
 # the apt-get command to run and exits 1.
 #
 # All of these exist in Debian 12 (bookworm): fail2ban 1.0.2,
-# miltertest 2.11.0~beta2, postgresql 15, postfix 3.7, dovecot-core 2.3.
+# miltertest 2.11.0~beta2, postgresql 15, postfix 3.7, dovecot-core 2.3,
+# redis-sentinel 7.0.
 set -u
 
 BUILD_PKGS="build-essential pkg-config libpq-dev libevent-dev libhiredis-dev
     check libmilter-dev libdb-dev liblmdb-dev libcdb-dev libpcre2-dev"
 RUN_PKGS="postgresql redis-server"
 CHECK_PKGS="postfix postfix-pgsql postfix-lmdb postfix-cdb postfix-pcre swaks
-    pflogsumm fail2ban miltertest valgrind pgbouncer dovecot-core"
+    pflogsumm fail2ban miltertest valgrind pgbouncer dovecot-core
+    redis-sentinel"
 PG_BIN=/usr/lib/postgresql/15/bin
 POLICY_RC=/usr/sbin/policy-rc.d
 # "make check-package" (tests/package/run.sh)

@@ -625,21 +625,35 @@ conf_read_oda(const char *v, char **out, struct conf_bad *bad)
 	return -1;
 }
 
-/* conf_read_cache - none | redis:unix:/path | redis:inet:h:p | redis:h:p */
+/*
+ * conf_read_cache - none | redis:unix:/path | redis:inet:h:p | redis:h:p
+ * | redis-sentinel:h:p[,h:p...]/name
+ */
 static int
-conf_read_cache(const char *v, struct endpoint *out, struct conf_bad *bad)
+conf_read_cache(const char *v, struct conf_cache *out, struct conf_bad *bad)
 {
 	const char *hint;
 
 	bad->kind = "cache";
-	bad->hint = "(use none, redis:unix:/path/to/redis.sock or "
-	    "redis:inet:host:port)";
+	bad->hint = "(use none, redis:unix:/path/to/redis.sock, "
+	    "redis:inet:host:port or "
+	    "redis-sentinel:host:port[,host:port...]/mastername)";
 	memset(out, 0, sizeof(*out));
 	if (strcasecmp(v, "none") == 0)
 		return 0;
+	if (strncmp(v, "redis-sentinel:", 15) == 0) {
+		if (endpoint_parse_sentinels(v + 15, &out->sentinels,
+		    &hint) < 0) {
+			bad->hint = hint;
+			return -1;
+		}
+		out->kind = CONF_CACHE_SENTINEL;
+		return 0;
+	}
 	if (strncmp(v, "redis:", 6) != 0 || v[6] == '\0' ||
-	    endpoint_parse(v + 6, ENDPOINT_BARE_INET, out, &hint) < 0)
+	    endpoint_parse(v + 6, ENDPOINT_BARE_INET, &out->redis, &hint) < 0)
 		return -1;
+	out->kind = CONF_CACHE_REDIS;
 	return 0;
 }
 
@@ -1120,10 +1134,18 @@ conf_unref(struct conf **cfgp)
 const char *
 conf_cache_text(const struct conf *cfg, char *buf, size_t size)
 {
-	if (cfg->cache.kind == ENDPOINT_NONE)
+	switch (cfg->cache.kind) {
+	case CONF_CACHE_NONE:
 		snprintf(buf, size, "none");
-	else
-		snprintf(buf, size, "redis:%s", cfg->cache.text);
+		break;
+	case CONF_CACHE_REDIS:
+		snprintf(buf, size, "redis:%s", cfg->cache.redis.text);
+		break;
+	case CONF_CACHE_SENTINEL:
+		snprintf(buf, size, "redis-sentinel:%s",
+		    cfg->cache.sentinels.text);
+		break;
+	}
 	return buf;
 }
 
@@ -1134,7 +1156,7 @@ conf_format(const struct conf *cfg, enum conf_param_id id)
 	const void *field = (const char *)cfg + p->offset;
 	const struct endpoint_list *el;
 	struct buf b;
-	char	 tmp[ENDPOINT_TEXT_MAX + 16], *out;
+	char	 tmp[CONF_CACHE_TEXT_MAX + 1], *out;
 	size_t	 i;
 
 	buf_init(&b, 0);

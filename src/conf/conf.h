@@ -66,7 +66,8 @@ enum conf_type {
 	CONF_T_LFA,		/* defer / dunno */
 	CONF_T_ODA,		/* other_domain_action: restriction names,
 				 * dunno, or "4xx/5xx text" (normalised) */
-	CONF_T_CACHE,		/* none / redis:ENDPOINT */
+	CONF_T_CACHE,		/* none / redis:ENDPOINT /
+				 * redis-sentinel:GROUP */
 	CONF_T_MAPS,		/* a list of tables */
 	CONF_T_DOMAINS		/* a list of tables and domain names */
 };
@@ -75,6 +76,22 @@ struct endpoint_list {
 	struct endpoint v[CONF_LISTEN_MAX];
 	size_t	 n;
 };
+
+enum conf_cache_kind {
+	CONF_CACHE_NONE,
+	CONF_CACHE_REDIS,	/* redis:ENDPOINT */
+	CONF_CACHE_SENTINEL	/* redis-sentinel:HOST:PORT,.../MASTERNAME */
+};
+
+/* the "cache" parameter: where the shared tier is */
+struct conf_cache {
+	enum conf_cache_kind kind;
+	struct endpoint redis;			/* CONF_CACHE_REDIS */
+	struct endpoint_sentinels sentinels;	/* CONF_CACHE_SENTINEL */
+};
+
+/* conf_cache_text()'s longest: "redis-sentinel:" and a group */
+#define CONF_CACHE_TEXT_MAX	(ENDPOINT_SENTINELS_TEXT_MAX + 16)
 
 /* the C type of each parameter type */
 #define CONF_CTYPE_BOOL		bool
@@ -93,7 +110,7 @@ struct endpoint_list {
 #define CONF_CTYPE_FACILITY	char *
 #define CONF_CTYPE_LFA		enum lookup_failure_action
 #define CONF_CTYPE_ODA		char *
-#define CONF_CTYPE_CACHE	struct endpoint	/* NONE: "none" */
+#define CONF_CTYPE_CACHE	struct conf_cache
 #define CONF_CTYPE_MAPS		char *		/* the expanded list */
 #define CONF_CTYPE_DOMAINS	char *
 
@@ -210,7 +227,10 @@ char	*conf_origin_text(const struct conf *cfg, enum conf_param_id id);
 size_t	conf_changed(const struct conf *a, const struct conf *b,
 	    unsigned what, enum conf_param_id ids[CONF_NPARAMS]);
 
-/* conf_cache_text - "none" or "redis:ENDPOINT" */
+/*
+ * conf_cache_text - "none", "redis:ENDPOINT" or "redis-sentinel:GROUP"
+ * (canonical); size CONF_CACHE_TEXT_MAX + 1 holds any
+ */
 const char *conf_cache_text(const struct conf *cfg, char *buf, size_t size);
 
 #endif

@@ -3,7 +3,9 @@
  *
  * Depends on: libc. Security: the configuration is trusted, but every
  * field is still bounded (ENDPOINT_*_MAX) so that a long value is a
- * clear error, never a truncated socket path.
+ * clear error, never a truncated socket path. A Sentinel's reply is not
+ * trusted: endpoint_from_reply() takes only what a configuration could
+ * say, checked before it is copied.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,8 @@
 #include "conf/endpoint.h"
 
 #define ENDPOINT_PORT_MAX	65535
+#define ENDPOINT_STR2(x)	#x
+#define ENDPOINT_STR(x)		ENDPOINT_STR2(x)
 
 static const char endpoint_hint[] =
     "(use unix:/absolute/path or inet:host:port)";
@@ -20,6 +24,10 @@ static const char endpoint_hint_milter[] =
     "(use unix:/absolute/path, inet:host:port or inet:port@host)";
 static const char endpoint_hint_unix[] =
     "(use unix:/absolute/path: this socket is for the host's admin)";
+static const char endpoint_hint_sentinels[] =
+    "(use redis-sentinel:host:port[,host:port...]/mastername: 1 to "
+    ENDPOINT_STR(ENDPOINT_SENTINELS_MAX) " distinct Sentinels, and the "
+    "master's name of letters, digits, '.', '_' and '-')";
 
 /* port_parse - "1".."65535", digits only, in s[0..len) */
 static int
@@ -198,6 +206,90 @@ endpoint_parse(const char *s, unsigned flags, struct endpoint *ep,
 	if (rc < 0)
 		memset(ep, 0, sizeof(*ep));
 	return rc;
+}
+
+/* master_ok - a Sentinel master name we take: [A-Za-z0-9._-]{1,64} */
+static bool
+master_ok(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		char	 c = s[i];
+
+		if (i == ENDPOINT_MASTER_MAX || !((c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return i > 0;
+}
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+int
+endpoint_parse_sentinels(const char *s, struct endpoint_sentinels *es,
+    const char **hint_r)
+{
+	const char *slash, *p, *end, *comma;
+	char	 tok[ENDPOINT_TEXT_MAX + 1];
+	struct endpoint ep;
+	size_t	 len, j, tl = 0;
+
+	memset(es, 0, sizeof(*es));
+	*hint_r = endpoint_hint_sentinels;
+	/* host names and ports have no '/': the name follows the last one */
+	if ((slash = strrchr(s, '/')) == NULL || !master_ok(slash + 1))
+		goto bad;
+	for (p = s;; p = comma + 1) {
+		if ((comma = memchr(p, ',', (size_t)(slash - p))) == NULL)
+			comma = slash;
+		for (end = comma; p < end && is_blank(*p); p++)
+			;
+		while (end > p && is_blank(end[-1]))
+			end--;
+		len = (size_t)(end - p);
+		if (len == 0 || len > ENDPOINT_TEXT_MAX ||
+		    es->n == ENDPOINT_SENTINELS_MAX)
+			goto bad;
+		memcpy(tok, p, len);
+		tok[len] = '\0';
+		if (parse_hostport(tok, &ep) < 0)
+			goto bad;
+		for (j = 0; j < es->n; j++)
+			if (strcmp(es->v[j].text, ep.text) == 0)
+				goto bad;
+		/* canonical: the endpoint's text without its "inet:" */
+		tl += (size_t)snprintf(es->text + tl, sizeof(es->text) - tl,
+		    "%s%s", es->n > 0 ? "," : "", ep.text + 5);
+		es->v[es->n++] = ep;
+		if (comma == slash)
+			break;
+	}
+	snprintf(es->text + tl, sizeof(es->text) - tl, "/%s", slash + 1);
+	memcpy(es->master, slash + 1, strlen(slash + 1) + 1);
+	return 0;
+bad:
+	memset(es, 0, sizeof(*es));
+	return -1;
+}
+
+int
+endpoint_from_reply(const char *host, size_t hlen, const char *port,
+    size_t plen, struct endpoint *ep)
+{
+	unsigned p;
+
+	memset(ep, 0, sizeof(*ep));
+	/* host_ok() refuses NUL and every separator, and bounds hlen */
+	if (!host_ok(host, hlen) || port_parse(port, plen, &p) < 0)
+		return -1;
+	set_inet(ep, host, hlen, p, false);
+	return 0;
 }
 
 const char *

@@ -223,6 +223,11 @@ X(CACHE, cache, CACHE, "none", 0, 0, CONF_D | CONF_C | CONF_LIVE,	\
     "none, or redis:unix:/path/to/redis.sock or redis:inet:host:port\n"	\
     "(redis:host:port too): a cache shared by all vrcptd instances.\n"	\
     "Redis down or slow means slower, never a different answer.\n"	\
+    "redis-sentinel:host:port[,host:port...]/mastername: the master\n"	\
+    "that these Redis Sentinels (up to 16) watch under that name, found\n" \
+    "through them and followed through failovers. A new master may\n"	\
+    "lack the old one's last writes (replication is asynchronous), so\n" \
+    "vrcptd flushes it (a new epoch) before it reads or fills it.\n"	\
     "(\"none\" turns off Redis only; see cache_max_entries.)\n")	\
 X(CACHE, cache_positive_ttl, TIME, "1h", 0, CONF_TIME_MAX,		\
     CONF_D | CONF_C | CONF_LIVE,					\
@@ -247,7 +252,14 @@ X(CACHE, cache_max_bytes, SIZE, "256m", 0, CONF_SIZE_MAX,		\
     "Answers asked for twice are kept before those seen once, so a\n"	\
     "flood of unknown recipients cannot push out the known ones.\n")	\
 X(CACHE, redis_password, STR, "", 0, 0, CONF_D | CONF_C | CONF_LIVE,	\
-    "Redis AUTH password; write $$ for a \"$\" in it.\n")		\
+    "Redis AUTH password (with redis-sentinel:, the master's and its\n" \
+    "replicas'); write $$ for a \"$\" in it.\n")			\
+X(CACHE, redis_sentinel_password, STR, "", 0, 0,			\
+    CONF_D | CONF_C | CONF_LIVE,					\
+    "With cache = redis-sentinel:...: the AUTH password of the\n"	\
+    "Sentinels themselves (their requirepass); empty: none.\n"		\
+    "redis_password, redis_db and redis_timeout apply to the master\n"	\
+    "they name.\n")							\
 X(CACHE, redis_db, UINT, "0", 0, 65535, CONF_D | CONF_C | CONF_LIVE,	\
     "The Redis database number.\n")					\
 X(CACHE, redis_timeout, TIME, "5ms", 1, CONF_TIME_MAX,			\

@@ -6,7 +6,7 @@
  * listen endpoint, the counters on control_listen).
  *
  * Depends on: client/pclient, conf/, core/cachefmt, proto/{control,
- * policy}, store/{dbcheck,rcachesync}, util/.
+ * policy}, store/{dbcheck,rcachesync,sentinel}, util/.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +21,7 @@
 #include "proto/policy.h"
 #include "store/dbcheck.h"
 #include "store/rcachesync.h"
+#include "store/sentinel.h"
 #include "util/buf.h"
 #include "util/strutil.h"
 
@@ -100,6 +101,36 @@ ctl_live_ask(const char *param, const struct endpoint *ep, const char *req,
 	pclient_free(&pc);
 }
 
+/*
+ * ctl_live_sentinels - each Sentinel alone: where it says the master is,
+ * and whether that one says it is the master (one that has not seen a
+ * failover yet names the old one)
+ */
+static void
+ctl_live_sentinels(const struct conf *cfg, size_t *nfailed)
+{
+	struct sentinel *s = ctl_sentinel(cfg);
+	char	 who[ENDPOINT_TEXT_MAX + 1], addr[ENDPOINT_TEXT_MAX + 1],
+		 err[SENTINEL_ERR_MAX], line[1024];
+	size_t	 i;
+	bool	 ok;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < sentinel_count(s); i++) {
+		ok = sentinel_ask(s, i, who, addr, err) == 0;
+		if (ok)
+			snprintf(line, sizeof(line), "Sentinel %s: master "
+			    "%s is %s", who, cfg->cache.sentinels.master,
+			    addr);
+		else
+			snprintf(line, sizeof(line), "Sentinel %s: %s", who,
+			    err);
+		ctl_live_line(ok, line, nfailed);
+	}
+	sentinel_unref(&s);
+}
+
 /* ctl_live_redis - the shared tier answers */
 static void
 ctl_live_redis(const struct conf *cfg, size_t *nfailed)
@@ -109,8 +140,9 @@ ctl_live_redis(const struct conf *cfg, size_t *nfailed)
 	struct rcachesync_val val = { 0 };
 	struct rcachesync *rs;
 	const char *err;
-	char	 line[512];
+	char	 line[CONF_CACHE_TEXT_MAX + 512];
 
+	ctl_live_sentinels(cfg, nfailed);
 	rs = ctl_redis(cfg);
 	if (rcachesync_get(rs, keys, lens, 1, &val, &err) < 0) {
 		snprintf(line, sizeof(line), "%s: %s", ctl_cache_text(cfg),

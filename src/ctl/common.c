@@ -1,7 +1,7 @@
 /*
  * common - what the parts of vrcptctl share. See ctl.h.
  *
- * Depends on: conf/, store/rcachesync, util/.
+ * Depends on: conf/, store/{rcachesync,sentinel}, util/.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 #include "conf/conf.h"
 #include "ctl/ctl.h"
 #include "store/rcachesync.h"
+#include "store/sentinel.h"
 #include "util/strutil.h"
 
 const char *
@@ -23,27 +24,50 @@ printable(char *buf, const char *s)
 bool
 ctl_redis_on(const struct conf *cfg)
 {
-	return cfg->cache.kind != ENDPOINT_NONE;
+	return cfg->cache.kind != CONF_CACHE_NONE;
 }
 
 const char *
 ctl_cache_text(const struct conf *cfg)
 {
-	static char buf[ENDPOINT_TEXT_MAX + 8];
+	static char buf[CONF_CACHE_TEXT_MAX + 1];
 
 	return conf_cache_text(cfg, buf, sizeof(buf));
+}
+
+struct sentinel *
+ctl_sentinel(const struct conf *cfg)
+{
+	struct sentinel_opts so;
+
+	if (cfg->cache.kind != CONF_CACHE_SENTINEL)
+		return NULL;
+	memset(&so, 0, sizeof(so));
+	so.group = &cfg->cache.sentinels;
+	so.password = cfg->redis_sentinel_password;
+	so.master_password = cfg->redis_password;
+	so.db = cfg->redis_db;
+	so.timeout_ms = CTL_REDIS_TIMEOUT_MS;
+	so.watch = false;	/* asked when needed; vrcptctl does not flush
+				 * a master because it is new to it */
+	return sentinel_new(&so);
 }
 
 struct rcachesync *
 ctl_redis(const struct conf *cfg)
 {
 	struct rcachesync_opts ro;
+	struct rcachesync *rs;
 
-	ro.endpoint = &cfg->cache;
+	memset(&ro, 0, sizeof(ro));
+	ro.endpoint = &cfg->cache.redis;
+	ro.sentinel = ctl_sentinel(cfg);
 	ro.password = cfg->redis_password;
 	ro.db = cfg->redis_db;
 	ro.timeout_ms = CTL_REDIS_TIMEOUT_MS;
-	return rcachesync_new(&ro);
+	rs = rcachesync_new(&ro);
+	sentinel_unref(&ro.sentinel);
+	return rs;
 }
 
 /* ctl_word - action is the word w, alone or followed by text */

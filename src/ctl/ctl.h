@@ -21,6 +21,7 @@
 
 struct conf;
 struct rcachesync;
+struct sentinel;
 
 #define CTL_EXIT_OK		0
 #define CTL_EXIT_REJECT		1
@@ -39,6 +40,9 @@ bool	ctl_redis_on(const struct conf *cfg);
 const char *ctl_cache_text(const struct conf *cfg);
 /* ctl_redis - a blocking Redis client for cfg's cache */
 struct rcachesync *ctl_redis(const struct conf *cfg);
+/* ctl_sentinel - with redis-sentinel:, a passive Sentinel client (the
+ * caller unrefs it); else NULL */
+struct sentinel *ctl_sentinel(const struct conf *cfg);
 
 /* ctl_query_daemon - ask the running vrcptd; an exit code */
 int	ctl_query_daemon(const struct conf *cfg, char *const *addrs, int n);

@@ -10,8 +10,10 @@
  *
  * Each listener (one per database server of the configuration) owns a
  * blocking Redis handle (store/rcachesync) used only from its thread.
+ * With Sentinel, the set of listeners owns the watcher (store/sentinel),
+ * which the workers' resolvers borrow through cache_sentinel().
  *
- * Depends on: core/{lru,cachefmt}, store/{notify,rcachesync},
+ * Depends on: core/{lru,cachefmt}, store/{notify,rcachesync,sentinel},
  * daemon/config, server/stats, util/, pthreads.
  *
  * Security: invalidation messages may come from anyone allowed to
@@ -32,6 +34,7 @@
 #include "server/stats.h"
 #include "store/notify.h"
 #include "store/rcachesync.h"
+#include "store/sentinel.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -62,6 +65,7 @@ struct cache_lset {
 	struct conf *cfg;		/* a reference */
 	struct cache_listener *v;
 	size_t	 n;
+	struct sentinel *sentinel;	/* redis-sentinel: the watcher */
 };
 
 struct cache {
@@ -81,7 +85,9 @@ struct cache {
 	unsigned walks;
 	struct log_rate storm_log;
 
-	/* the listeners (main thread) */
+	/* the listeners: replaced by the main thread under lset_lock,
+	 * which cache_sentinel() takes from the workers' threads */
+	pthread_mutex_t lset_lock;
 	struct cache_lset *lset;
 
 	/* namespaces ever used by this process: of the tables (also in
@@ -641,7 +647,21 @@ local_limits(struct cache *c, const struct conf *cfg)
 static bool
 redis_on(const struct conf *cfg)
 {
-	return cfg->cache.kind != ENDPOINT_NONE;
+	return cfg->cache.kind != CONF_CACHE_NONE;
+}
+
+/* same_redis - the same Redis, reached the same way */
+static bool
+same_redis(const struct conf *a, const struct conf *b)
+{
+	char	 x[CONF_CACHE_TEXT_MAX + 1], y[CONF_CACHE_TEXT_MAX + 1];
+
+	return strcmp(conf_cache_text(a, x, sizeof(x)),
+	    conf_cache_text(b, y, sizeof(y))) == 0 &&
+	    a->redis_db == b->redis_db &&
+	    strcmp(a->redis_password, b->redis_password) == 0 &&
+	    strcmp(a->redis_sentinel_password,
+	    b->redis_sentinel_password) == 0;
 }
 
 /* cache_wanted - a tier is on: invalidations must be listened to */
@@ -661,10 +681,7 @@ same_listeners(const struct conf *a, const struct conf *b)
 	if (a->ndbconfs != b->ndbconfs || redis_on(a) != redis_on(b) ||
 	    cache_wanted(a) != cache_wanted(b))
 		return false;
-	if (strcmp(a->cache.text, b->cache.text) != 0 ||
-	    a->redis_db != b->redis_db ||
-	    strcmp(a->redis_password, b->redis_password) != 0 ||
-	    strcmp(a->syslog_name, b->syslog_name) != 0)
+	if (!same_redis(a, b) || strcmp(a->syslog_name, b->syslog_name) != 0)
 		return false;
 	for (i = 0; i < a->ndbconfs; i++)
 		if (!sqlmap_same_conn(a->dbconfs[i].conn, b->dbconfs[i].conn))
@@ -683,6 +700,23 @@ lset_start(struct cache *c, struct conf *cfg)
 	ls->cfg = conf_ref(cfg);
 	ls->n = cache_wanted(cfg) ? cfg->ndbconfs : 0;
 	ls->v = xcalloc(ls->n ? ls->n : 1, sizeof(*ls->v));
+	/* Redis is used only with listeners (resolver_new): so the watcher */
+	if (ls->n > 0 && cfg->cache.kind == CONF_CACHE_SENTINEL) {
+		struct sentinel_opts so;
+		char	 label[CONF_CACHE_TEXT_MAX + 1];
+
+		memset(&so, 0, sizeof(so));
+		so.group = &cfg->cache.sentinels;
+		so.password = cfg->redis_sentinel_password;
+		so.master_password = cfg->redis_password;
+		so.db = cfg->redis_db;
+		so.flush_key = CACHEFMT_RKEY_EPOCH;
+		so.flush_ttl_ms = CACHEFMT_EPOCH_TTL_MS;
+		so.timeout_ms = SENTINEL_TIMEOUT_MS;
+		so.watch = true;
+		so.label = conf_cache_text(cfg, label, sizeof(label));
+		ls->sentinel = sentinel_new(&so);
+	}
 	appname = xasprintf("%s%s", cfg->syslog_name, CACHE_APPNAME_SUFFIX);
 	for (i = 0; i < ls->n; i++) {
 		struct cache_listener *l = &ls->v[i];
@@ -691,7 +725,9 @@ lset_start(struct cache *c, struct conf *cfg)
 		if (redis_on(cfg)) {
 			struct rcachesync_opts ro;
 
-			ro.endpoint = &cfg->cache;
+			memset(&ro, 0, sizeof(ro));
+			ro.endpoint = &cfg->cache.redis;
+			ro.sentinel = ls->sentinel;
 			ro.password = cfg->redis_password;
 			ro.db = cfg->redis_db;
 			ro.timeout_ms = CACHE_SYNC_TIMEOUT_MS;
@@ -728,9 +764,26 @@ lset_stop(struct cache *c, struct cache_lset **lsp)
 		atomic_fetch_sub(&c->untrusted, 1);
 		rcachesync_free(&l->rs);
 	}
+	/* resolvers may keep a reference a little longer: stopped now,
+	 * freed with the last */
+	sentinel_stop(ls->sentinel);
+	sentinel_unref(&ls->sentinel);
 	free(ls->v);
 	conf_unref(&ls->cfg);
 	free(ls);
+}
+
+struct sentinel *
+cache_sentinel(struct cache *c, const struct conf *cfg)
+{
+	struct sentinel *s = NULL;
+
+	pthread_mutex_lock(&c->lset_lock);
+	if (c->lset != NULL && c->lset->sentinel != NULL &&
+	    same_redis(c->lset->cfg, cfg))
+		s = sentinel_ref(c->lset->sentinel);
+	pthread_mutex_unlock(&c->lset_lock);
+	return s;
 }
 
 struct cache *
@@ -742,6 +795,7 @@ cache_new(struct conf *cfg)
 	c->seed0 = rand_seed();
 	c->seed1 = rand_seed();
 	pthread_mutex_init(&c->ns_lock, NULL);
+	pthread_mutex_init(&c->lset_lock, NULL);
 	for (i = 0; i < CACHE_SHARDS; i++) {
 		pthread_mutex_init(&c->shards[i].lock, NULL);
 		c->shards[i].lru = lru_new(0, 0);
@@ -761,7 +815,7 @@ cache_new(struct conf *cfg)
 void
 cache_reload(struct cache *c, struct conf *cfg)
 {
-	struct cache_lset *old;
+	struct cache_lset *old, *ls;
 
 	ns_register(c, cfg);
 	local_limits(c, cfg);
@@ -769,8 +823,11 @@ cache_reload(struct cache *c, struct conf *cfg)
 		return;
 	/* the new ones first, so that trust never rests on the old ones
 	 * alone while the new ones connect */
+	ls = lset_start(c, cfg);
+	pthread_mutex_lock(&c->lset_lock);
 	old = c->lset;
-	c->lset = lset_start(c, cfg);
+	c->lset = ls;
+	pthread_mutex_unlock(&c->lset_lock);
 	lset_stop(c, &old);
 }
 
@@ -805,12 +862,17 @@ void
 cache_free(struct cache **cp)
 {
 	struct cache *c = *cp;
+	struct cache_lset *ls;
 	size_t	 i, entries = 0, bytes = 0;
 
 	*cp = NULL;
 	if (c == NULL)
 		return;
-	lset_stop(c, &c->lset);
+	pthread_mutex_lock(&c->lset_lock);
+	ls = c->lset;
+	c->lset = NULL;
+	pthread_mutex_unlock(&c->lset_lock);
+	lset_stop(c, &ls);
 	for (i = 0; i < CACHE_SHARDS; i++) {
 		entries += lru_count(c->shards[i].lru);
 		bytes += lru_bytes(c->shards[i].lru);
@@ -822,5 +884,6 @@ cache_free(struct cache **cp)
 	free(c->dns);
 	pthread_mutex_destroy(&c->ns_lock);
 	pthread_mutex_destroy(&c->walk_lock);
+	pthread_mutex_destroy(&c->lset_lock);
 	free(c);
 }

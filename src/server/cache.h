@@ -24,6 +24,11 @@
  * invalidation that fails marks Redis "dirty": nobody reads or writes it
  * until a new global epoch has been set (retried every second).
  *
+ * With "cache = redis-sentinel:..." one Sentinel watcher (store/sentinel)
+ * per set of listeners finds the master; the listeners' and the workers'
+ * Redis clients follow it, and each new master is flushed before the
+ * workers read or fill it (a failover may have lost invalidations).
+ *
  * What is left: between a COMMIT and the arrival of its notification
  * (well under a millisecond on one host) an RCPT may still be answered
  * from before; tests/integration/cache.sh creates and deletes mailboxes
@@ -40,6 +45,7 @@
 
 struct cache;
 struct conf;
+struct sentinel;
 
 #define CACHE_SHARDS		64	/* in-process tier locks */
 #define CACHE_SHARD_SHIFT	48	/* the shard: these bits of the hash */
@@ -114,6 +120,13 @@ bool	cache_decision_get(struct cache *c, const char *dns,
 bool	cache_decision_put(struct cache *c, const char *dns,
 	    const char *rcpt, size_t rlen, uint64_t seq0, uint32_t packed,
 	    uint64_t stored_ms, uint64_t fresh_until_ms, uint64_t now_ms);
+
+/*
+ * cache_sentinel - the Sentinel watcher of cfg's Redis settings (a
+ * reference: sentinel_unref it), or NULL when there is none for them
+ * (not redis-sentinel:, or a reload has replaced them meanwhile).
+ */
+struct sentinel *cache_sentinel(struct cache *c, const struct conf *cfg);
 
 /*
  * cache_invalidate_local - apply an invalidation message to the

@@ -30,6 +30,7 @@
 #include "server/stats.h"
 #include "store/db.h"
 #include "store/rcache.h"
+#include "store/sentinel.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/rand.h"
@@ -302,16 +303,23 @@ resolver_new(struct event_base *base, const struct conf *cfg,
 	rv->ready_ev = event_new(base, -1, 0, rv_ready_cb, rv);
 	if (rv->ready_ev == NULL)
 		msg_fatal("resolver_new: out of memory");
-	if (cfg->cache.kind != ENDPOINT_NONE && cfg->ndbconfs > 0) {
+	if (cfg->cache.kind != CONF_CACHE_NONE && cfg->ndbconfs > 0) {
 		struct rcache_opts ro;
-		char	 label[ENDPOINT_TEXT_MAX + 8];
+		char	 label[CONF_CACHE_TEXT_MAX + 1];
 
-		ro.endpoint = &cfg->cache;
+		memset(&ro, 0, sizeof(ro));
+		ro.endpoint = &cfg->cache.redis;
+		/* none for these settings (a reload replaced them): no
+		 * Redis for this short-lived generation */
+		if (cfg->cache.kind == CONF_CACHE_SENTINEL)
+			ro.sentinel = cache_sentinel(cache, cfg);
 		ro.password = cfg->redis_password;
 		ro.db = cfg->redis_db;
 		ro.timeout_ms = (unsigned)cfg->redis_timeout;
 		ro.label = conf_cache_text(cfg, label, sizeof(label));
-		rv->rc = rcache_new(base, &ro);
+		if (cfg->cache.kind == CONF_CACHE_REDIS || ro.sentinel != NULL)
+			rv->rc = rcache_new(base, &ro);
+		sentinel_unref(&ro.sentinel);
 	}
 	return rv;
 }

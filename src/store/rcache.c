@@ -15,10 +15,14 @@
  * An op is freed when hiredis is done with it and our caller is too
  * (answered, timed out or cancelled).
  *
- * Depends on: libevent (core), hiredis (async), store/rcache_ev,
- * util/. Security: replies come from a shared service and are only
- * copied here; the caller parses them (core/cachefmt) and treats
- * anything odd as a miss. The password is never logged.
+ * With Sentinel, the tick also watches the master's generation: a new
+ * one drops the connection (quietly: the watcher logs the move once for
+ * the process) and connects to the new master at once.
+ *
+ * Depends on: libevent (core), hiredis (async), store/{rcache_ev,
+ * sentinel}, util/. Security: replies come from a shared service and
+ * are only copied here; the caller parses them (core/cachefmt) and
+ * treats anything odd as a miss. The password is never logged.
  */
 #include <sys/queue.h>
 #include <sys/time.h>
@@ -36,6 +40,7 @@
 #include "core/cachefmt.h"
 #include "store/rcache.h"
 #include "store/rcache_ev.h"
+#include "store/sentinel.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/rand.h"
@@ -79,7 +84,8 @@ struct rcache_op {
 	bool	 replied;		/* hiredis is done with it */
 	struct rcache_val *vals;	/* a read's copied answer, or NULL */
 	size_t	 nvals;
-	const char *what;		/* handshake: "AUTH", "SELECT" */
+	const char *what;		/* handshake: "AUTH", "SELECT",
+					 * "ROLE" */
 };
 
 TAILQ_HEAD(rcache_ops, rcache_op);
@@ -87,8 +93,11 @@ TAILQ_HEAD(rcache_ops, rcache_op);
 struct rcache {
 	struct event_base *base;
 	char	*path;			/* unix socket, or */
-	char	*host;			/* TCP host and port */
+	char	*host;			/* TCP host and port (with Sentinel:
+					 * the master's when connecting) */
 	int	 port;
+	struct sentinel *sentinel;	/* NULL: a fixed endpoint */
+	uint64_t gen;			/* the master's generation */
 	char	*password;
 	unsigned db;
 	unsigned timeout_ms;
@@ -156,15 +165,23 @@ rc_warn_down(struct rcache *rc, const char *why)
 	if (rc->warned)
 		return;
 	rc->warned = true;
-	msg_warn("%s: %s; answering without Redis until it is back",
-	    rc->label, str_sanitize(s, why, strlen(why), STR_SANITIZE_MAX));
+	if (rc->sentinel != NULL && rc->host != NULL)
+		msg_warn("%s: master %s:%d: %s; answering without Redis until "
+		    "it is back", rc->label, rc->host, rc->port, str_sanitize(s,
+		    why, strlen(why), STR_SANITIZE_MAX));
+	else
+		msg_warn("%s: %s; answering without Redis until it is back",
+		    rc->label, str_sanitize(s, why, strlen(why),
+		    STR_SANITIZE_MAX));
 }
 
 /*
  * rc_drop - give up the connection. free_it: we free the context
  * (false when hiredis is freeing it already: onDisconnect, failed
  * connect). Ops still in the air get NULL replies from hiredis when the
- * context goes, which answers their readers "no answer".
+ * context goes, which answers their readers "no answer". why NULL: the
+ * master moved (nothing failed, nothing to log). With Sentinel, a
+ * failure makes the watcher ask again.
  */
 static void
 rc_drop(struct rcache *rc, const char *why, bool free_it)
@@ -173,7 +190,11 @@ rc_drop(struct rcache *rc, const char *why, bool free_it)
 
 	rc->ac = NULL;
 	rc->state = RC_DOWN;
-	rc_warn_down(rc, why);
+	if (why != NULL) {
+		rc_warn_down(rc, why);
+		if (rc->sentinel != NULL)
+			sentinel_suspect(rc->sentinel, rc->gen);
+	}
 	if (ac != NULL) {
 		ac->data = NULL;
 		if (free_it)
@@ -237,15 +258,21 @@ copy_vals(const redisReply *reply, size_t n)
 	return v;
 }
 
-/* rc_handshake_reply - AUTH, SELECT and PING answers */
+/* rc_handshake_reply - AUTH, SELECT, ROLE and PING answers */
 static void
 rc_handshake_reply(struct rcache *rc, struct rcache_op *op,
     const redisReply *reply)
 {
-	char	*why;
+	char	*why, err[SENTINEL_ERR_MAX];
 
 	if (reply == NULL || rc->ac == NULL)
 		return;		/* the connection went; handled there */
+	/* a Sentinel may name a master that is no more: it must say so */
+	if (reply->type != REDIS_REPLY_ERROR && strcmp(op->what, "ROLE") == 0 &&
+	    sentinel_role_check(reply, err) < 0) {
+		rc_drop(rc, err, true);
+		return;
+	}
 	if (reply->type == REDIS_REPLY_ERROR) {
 		char	 s[STR_SANITIZE_MAX + 4];
 
@@ -287,6 +314,11 @@ rc_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 		op_free(op);
 		return;
 	case RC_OP_WRITE:
+		/* a master turned replica refuses writes: find the new one */
+		if (rc != NULL && rc->ac == ac && rc->sentinel != NULL &&
+		    reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+		    sentinel_readonly(reply->str, (size_t)reply->len))
+			rc_drop(rc, "a replica now (READONLY)", true);
 		op_free(op);
 		return;
 	case RC_OP_MGET:
@@ -393,6 +425,14 @@ rc_handshake(struct rcache *rc)
 		lens[1] = strlen(db);
 		(void)rc_send(rc, op, 2, argv, lens);
 	}
+	if (rc->sentinel != NULL) {
+		op = xcalloc(1, sizeof(*op));
+		op->kind = RC_OP_HANDSHAKE;
+		op->what = "ROLE";
+		argv[0] = "ROLE";
+		lens[0] = 4;
+		(void)rc_send(rc, op, 1, argv, lens);
+	}
 	op = xcalloc(1, sizeof(*op));
 	op->kind = RC_OP_PING;
 	op->what = "PING";
@@ -405,7 +445,24 @@ static void
 rc_connect(struct rcache *rc)
 {
 	redisAsyncContext *ac;
+	struct sentinel_master m;
+	char	 err[SENTINEL_ERR_MAX];
 
+	/*
+	 * No master known yet: stay down, quietly (the watcher logs what
+	 * it cannot find, once for the process); the tick connects when
+	 * one is published.
+	 */
+	if (rc->sentinel != NULL) {
+		if (sentinel_master(rc->sentinel, 0, &m, err) < 0) {
+			rc_backoff(rc);
+			return;
+		}
+		free(rc->host);
+		rc->host = xstrdup(m.host);
+		rc->port = (int)m.port;
+		rc->gen = m.gen;
+	}
 	if (rc->path != NULL)
 		ac = redisAsyncConnectUnix(rc->path);
 	else
@@ -448,14 +505,30 @@ rc_retry_cb(evutil_socket_t fd, short what, void *arg)
 		rc_connect(rc);
 }
 
-/* rc_tick_cb - connect timeout and stalled connections */
+/* rc_follow - a new master published: connect to it now */
+static void
+rc_follow(struct rcache *rc)
+{
+	if (rc->ac != NULL)
+		rc_drop(rc, NULL, true);
+	evtimer_del(rc->retry_ev);
+	rc->backoff_ms = 0;
+	rc_connect(rc);
+}
+
+/* rc_tick_cb - connect timeout, stalled connections, a new master */
 static void
 rc_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct rcache *rc = arg;
-	uint64_t now = clock_mono_us();
+	uint64_t now = clock_mono_us(), gen;
 	struct rcache_op *oldest = TAILQ_FIRST(&rc->sent);
 
+	if (rc->sentinel != NULL &&
+	    (gen = sentinel_gen(rc->sentinel)) != 0 && gen != rc->gen) {
+		rc_follow(rc);
+		return;
+	}
 	if (rc->ac == NULL)
 		return;
 	if (rc->state == RC_CONNECTING && now - rc->connect_us >
@@ -480,8 +553,11 @@ rcache_new(struct event_base *base, const struct rcache_opts *opts)
 	struct timeval tick = clock_tv_ms(RCACHE_TICK_MS);
 
 	rc->base = base;
-	rcache_endpoint_split(opts->endpoint, &rc->path, &rc->host,
-	    &rc->port);
+	if (opts->sentinel != NULL)
+		rc->sentinel = sentinel_ref(opts->sentinel);
+	else
+		rcache_endpoint_split(opts->endpoint, &rc->path, &rc->host,
+		    &rc->port);
 	rc->password = opts->password != NULL ? xstrdup(opts->password) :
 	    NULL;
 	rc->db = opts->db;
@@ -538,6 +614,7 @@ rcache_free(struct rcache **rcp)
 		free(rc->password);
 	}
 	free(rc->label);
+	sentinel_unref(&rc->sentinel);
 	free(rc);
 }
 
@@ -545,7 +622,8 @@ bool
 rcache_ready(const struct rcache *rc)
 {
 	return rc->state == RC_READY && rc->ac != NULL &&
-	    rc->nsent < RCACHE_OPS_MAX;
+	    rc->nsent < RCACHE_OPS_MAX && (rc->sentinel == NULL ||
+	    sentinel_usable(rc->sentinel, rc->gen));
 }
 
 const char *

@@ -19,6 +19,13 @@
  * hiredis 0.14 has no timeouts and its libevent adapter leaks on some
  * error paths, so the adapter (rcache_ev.c) and all timers are ours.
  *
+ * With Redis Sentinel (opts->sentinel, store/sentinel.h) the connection
+ * goes to the master published, whose handshake also checks ROLE; it is
+ * dropped and made again when the master changes, and reads and fills
+ * wait until the new master is flushed (sentinel_usable). A connection
+ * that fails, a master that is a replica, a write refused as READONLY:
+ * each tells the Sentinel watcher to ask again at once.
+ *
  * Contract: rcache_mget() returns -1 (the callback never runs) or 0;
  * then the callback runs exactly once, later, from the event loop, never
  * from inside rcache_mget(), unless rcache_cancel() is called first.
@@ -45,9 +52,12 @@ struct rcache_op;
 #define RCACHE_TICK_MS		100	/* stall and connect checks */
 
 struct endpoint;
+struct sentinel;
 
 struct rcache_opts {
-	const struct endpoint *endpoint;	/* the part after "redis:" */
+	const struct endpoint *endpoint; /* the part after "redis:", or */
+	struct sentinel *sentinel;	/* the master found through Sentinel
+					 * (rcache takes a reference) */
 	const char *password;	/* "" or NULL: no AUTH */
 	unsigned db;		/* SELECT when not 0 */
 	unsigned timeout_ms;	/* budget of one read */

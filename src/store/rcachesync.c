@@ -2,9 +2,9 @@
  * rcachesync - blocking Redis calls with timeouts. See rcachesync.h.
  *
  * Depends on: hiredis (blocking API), store/rcache (endpoint syntax),
- * util/. Security: the password is sent with AUTH and never logged;
- * replies are only checked for errors here (reads are parsed by the
- * caller through core/cachefmt).
+ * store/sentinel, util/. Security: the password is sent with AUTH and
+ * never logged; replies are only checked for errors here (reads are
+ * parsed by the caller through core/cachefmt).
  */
 #include <sys/random.h>
 #include <sys/time.h>
@@ -18,15 +18,18 @@
 
 #include "store/rcache.h"
 #include "store/rcachesync.h"
+#include "store/sentinel.h"
 #include "util/clock.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-#define RCACHESYNC_ERR_MAX	200
+#define RCACHESYNC_ERR_MAX	(SENTINEL_ERR_MAX + 64)
 
 struct rcachesync {
 	char	*path, *host;
 	int	 port;
+	struct sentinel *sentinel;	/* NULL: a fixed endpoint */
+	uint64_t gen;			/* of the master rs->c is to */
 	char	*password;
 	unsigned db;
 	unsigned timeout_ms;
@@ -41,8 +44,11 @@ rcachesync_new(const struct rcachesync_opts *opts)
 {
 	struct rcachesync *rs = xcalloc(1, sizeof(*rs));
 
-	rcache_endpoint_split(opts->endpoint, &rs->path, &rs->host,
-	    &rs->port);
+	if (opts->sentinel != NULL)
+		rs->sentinel = sentinel_ref(opts->sentinel);
+	else
+		rcache_endpoint_split(opts->endpoint, &rs->path, &rs->host,
+		    &rs->port);
 	rs->password = opts->password != NULL ? xstrdup(opts->password) :
 	    NULL;
 	rs->db = opts->db;
@@ -73,6 +79,7 @@ rcachesync_free(struct rcachesync **rsp)
 		explicit_bzero(rs->password, strlen(rs->password));
 		free(rs->password);
 	}
+	sentinel_unref(&rs->sentinel);
 	free(rs);
 }
 
@@ -83,10 +90,24 @@ rs_fail(struct rcachesync *rs, const char *what, const char *why,
 {
 	char	 s[STR_SANITIZE_MAX + 4];
 
-	snprintf(rs->err, sizeof(rs->err), "%s: %s", what,
-	    str_sanitize(s, why, len, STR_SANITIZE_MAX));
+	/* with Sentinel, which master it was */
+	if (rs->sentinel != NULL && rs->host != NULL && rs->gen != 0)
+		snprintf(rs->err, sizeof(rs->err), "master %s:%d: %s: %s",
+		    rs->host, rs->port, what, str_sanitize(s, why, len,
+		    STR_SANITIZE_MAX));
+	else
+		snprintf(rs->err, sizeof(rs->err), "%s: %s", what,
+		    str_sanitize(s, why, len, STR_SANITIZE_MAX));
 	rs_close(rs);
 	return -1;
+}
+
+/* rs_suspect - with Sentinel, this master failed: let it ask again */
+static void
+rs_suspect(struct rcachesync *rs)
+{
+	if (rs->sentinel != NULL)
+		sentinel_suspect(rs->sentinel, rs->gen);
 }
 
 /* rs_reply - read one reply; -1 on a connection error or an error reply */
@@ -101,11 +122,18 @@ rs_reply(struct rcachesync *rs, const char *what, redisReply **reply_r)
 		rs->io_error = rs->c->err == REDIS_ERR_EOF ||
 		    (rs->c->err == REDIS_ERR_IO && errno != EAGAIN &&
 		    errno != EWOULDBLOCK);
+		rs_suspect(rs);
 		return rs_fail(rs, what, rs->c->errstr, strlen(rs->c->errstr));
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {
-		int	 rc = rs_fail(rs, what, reply->str, (size_t)reply->len);
+		int	 rc;
 
+		/* a master turned replica: worth one more try, elsewhere */
+		if (sentinel_readonly(reply->str, (size_t)reply->len)) {
+			rs->io_error = true;
+			rs_suspect(rs);
+		}
+		rc = rs_fail(rs, what, reply->str, (size_t)reply->len);
 		freeReplyObject(reply);
 		return rc;
 	}
@@ -114,6 +142,54 @@ rs_reply(struct rcachesync *rs, const char *what, redisReply **reply_r)
 	else
 		freeReplyObject(reply);
 	return 0;
+}
+
+/*
+ * rs_master - with Sentinel, the master to use now: a connection to an
+ * earlier one is closed. Returns 0, or -1 (*rs->err set).
+ */
+static int
+rs_master(struct rcachesync *rs)
+{
+	struct sentinel_master m;
+	char	 err[SENTINEL_ERR_MAX];
+
+	if (rs->sentinel == NULL)
+		return 0;
+	if (sentinel_master(rs->sentinel, rs->timeout_ms, &m, err) < 0) {
+		rs_close(rs);
+		snprintf(rs->err, sizeof(rs->err), "%s", err);
+		return -1;
+	}
+	if (rs->c != NULL && m.gen == rs->gen)
+		return 0;
+	rs_close(rs);
+	free(rs->host);
+	rs->host = xstrdup(m.host);
+	rs->port = (int)m.port;
+	rs->gen = m.gen;
+	return 0;
+}
+
+/* rs_role - with Sentinel, the master must say it is one */
+static int
+rs_role(struct rcachesync *rs)
+{
+	const char *argv[1] = { "ROLE" };
+	size_t	 lens[1] = { 4 };
+	char	 err[SENTINEL_ERR_MAX];
+	redisReply *reply;
+	int	 rc;
+
+	redisAppendCommandArgv(rs->c, 1, argv, lens);
+	if (rs_reply(rs, "ROLE", &reply) < 0)
+		return -1;
+	if ((rc = sentinel_role_check(reply, err)) < 0) {
+		rs_suspect(rs);
+		rs_fail(rs, "ROLE", err, strlen(err));
+	}
+	freeReplyObject(reply);
+	return rc;
 }
 
 static int
@@ -126,6 +202,8 @@ rs_connect(struct rcachesync *rs)
 	bool	 auth = rs->password != NULL && rs->password[0] != '\0';
 
 	rs->io_error = false;
+	if (rs_master(rs) < 0)
+		return -1;
 	rs->reused = rs->c != NULL;
 	if (rs->c != NULL)
 		return 0;
@@ -138,9 +216,11 @@ rs_connect(struct rcachesync *rs)
 		rs->c = redisConnectWithTimeout(rs->host, rs->port, tv);
 	if (rs->c == NULL)
 		return rs_fail(rs, "connect", "out of memory", 13);
-	if (rs->c->err)
+	if (rs->c->err) {
+		rs_suspect(rs);
 		return rs_fail(rs, "connect", rs->c->errstr,
 		    strlen(rs->c->errstr));
+	}
 	if (redisSetTimeout(rs->c, tv) != REDIS_OK)
 		return rs_fail(rs, "connect", "cannot set timeout", 18);
 	if (auth) {
@@ -161,6 +241,8 @@ rs_connect(struct rcachesync *rs)
 	if (auth && rs_reply(rs, "AUTH", NULL) < 0)
 		return -1;
 	if (rs->db != 0 && rs_reply(rs, "SELECT", NULL) < 0)
+		return -1;
+	if (rs->sentinel != NULL && rs_role(rs) < 0)
 		return -1;
 	return 0;
 }

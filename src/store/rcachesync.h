@@ -10,6 +10,11 @@
  * The operations are the cache's invalidations (see core/cachefmt.h for
  * the layout): tombstones for keys, a new random epoch for a domain or
  * for everything, and reads for vrcptctl query.
+ *
+ * With Redis Sentinel (opts->sentinel) each call goes to the master
+ * published (store/sentinel.h): a connection to an earlier one is
+ * dropped first, a new one checks ROLE, and a failure (the connection,
+ * a replica, READONLY) makes the watcher ask again.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -21,9 +26,11 @@ struct rcachesync;
 #define RCACHESYNC_KEYS_MAX	256	/* keys in one call */
 
 struct endpoint;
+struct sentinel;
 
 struct rcachesync_opts {
-	const struct endpoint *endpoint;	/* as rcache_opts */
+	const struct endpoint *endpoint;	/* as rcache_opts, or */
+	struct sentinel *sentinel;	/* (a reference is taken) */
 	const char *password;
 	unsigned db;
 	unsigned timeout_ms;	/* connect, and each call */

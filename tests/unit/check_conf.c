@@ -144,6 +144,7 @@ static const struct {
 	{ "cache_negative_ttl", "60000ms" },
 	{ "cache_stale_ttl", "86400000ms" },
 	{ "redis_password", "" },
+	{ "redis_sentinel_password", "" },
 	{ "redis_db", "0" },
 	{ "cache_max_entries", "4000000" },
 	{ "cache_max_bytes", "268435456" },
@@ -419,6 +420,16 @@ static const struct {
 	{ "cache_max_bytes = 2G\n", "cache_max_bytes", "2147483648" },
 	{ "cache_max_bytes = 4294967296\n", "cache_max_bytes", "4294967296" },
 	{ "cache = NONE\n", "cache", "none" },
+	{ "cache = redis-sentinel:10.0.0.1:26379,10.0.0.2:26379, "
+	  "10.0.0.3:26379/mymaster\n", "cache", "redis-sentinel:"
+	  "10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379/mymaster" },
+	{ "cache = redis-sentinel:s1.example:26379,\n"
+	  "    s2.example:26379/mymaster\n", "cache",
+	  "redis-sentinel:s1.example:26379,s2.example:26379/mymaster" },
+	{ "cache = redis-sentinel:[::1]:26379/cache-1\n", "cache",
+	  "redis-sentinel:[::1]:26379/cache-1" },
+	{ "redis_sentinel_password = s3cret\n", "redis_sentinel_password",
+	  "s3cret" },
 	{ "cache_positive_ttl = 2h\n", "cache_positive_ttl", "7200000ms" },
 	{ "cache_negative_ttl = 0\n", "cache_negative_ttl", "0ms" },
 	{ "cache_stale_ttl = 1w\n", "cache_stale_ttl", "604800000ms" },
@@ -665,7 +676,23 @@ static const struct {
 	  "unix:/absolute/path, inet:host:port or inet:port)" } },
 	{ "cache = memcache:127.0.0.1\n", { P ":1: bad cache configuration: "
 	  "cache = memcache:127.0.0.1 (use none, redis:unix:/path/to/"
-	  "redis.sock or redis:inet:host:port)" } },
+	  "redis.sock, redis:inet:host:port or "
+	  "redis-sentinel:host:port[,host:port...]/mastername)" } },
+	{ "cache = redis-sentinel:127.0.0.1:26379\n", { P ":1: bad cache "
+	  "configuration: cache = redis-sentinel:127.0.0.1:26379 (use "
+	  "redis-sentinel:host:port[,host:port...]/mastername: 1 to 16 "
+	  "distinct Sentinels, and the master's name of letters, digits, "
+	  "'.', '_' and '-')" } },
+	{ "cache = redis-sentinel:h:1,h:1/m\n", { P ":1: bad cache "
+	  "configuration: cache = redis-sentinel:h:1,h:1/m (use "
+	  "redis-sentinel:host:port[,host:port...]/mastername: 1 to 16 "
+	  "distinct Sentinels, and the master's name of letters, digits, "
+	  "'.', '_' and '-')" } },
+	{ "cache = redis-sentinel:unix:/run/s.sock/m\n", { P ":1: bad cache "
+	  "configuration: cache = redis-sentinel:unix:/run/s.sock/m (use "
+	  "redis-sentinel:host:port[,host:port...]/mastername: 1 to 16 "
+	  "distinct Sentinels, and the master's name of letters, digits, "
+	  "'.', '_' and '-')" } },
 	{ "cache_max_entries = 100000001\n", { P ":1: bad numerical "
 	  "configuration: cache_max_entries = 100000001 (use a number from 0 "
 	  "to 100000000)" } },
