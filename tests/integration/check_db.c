@@ -352,7 +352,7 @@ static struct db *
 pool(struct event_base *base, struct sqlmap **maps, size_t n, unsigned size,
     const char *appname)
 {
-	struct db_opts o = { size, appname };
+	struct db_opts o = { size, appname, DBHOSTS_TARGET_ANY };
 
 	return db_new(base, (const struct sqlmap *const *)maps, n, &o);
 }
