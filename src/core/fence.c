@@ -8,7 +8,7 @@
  * the end with the newest tag, so a settle takes them from the front),
  * and the settled ones in the order they were settled (the oldest join
  * the global fence from the front). Every operation is O(1) per entry
- * it touches; fence_passed() does two lookups.
+ * it touches; fence_check() does two lookups.
  *
  * Depends on: libc, util/xalloc, core/cachefmt. Pure: no I/O, no clock.
  *
@@ -255,19 +255,22 @@ ent_passed(const struct fence *f, char kind, const char *text, size_t tlen,
 	return e == NULL || (e->tag == FENCE_TAG_NONE && replay_lsn >= e->lsn);
 }
 
-bool
-fence_passed(struct fence *f, const char *key, size_t klen,
+enum fence_state
+fence_check(struct fence *f, const char *key, size_t klen,
     uint64_t replay_lsn, uint64_t now_ms)
 {
 	size_t	 off, dlen;
 
 	fold_old(f, now_ms);
+	if (f->gtag == FENCE_TAG_RESET)
+		return FENCE_UNKNOWN;
 	if (f->gtag != FENCE_TAG_NONE || replay_lsn < f->glsn)
-		return false;
+		return FENCE_BEHIND;
 	if (!ent_passed(f, FENCE_KIND_KEY, key, klen, replay_lsn))
-		return false;
+		return FENCE_BEHIND;
 	cachefmt_key_domain(key, klen, &off, &dlen);
-	return ent_passed(f, FENCE_KIND_DOMAIN, key + off, dlen, replay_lsn);
+	return ent_passed(f, FENCE_KIND_DOMAIN, key + off, dlen, replay_lsn) ?
+	    FENCE_PASSED : FENCE_BEHIND;
 }
 
 size_t

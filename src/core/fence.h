@@ -18,7 +18,7 @@
  * it is that position (fence_settle). An answer for lookup key K read
  * from a standby may be kept when the standby had replayed, before the
  * query ran, at least the fences of K, of K's domain and of everything
- * (fence_passed). Messages are tagged by the listener in the order it
+ * (fence_check). Messages are tagged by the listener in the order it
  * handed them over, and a settle names the last tag it covers, so that
  * a message that arrives while the position query is in the air waits
  * for the next one.
@@ -84,13 +84,21 @@ void	fence_settle(struct fence *f, uint64_t tag, uint64_t lsn,
  */
 void	fence_reset(struct fence *f, uint64_t lsn, uint64_t now_ms);
 
+enum fence_state {
+	FENCE_PASSED,		/* the answer may be kept */
+	FENCE_BEHIND,		/* not yet: a fence above replay_lsn, or one
+				 * whose position is on its way */
+	FENCE_UNKNOWN		/* not until the listener is up (no reset
+				 * since fence_new) */
+};
+
 /*
- * fence_passed - an answer for lookup key[0..klen), read from a standby
- * that had replayed up to replay_lsn (0: unknown), may be kept at
- * now_ms: no fence of the key, of its domain (core/cachefmt:
+ * fence_check - may an answer for lookup key[0..klen), read from a
+ * standby that had replayed up to replay_lsn (0: unknown), be kept at
+ * now_ms: PASSED when no fence of the key, of its domain (core/cachefmt:
  * cachefmt_key_domain) or of everything is pending or above replay_lsn.
  */
-bool	fence_passed(struct fence *f, const char *key, size_t klen,
+enum fence_state fence_check(struct fence *f, const char *key, size_t klen,
 	    uint64_t replay_lsn, uint64_t now_ms);
 
 /* fence_count - keys and domains with a fence of their own (tests) */

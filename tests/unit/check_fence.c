@@ -25,7 +25,13 @@
 static bool
 passed(struct fence *f, const char *key, uint64_t lsn, uint64_t now)
 {
-	return fence_passed(f, key, strlen(key), lsn, now);
+	return fence_check(f, key, strlen(key), lsn, now) == FENCE_PASSED;
+}
+
+static enum fence_state
+state(struct fence *f, const char *key, uint64_t lsn)
+{
+	return fence_check(f, key, strlen(key), lsn, T0);
 }
 
 /* nothing is kept before the listener is up: it may have missed all */
@@ -33,12 +39,14 @@ START_TEST(test_start)
 {
 	struct fence *f = fence_new(SEED0, SEED1);
 
-	ck_assert(!passed(f, "john@example.com", UINT64_MAX, T0));
+	ck_assert_int_eq(state(f, "john@example.com", UINT64_MAX),
+	    FENCE_UNKNOWN);
 	fence_settle(f, 1000, 100, T0);		/* no settle replaces it */
-	ck_assert(!passed(f, "john@example.com", UINT64_MAX, T0));
+	ck_assert_int_eq(state(f, "john@example.com", UINT64_MAX),
+	    FENCE_UNKNOWN);
 	fence_reset(f, 100, T0);
 	ck_assert(passed(f, "john@example.com", 100, T0));
-	ck_assert(!passed(f, "john@example.com", 99, T0));
+	ck_assert_int_eq(state(f, "john@example.com", 99), FENCE_BEHIND);
 	ck_assert(!passed(f, "john@example.com", 0, T0));	/* unknown */
 	fence_free(&f);
 	ck_assert_ptr_null(f);
@@ -56,7 +64,9 @@ START_TEST(test_key)
 
 	fence_reset(f, 100, T0);
 	fence_raise(f, "a:new@example.com", 1);
-	ck_assert(!passed(f, "new@example.com", UINT64_MAX, T0));
+	/* pending: its position is on its way, worth waiting for */
+	ck_assert_int_eq(state(f, "new@example.com", UINT64_MAX),
+	    FENCE_BEHIND);
 	ck_assert(passed(f, "john@example.com", 100, T0));
 	ck_assert(passed(f, "new@example.org", 100, T0));
 	fence_raise(f, "a:other@example.com", 2);
