@@ -204,6 +204,14 @@ X(RESOURCES, db_read_target, TARGET, "any", 0, 0,			\
     "map's retry_interval, as vrcptd's LISTEN connection does). An\n"	\
     "answer read from a standby is cached only once the standby has\n"	\
     "replayed every change vrcptd was notified of (README, \"Standbys\").\n") \
+X(RESOURCES, db_replay_wait, TIME, "500ms", 0, CONF_TIME_MAX,		\
+    CONF_D | CONF_LIVE,							\
+    "When a standby answers a lookup of a key that changed and has not\n" \
+    "replayed the change yet (vrcptd knows from the NOTIFY and the\n"	\
+    "primary's WAL position), ask it again every 20ms for up to this\n" \
+    "long (at most half of request_timeout), so that the first RCPT\n"	\
+    "after a change sees it. After that the standby's answer is used,\n" \
+    "as Postfix would use it, but not cached. 0: do not wait.\n")	\
 X(RESOURCES, workers, UINT, "0", 0, CONF_WORKERS_MAX, CONF_D,		\
     "Event-loop threads; 0 means one per CPU core (at most 64).\n")	\
 X(RESOURCES, user, STR, "", 0, 0, CONF_D | CONF_M,			\
