@@ -9,9 +9,14 @@
  * answers and a reload that changes a map never reads the old ones.
  *
  * Each listener (one per database server of the configuration) owns a
- * blocking Redis handle (store/rcachesync) used only from its thread.
+ * blocking Redis handle (store/rcachesync) used only from its thread,
+ * and the replay fences of its server (core/fence), which its thread
+ * raises and settles and the workers check (cache_replayed), under a
+ * mutex of their own. Workers find the listener of a server in the
+ * current set under lset_lock (read), which a reload takes (write) to
+ * swap the set.
  *
- * Depends on: core/{lru,cachefmt}, store/{notify,rcachesync},
+ * Depends on: core/{lru,cachefmt,fence}, store/{notify,rcachesync},
  * daemon/config, server/stats, util/, pthreads.
  *
  * Security: invalidation messages may come from anyone allowed to
@@ -26,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fence.h"
 #include "core/lru.h"
 #include "conf/conf.h"
 #include "server/cache.h"
@@ -48,10 +54,13 @@ struct cache_shard {
 
 struct cache_listener {
 	struct cache *cache;
+	const struct sqlmap_conn *conn;	/* its server (the lset's cfg) */
 	struct notify *n;
 	struct rcachesync *rs;		/* NULL: no Redis */
 	bool	 trusted;		/* listener thread only */
 	bool	 warned_redis;
+	pthread_mutex_t fence_lock;
+	struct fence *fence;		/* under fence_lock */
 };
 
 /* the listeners of one configuration (its conns are borrowed from it) */
@@ -72,7 +81,8 @@ struct cache {
 	atomic_int untrusted;		/* listeners not (yet) trusted */
 	atomic_bool dirty;		/* Redis needs a new global epoch */
 
-	/* the listeners (main thread) */
+	/* the listeners (main thread; workers read it under lset_lock) */
+	pthread_rwlock_t lset_lock;
 	struct cache_lset *lset;
 
 	/* namespaces ever used by this process: of the tables (also in
@@ -392,11 +402,16 @@ redis_invalidate(struct cache_listener *l, const char *payload)
 }
 
 static void
-l_message(void *arg, const char *payload)
+l_message(void *arg, const char *payload, uint64_t tag)
 {
 	struct cache_listener *l = arg;
 	char	 s[STR_SANITIZE_MAX + 4];
 
+	/* the fence before the keys go: a fill that finds them gone (seq
+	 * unchanged since its read began) finds the fence too */
+	pthread_mutex_lock(&l->fence_lock);
+	fence_raise(l->fence, payload, tag);
+	pthread_mutex_unlock(&l->fence_lock);
 	if (cache_invalidate_local(l->cache, payload) < 0)
 		msg_warn("cache: unknown invalidation message \"%s\"; "
 		    "dropping every cached answer", str_sanitize(s, payload,
@@ -415,11 +430,15 @@ l_message(void *arg, const char *payload)
  * Redis (a new epoch); then trust.
  */
 static void
-l_up(void *arg)
+l_up(void *arg, uint64_t lsn)
 {
 	struct cache_listener *l = arg;
 	struct cache *c = l->cache;
 
+	/* standbys too: what was missed is at or before lsn */
+	pthread_mutex_lock(&l->fence_lock);
+	fence_reset(l->fence, lsn, clock_wall_ms());
+	pthread_mutex_unlock(&l->fence_lock);
 	atomic_fetch_add(&c->seq, 1);
 	atomic_store(&c->fresh_after, clock_wall_ms());
 	stats_add(flushes, 1);
@@ -430,6 +449,42 @@ l_up(void *arg)
 	}
 	msg_debug("cache: listener up: in-process answers demoted, Redis "
 	    "flushed");
+}
+
+/* l_settled - the messages of tag and before were committed by lsn */
+static void
+l_settled(void *arg, uint64_t tag, uint64_t lsn)
+{
+	struct cache_listener *l = arg;
+
+	pthread_mutex_lock(&l->fence_lock);
+	fence_settle(l->fence, tag, lsn, clock_wall_ms());
+	pthread_mutex_unlock(&l->fence_lock);
+}
+
+enum fence_state
+cache_replayed(struct cache *c, const struct sqlmap_conn *conn,
+    const char *key, uint64_t replay_lsn)
+{
+	struct cache_lset *ls;
+	struct cache_listener *l;
+	enum fence_state st = FENCE_UNKNOWN;
+	size_t	 i;
+
+	pthread_rwlock_rdlock(&c->lset_lock);
+	ls = c->lset;
+	for (i = 0; ls != NULL && i < ls->n; i++) {
+		l = &ls->v[i];
+		if (l->conn != conn && !sqlmap_same_conn(l->conn, conn))
+			continue;
+		pthread_mutex_lock(&l->fence_lock);
+		st = fence_check(l->fence, key, strlen(key), replay_lsn,
+		    clock_wall_ms());
+		pthread_mutex_unlock(&l->fence_lock);
+		break;
+	}
+	pthread_rwlock_unlock(&c->lset_lock);
+	return st;
 }
 
 static void
@@ -598,6 +653,9 @@ lset_start(struct cache *c, struct conf *cfg)
 		struct cache_listener *l = &ls->v[i];
 
 		l->cache = c;
+		l->conn = cfg->dbconfs[i].conn;
+		pthread_mutex_init(&l->fence_lock, NULL);
+		l->fence = fence_new(rand_seed(), rand_seed());
 		if (redis_on(cfg)) {
 			struct rcachesync_opts ro;
 
@@ -611,6 +669,7 @@ lset_start(struct cache *c, struct conf *cfg)
 		h.up = l_up;
 		h.down = l_down;
 		h.message = l_message;
+		h.settled = l_settled;
 		h.tick = l_tick;
 		h.arg = l;
 		l->n = notify_start(cfg->dbconfs[i].conn, appname, &h);
@@ -637,6 +696,8 @@ lset_stop(struct cache *c, struct cache_lset **lsp)
 			msg_panic("cache: listener trusted after its stop");
 		atomic_fetch_sub(&c->untrusted, 1);
 		rcachesync_free(&l->rs);
+		fence_free(&l->fence);
+		pthread_mutex_destroy(&l->fence_lock);
 	}
 	free(ls->v);
 	conf_unref(&ls->cfg);
@@ -663,6 +724,7 @@ cache_new(struct conf *cfg)
 	atomic_init(&c->local_on, false);
 	ns_register(c, cfg);
 	local_limits(c, cfg);
+	pthread_rwlock_init(&c->lset_lock, NULL);
 	c->lset = lset_start(c, cfg);
 	return c;
 }
@@ -670,7 +732,7 @@ cache_new(struct conf *cfg)
 void
 cache_reload(struct cache *c, struct conf *cfg)
 {
-	struct cache_lset *old;
+	struct cache_lset *old, *fresh;
 
 	ns_register(c, cfg);
 	local_limits(c, cfg);
@@ -679,7 +741,11 @@ cache_reload(struct cache *c, struct conf *cfg)
 	/* the new ones first, so that trust never rests on the old ones
 	 * alone while the new ones connect */
 	old = c->lset;
-	c->lset = lset_start(c, cfg);
+	fresh = lset_start(c, cfg);
+	/* no worker reads the old set after this (cache_replayed) */
+	pthread_rwlock_wrlock(&c->lset_lock);
+	c->lset = fresh;
+	pthread_rwlock_unlock(&c->lset_lock);
 	lset_stop(c, &old);
 }
 
@@ -720,6 +786,7 @@ cache_free(struct cache **cp)
 	if (c == NULL)
 		return;
 	lset_stop(c, &c->lset);
+	pthread_rwlock_destroy(&c->lset_lock);
 	for (i = 0; i < CACHE_SHARDS; i++) {
 		entries += lru_count(c->shards[i].lru);
 		bytes += lru_bytes(c->shards[i].lru);

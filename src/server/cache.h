@@ -24,6 +24,13 @@
  * invalidation that fails marks Redis "dirty": nobody reads or writes it
  * until a new global epoch has been set (retried every second).
  *
+ * Standbys: an answer read from a standby that has not yet replayed a
+ * change must not be kept, or the old answer would outlive the
+ * invalidation that dropped it. Each listener keeps the replay fences
+ * of its server's messages (core/fence.h, with the primary's WAL
+ * positions from store/notify), and cache_replayed() tells whether a
+ * standby's answer may be kept.
+ *
  * What is left: between a COMMIT and the arrival of its notification
  * (well under a millisecond on one host) an RCPT may still be answered
  * from before; tests/integration/cache.sh creates and deletes mailboxes
@@ -37,6 +44,8 @@
 
 #include "core/cachefmt.h"
 #include "core/fact.h"
+#include "core/fence.h"
+#include "core/sqlmap.h"
 
 struct cache;
 struct conf;
@@ -107,6 +116,17 @@ bool	cache_decision_get(struct cache *c, const char *dns,
 bool	cache_decision_put(struct cache *c, const char *dns,
 	    const char *rcpt, size_t rlen, uint64_t seq0, uint32_t packed,
 	    uint64_t stored_ms, uint64_t fresh_until_ms, uint64_t now_ms);
+
+/*
+ * cache_replayed - may an answer for lookup key, read from a standby of
+ * the database server conn that had replayed the primary's WAL up to
+ * replay_lsn (0: unknown), be kept: has it passed the fences of every
+ * change this process was notified of for that key (core/fence:
+ * fence_check)? UNKNOWN when no listener of that server has been up.
+ */
+enum fence_state cache_replayed(struct cache *c,
+	    const struct sqlmap_conn *conn, const char *key,
+	    uint64_t replay_lsn);
 
 /*
  * cache_invalidate_local - apply an invalidation message to the
