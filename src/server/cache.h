@@ -122,7 +122,8 @@ bool	cache_decision_put(struct cache *c, const char *dns,
  * the database server conn that had replayed the primary's WAL up to
  * replay_lsn (0: unknown), be kept: has it passed the fences of every
  * change this process was notified of for that key (core/fence:
- * fence_check)? UNKNOWN when no listener of that server has been up.
+ * fence_check)? UNKNOWN when no listener of that server has been up;
+ * PASSED when no tier is on (nothing is kept).
  */
 enum fence_state cache_replayed(struct cache *c,
 	    const struct sqlmap_conn *conn, const char *key,
