@@ -583,6 +583,23 @@ conf_read_code(const char *v, unsigned *out, struct conf_bad *bad)
 	return 0;
 }
 
+/* conf_read_target - db_read_target: one of dbhosts_target_name()'s */
+static int
+conf_read_target(const char *v, enum dbhosts_target *out)
+{
+	static const enum dbhosts_target all[] = { DBHOSTS_TARGET_ANY,
+	    DBHOSTS_TARGET_PREFER_STANDBY, DBHOSTS_TARGET_PRIMARY };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (strcasecmp(v, dbhosts_target_name(all[i])) == 0) {
+			*out = all[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /*
  * conf_read_oda - other_domain_action: what Postfix should do with a
  * domain that is not ours. Restriction names are case-insensitive here
@@ -780,6 +797,11 @@ conf_read(struct conf_ld *ld, const struct conf_param *p,
 		else
 			rc = -1;
 		break;
+	case CONF_T_TARGET:
+		bad.kind = "target";
+		bad.hint = "(use any, prefer-standby or primary)";
+		rc = conf_read_target(v, field);
+		break;
 	case CONF_T_ODA:
 		if ((rc = conf_read_oda(v, field, &bad)) < 0)
 			*(char **)field = xstrdup(p->def);
@@ -941,6 +963,7 @@ conf_free_field(struct conf *cfg, const struct conf_param *p)
 	case CONF_T_MODE:
 	case CONF_T_CODE:
 	case CONF_T_LFA:
+	case CONF_T_TARGET:
 	case CONF_T_CACHE:
 		break;
 	}
@@ -1203,6 +1226,10 @@ conf_format(const struct conf *cfg, enum conf_param_id id)
 	case CONF_T_LFA:
 		buf_puts(&b, *(const enum lookup_failure_action *)field ==
 		    LFA_DUNNO ? "dunno" : "defer");
+		break;
+	case CONF_T_TARGET:
+		buf_puts(&b, dbhosts_target_name(
+		    *(const enum dbhosts_target *)field));
 		break;
 	case CONF_T_CACHE:
 		buf_puts(&b, conf_cache_text(cfg, tmp, sizeof(tmp)));

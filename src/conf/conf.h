@@ -32,6 +32,7 @@
 
 #include "conf/endpoint.h"
 #include "conf/params.h"
+#include "core/dbhosts.h"
 #include "core/engine.h"
 #include "core/map.h"
 #include "core/sqlmap.h"
@@ -64,6 +65,7 @@ enum conf_type {
 	CONF_T_CODE,		/* an SMTP reply code 4xx/5xx */
 	CONF_T_FACILITY,	/* a syslog facility name */
 	CONF_T_LFA,		/* defer / dunno */
+	CONF_T_TARGET,		/* any / prefer-standby / primary */
 	CONF_T_ODA,		/* other_domain_action: restriction names,
 				 * dunno, or "4xx/5xx text" (normalised) */
 	CONF_T_CACHE,		/* none / redis:ENDPOINT /
@@ -109,6 +111,7 @@ struct conf_cache {
 #define CONF_CTYPE_CODE		unsigned
 #define CONF_CTYPE_FACILITY	char *
 #define CONF_CTYPE_LFA		enum lookup_failure_action
+#define CONF_CTYPE_TARGET	enum dbhosts_target
 #define CONF_CTYPE_ODA		char *
 #define CONF_CTYPE_CACHE	struct conf_cache
 #define CONF_CTYPE_MAPS		char *		/* the expanded list */

@@ -201,6 +201,24 @@ X(RESOURCES, db_pool_size, UINT, "4", 1, CONF_POOL_MAX,		\
     CONF_D | CONF_LIVE,							\
     "PostgreSQL connections per database server, all workers together\n" \
     "(1 to 64).\n")							\
+X(RESOURCES, db_read_target, TARGET, "any", 0, 0,			\
+    CONF_D | CONF_C | CONF_LIVE,					\
+    "Where lookups read when a map's hosts list a primary and its\n"	\
+    "streaming standbys. any: Postfix's order (unix sockets, then TCP,\n" \
+    "then URIs, random within each), a standby like any host.\n"	\
+    "prefer-standby: a standby when one is up, else the primary.\n"	\
+    "primary: never a standby (a host in recovery is skipped for the\n" \
+    "map's retry_interval, as vrcptd's LISTEN connection does). An\n"	\
+    "answer read from a standby is cached only once the standby has\n"	\
+    "replayed every change vrcptd was notified of (README, \"Standbys\").\n") \
+X(RESOURCES, db_replay_wait, TIME, "500ms", 0, CONF_TIME_MAX,		\
+    CONF_D | CONF_LIVE,							\
+    "When a standby answers a lookup of a key that changed and has not\n" \
+    "replayed the change yet (vrcptd knows from the NOTIFY and the\n"	\
+    "primary's WAL position), ask it again every 20ms for up to this\n" \
+    "long (at most half of request_timeout), so that the first RCPT\n"	\
+    "after a change sees it. After that the standby's answer is used,\n" \
+    "as Postfix would use it, but not cached. 0: do not wait.\n")	\
 X(RESOURCES, workers, UINT, "0", 0, CONF_WORKERS_MAX, CONF_D,		\
     "Event-loop threads; 0 means one per CPU core (at most 64).\n")	\
 X(RESOURCES, user, STR, "", 0, 0, CONF_D | CONF_M,			\

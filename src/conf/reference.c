@@ -445,6 +445,9 @@ reference_man_type(struct buf *out, const struct conf_param *p)
 	case CONF_T_LFA:
 		buf_puts(out, "defer or dunno");
 		break;
+	case CONF_T_TARGET:
+		buf_puts(out, "any, prefer\\-standby or primary");
+		break;
 	case CONF_T_ODA:
 		buf_puts(out, "a restriction name, dunno, or a reply "
 		    "\"4xx/5xx text\"");

@@ -74,6 +74,39 @@ dbhosts_skipped(const struct dbhosts *dh, size_t i, uint64_t now_us)
 	return dh->v[i].retry_us > now_us;
 }
 
+/* role_rank - 0 for the role the target wants, 1 unknown, 2 the other */
+static unsigned
+role_rank(enum dbhosts_target target, enum dbhosts_role role)
+{
+	if (role == DBHOSTS_ROLE_UNKNOWN)
+		return 1;
+	switch (target) {
+	case DBHOSTS_TARGET_ANY:
+		return 1;
+	case DBHOSTS_TARGET_PREFER_STANDBY:
+		return role == DBHOSTS_ROLE_STANDBY ? 0 : 2;
+	case DBHOSTS_TARGET_PRIMARY:
+		return role == DBHOSTS_ROLE_PRIMARY ? 0 : 2;
+	}
+	return 1;
+}
+
+/* by_role - order[0..n) sorted by role rank, stable (insertion sort) */
+static void
+by_role(const struct dbhosts *dh, size_t *order, size_t n)
+{
+	size_t	 i, j, t;
+
+	for (i = 1; i < n; i++) {
+		t = order[i];
+		for (j = i; j > 0 && role_rank(dh->target,
+		    dh->v[order[j - 1]].role) > role_rank(dh->target,
+		    dh->v[t].role); j--)
+			order[j] = order[j - 1];
+		order[j] = t;
+	}
+}
+
 size_t
 dbhosts_order(const struct dbhosts *dh, uint64_t now_us, dbhosts_rand_fn *rnd,
     void *arg, size_t order[DBHOSTS_MAX])
@@ -114,6 +147,9 @@ dbhosts_order(const struct dbhosts *dh, uint64_t now_us, dbhosts_rand_fn *rnd,
 		}
 	}
 	neligible = n;
+	/* beyond Postfix: db_read_target, the role before the kind */
+	if (dh->target != DBHOSTS_TARGET_ANY)
+		by_role(dh, order, neligible);
 
 	/* beyond Postfix: the skipped ones, soonest retry first */
 	while (n < dh->n) {
@@ -170,6 +206,49 @@ dbhosts_ndown(const struct dbhosts *dh)
 			n++;
 	}
 	return n;
+}
+
+void
+dbhosts_set_role(struct dbhosts *dh, size_t i, enum dbhosts_role r)
+{
+	dh->v[i].role = r;
+}
+
+bool
+dbhosts_fits(const struct dbhosts *dh, size_t i, uint64_t now_us)
+{
+	size_t	 j;
+
+	switch (dh->target) {
+	case DBHOSTS_TARGET_ANY:
+		return true;
+	case DBHOSTS_TARGET_PRIMARY:
+		return dh->v[i].role != DBHOSTS_ROLE_STANDBY;
+	case DBHOSTS_TARGET_PREFER_STANDBY:
+		if (dh->v[i].role != DBHOSTS_ROLE_PRIMARY)
+			return true;
+		for (j = 0; j < dh->n; j++) {
+			if (j != i && !dbhosts_skipped(dh, j, now_us) &&
+			    dh->v[j].role != DBHOSTS_ROLE_PRIMARY)
+				return false;
+		}
+		return true;
+	}
+	return true;
+}
+
+const char *
+dbhosts_target_name(enum dbhosts_target t)
+{
+	switch (t) {
+	case DBHOSTS_TARGET_ANY:
+		return "any";
+	case DBHOSTS_TARGET_PREFER_STANDBY:
+		return "prefer-standby";
+	case DBHOSTS_TARGET_PRIMARY:
+		return "primary";
+	}
+	return "any";
 }
 
 unsigned

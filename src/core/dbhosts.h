@@ -22,6 +22,16 @@
  * does, so one server restart does not send every reconnect to the
  * other hosts for retry_interval.
  *
+ * Where reads go (db_read_target, beyond Postfix): "any" is Postfix's
+ * order above, standbys used like any host; "prefer-standby" and
+ * "primary" keep that order within each role and put the hosts of the
+ * wanted role first, those not known yet next, the others last. A
+ * host's role is what it was found to be when last connected to
+ * (dbhosts_set_role: PostgreSQL's in_hot_standby, or
+ * pg_is_in_recovery()); roles change with failovers, so they are hints
+ * for the order, and the connection itself is checked (store/pgconn,
+ * store/db).
+ *
  * The backoff paces reconnects of one connection (never in step with
  * other clients: util/rand backoff_next jitter): after a connect that
  * found no host, after a connection that broke soon after it came up;
@@ -50,8 +60,23 @@ enum dbhosts_kind {
 	DBHOSTS_URI
 };
 
+/* where reads go: db_read_target */
+enum dbhosts_target {
+	DBHOSTS_TARGET_ANY,		/* Postfix's order, any host */
+	DBHOSTS_TARGET_PREFER_STANDBY,	/* a standby when one is up */
+	DBHOSTS_TARGET_PRIMARY		/* the primary only */
+};
+
+/* what a host was when last connected to */
+enum dbhosts_role {
+	DBHOSTS_ROLE_UNKNOWN,
+	DBHOSTS_ROLE_PRIMARY,
+	DBHOSTS_ROLE_STANDBY
+};
+
 struct dbhosts_host {
 	enum dbhosts_kind kind;
+	enum dbhosts_role role;
 	uint64_t retry_us;	/* failed: skipped before this; 0: never
 				 * failed, or up since */
 	bool	 down;		/* the last attempt failed ... */
@@ -62,6 +87,7 @@ struct dbhosts {
 	struct dbhosts_host v[DBHOSTS_MAX];
 	size_t	 n;		/* >= 1 */
 	uint64_t retry_interval_us;
+	enum dbhosts_target target;	/* ANY unless set */
 };
 
 /* a random number for the order: rand_fast(), or a test's table */
@@ -89,8 +115,10 @@ void	dbhosts_clear(struct dbhosts *dh);
  * then random: one call of rnd per choice among two or more hosts,
  * choosing the (rnd % count)-th remaining host in written order), then
  * the skipped ones, the soonest retry first (ties: written order).
- * Returns how many to try now: the hosts not skipped, or 1 when all are
- * (order[0], the one skipped longest).
+ * With a target other than ANY, the hosts not skipped are then sorted
+ * by role (stable: Postfix's order within a role): the wanted role,
+ * unknown, the other. Returns how many to try now: the hosts not
+ * skipped, or 1 when all are (order[0], the one skipped longest).
  */
 size_t	dbhosts_order(const struct dbhosts *dh, uint64_t now_us,
 	    dbhosts_rand_fn *rnd, void *arg, size_t order[DBHOSTS_MAX]);
@@ -115,6 +143,21 @@ bool	dbhosts_up(struct dbhosts *dh, size_t i);
 
 /* dbhosts_ndown - hosts whose last attempt failed */
 size_t	dbhosts_ndown(const struct dbhosts *dh);
+
+/* dbhosts_set_role - host i was found to be a primary or a standby */
+void	dbhosts_set_role(struct dbhosts *dh, size_t i, enum dbhosts_role r);
+
+/*
+ * dbhosts_fits - a connection to host i, whose role is its last one,
+ * may serve reads for dh->target at now_us: always for ANY; for
+ * PRIMARY, unless it is a standby; for PREFER_STANDBY, unless it is a
+ * primary while another host not being skipped is, or may be, a
+ * standby (then the caller leaves it for that one).
+ */
+bool	dbhosts_fits(const struct dbhosts *dh, size_t i, uint64_t now_us);
+
+/* dbhosts_target_name - "any", "prefer-standby", "primary" */
+const char *dbhosts_target_name(enum dbhosts_target t);
 
 /* the reconnect pacing of one connection */
 struct dbhosts_backoff {

@@ -45,10 +45,13 @@ ctl_db_for(struct ctl_dbs *dbs, const struct sqlmap *sm)
 	for (i = 0; i < dbs->cfg->ndbconfs; i++)
 		for (j = 0; j < dbs->cfg->dbconfs[i].nmaps; j++)
 			if (dbs->cfg->dbconfs[i].maps[j] == sm) {
-				if (dbs->v[i] == NULL)
+				if (dbs->v[i] == NULL) {
 					dbs->v[i] = dbsync_new(
 					    dbs->cfg->dbconfs[i].conn,
 					    CTL_DB_TIMEOUT_MS);
+					dbsync_set_target(dbs->v[i],
+					    dbs->cfg->db_read_target);
+				}
 				return dbs->v[i];
 			}
 	msg_panic("ctl_db_for: map %s has no database", sm->path);

@@ -9,11 +9,16 @@
  * answers and a reload that changes a map never reads the old ones.
  *
  * Each listener (one per database server of the configuration) owns a
- * blocking Redis handle (store/rcachesync) used only from its thread.
- * With Sentinel, the set of listeners owns the watcher (store/sentinel),
- * which the workers' resolvers borrow through cache_sentinel().
+ * blocking Redis handle (store/rcachesync) used only from its thread,
+ * and the replay fences of its server (core/fence), which its thread
+ * raises and settles and the workers check (cache_replayed), under a
+ * mutex of their own. Workers find the listener of a server in the
+ * current set under lset_lock (read), which a reload takes (write) to
+ * swap the set. With Sentinel, the set of listeners owns the watcher
+ * (store/sentinel), which the workers' resolvers borrow through
+ * cache_sentinel().
  *
- * Depends on: core/{lru,cachefmt}, store/{notify,rcachesync,sentinel},
+ * Depends on: core/{lru,cachefmt,fence}, store/{notify,rcachesync,sentinel},
  * daemon/config, server/stats, util/, pthreads.
  *
  * Security: invalidation messages may come from anyone allowed to
@@ -28,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fence.h"
 #include "core/lru.h"
 #include "conf/conf.h"
 #include "server/cache.h"
@@ -52,12 +58,15 @@ struct cache_shard {
 
 struct cache_listener {
 	struct cache *cache;
+	const struct sqlmap_conn *conn;	/* its server (the lset's cfg) */
 	struct notify *n;
 	struct rcachesync *rs;		/* NULL: no Redis */
 	bool	 trusted;		/* listener thread only */
 	bool	 warned_redis;
 	uint64_t redis_flushed_ms;	/* monotonic: the last new epoch */
 	struct log_rate junk_log;	/* unknown messages */
+	pthread_mutex_t fence_lock;
+	struct fence *fence;		/* under fence_lock */
 };
 
 /* the listeners of one configuration (its conns are borrowed from it) */
@@ -85,9 +94,9 @@ struct cache {
 	unsigned walks;
 	struct log_rate storm_log;
 
-	/* the listeners: replaced by the main thread under lset_lock,
-	 * which cache_sentinel() takes from the workers' threads */
-	pthread_mutex_t lset_lock;
+	/* the listeners: replaced by the main thread under lset_lock
+	 * (write); workers read it (cache_replayed, cache_sentinel) */
+	pthread_rwlock_t lset_lock;
 	struct cache_lset *lset;
 
 	/* namespaces ever used by this process: of the tables (also in
@@ -482,13 +491,18 @@ redis_invalidate(struct cache_listener *l, const char *payload)
 }
 
 static void
-l_message(void *arg, const char *payload)
+l_message(void *arg, const char *payload, uint64_t tag)
 {
 	struct cache_listener *l = arg;
 	char	 s[STR_SANITIZE_MAX + 4];
 
 	unsigned long held;
 
+	/* the fence before the keys go: a fill that finds them gone (seq
+	 * unchanged since its read began) finds the fence too */
+	pthread_mutex_lock(&l->fence_lock);
+	fence_raise(l->fence, payload, tag);
+	pthread_mutex_unlock(&l->fence_lock);
 	if (cache_invalidate_local(l->cache, payload) < 0 &&
 	    log_rate_ok(&l->junk_log, clock_mono_ms(), CACHE_LOG_INTERVAL_MS,
 	    &held))
@@ -510,11 +524,15 @@ l_message(void *arg, const char *payload)
  * Redis (a new epoch); then trust.
  */
 static void
-l_up(void *arg)
+l_up(void *arg, uint64_t lsn)
 {
 	struct cache_listener *l = arg;
 	struct cache *c = l->cache;
 
+	/* standbys too: what was missed is at or before lsn */
+	pthread_mutex_lock(&l->fence_lock);
+	fence_reset(l->fence, lsn, clock_wall_ms());
+	pthread_mutex_unlock(&l->fence_lock);
 	atomic_fetch_add(&c->seq, 1);
 	atomic_store(&c->fresh_after, clock_wall_ms());
 	stats_add(flushes, 1);
@@ -525,6 +543,45 @@ l_up(void *arg)
 	}
 	msg_debug("cache: listener up: in-process answers demoted, Redis "
 	    "flushed");
+}
+
+/* l_settled - the messages of tag and before were committed by lsn */
+static void
+l_settled(void *arg, uint64_t tag, uint64_t lsn)
+{
+	struct cache_listener *l = arg;
+
+	pthread_mutex_lock(&l->fence_lock);
+	fence_settle(l->fence, tag, lsn, clock_wall_ms());
+	pthread_mutex_unlock(&l->fence_lock);
+}
+
+enum fence_state
+cache_replayed(struct cache *c, const struct sqlmap_conn *conn,
+    const char *key, uint64_t replay_lsn)
+{
+	struct cache_lset *ls;
+	struct cache_listener *l;
+	enum fence_state st = FENCE_UNKNOWN;
+	size_t	 i;
+
+	pthread_rwlock_rdlock(&c->lset_lock);
+	ls = c->lset;
+	/* no listeners because no tier is on: nothing is kept anyway */
+	if (ls != NULL && ls->n == 0)
+		st = FENCE_PASSED;
+	for (i = 0; ls != NULL && i < ls->n; i++) {
+		l = &ls->v[i];
+		if (l->conn != conn && !sqlmap_same_conn(l->conn, conn))
+			continue;
+		pthread_mutex_lock(&l->fence_lock);
+		st = fence_check(l->fence, key, strlen(key), replay_lsn,
+		    clock_wall_ms());
+		pthread_mutex_unlock(&l->fence_lock);
+		break;
+	}
+	pthread_rwlock_unlock(&c->lset_lock);
+	return st;
 }
 
 static void
@@ -722,6 +779,9 @@ lset_start(struct cache *c, struct conf *cfg)
 		struct cache_listener *l = &ls->v[i];
 
 		l->cache = c;
+		l->conn = cfg->dbconfs[i].conn;
+		pthread_mutex_init(&l->fence_lock, NULL);
+		l->fence = fence_new(rand_seed(), rand_seed());
 		if (redis_on(cfg)) {
 			struct rcachesync_opts ro;
 
@@ -737,6 +797,7 @@ lset_start(struct cache *c, struct conf *cfg)
 		h.up = l_up;
 		h.down = l_down;
 		h.message = l_message;
+		h.settled = l_settled;
 		h.tick = l_tick;
 		h.arg = l;
 		l->n = notify_start(cfg->dbconfs[i].conn, appname, &h);
@@ -763,6 +824,8 @@ lset_stop(struct cache *c, struct cache_lset **lsp)
 			msg_panic("cache: listener trusted after its stop");
 		atomic_fetch_sub(&c->untrusted, 1);
 		rcachesync_free(&l->rs);
+		fence_free(&l->fence);
+		pthread_mutex_destroy(&l->fence_lock);
 	}
 	/* resolvers may keep a reference a little longer: stopped now,
 	 * freed with the last */
@@ -778,11 +841,11 @@ cache_sentinel(struct cache *c, const struct conf *cfg)
 {
 	struct sentinel *s = NULL;
 
-	pthread_mutex_lock(&c->lset_lock);
+	pthread_rwlock_rdlock(&c->lset_lock);
 	if (c->lset != NULL && c->lset->sentinel != NULL &&
 	    same_redis(c->lset->cfg, cfg))
 		s = sentinel_ref(c->lset->sentinel);
-	pthread_mutex_unlock(&c->lset_lock);
+	pthread_rwlock_unlock(&c->lset_lock);
 	return s;
 }
 
@@ -795,7 +858,6 @@ cache_new(struct conf *cfg)
 	c->seed0 = rand_seed();
 	c->seed1 = rand_seed();
 	pthread_mutex_init(&c->ns_lock, NULL);
-	pthread_mutex_init(&c->lset_lock, NULL);
 	for (i = 0; i < CACHE_SHARDS; i++) {
 		pthread_mutex_init(&c->shards[i].lock, NULL);
 		c->shards[i].lru = lru_new(0, 0);
@@ -808,6 +870,7 @@ cache_new(struct conf *cfg)
 	atomic_init(&c->local_on, false);
 	ns_register(c, cfg);
 	local_limits(c, cfg);
+	pthread_rwlock_init(&c->lset_lock, NULL);
 	c->lset = lset_start(c, cfg);
 	return c;
 }
@@ -815,7 +878,7 @@ cache_new(struct conf *cfg)
 void
 cache_reload(struct cache *c, struct conf *cfg)
 {
-	struct cache_lset *old, *ls;
+	struct cache_lset *old, *fresh;
 
 	ns_register(c, cfg);
 	local_limits(c, cfg);
@@ -823,11 +886,13 @@ cache_reload(struct cache *c, struct conf *cfg)
 		return;
 	/* the new ones first, so that trust never rests on the old ones
 	 * alone while the new ones connect */
-	ls = lset_start(c, cfg);
-	pthread_mutex_lock(&c->lset_lock);
+	fresh = lset_start(c, cfg);
+	/* no worker reads the old set after this (cache_replayed,
+	 * cache_sentinel) */
+	pthread_rwlock_wrlock(&c->lset_lock);
 	old = c->lset;
-	c->lset = ls;
-	pthread_mutex_unlock(&c->lset_lock);
+	c->lset = fresh;
+	pthread_rwlock_unlock(&c->lset_lock);
 	lset_stop(c, &old);
 }
 
@@ -868,10 +933,10 @@ cache_free(struct cache **cp)
 	*cp = NULL;
 	if (c == NULL)
 		return;
-	pthread_mutex_lock(&c->lset_lock);
+	pthread_rwlock_wrlock(&c->lset_lock);
 	ls = c->lset;
 	c->lset = NULL;
-	pthread_mutex_unlock(&c->lset_lock);
+	pthread_rwlock_unlock(&c->lset_lock);
 	lset_stop(c, &ls);
 	for (i = 0; i < CACHE_SHARDS; i++) {
 		entries += lru_count(c->shards[i].lru);
@@ -884,6 +949,6 @@ cache_free(struct cache **cp)
 	free(c->dns);
 	pthread_mutex_destroy(&c->ns_lock);
 	pthread_mutex_destroy(&c->walk_lock);
-	pthread_mutex_destroy(&c->lset_lock);
+	pthread_rwlock_destroy(&c->lset_lock);
 	free(c);
 }

@@ -29,6 +29,13 @@
  * Redis clients follow it, and each new master is flushed before the
  * workers read or fill it (a failover may have lost invalidations).
  *
+ * Standbys: an answer read from a standby that has not yet replayed a
+ * change must not be kept, or the old answer would outlive the
+ * invalidation that dropped it. Each listener keeps the replay fences
+ * of its server's messages (core/fence.h, with the primary's WAL
+ * positions from store/notify), and cache_replayed() tells whether a
+ * standby's answer may be kept.
+ *
  * What is left: between a COMMIT and the arrival of its notification
  * (well under a millisecond on one host) an RCPT may still be answered
  * from before; tests/integration/cache.sh creates and deletes mailboxes
@@ -42,6 +49,8 @@
 
 #include "core/cachefmt.h"
 #include "core/fact.h"
+#include "core/fence.h"
+#include "core/sqlmap.h"
 
 struct cache;
 struct conf;
@@ -127,6 +136,18 @@ bool	cache_decision_put(struct cache *c, const char *dns,
  * (not redis-sentinel:, or a reload has replaced them meanwhile).
  */
 struct sentinel *cache_sentinel(struct cache *c, const struct conf *cfg);
+
+/*
+ * cache_replayed - may an answer for lookup key, read from a standby of
+ * the database server conn that had replayed the primary's WAL up to
+ * replay_lsn (0: unknown), be kept: has it passed the fences of every
+ * change this process was notified of for that key (core/fence:
+ * fence_check)? UNKNOWN when no listener of that server has been up;
+ * PASSED when no tier is on (nothing is kept).
+ */
+enum fence_state cache_replayed(struct cache *c,
+	    const struct sqlmap_conn *conn, const char *key,
+	    uint64_t replay_lsn);
 
 /*
  * cache_invalidate_local - apply an invalidation message to the

@@ -315,8 +315,9 @@ dispatch_fact(void *arg, const struct resolve_fact *f)
 		if (f->age_ms > r->stale_age_ms)
 			r->stale_age_ms = f->age_ms;
 	}
-	/* a decision lasts as long as the shortest-lived fact it used */
-	if (f->stale || f->result == FACT_UNAVAILABLE) {
+	/* a decision lasts as long as the shortest-lived fact it used;
+	 * one from a standby behind a change is not kept at all */
+	if (f->stale || f->behind || f->result == FACT_UNAVAILABLE) {
 		r->storable = false;
 		return;
 	}

@@ -64,6 +64,7 @@ resolve_answer(struct resolve_req *rq, struct ritem *it, enum fact_result r,
 	f.value = r == FACT_FOUND ? value : NULL;
 	f.why = r == FACT_UNAVAILABLE ? why : NULL;
 	f.stale = stale;
+	f.behind = it->behind;
 	f.age_ms = age_ms;
 	if (stale)
 		stats_add(stale_served, 1);
@@ -301,8 +302,14 @@ resolver_new(struct event_base *base, const struct conf *cfg,
 	LIST_INIT(&rv->batches);
 	TAILQ_INIT(&rv->ready);
 	rv->ready_ev = event_new(base, -1, 0, rv_ready_cb, rv);
-	if (rv->ready_ev == NULL)
+	LIST_INIT(&rv->replay_wait);
+	rv->replay_ev = evtimer_new(base, resolve_db_replay_cb, rv);
+	if (rv->ready_ev == NULL || rv->replay_ev == NULL)
 		msg_fatal("resolver_new: out of memory");
+	/* waiting must leave the request time to answer */
+	rv->replay_wait_us = cfg->db_replay_wait < cfg->request_timeout / 2 ?
+	    cfg->db_replay_wait : cfg->request_timeout / 2;
+	rv->replay_wait_us *= CLOCK_US_PER_MS;
 	if (cfg->cache.kind != CONF_CACHE_NONE && cfg->ndbconfs > 0) {
 		struct rcache_opts ro;
 		char	 label[CONF_CACHE_TEXT_MAX + 1];
@@ -341,6 +348,7 @@ resolver_free(struct resolver **rvp)
 	rcache_free(&rv->rc);
 	sflight_table_free(&rv->flights);
 	event_free(rv->ready_ev);
+	event_free(rv->replay_ev);
 	free(rv->ns);
 	free(rv);
 }

@@ -7,7 +7,11 @@
  * PostgreSQL (one pipelined batch per database), with single flight
  * (a key already being queried is waited for, not queried again).
  * Answers from the database fill both tiers (FOUND and NOT_FOUND, never
- * a failure); answers from Redis fill the in-process tier.
+ * a failure); answers from Redis fill the in-process tier. An answer
+ * from a standby that has not replayed a change this process was
+ * notified of (server/cache.h: cache_replayed) is asked again every
+ * RESOLVE_REPLAY_POLL_MS for up to db_replay_wait, then used but not
+ * cached.
  *
  * When the database cannot answer a lookup, a cached answer past its
  * TTL but within cache_stale_ttl is used instead (reported stale); with
@@ -39,6 +43,7 @@ struct resolver;
 struct resolve_req;
 
 #define RESOLVE_BATCHES_MAX	16	/* database batches of one round */
+#define RESOLVE_REPLAY_POLL_MS	20	/* a standby behind: ask again */
 
 /* one answered lookup; strings valid during the callback only */
 struct resolve_fact {
@@ -50,6 +55,10 @@ struct resolve_fact {
 	const char *why;		/* UNAVAILABLE: the reason */
 	bool	 stale;			/* a cached answer used because the
 					 * database could not answer */
+	bool	 behind;		/* DB: from a standby that had not
+					 * replayed a change this process was
+					 * notified of (db_replay_wait ran
+					 * out): used, not cached */
 	uint64_t age_ms;		/* cached answers: their age */
 };
 

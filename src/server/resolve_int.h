@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <event2/util.h>
+
 #include "core/cachefmt.h"
 #include "core/sqlmap.h"
 #include "server/resolve.h"
@@ -36,6 +38,10 @@ struct flight {
 	uint64_t seq0;			/* cache_seq() when it started */
 	bool	 tagged;		/* epochs known: may fill Redis */
 	uint64_t epoch, depoch;
+	unsigned dbidx;			/* its pool */
+	uint64_t t0_us;			/* first sent (monotonic) */
+	bool	 waiting;		/* on rv->replay_wait */
+	LIST_ENTRY(flight) wait_link;
 };
 
 /* one pipelined batch to one database */
@@ -58,6 +64,8 @@ struct ritem {
 	struct flight *fl;		/* waiting for it */
 	bool	 tagged;		/* Redis epochs read */
 	uint64_t epoch, depoch;
+	bool	 behind;		/* the answer is from a standby
+					 * behind a change (resolve_fact) */
 	bool	 has_stale;		/* a cached answer, for failures */
 	enum fact_result sres;
 	enum fact_source ssrc;
@@ -95,6 +103,9 @@ struct resolver {
 	LIST_HEAD(, rbatch) batches;
 	TAILQ_HEAD(, resolve_req) ready;
 	struct event *ready_ev;
+	LIST_HEAD(, flight) replay_wait;	/* to ask again */
+	struct event *replay_ev;		/* ... at the next poll */
+	uint64_t replay_wait_us;		/* db_replay_wait, bounded */
 };
 
 /* resolve_answer - hand one fact over; queue "done" when it was the last */
@@ -125,7 +136,10 @@ bool	resolve_redis_stage(struct resolve_req *rq);
  * air or starts one; one pipelined batch per database.
  */
 void	resolve_db_stage(struct resolve_req *rq);
-/* resolve_db_cancel_all - the resolver goes: cancel its batches */
+/* resolve_db_cancel_all - the resolver goes: cancel its batches, drop
+ * the flights waiting for a standby */
 void	resolve_db_cancel_all(struct resolver *rv);
+/* resolve_db_replay_cb - the replay_ev timer: ask the waiting again */
+void	resolve_db_replay_cb(evutil_socket_t fd, short what, void *arg);
 
 #endif

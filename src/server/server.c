@@ -69,6 +69,7 @@ gen_new(struct worker *w, struct conf *cfg, unsigned nworkers)
 	if (opts.pool_size == 0)
 		opts.pool_size = 1;
 	opts.application_name = cfg->syslog_name;
+	opts.target = cfg->db_read_target;
 	for (i = 0; i < cfg->ndbconfs; i++) {
 		for (j = 0; j < cfg->dbconfs[i].nmaps; j++)
 			g->db_of_sqlmap[cfg->dbconfs[i].maps[j]->id] =

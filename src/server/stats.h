@@ -84,7 +84,13 @@ X(stale_served, STATS_COUNTER, "vrcpt_stale_answers_total", "",	\
 X(invalidations, STATS_COUNTER, "vrcpt_invalidations_total", "",	\
     "Cache invalidations applied.")					\
 X(flushes, STATS_COUNTER, "vrcpt_cache_flushes_total", "",		\
-    "Whole-cache flushes (\"all\", and each LISTEN reconnect).")
+    "Whole-cache flushes (\"all\", and each LISTEN reconnect).")	\
+X(standby_wait, STATS_COUNTER, "vrcpt_standby_behind_total",		\
+    "result=\"asked_again\"",						\
+    "Answers from a standby that had not replayed a change of their "	\
+    "key yet, by what was done.")					\
+X(standby_behind, STATS_COUNTER, "vrcpt_standby_behind_total",	\
+    "result=\"used_uncached\"", "")
 
 enum stats_id {
 #define STATS_X_ID(id, type, metric, labels, help) STATS_##id,

@@ -10,6 +10,22 @@
  * completes when its PGRES_PIPELINE_SYNC comes back; results arrive in
  * send order, so the batches in flight on a connection are a FIFO too.
  *
+ * Standbys: a connection knows its server's role from in_hot_standby
+ * (pgconn_role; PostgreSQL 14 and later). On a connection that is not
+ * known to be on a primary, every batch starts with DB_REPLAY_SQL, in
+ * the same pipeline: whether the server is in recovery, and how far it
+ * has replayed the primary's WAL. It runs before the lookups, so every
+ * change up to that position is visible to them (each statement takes
+ * its snapshot when it starts); the batch's results carry both
+ * (db_result.standby, replay_lsn). A primary stays a primary for the
+ * life of a connection (a server is demoted only by a restart), so
+ * batches on one pay nothing; a standby that is promoted shows it in
+ * the next batch's first answer. With db_read_target = prefer-standby a
+ * new connection that finds a primary while a host that is, or may be,
+ * a standby is not being skipped leaves it for that host at once (not
+ * a failure); with primary, libpq refuses a standby at connect
+ * (target_session_attrs, see pgconn_set_target).
+ *
  * Failure handling follows Postfix dict_pgsql.c: each new connection
  * goes to the first host of pgconn_order() (unix sockets before TCP
  * before URIs, random within each kind, a host that failed to connect
@@ -51,6 +67,7 @@
 #include <libpq-fe.h>
 
 #include "store/db.h"
+#include "core/fence.h"
 #include "store/pgconn.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -63,6 +80,10 @@
 					 * (no non-blocking cancel in libpq
 					 * 15); lookups take milliseconds */
 #define DB_APPNAME_DEFAULT	"vrcpt"
+/* first in each batch on a connection not known to be on a primary;
+ * any role may run both functions */
+#define DB_REPLAY_SQL		"SELECT pg_is_in_recovery(), " \
+				"pg_last_wal_replay_lsn()"
 
 
 enum db_op_kind {
@@ -102,8 +123,13 @@ struct db_op {
 	db_done_cb *cb;		/* NULL: cancelled, or a prepare */
 	void	*arg;
 	uint64_t t_us;		/* queued at, then sent at */
-	size_t	 cur;		/* query being read */
+	size_t	 cur;		/* result being read: DB_REPLAY_SQL's
+				 * (with pre), then q[cur - pre] */
 	bool	 cur_seen;	/* cur has had a result */
+	size_t	 pre;		/* 1: DB_REPLAY_SQL was sent first */
+	bool	 standby;	/* DB_REPLAY_SQL: in recovery (or could
+				 * not tell) */
+	uint64_t replay_lsn;	/* ... replayed up to (0: unknown) */
 	char	*strings;	/* parameter copies */
 	char	*error;		/* why unanswered ones failed */
 	struct db_result *res;	/* built for the callback */
@@ -124,6 +150,7 @@ struct db_conn {
 	struct event *ev_io;
 	struct event *ev_timer;
 	struct dbhosts_backoff backoff;	/* its up_us: READY since */
+	enum dbhosts_role role;	/* of its server, while pg != NULL */
 	uint64_t used_us;	/* last batch finished */
 	char	*fatal;		/* FATAL notice: why it will close */
 	struct db_opq_head sent;
@@ -230,11 +257,49 @@ op_free(struct db_op *op)
 	free(op);
 }
 
-/* op_store - keep what came back for the query being read */
+/* conn_set_role - the server of c is (now) a primary or a standby */
 static void
-op_store(struct db_conn *c, struct db_op *op, const PGresult *res)
+conn_set_role(struct db_conn *c, enum dbhosts_role r)
 {
-	struct db_opq *q = &op->q[op->cur];
+	if (c->role == DBHOSTS_ROLE_STANDBY && r == DBHOSTS_ROLE_PRIMARY)
+		msg_info("pgsql server %s: a primary now (promoted)",
+		    pgconn_label(c->db->pc, c->host));
+	c->role = r;
+	if (r != DBHOSTS_ROLE_UNKNOWN)
+		pgconn_set_role(c->db->pc, c->host, r);
+}
+
+/*
+ * op_store_replay - DB_REPLAY_SQL's answer. Anything unexpected counts
+ * as a standby of unknown position: its answers are used, never kept.
+ */
+static void
+op_store_replay(struct db_conn *c, struct db_op *op, const PGresult *res)
+{
+	uint64_t lsn;
+
+	op->standby = true;
+	op->replay_lsn = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+	    PQnfields(res) != 2 || PQgetisnull(res, 0, 0))
+		return;
+	if (strcmp(PQgetvalue(res, 0, 0), "f") == 0) {
+		op->standby = false;
+		conn_set_role(c, DBHOSTS_ROLE_PRIMARY);
+		return;
+	}
+	if (c->role == DBHOSTS_ROLE_UNKNOWN)
+		conn_set_role(c, DBHOSTS_ROLE_STANDBY);
+	if (!PQgetisnull(res, 0, 1) &&
+	    fence_lsn_parse(PQgetvalue(res, 0, 1), &lsn) == 0)
+		op->replay_lsn = lsn;
+}
+
+/* op_store - keep what came back for query i */
+static void
+op_store(struct db_conn *c, struct db_op *op, size_t i, const PGresult *res)
+{
+	struct db_opq *q = &op->q[i];
 	char	*error = NULL;
 	size_t	 nvals;
 
@@ -251,7 +316,7 @@ op_store(struct db_conn *c, struct db_op *op, const PGresult *res)
 		if (pgconn_values(res, &q->vals, &nvals, &error) < 0)
 			q->error = error;
 		else
-			op->res[op->cur].nvals = nvals;
+			op->res[i].nvals = nvals;
 		return;
 	default:
 		q->error = pgconn_result_error(res);
@@ -300,6 +365,8 @@ op_complete(struct db_conn *c, struct db_op *op, const char *why)
 			op->res[i].status = DB_OK;
 			op->res[i].error = NULL;
 			op->res[i].vals = (const char *const *)q->vals;
+			op->res[i].standby = op->standby;
+			op->res[i].replay_lsn = op->replay_lsn;
 		}
 	}
 	if (op->cb == NULL) {
@@ -560,6 +627,9 @@ conn_send(struct db_conn *c, struct db_op *op)
 	op->t_us = clock_mono_us();
 	op->cur = 0;
 	op->cur_seen = false;
+	op->standby = false;
+	op->replay_lsn = 0;
+	op->pre = c->role == DBHOSTS_ROLE_PRIMARY ? 0 : 1;
 	for (i = 0; i < op->n; i++) {
 		q = &op->q[i];
 		if (!c->prepared[q->stmt] && conn_send_prepare(c, q->stmt) < 0)
@@ -568,6 +638,9 @@ conn_send(struct db_conn *c, struct db_op *op)
 	/* after the prepares it may need: they come back first */
 	TAILQ_INSERT_TAIL(&c->sent, op, link);
 	c->nbatches++;
+	if (op->pre && PQsendQueryParams(c->pg, DB_REPLAY_SQL, 0, NULL,
+	    NULL, NULL, NULL, 0) == 0)
+		return -1;
 	for (i = 0; i < op->n; i++) {
 		q = &op->q[i];
 		if (PQsendQueryPrepared(c->pg,
@@ -598,6 +671,19 @@ conn_established(struct db_conn *c)
 	    PQenterPipelineMode(c->pg) == 0) {
 		conn_connect_failed(c, "cannot enter non-blocking pipeline "
 		    "mode");
+		return;
+	}
+	c->role = DBHOSTS_ROLE_UNKNOWN;
+	conn_set_role(c, pgconn_role(c->pg));
+	if (!pgconn_fits(c->db->pc, c->host)) {
+		/* prefer-standby found a primary: try the hosts that are,
+		 * or may be, standbys first (now known: no loop) */
+		msg_info("pgsql server %s is a primary; %s = %s: trying "
+		    "another host", db_label(c), "db_read_target",
+		    dbhosts_target_name(pgconn_target(c->db->pc)));
+		db_host_up(c->db, c->host);
+		conn_close(c, "a primary, a standby is preferred");
+		conn_connect(c);
 		return;
 	}
 	conn_set_state(c, DB_CONN_READY);
@@ -699,8 +785,12 @@ conn_drain(struct db_conn *c)
 			op_complete(c, op, "no result");
 			continue;
 		}
-		if (op->cur < op->n && !op->cur_seen)
-			op_store(c, op, res);
+		if (!op->cur_seen && op->kind == DB_OP_BATCH && op->pre &&
+		    op->cur == 0)
+			op_store_replay(c, op, res);
+		else if (!op->cur_seen && op->cur >= op->pre &&
+		    op->cur - op->pre < op->n)
+			op_store(c, op, op->cur - op->pre, res);
 		op->cur_seen = true;
 		PQclear(res);
 		if (PQstatus(c->pg) == CONNECTION_BAD)
@@ -964,6 +1054,8 @@ db_new(struct event_base *base, const struct sqlmap *const *maps,
 	/* hosts: from the first map; all maps of a pool share them */
 	sc = nmaps > 0 ? &maps[0]->conn : NULL;
 	db->pc = pgconn_new(sc, db->appname);
+	pgconn_set_target(db->pc, opts != NULL ? opts->target :
+	    DBHOSTS_TARGET_ANY);
 	if (sc != NULL)
 		db->idle_interval_s = sc->idle_interval_s;
 

@@ -13,7 +13,11 @@
  * one round trip. Hosts are tried in Postfix dict_pgsql's order (unix
  * sockets, then TCP, then URIs, random within each kind); a host that
  * failed to connect is skipped for retry_interval while another one is
- * not; a connection that fails is reconnected with backoff.
+ * not; a connection that fails is reconnected with backoff. The read
+ * target (db_read_target) puts standbys or the primary first, and every
+ * batch says whether a standby answered it, and how far that standby
+ * had replayed the primary's WAL when it did (db_result), so that the
+ * caller knows whether the answers may predate a change it was told of.
  *
  * Contract: db_submit() returns -1 when the request cannot be queued (the
  * callback will never run), or 0 and then the callback runs exactly once,
@@ -26,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/dbhosts.h"
 #include "core/sqlmap.h"
 
 struct event_base;
@@ -55,6 +60,13 @@ struct db_result {
 	const char *error;	/* DB_ERROR: one-line reason */
 	const char *const *vals;	/* NULL entries are SQL NULLs */
 	size_t	 nvals;
+	bool	 standby;	/* DB_OK: answered by a standby (a server
+				 * in recovery), or by a server whose role
+				 * could not be told */
+	uint64_t replay_lsn;	/* standby: the primary's WAL it had
+				 * replayed before the batch ran (all of
+				 * it was visible to the queries); 0:
+				 * unknown */
 };
 
 /* results[i] answers queries[i]; valid only during the callback */
@@ -64,6 +76,7 @@ typedef void db_done_cb(void *arg, const struct db_result *results,
 struct db_opts {
 	unsigned pool_size;		/* connections, >= 1 */
 	const char *application_name;	/* "vrcptd" */
+	enum dbhosts_target target;	/* db_read_target */
 };
 
 /*

@@ -8,7 +8,9 @@
  * dict_pgsql.c's order; a host that failed to connect is skipped for
  * retry_interval by the later lookups of the same run); a failed
  * connect is logged as Postfix logs it. Each host gets timeout_ms to
- * connect (pgconn_connect); the query is sent with PQsendQueryParams()
+ * connect (pgconn_connect), and with db_read_target = prefer-standby a
+ * primary that answers is kept only as a fallback while the hosts after
+ * it are tried for a standby; the query is sent with PQsendQueryParams()
  * and its answer awaited with poll() until the call's deadline, so that
  * a hung server cannot hang the tool. A connection found broken is
  * reconnected once.
@@ -70,14 +72,22 @@ dbsync_free(struct dbsync **dsp)
 	free(ds);
 }
 
+void
+dbsync_set_target(struct dbsync *ds, enum dbhosts_target t)
+{
+	pgconn_set_target(ds->pc, t);
+}
+
 /*
- * dbsync_connect - the first host that answers (*why_r NULL), or -1 and
- * *why_r (fresh: the last host's failure) if none
+ * dbsync_connect - the first host that answers and fits the read target
+ * (else the first that answered), *why_r NULL; or -1 and *why_r (fresh:
+ * the last host's failure) if none
  */
 static int
 dbsync_connect(struct dbsync *ds, char **why_r)
 {
-	size_t	 order[DBHOSTS_MAX], i, n;
+	size_t	 order[DBHOSTS_MAX], i, n, spare_host = 0;
+	PGconn	*spare = NULL;
 	const char *label;
 	char	*line;
 
@@ -85,8 +95,18 @@ dbsync_connect(struct dbsync *ds, char **why_r)
 	for (i = 0; i < n; i++) {
 		if (pgconn_connect(ds->pc, order[i], ds->timeout_ms, -1,
 		    &ds->pg, &line) == 0) {
-			ds->cur = order[i];
 			(void)pgconn_up(ds->pc, order[i]);
+			pgconn_set_role(ds->pc, order[i], pgconn_role(ds->pg));
+			if (!pgconn_fits(ds->pc, order[i]) && spare == NULL) {
+				/* prefer-standby found a primary first */
+				spare = ds->pg;
+				spare_host = order[i];
+				ds->pg = NULL;
+				continue;
+			}
+			if (spare != NULL)
+				PQfinish(spare);
+			ds->cur = order[i];
 			/* an earlier host's failure is not the answer's */
 			free(*why_r);
 			*why_r = NULL;
@@ -100,6 +120,13 @@ dbsync_connect(struct dbsync *ds, char **why_r)
 		*why_r = xasprintf("connect to pgsql server %s: %s", label,
 		    line);
 		free(line);
+	}
+	if (spare != NULL) {
+		ds->pg = spare;
+		ds->cur = spare_host;
+		free(*why_r);
+		*why_r = NULL;
+		return 0;
 	}
 	return -1;
 }

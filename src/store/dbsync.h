@@ -6,6 +6,7 @@
  * SQL, same parameters and same result handling as the daemon's db.c,
  * one query at a time, with a timeout.
  */
+#include "core/dbhosts.h"
 #include "core/fact.h"
 #include "core/sqlmap.h"
 
@@ -18,6 +19,14 @@ struct dbsync;
  */
 struct dbsync *dbsync_new(const struct sqlmap_conn *conn, unsigned timeout_ms);
 void	dbsync_free(struct dbsync **dsp);
+
+/*
+ * dbsync_set_target - read where the daemon reads (db_read_target;
+ * before the first lookup): with primary a standby refuses the connect,
+ * with prefer-standby a primary is used only when no host that is, or
+ * may be, a standby answers.
+ */
+void	dbsync_set_target(struct dbsync *ds, enum dbhosts_target t);
 
 /*
  * dbsync_lookup - run sm's query for key (the caller has checked

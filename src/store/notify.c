@@ -10,7 +10,10 @@
  * database: the query proves the connection alive even when nothing
  * changes, and the invalidation is "up" only while triggers exist
  * (without them nothing would ever be sent, and cached answers must
- * not be trusted). The count is also taken right after LISTEN.
+ * not be trusted). The count is also taken right after LISTEN. The same
+ * query returns pg_current_wal_insert_lsn() (notify.h: WAL positions),
+ * and it is sent at once, not at its interval, when notifications have
+ * arrived since the last one was sent.
  *
  * Hosts are tried in the order the pools use (pgconn_order: Postfix
  * dict_pgsql.c's), with a host list of the listener's own. Where the
@@ -46,6 +49,7 @@
 #include <libpq-fe.h>
 
 #include "core/cachefmt.h"
+#include "core/fence.h"
 #include "store/notify.h"
 #include "store/pgconn.h"
 #include "util/clock.h"
@@ -54,8 +58,8 @@
 
 #define US_PER_MS		CLOCK_US_PER_MS
 #define NOTIFY_TRIGGERS_SQL	\
-	"SELECT count(*), pg_backend_pid() FROM pg_trigger " \
-	"WHERE tgname LIKE 'vrcpt\\_%' AND NOT tgisinternal"
+	"SELECT count(*), pg_backend_pid(), pg_current_wal_insert_lsn() " \
+	"FROM pg_trigger WHERE tgname LIKE 'vrcpt\\_%' AND NOT tgisinternal"
 #define NOTIFY_SEND_SQL		"SELECT pg_notify($1, $2)"
 #define NOTIFY_SEND_APPNAME	"vrcptctl"
 #define NOTIFY_STANDBY		"a standby (LISTEN needs the primary)"
@@ -78,6 +82,7 @@ struct notify {
 				 * cannot be trusted, up never again */
 	struct dbhosts_backoff backoff;
 	uint64_t next_tick_us;
+	uint64_t tag;		/* of the last batch of notifications */
 };
 
 /* n_wait - wait for the connection's socket (events) or the stop pipe */
@@ -283,10 +288,11 @@ n_open(struct notify *n)
 
 /*
  * n_triggers - the database has count vrcpt_* triggers: up when there
- * are some, down when there are none
+ * are some, down when there are none; lsn: the primary's WAL insert
+ * position, taken after LISTEN
  */
 static void
-n_triggers(struct notify *n, long count)
+n_triggers(struct notify *n, long count, uint64_t lsn)
 {
 	if (count > 0 && !n->is_up && !n->shared) {
 		if (n->warned_triggers)
@@ -294,7 +300,7 @@ n_triggers(struct notify *n, long count)
 			    "answers", n->label);
 		n->warned_triggers = false;
 		n->is_up = true;
-		n->hooks.up(n->hooks.arg);
+		n->hooks.up(n->hooks.arg, lsn);
 	} else if (count == 0) {
 		if (!n->warned_triggers)
 			msg_warn("%s has no vrcpt_* triggers (load "
@@ -369,11 +375,22 @@ n_backend(struct notify *n, long pid)
  * 0) or we are stopped (1). The keep-alive query counts the triggers;
  * the first one goes out at once.
  */
+/* n_lsn - field col of a one-row result, a WAL position; -1 if not */
+static int
+n_lsn(const PGresult *res, int col, uint64_t *lsn_r)
+{
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+	    PQnfields(res) <= col || PQgetisnull(res, 0, col))
+		return -1;
+	return fence_lsn_parse(PQgetvalue(res, 0, col), lsn_r);
+}
+
 static int
 n_serve(struct notify *n)
 {
 	uint64_t next_ping = clock_mono_us(), ping_deadline = 0;
-	bool	 ping = false;
+	uint64_t ping_tag = 0, lsn;
+	bool	 ping = false, got, want_lsn = false;
 	PGnotify *msg;
 	PGresult *res;
 
@@ -381,18 +398,26 @@ n_serve(struct notify *n)
 		uint64_t now, until;
 		enum pgconn_wait w;
 
+		/* one tag per batch taken: the order they were handed over */
+		got = false;
 		while ((msg = PQnotifies(n->pg)) != NULL) {
-			if (strcmp(msg->relname, CACHEFMT_CHANNEL) == 0)
-				n->hooks.message(n->hooks.arg, msg->extra);
+			if (strcmp(msg->relname, CACHEFMT_CHANNEL) == 0) {
+				if (!got)
+					n->tag++;
+				got = true;
+				n->hooks.message(n->hooks.arg, msg->extra,
+				    n->tag);
+			}
 			PQfreemem(msg);
 		}
+		want_lsn = want_lsn || got;
 		while (ping && !PQisBusy(n->pg)) {
 			res = PQgetResult(n->pg);
 			if (res == NULL) {
 				ping = false;
 				break;
 			}
-			if (n_count(res, 0) < 0) {
+			if (n_count(res, 0) < 0 || n_lsn(res, 2, &lsn) < 0) {
 				char	*why = pgconn_result_error(res);
 
 				PQclear(res);
@@ -400,13 +425,16 @@ n_serve(struct notify *n)
 				free(why);
 				return 0;
 			}
+			/* sent after the notifications of ping_tag arrived */
+			if (n->hooks.settled != NULL)
+				n->hooks.settled(n->hooks.arg, ping_tag, lsn);
 			n_backend(n, n_count(res, 1));
-			n_triggers(n, n_count(res, 0));
+			n_triggers(n, n_count(res, 0), lsn);
 			PQclear(res);
 		}
 		n_tick(n);
 		now = clock_mono_us();
-		if (!ping && now >= next_ping) {
+		if (!ping && (now >= next_ping || want_lsn)) {
 			if (!PQsendQuery(n->pg, NOTIFY_TRIGGERS_SQL)) {
 				char	*why = pgconn_oneline(
 				    PQerrorMessage(n->pg));
@@ -416,6 +444,8 @@ n_serve(struct notify *n)
 				return 0;
 			}
 			ping = true;
+			ping_tag = n->tag;
+			want_lsn = false;
 			ping_deadline = now +
 			    NOTIFY_PING_TIMEOUT_MS * US_PER_MS;
 			next_ping = now + NOTIFY_PING_INTERVAL_MS * US_PER_MS;

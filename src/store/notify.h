@@ -24,10 +24,24 @@
  * hooks->tick runs about once a second whatever the state. All hooks
  * run on the listener thread.
  *
+ * WAL positions, for the caches of answers read from standbys
+ * (core/fence.h): every keep-alive query also asks the primary for its
+ * WAL insert position, and one is sent at once after notifications
+ * arrive. Each batch of notifications taken from the connection gets a
+ * tag (1, 2, ...: the order they were handed over); hooks->settled(tag,
+ * lsn) says that every notification of that tag or an earlier one was
+ * committed at or before lsn (the query was sent after they had
+ * arrived, so the primary had written their commit records). hooks->up
+ * gets the position of the first keep-alive on a new connection:
+ * everything committed before LISTEN took effect, which may have been
+ * missed, is at or before it.
+ *
  * notify_send() is the other end, for vrcptctl flush: a blocking
  * "SELECT pg_notify('vrcpt_invalidate', payload)" on the first host, in
  * the same order, that takes it.
  */
+#include <stdint.h>
+
 #include "core/sqlmap.h"
 
 struct notify;
@@ -40,10 +54,12 @@ struct notify;
 #define NOTIFY_TICK_MS			1000
 
 struct notify_hooks {
-	void	(*up)(void *arg);
+	void	(*up)(void *arg, uint64_t lsn);
 	void	(*down)(void *arg);
-	void	(*message)(void *arg, const char *payload);
-	void	(*tick)(void *arg);
+	void	(*message)(void *arg, const char *payload, uint64_t tag);
+	void	(*settled)(void *arg, uint64_t tag, uint64_t lsn);	/* or
+									 * NULL */
+	void	(*tick)(void *arg);	/* or NULL */
 	void	*arg;
 };
 

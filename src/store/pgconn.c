@@ -41,6 +41,8 @@
 #define PGCONN_PORT_MAX		65535
 #define PGCONN_UNKNOWN_ERROR	"unknown error"
 #define PGCONN_NO_DATABASE	"no database configured"
+#define PGCONN_ATTRS_PRIMARY	"primary"	/* target_session_attrs */
+#define PGCONN_STANDBY_PARAM	"in_hot_standby"	/* PostgreSQL 14+ */
 
 struct pgconn_host {
 	char	*label;		/* for messages */
@@ -329,6 +331,51 @@ size_t
 pgconn_ndown(const struct pgconn *pc)
 {
 	return dbhosts_ndown(&pc->state);
+}
+
+void
+pgconn_set_target(struct pgconn *pc, enum dbhosts_target t)
+{
+	size_t	 i;
+
+	pc->state.target = t;
+	if (t != DBHOSTS_TARGET_PRIMARY)
+		return;
+	/* later keywords win: a URI's own target_session_attrs too */
+	for (i = 0; i < pc->state.n; i++) {
+		if (pc->hosts[i].bad == NULL)
+			pgconn_add_str(&pc->hosts[i].params,
+			    "target_session_attrs", PGCONN_ATTRS_PRIMARY);
+	}
+}
+
+enum dbhosts_target
+pgconn_target(const struct pgconn *pc)
+{
+	return pc->state.target;
+}
+
+void
+pgconn_set_role(struct pgconn *pc, size_t i, enum dbhosts_role r)
+{
+	dbhosts_set_role(&pc->state, i, r);
+}
+
+bool
+pgconn_fits(const struct pgconn *pc, size_t i)
+{
+	return dbhosts_fits(&pc->state, i, clock_mono_us());
+}
+
+enum dbhosts_role
+pgconn_role(const PGconn *pg)
+{
+	const char *v = PQparameterStatus(pg, PGCONN_STANDBY_PARAM);
+
+	if (v == NULL)
+		return DBHOSTS_ROLE_UNKNOWN;
+	return strcmp(v, "on") == 0 ? DBHOSTS_ROLE_STANDBY :
+	    DBHOSTS_ROLE_PRIMARY;
 }
 
 /*

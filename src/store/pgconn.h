@@ -6,7 +6,8 @@
  * listener (notify.c, a thread with poll()) and the tools (dbsync.c and
  * notify_send(), blocking): the "hosts =" of a pgsql: map with their
  * libpq keywords, the order to try them in and their retry state
- * (core/dbhosts: Postfix dict_pgsql.c), and the connect itself, as
+ * (core/dbhosts: Postfix dict_pgsql.c; with db_read_target, the role
+ * each host was last found in), and the connect itself, as
  * steps (pgconn_start/pgconn_poll) an event loop or a poll() loop
  * drives, or blocking with a timeout (pgconn_connect). pgconn.c is the
  * only file that calls libpq's connect functions.
@@ -125,6 +126,34 @@ bool	pgconn_up(struct pgconn *pc, size_t i);
 
 /* pgconn_ndown - hosts whose last attempt failed */
 size_t	pgconn_ndown(const struct pgconn *pc);
+
+/*
+ * pgconn_set_target - where reads go (db_read_target; before the first
+ * connect, once): the order puts the hosts of the wanted role first
+ * (core/dbhosts), and PRIMARY also gives every connect libpq's
+ * target_session_attrs=primary, so that a standby refuses at connect
+ * time: a failed connect, skipped for retry_interval (as the LISTEN
+ * connection skips standbys), with libpq's reason in the log.
+ */
+void	pgconn_set_target(struct pgconn *pc, enum dbhosts_target t);
+enum dbhosts_target pgconn_target(const struct pgconn *pc);
+
+/* pgconn_set_role - host i was found to be a primary or a standby */
+void	pgconn_set_role(struct pgconn *pc, size_t i, enum dbhosts_role r);
+
+/*
+ * pgconn_fits - a connection to host i may stay for the read target
+ * (dbhosts_fits: prefer-standby leaves a primary while a standby, or a
+ * host not known yet, is not being skipped)
+ */
+bool	pgconn_fits(const struct pgconn *pc, size_t i);
+
+/*
+ * pgconn_role - what the server of pg says it is: its in_hot_standby
+ * parameter, which PostgreSQL 14 and later report at connect and again
+ * after a promotion; UNKNOWN when the server does not report it.
+ */
+enum dbhosts_role pgconn_role(const PGconn *pg);
 
 /*
  * Connecting, one step at a time: pgconn_start(), then pgconn_poll()

@@ -352,7 +352,7 @@ static struct db *
 pool(struct event_base *base, struct sqlmap **maps, size_t n, unsigned size,
     const char *appname)
 {
-	struct db_opts o = { size, appname };
+	struct db_opts o = { size, appname, DBHOSTS_TARGET_ANY };
 
 	return db_new(base, (const struct sqlmap *const *)maps, n, &o);
 }
@@ -1747,7 +1747,12 @@ n_nop(void *arg)
 }
 
 static void
-n_msg(void *arg, const char *payload)
+n_up(void *arg, uint64_t lsn)
+{
+}
+
+static void
+n_msg(void *arg, const char *payload, uint64_t tag)
 {
 }
 
@@ -1777,7 +1782,8 @@ START_TEST(t_notify_unix_first)
 	char	*live = live_host(), *pid;
 	const char *hosts[2] = { f->spec, live };
 	struct sqlmap *m = map_new(1, "SELECT 1", 0, hosts, 2);
-	struct notify_hooks h = { n_nop, n_nop, n_msg, NULL, NULL };
+	struct notify_hooks h = { .up = n_up, .down = n_nop,
+	    .message = n_msg };
 	struct notify *n = notify_start(&m->conn, "vrcpt-listen-order", &h);
 
 	pid = listener_pid(base, "vrcpt-listen-order", NULL);
@@ -1797,7 +1803,8 @@ START_TEST(t_notify_retry_interval)
 	char	*live = live_host(), *pid, *old;
 	const char *hosts[2] = { f->spec, live };
 	struct sqlmap *m = map_new(1, "SELECT 1", 0, hosts, 2);
-	struct notify_hooks h = { n_nop, n_nop, n_msg, NULL, NULL };
+	struct notify_hooks h = { .up = n_up, .down = n_nop,
+	    .message = n_msg };
 	struct notify *n = notify_start(&m->conn, "vrcpt-listen-retry", &h);
 	int	 i;
 

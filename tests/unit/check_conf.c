@@ -132,6 +132,8 @@ static const struct {
 	{ "maillog_file", "" },
 	{ "log_level", "0" },
 	{ "db_pool_size", "4" },
+	{ "db_read_target", "any" },
+	{ "db_replay_wait", "500ms" },
 	{ "workers", "0" },
 	{ "user", "" },
 	{ "metrics_listen", "" },
@@ -376,6 +378,10 @@ static const struct {
 	{ "other_domain_action = 450\n", "other_domain_action", "450" },
 	{ "lookup_failure_action = DUNNO\n", "lookup_failure_action",
 	  "dunno" },
+	{ "db_read_target = Prefer-Standby\n", "db_read_target",
+	  "prefer-standby" },
+	{ "db_read_target = primary\n", "db_read_target", "primary" },
+	{ "db_replay_wait = 0\n", "db_replay_wait", "0ms" },
 	{ "request_timeout = 500ms\n", "request_timeout", "500ms" },
 	{ "request_timeout = 2\n", "request_timeout", "2000ms" },
 	{ "request_timeout = 2m\n", "request_timeout", "120000ms",
@@ -636,6 +642,8 @@ static const struct {
 	{ "lookup_failure_action = defer # like Postfix\n",
 	  { P ":1: bad action configuration: lookup_failure_action = defer "
 	    "# like Postfix (use defer or dunno)" } },
+	{ "db_read_target = standby\n", { P ":1: bad target configuration: "
+	  "db_read_target = standby (use any, prefer-standby or primary)" } },
 	{ "connection_limit = 0\n", { P ":1: bad numerical configuration: "
 	  "connection_limit = 0 (use a number from 1 to 1000000)" } },
 	{ "io_timeout = 0\n", { P ":1: bad time configuration: "

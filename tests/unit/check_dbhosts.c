@@ -9,7 +9,9 @@
  * random spread), a dead host tried again before retry_interval is up
  * (every reconnect slowed by it), or tried never again after it, a
  * database that is back not found until retry_interval is over, and
- * reconnects that hammer a server or never slow down.
+ * reconnects that hammer a server or never slow down; with
+ * db_read_target, reads that go to a standby when the primary was
+ * asked for, or to the primary while a standby is up and preferred.
  */
 #include <check.h>
 #include <stdio.h>
@@ -323,6 +325,107 @@ START_TEST(test_backoff)
 }
 END_TEST
 
+/*
+ * db_read_target: the order within a role is Postfix's; the role comes
+ * first. P: primary, S: standby, U: not known yet.
+ */
+#define P	DBHOSTS_ROLE_PRIMARY
+#define SB	DBHOSTS_ROLE_STANDBY
+#define U	DBHOSTS_ROLE_UNKNOWN
+static const struct target_case {
+	const char *name;
+	enum dbhosts_target target;
+	const char *hosts[ROW_HOSTS];
+	enum dbhosts_role role[ROW_HOSTS];
+	uint64_t retry[ROW_HOSTS];
+	uint64_t rnd[ROW_DRAWS];
+	size_t	 nrnd;
+	size_t	 want[ROW_HOSTS];
+	size_t	 ntry;
+	bool	 fits[ROW_HOSTS];	/* dbhosts_fits(i) */
+} target_cases[] = {
+	/* any: roles change nothing (Postfix: standbys like any host) */
+	{ "any", DBHOSTS_TARGET_ANY, { "unix:/a", "unix:/b", "db" },
+	    { P, SB, U }, { 0 }, { 0 }, 1, { 0, 1, 2 }, 3,
+	    { true, true, true } },
+	/* prefer-standby: a TCP standby before a unix-socket primary */
+	{ "prefer-standby, role before kind", DBHOSTS_TARGET_PREFER_STANDBY,
+	    { "unix:/a", "db" }, { P, SB }, { 0 }, { 0 }, 0, { 1, 0 }, 2,
+	    { false, true } },
+	/* ... unknown hosts between: they may be standbys */
+	{ "prefer-standby, unknown next", DBHOSTS_TARGET_PREFER_STANDBY,
+	    { "unix:/a", "unix:/b", "unix:/c" }, { P, U, SB }, { 0 },
+	    { 0, 0 }, 2, { 2, 1, 0 }, 3, { false, true, true } },
+	/* ... Postfix's random order within a role */
+	{ "prefer-standby, two standbys", DBHOSTS_TARGET_PREFER_STANDBY,
+	    { "unix:/a", "unix:/b", "unix:/c" }, { SB, P, SB }, { 0 },
+	    { 2, 1 }, 2, { 2, 0, 1 }, 3, { true, false, true } },
+	/* ... the standby skipped (down): the primary fits */
+	{ "prefer-standby, standby down", DBHOSTS_TARGET_PREFER_STANDBY,
+	    { "unix:/a", "unix:/b" }, { P, SB }, { 0, 65 * S }, { 0 }, 0,
+	    { 0, 1 }, 1, { true, true } },
+	/* ... nothing known yet: Postfix's order, all fit */
+	{ "prefer-standby, all unknown", DBHOSTS_TARGET_PREFER_STANDBY,
+	    { "db1", "db2" }, { U, U }, { 0 }, { 1 }, 1, { 1, 0 }, 2,
+	    { true, true } },
+	/* primary: the standby last, and it never fits */
+	{ "primary", DBHOSTS_TARGET_PRIMARY, { "unix:/a", "unix:/b", "db" },
+	    { SB, U, P }, { 0 }, { 0 }, 1, { 2, 1, 0 }, 3,
+	    { false, true, true } },
+	/* ... after a failover the old standby is the primary */
+	{ "primary, roles swapped", DBHOSTS_TARGET_PRIMARY,
+	    { "unix:/a", "unix:/b" }, { P, SB }, { 0 }, { 1 }, 1, { 0, 1 },
+	    2, { true, false } },
+};
+#undef P
+#undef SB
+#undef U
+
+START_TEST(test_target)
+{
+	const struct target_case *c = &target_cases[_i];
+	struct sqlmap_conn conn;
+	struct dbhosts dh;
+	struct draws d = { c->rnd, c->nrnd, 0, c->name };
+	size_t	 order[DBHOSTS_MAX], i, n, ntry;
+
+	memset(&conn, 0, sizeof(conn));
+	for (n = 0; n < ROW_HOSTS && c->hosts[n] != NULL; n++)
+		conn.hosts[n] = (char *)c->hosts[n];
+	conn.nhosts = n;
+	conn.retry_interval_s = 60;
+	dbhosts_init(&dh, &conn);
+	dh.target = c->target;
+	for (i = 0; i < n; i++) {
+		dh.v[i].retry_us = c->retry[i];
+		dbhosts_set_role(&dh, i, c->role[i]);
+	}
+	ntry = dbhosts_order(&dh, 5 * S, draw, &d, order);
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(order[i] == c->want[i], "%s: order[%zu] = %zu, "
+		    "want %zu", c->name, i, order[i], c->want[i]);
+		ck_assert_msg(dbhosts_fits(&dh, i, 5 * S) == c->fits[i],
+		    "%s: host %zu fits: %d", c->name, i,
+		    dbhosts_fits(&dh, i, 5 * S));
+	}
+	ck_assert_msg(ntry == c->ntry, "%s: %zu to try, want %zu", c->name,
+	    ntry, c->ntry);
+	ck_assert_msg(d.used == c->nrnd, "%s: %zu random numbers drawn, "
+	    "want %zu", c->name, d.used, c->nrnd);
+	dbhosts_clear(&dh);
+}
+END_TEST
+
+START_TEST(test_target_names)
+{
+	ck_assert_str_eq(dbhosts_target_name(DBHOSTS_TARGET_ANY), "any");
+	ck_assert_str_eq(dbhosts_target_name(DBHOSTS_TARGET_PREFER_STANDBY),
+	    "prefer-standby");
+	ck_assert_str_eq(dbhosts_target_name(DBHOSTS_TARGET_PRIMARY),
+	    "primary");
+}
+END_TEST
+
 static Suite *
 dbhosts_suite(void)
 {
@@ -336,6 +439,9 @@ dbhosts_suite(void)
 	    sizeof(kind_cases) / sizeof(kind_cases[0]));
 	tcase_add_test(tc, test_default_host);
 	tcase_add_test(tc, test_spread);
+	tcase_add_loop_test(tc, test_target, 0,
+	    sizeof(target_cases) / sizeof(target_cases[0]));
+	tcase_add_test(tc, test_target_names);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("retry");
