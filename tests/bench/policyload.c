@@ -61,13 +61,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loadlib.h"
+
 #define PL_CONNS_MAX	4096
 #define PL_BUF		8192
 #define PL_ACTIONS_MAX	16
 #define PL_DEADLINE_S	600
 #define PL_DRAIN_S	10	/* wait for replies in flight at the end */
 #define PL_READY_S	60	/* -R: give up waiting for the server */
-#define PL_LINE_MAX	1024
 
 struct plconn {
 	int	 fd;
@@ -78,22 +79,6 @@ struct plconn {
 	char	 in[PL_BUF];
 };
 
-struct rcpt {
-	char	*addr;
-	char	 class;
-};
-
-static struct rcpt *rcpts;
-static size_t nrcpts, next_rcpt;
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static uint64_t
 realtime_ns(void)
@@ -140,14 +125,6 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	return -1;
-}
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /*
@@ -208,43 +185,6 @@ reply_ok(char class, const char *reply)
 		return strncmp(reply, "action=550 5.1.1 ", 17) == 0;
 	}
 	return true;
-}
-
-static void
-load_rcpts(const char *file)
-{
-	FILE *fp = fopen(file, "r");
-	char line[PL_LINE_MAX], *tab;
-	size_t cap = 0;
-
-	if (fp == NULL) {
-		perror(file);
-		exit(2);
-	}
-	while (fgets(line, sizeof(line), fp)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (*line == '\0')
-			continue;
-		if (nrcpts == cap) {
-			cap = cap ? cap * 2 : 1024;
-			if ((rcpts = realloc(rcpts, cap * sizeof(*rcpts))) ==
-			    NULL) {
-				perror("realloc");
-				exit(2);
-			}
-		}
-		rcpts[nrcpts].class = 0;
-		if ((tab = strchr(line, '\t')) != NULL) {
-			*tab = '\0';
-			rcpts[nrcpts].class = tab[1];
-		}
-		rcpts[nrcpts++].addr = strdup(line);
-	}
-	fclose(fp);
-	if (nrcpts == 0) {
-		fprintf(stderr, "policyload: %s: no recipients\n", file);
-		exit(2);
-	}
 }
 
 /*
@@ -374,7 +314,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (file)
-		load_rcpts(file);
+		load_rcpts("policyload", file);
 	if (nrcpts > 0)
 		next_rcpt %= nrcpts;
 	if (start_ns != 0 && wait_ready(ep, start_ns) < 0)

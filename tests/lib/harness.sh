@@ -17,11 +17,18 @@
 #   finish                  "NAME: N passed, M failed"; exit status 0 only
 #                           when none failed
 #   skip TEXT...            "NAME: skipped: TEXT", then finish
+#   need_cmd PKG CMD...     bad "CMD not installed (apt-get install PKG)"
+#                           and finish unless every CMD is on PATH
 #
 # At exit
-#   harness_on_exit CMD     run CMD (eval) at exit, after the daemons are
-#                           stopped, before WORK is removed (the last added
-#                           runs first)
+#   harness_on_exit CMD     run CMD (eval) at exit, after the daemons and
+#                           background jobs are stopped, before WORK is
+#                           removed (the last added runs first)
+#
+# Background jobs (load generators, churn): their pids in BGPIDS
+#   BGPIDS+=($!)            after starting one with &
+#   kill_bg                 kill and reap every job in BGPIDS (also at
+#                           exit, after the daemons are stopped)
 #
 # Daemons (stopped at exit, the last started first)
 #   daemon_start NAME SOCKET CMD...
@@ -104,6 +111,7 @@ harness_init() {
 	    exit 1
 	chmod 755 "$WORK"
 	HARNESS_EXIT=()
+	BGPIDS=()			# background jobs (kill_bg)
 	HARNESS_DAEMONS=()		# names, in the order started
 	declare -g -A HARNESS_PID=()	# name -> pid
 	trap harness_cleanup EXIT
@@ -143,11 +151,31 @@ skip() {
 
 harness_on_exit() { HARNESS_EXIT=("$1" "${HARNESS_EXIT[@]}"); }
 
+need_cmd() {
+	local pkg=$1 c
+	shift
+	for c in "$@"; do
+		command -v "$c" >/dev/null && continue
+		bad "$c not installed (apt-get install $pkg)"
+		finish
+	done
+}
+
+kill_bg() {
+	local p
+	for p in "${BGPIDS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	BGPIDS=()
+}
+
 harness_cleanup() {
 	local names=("${HARNESS_DAEMONS[@]}") i c
 	for ((i = ${#names[@]} - 1; i >= 0; i--)); do
 		daemon_stop "${names[$i]}"
 	done
+	kill_bg
 	for c in "${HARNESS_EXIT[@]}"; do
 		eval "$c"
 	done
