@@ -190,6 +190,9 @@ vrcptd_cf() {
 	{
 		echo "# written by tests/e2e/run.sh"
 		echo "listen = unix:$WORK/$name.sock"
+		# the tables are COMMON's (or a Postfix instance's main.cf,
+		# as the lines given say), never the machine's main.cf
+		echo "postfix_config_directory ="
 		printf '%s\n' "${COMMON[@]}"
 		echo "lookup_failure_action = defer"
 		echo "syslog_name = vrcptd"

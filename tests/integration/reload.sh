@@ -12,6 +12,7 @@ harness_init reload
 write_cf() {	# mailbox map contents
 	cat > "$WORK/v.cf" <<EOC
 listen = unix:$WORK/p.sock
+postfix_config_directory =
 virtual_mailbox_domains = example.com
 virtual_mailbox_maps = inline:{$1}
 maillog_file = $WORK/log
