@@ -44,8 +44,8 @@ ctl_check(const struct conf *cfg, bool all)
 	    cfg->nmaps, cfg->nmaps == 1 ? "" : "s", cfg->ndbconfs,
 	    cfg->ndbconfs == 1 ? "" : "s");
 	if (cfg->maincf != NULL)
-		printf("%s: read (postconf): Postfix's parameters not set "
-		    "above come from it\n", cfg->maincf);
+		printf("%s: read (postconf): Postfix's parameters that %s "
+		    "does not set come from it\n", cfg->maincf, cfg->path);
 	else if (*cfg->postfix_config_directory != '\0')
 		printf("%s/main.cf: none: Postfix's parameters are this "
 		    "file's and vrcpt's defaults\n",
