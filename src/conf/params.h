@@ -18,7 +18,9 @@
  *   flags    which programs read it (CONF_D vrcptd, CONF_M vrcpt-milter,
  *            CONF_C vrcptctl), whether SIGHUP applies it (CONF_LIVE) or
  *            vrcptd must be restarted, and CONF_PF for a parameter that
- *            Postfix has with the same name and meaning
+ *            Postfix has with the same name and meaning: its value is
+ *            taken from Postfix's main.cf (postfix_config_directory)
+ *            unless this file or -o sets it
  *   help     the reference text, one "\n"-terminated line per line
  *
  * Depends on: nothing. Included by conf/conf.h and conf/params.c.
@@ -79,6 +81,16 @@ X(LISTEN, control_listen, UENDPOINT, "unix:/run/vrcpt/control.sock", 0, 0,\
     "its default, a socket that cannot be created is a warning;\n"	\
     "set, it is an error. Empty: off.\n")				\
 									\
+X(TABLES, postfix_config_directory, PATH, "/etc/postfix", 0, 0,	\
+    CONF_D | CONF_C | CONF_LIVE,					\
+    "Postfix's configuration directory: every parameter marked \"as in\n" \
+    "Postfix\" that this file does not set is taken from its main.cf,\n" \
+    "as \"postconf -c DIR -x\" expands it (Postfix's defaults included),\n" \
+    "so that the tables are listed once, in main.cf. A value set here\n" \
+    "(or with -o) overrides main.cf's; one that differs is a warning.\n" \
+    "Read again at every reload. At the default, a directory without\n" \
+    "main.cf (vrcptd on a host without Postfix) means off; set, it must\n" \
+    "have one. Empty: off (only this file and vrcpt's defaults).\n")	\
 X(TABLES, virtual_alias_maps, MAPS, "", 0, 0,				\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "Aliases. A recipient with an alias is valid in any domain class.\n" \

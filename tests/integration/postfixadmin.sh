@@ -26,6 +26,7 @@ MAILBOXES="pgsql:$M/postfixadmin-virtual-mailbox-maps.cf, pgsql:$M/postfixadmin-
 
 cat > "$WORK/vrcptd.cf" <<EOC
 listen = unix:$WORK/policy.sock
+postfix_config_directory =
 virtual_mailbox_domains = $DOMAINS
 virtual_mailbox_maps = $MAILBOXES
 virtual_alias_maps = $ALIASES

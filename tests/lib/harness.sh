@@ -66,7 +66,10 @@
 #                           nothing, too) bad and status 1
 #   maps_cf DIR             the vrcptd.cf lines that use the four ISPmail
 #                           maps in DIR, as policy/README.md has them, and
-#                           recipient_delimiter = +
+#                           recipient_delimiter = +; and
+#                           postfix_config_directory = (empty: the
+#                           machine's /etc/postfix/main.cf must not change
+#                           a test; tests/integration/pfconf.sh tests it)
 #
 # Clients
 #   pc ENDPOINT COMMAND ARG...
@@ -289,6 +292,7 @@ maps_write() {
 
 maps_cf() {
 	cat <<EOF
+postfix_config_directory =
 virtual_mailbox_domains = pgsql:$1/pgsql-virtual-mailbox-domains.cf
 virtual_mailbox_maps = pgsql:$1/pgsql-virtual-mailbox-maps.cf
 virtual_alias_maps = pgsql:$1/pgsql-virtual-alias-maps.cf,

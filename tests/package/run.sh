@@ -382,10 +382,21 @@ chown root:postfix "$R"/etc/postfix/pgsql-*.cf
 chmod 640 "$R"/etc/postfix/pgsql-*.cf
 METRICS_PORT=$(pf_free_port)
 MILTER_PORT=$(pf_free_port)
-# the package's file, with the maps, a log file and metrics: edited as
-# an administrator would (the file keeps its mode and owner)
-sed -i -e 's/^#\(virtual_\|    pgsql:\|recipient_delimiter\)/\1/' \
-    -e 's|^#maillog_file = .*|maillog_file = /var/log/vrcpt/vrcptd.log|' \
+# the tables where the administrator keeps them: Postfix's main.cf;
+# vrcptd reads them from there (postfix_config_directory's default)
+[ -e "$R/etc/postfix/main.cf" ] ||
+    echo "compatibility_level = 3.6" >"$R/etc/postfix/main.cf"
+cat >>"$R/etc/postfix/main.cf" <<EOF
+virtual_mailbox_domains = pgsql:/etc/postfix/pgsql-virtual-mailbox-domains.cf
+virtual_mailbox_maps = pgsql:/etc/postfix/pgsql-virtual-mailbox-maps.cf
+virtual_alias_maps = pgsql:/etc/postfix/pgsql-virtual-alias-maps.cf,
+    pgsql:/etc/postfix/pgsql-email2email.cf
+recipient_delimiter = +
+EOF
+chmod 644 "$R/etc/postfix/main.cf"
+# the package's file, with a log file and metrics: edited as an
+# administrator would (the file keeps its mode and owner)
+sed -i -e 's|^#maillog_file = .*|maillog_file = /var/log/vrcpt/vrcptd.log|' \
     -e "s|^#metrics_listen = .*|metrics_listen = inet:127.0.0.1:$METRICS_PORT|" \
     -e "s|^#milter_listen = .*|milter_listen = inet:127.0.0.1:$MILTER_PORT|" \
     "$R/etc/vrcpt/vrcptd.cf"

@@ -18,6 +18,14 @@
 #define MSGS_MAX	8
 /* what the tests load: everything any program reads */
 #define ALL	(CONF_D | CONF_M | CONF_C | CONF_TABLES)
+/*
+ * the machine's Postfix (/etc/postfix/main.cf, postfix_config_directory's
+ * default) must not change what these tests see: they load with this
+ * override, as the integration tests' vrcptd.cf set it (check_pfconf
+ * tests main.cf)
+ */
+static const char *const hermetic[] = { "postfix_config_directory=" };
+#define HERMETIC	hermetic, 1
 
 /* maplist_str - a parameter's tables, one word each, comma-separated */
 static char *
@@ -106,6 +114,7 @@ static const struct {
 	{ "listen", "unix:/run/vrcpt/policy.sock" },
 	{ "listen_mode", "0660" },
 	{ "listen_group", "postfix" },
+	{ "postfix_config_directory", "/etc/postfix" },
 	{ "virtual_alias_domains", "" },
 	{ "virtual_alias_maps", "" },
 	{ "virtual_mailbox_domains", "" },
@@ -162,7 +171,7 @@ load_ok(const char *text, const char *const *want)
 	size_t	 i, nwant = 0;
 	int	 rc;
 
-	rc = conf_load_text(P, text, strlen(text), ALL, NULL, 0, &cfg, &msgs);
+	rc = conf_load_text(P, text, strlen(text), ALL, HERMETIC, &cfg, &msgs);
 	ck_assert_msg(rc == 0, "load failed: %s", msgs.n ? msgs.v[0] : "?");
 	ck_assert_ptr_nonnull(cfg);
 	while (want != NULL && want[nwant] != NULL)
@@ -179,11 +188,19 @@ load_ok(const char *text, const char *const *want)
 START_TEST(test_defaults)
 {
 	struct conf *cfg = load_ok("", NULL);
+	const struct conf_param *p;
 	char	*v;
 
-	v = field(cfg, defaults[_i].name);
-	ck_assert_str_eq(v, defaults[_i].value);
-	free(v);
+	if (strcmp(defaults[_i].name, "postfix_config_directory") == 0) {
+		/* loaded with the HERMETIC override: the table's */
+		p = conf_param_find(defaults[_i].name,
+		    strlen(defaults[_i].name));
+		ck_assert_str_eq(p->def, defaults[_i].value);
+	} else {
+		v = field(cfg, defaults[_i].name);
+		ck_assert_str_eq(v, defaults[_i].value);
+		free(v);
+	}
 	ck_assert_uint_eq(cfg->nmaps, 0);
 	ck_assert_uint_eq(cfg->ndbconfs, 0);
 	ck_assert_str_eq(cfg->path, P);
@@ -207,7 +224,7 @@ START_TEST(test_deploy_reference)
 	size_t	 len, i, n = 0;
 	FILE	*fp;
 
-	ck_assert_int_eq(conf_load("deploy/vrcptd.cf", ALL, NULL, 0, &cfg, &msgs), 0);
+	ck_assert_int_eq(conf_load("deploy/vrcptd.cf", ALL, HERMETIC, &cfg, &msgs), 0);
 	ck_assert_uint_eq(msgs.n, 0);
 	conf_unref(&cfg);
 
@@ -227,12 +244,18 @@ START_TEST(test_deploy_reference)
 	}
 	ck_assert_uint_eq(n, sizeof(defaults) / sizeof(defaults[0]));
 	ck_assert_int_eq(conf_load_text("deploy/vrcptd.cf", uncommented,
-	    strlen(uncommented), ALL, NULL, 0, &cfg, &msgs), 0);
+	    strlen(uncommented), ALL, HERMETIC, &cfg, &msgs), 0);
 	for (i = 0; i < msgs.n; i++)
 		ck_abort_msg("deploy/vrcptd.cf: %s", msgs.v[i]);
 	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
 		ck_assert_msg(strstr(uncommented, defaults[i].name) != NULL,
 		    "%s is not documented", defaults[i].name);
+		if (strcmp(defaults[i].name, "postfix_config_directory") == 0) {
+			/* overridden (HERMETIC): the text says it */
+			ck_assert_ptr_nonnull(strstr(uncommented,
+			    "postfix_config_directory = /etc/postfix\n"));
+			continue;
+		}
 		v = field(cfg, defaults[i].name);
 		ck_assert_str_eq(v, defaults[i].value);
 		free(v);
@@ -730,7 +753,7 @@ START_TEST(test_errors)
 	/* the NUL byte case: count through the embedded NUL */
 	if (strcmp(text, "user = x\nuser = ") == 0)
 		len = 18;
-	ck_assert_int_eq(conf_load_text(P, text, len, ALL, NULL, 0, &cfg, &msgs), -1);
+	ck_assert_int_eq(conf_load_text(P, text, len, ALL, HERMETIC, &cfg, &msgs), -1);
 	ck_assert_ptr_null(cfg);
 	while (n < MSGS_MAX && error_cases[_i].msgs[n] != NULL)
 		n++;
@@ -845,7 +868,7 @@ START_TEST(test_policy_files)
 	struct conf *cfg;
 
 	/* a path that cannot be read is an error, not a crash */
-	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, NULL, 0, &cfg, &msgs),
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, HERMETIC, &cfg, &msgs),
 	    -1);
 	ck_assert_uint_eq(msgs.n, 1);
 	conf_msgs_free(&msgs);
@@ -863,25 +886,25 @@ START_TEST(test_files)
 	struct conf *cfg = (struct conf *)1;
 	char	*big;
 
-	ck_assert_int_eq(conf_load(DIR "/nosuch.cf", ALL, NULL, 0, &cfg, &msgs), -1);
+	ck_assert_int_eq(conf_load(DIR "/nosuch.cf", ALL, HERMETIC, &cfg, &msgs), -1);
 	ck_assert_ptr_null(cfg);
 	ck_assert_uint_eq(msgs.n, 1);
 	ck_assert_str_eq(msgs.v[0], DIR "/nosuch.cf: cannot read: No such "
 	    "file or directory");
 	conf_msgs_free(&msgs);
 
-	ck_assert_int_eq(conf_load(DIR, ALL, NULL, 0, &cfg, &msgs), -1);
+	ck_assert_int_eq(conf_load(DIR, ALL, HERMETIC, &cfg, &msgs), -1);
 	ck_assert_str_eq(msgs.v[0], DIR ": cannot read: Is a directory");
 	conf_msgs_free(&msgs);
 
 	/* barely fits / one byte over */
 	big = malloc(CONF_FILE_MAX + 1);
 	memset(big, '\n', CONF_FILE_MAX + 1);
-	ck_assert_int_eq(conf_load_text(P, big, CONF_FILE_MAX, ALL, NULL, 0, &cfg,
+	ck_assert_int_eq(conf_load_text(P, big, CONF_FILE_MAX, ALL, HERMETIC, &cfg,
 	    &msgs), 0);
 	ck_assert_uint_eq(msgs.n, 0);
 	conf_unref(&cfg);
-	ck_assert_int_eq(conf_load_text(P, big, CONF_FILE_MAX + 1, ALL, NULL, 0, &cfg,
+	ck_assert_int_eq(conf_load_text(P, big, CONF_FILE_MAX + 1, ALL, HERMETIC, &cfg,
 	    &msgs), -1);
 	ck_assert_str_eq(msgs.v[0], P ": file too large (more than 1048576 "
 	    "bytes)");
@@ -902,7 +925,7 @@ START_TEST(test_expansion_bomb)
 	struct conf_msgs msgs = { 0 };
 	struct conf *cfg;
 
-	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, NULL, 0, &cfg, &msgs),
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, HERMETIC, &cfg, &msgs),
 	    -1);
 	ck_assert_uint_eq(msgs.n, 1);
 	ck_assert_msg(strncmp(msgs.v[0], P ":1: syslog_name: ",
@@ -920,21 +943,24 @@ START_TEST(test_overrides)
 {
 	struct conf_msgs msgs = { 0 };
 	struct conf *cfg = NULL;
-	const char *ov[] = { "syslog_name=vrcpt-milter/smtpd",
-	    "request_timeout=2s", "soft_bounce=maybe" };
-	const char *ov_ok[] = { "syslog_name=x", "no_such=1" };
-	const char *ov_bad[] = { "Syslog_name=x" };
+	const char *ov[] = { "postfix_config_directory=",
+	    "syslog_name=vrcpt-milter/smtpd", "request_timeout=2s",
+	    "soft_bounce=maybe" };
+	const char *ov_ok[] = { "postfix_config_directory=",
+	    "syslog_name=x", "no_such=1" };
+	const char *ov_bad[] = { "postfix_config_directory=",
+	    "Syslog_name=x" };
 	const char *text = "syslog_name = fromfile\nrequest_timeout = 5s\n";
 	char	*v;
 
-	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, ov, 3,
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, ov, 4,
 	    &cfg, &msgs), -1);
 	ck_assert_uint_eq(msgs.n, 1);
 	ck_assert_str_eq(msgs.v[0], "-o soft_bounce: bad boolean "
 	    "configuration: soft_bounce = maybe (use yes or no)");
 	conf_msgs_free(&msgs);
 
-	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, ov, 2,
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, ov, 3,
 	    &cfg, &msgs), 0);
 	ck_assert_uint_eq(msgs.n, 0);
 	ck_assert_str_eq(cfg->syslog_name, "vrcpt-milter/smtpd");
@@ -948,7 +974,7 @@ START_TEST(test_overrides)
 	conf_unref(&cfg);
 
 	text = "x = 1\nsoft_bounce = yes\n";
-	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, ov_ok, 2,
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, ov_ok, 3,
 	    &cfg, &msgs), 0);
 	ck_assert_uint_eq(msgs.n, 2);
 	ck_assert_str_eq(msgs.v[0], P ":1: warning: unknown parameter x");
@@ -959,7 +985,7 @@ START_TEST(test_overrides)
 	conf_msgs_free(&msgs);
 	conf_unref(&cfg);
 
-	ck_assert_int_eq(conf_load_text(P, "", 0, ALL, ov_bad, 1, &cfg,
+	ck_assert_int_eq(conf_load_text(P, "", 0, ALL, ov_bad, 2, &cfg,
 	    &msgs), -1);
 	ck_assert_uint_eq(msgs.n, 1);
 	ck_assert_str_eq(msgs.v[0], "-o Syslog_name=x: bad override (use "
@@ -980,8 +1006,8 @@ START_TEST(test_ownership)
 	const char *text = "virtual_mailbox_maps = pgsql:nosuch.cf\n"
 	    "db_pool_size = 1000\nmilter_listen = inet:127.0.0.1:10024\n";
 
-	ck_assert_int_eq(conf_load_text(P, text, strlen(text), CONF_M, NULL,
-	    0, &cfg, &msgs), 0);
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), CONF_M,
+	    HERMETIC, &cfg, &msgs), 0);
 	ck_assert_uint_eq(msgs.n, 0);
 	ck_assert_uint_eq(cfg->nmaps, 0);
 	ck_assert_ptr_null(cfg->virtual_mailbox_maps);
@@ -989,7 +1015,7 @@ START_TEST(test_ownership)
 	conf_unref(&cfg);
 
 	ck_assert_int_eq(conf_load_text(P, text, strlen(text),
-	    CONF_D | CONF_TABLES, NULL, 0, &cfg, &msgs), -1);
+	    CONF_D | CONF_TABLES, HERMETIC, &cfg, &msgs), -1);
 	/* vrcptd: both errors at once */
 	ck_assert_uint_eq(msgs.n, 2);
 	ck_assert_str_eq(msgs.v[0], P ":2: bad numerical configuration: "
@@ -1010,9 +1036,9 @@ START_TEST(test_changed)
 	const char *tb = "listen = unix:/run/b.sock\nsoft_bounce = yes\n"
 	    "workers = 0\n";
 
-	ck_assert_int_eq(conf_load_text(P, ta, strlen(ta), CONF_D, NULL, 0,
+	ck_assert_int_eq(conf_load_text(P, ta, strlen(ta), CONF_D, HERMETIC,
 	    &a, &msgs), 0);
-	ck_assert_int_eq(conf_load_text(P, tb, strlen(tb), CONF_D, NULL, 0,
+	ck_assert_int_eq(conf_load_text(P, tb, strlen(tb), CONF_D, HERMETIC,
 	    &b, &msgs), 0);
 	ck_assert_uint_eq(conf_changed(a, b, CONF_D, ids), 2);
 	ck_assert_int_eq(ids[0], CONF_P_listen);
