@@ -15,8 +15,9 @@
  *              all connections, starting at line OFFSET (-o). Without
  *              -f: "user<N>@example.com".
  *   -x         check every reply against the line's class: y wants
- *              "action=DUNNO", n wants "action=550 5.1.1 ..."; other
- *              replies are counted as wrong (warm-up included).
+ *              "action=DUNNO", n wants "action=550 5.1.1 ..."; a 4xx
+ *              or DEFER is counted as deferred, any other reply as
+ *              wrong (warm-up included).
  *   -R NS      cold start: before the load, connect (retrying every
  *              millisecond) and send the first "y" recipient until the
  *              reply is "action=DUNNO"; report the time of the first
@@ -33,7 +34,7 @@
  *
  * Prints one line of "name value" pairs:
  *   requests conns seconds rps p50_us p90_us p99_us p999_us max_us
- *   replies errors wrong checked next
+ *   replies errors wrong deferred checked next
  * ("next" is the line the next run should start at: -o), then the
  * count of each distinct reply. With -R, first a line
  *   first_reply_ms X ready_ms Y
@@ -174,6 +175,18 @@ send_req(struct plconn *c, uint64_t seq)
 	return write(c->fd, req, (size_t)n) == n ? 0 : -1;
 }
 
+/*
+ * reply_deferred - a 4xx or DEFER action: the server could not decide
+ * in time (a lookup timed out under load), a safe failure that Postfix
+ * turns into a retry, counted apart from wrong answers
+ */
+static bool
+reply_deferred(const char *reply)
+{
+	return strncmp(reply, "action=4", 8) == 0 ||
+	    strncmp(reply, "action=DEFER", 12) == 0;
+}
+
 /* reply_ok - is this reply (without its "\n\n") right for the class? */
 static bool
 reply_ok(char class, const char *reply)
@@ -266,7 +279,7 @@ main(int argc, char **argv)
 {
 	const char *ep = NULL, *file = NULL, *series = NULL;
 	unsigned long conns = 8, total = 0, warm = 0, done = 0, sent = 0;
-	unsigned long wrong = 0, checked = 0, measured = 0, inflight = 0;
+	unsigned long wrong = 0, deferred = 0, checked = 0, measured = 0, inflight = 0;
 	unsigned long interval_ms = 100, hold_s = 0, deadline_s = PL_DEADLINE_S;
 	unsigned long *slots = NULL, nslots = 0;
 	double seconds = 0;
@@ -401,7 +414,9 @@ main(int argc, char **argv)
 				}
 				if (check && c->class != 0) {
 					checked++;
-					if (!reply_ok(c->class, c->in))
+					if (reply_deferred(c->in))
+						deferred++;
+					else if (!reply_ok(c->class, c->in))
 						wrong++;
 				}
 				if (!stopping && done >= warm) {
@@ -453,7 +468,8 @@ main(int argc, char **argv)
 	qsort(lat, measured, sizeof(*lat), cmp_u64);
 	printf("requests %lu conns %lu seconds %.3f rps %.0f "
 	    "p50_us %llu p90_us %llu p99_us %llu p999_us %llu max_us %llu "
-	    "replies %lu errors %d wrong %lu checked %lu next %zu\n",
+	    "replies %lu errors %d wrong %lu deferred %lu checked %lu "
+	    "next %zu\n",
 	    measured, conns, (double)(t1 - t0) / 1e6,
 	    measured / ((double)(t1 - t0) / 1e6),
 	    (unsigned long long)lat[measured / 2],
@@ -461,7 +477,7 @@ main(int argc, char **argv)
 	    (unsigned long long)lat[measured * 99 / 100],
 	    (unsigned long long)lat[measured * 999 / 1000],
 	    (unsigned long long)lat[measured - 1], done, errors, wrong,
-	    checked,
+	    deferred, checked,
 	    nrcpts > 0 ? next_rcpt % nrcpts : 0);
 	for (i = 0; i < nact; i++)
 		printf("  %8lu  %s\n", act_count[i], act_name[i]);
