@@ -331,6 +331,12 @@ resolver_new(struct event_base *base, const struct conf *cfg,
 	return rv;
 }
 
+struct rcache *
+resolver_rcache(struct resolver *rv)
+{
+	return rv->rc;
+}
+
 void
 resolver_free(struct resolver **rvp)
 {
