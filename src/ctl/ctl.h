@@ -9,6 +9,8 @@
  *             what Redis holds beside each lookup
  *   flush.c   flush: NOTIFY through each database, and Redis
  *   check.c   check [-a] [--live]
+ *   audit.c   audit: vrcptd against Postfix, Redis against the
+ *             database, vrcptd.cf against main.cf
  *   common.c  what they share
  *
  * Exit codes, as postmap -q's: 0 the recipient is accepted (known, or
@@ -18,10 +20,19 @@
  * addresses, the highest.
  */
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/cachefmt.h"
+#include "core/engine.h"
 
 struct conf;
+struct dbsync;
+struct pclient;
 struct rcachesync;
+struct rcachesync_val;
 struct sentinel;
+struct sqlmap;
 
 #define CTL_EXIT_OK		0
 #define CTL_EXIT_REJECT		1
@@ -56,6 +67,73 @@ int	ctl_flush(const struct conf *cfg, const char *what);
 int	ctl_check(const struct conf *cfg, bool all);
 /* ctl_check_live - the database, Redis and sockets, for real */
 int	ctl_check_live(const struct conf *cfg);
+/* direct.c: blocking lookups, one connection per database server */
+struct ctl_dbs {
+	struct dbsync **v;
+	size_t	 n;
+	const struct conf *cfg;
+};
+struct ctl_dbs *ctl_dbs_new(const struct conf *cfg);
+void	ctl_dbs_free(struct ctl_dbs **dbsp);
+struct dbsync *ctl_db_for(struct ctl_dbs *dbs, const struct sqlmap *sm);
+/*
+ * ctl_direct_walk - the engine for a, its pgsql lookups asked here
+ * (facts initialised by the caller); *v and *trace set. Returns the
+ * number of queries.
+ */
+size_t	ctl_direct_walk(const struct conf *cfg, struct ctl_dbs *dbs,
+	    const struct addr *a, struct factset *facts, struct verdict *v,
+	    struct trace *trace);
+
+/* what Redis holds for the pgsql lookups of one trace */
+struct ctl_rview {
+	bool	 asked;
+	char	*error;			/* the read failed: why */
+	struct rcachesync_val *vals;	/* [0] epoch, then domain epoch and
+					 * record per trace entry */
+	size_t	 nvals;
+	int	 slot[ENGINE_TRACE_MAX];	/* trace entry -> its first
+						 * value, or -1 */
+};
+void	ctl_rview_read(struct rcachesync *rs, const struct trace *trace,
+	    struct ctl_rview *rv);
+void	ctl_rview_free(struct ctl_rview *rv);
+/*
+ * ctl_rview_fresh - trace entry i has a record in Redis that vrcptd
+ * would use now (its epochs current, within its TTL): true, *r_r (its
+ * value borrowed from rv) and *age_ms_r
+ */
+bool	ctl_rview_fresh(const struct conf *cfg, const struct ctl_rview *rv,
+	    size_t i, struct cachefmt_rec *r_r, uint64_t *age_ms_r);
+
+/* daemon.c: vrcptd's answer for one recipient, for audit */
+struct ctl_answer {
+	char	 decision[32];		/* "valid", "unknown", ... */
+	char	 dclass[32];		/* "virtual mailbox", ... */
+	char	 action[ENGINE_ACTION_MAX];
+	char	 tier[32];		/* where it came from */
+};
+/* ctl_daemon_connect - a client of control_listen, or NULL (said why) */
+struct pclient *ctl_daemon_connect(const struct conf *cfg);
+/* ctl_daemon_answer - 0 and *ans, or -1 (said why on stderr) */
+int	ctl_daemon_answer(struct pclient *pc, const char *rcpt,
+	    struct ctl_answer *ans);
+
+/* audit.c: vrcptctl audit (exit: 0 agrees, 1 a disagreement, 2 an
+ * error or something not checked) */
+#define CTL_AUDIT_MAX_DEFAULT	1000	/* addresses audited (--max) */
+#define CTL_AUDIT_MAX_LIMIT	1000000
+#define CTL_AUDIT_UNKNOWN_DEFAULT 2	/* unknown samples per domain */
+#define CTL_AUDIT_UNKNOWN_LIMIT	100
+struct ctl_audit_opts {
+	const char *addresses;		/* FILE, "-", or NULL: the tables */
+	const char *postfix_dir;	/* postconf -c, or NULL */
+	size_t	 max;			/* addresses at most */
+	unsigned unknown;		/* unknown samples per domain */
+	bool	 no_daemon;		/* do not ask vrcptd */
+};
+int	ctl_audit(const struct conf *cfg, const struct ctl_audit_opts *o);
+
 /* ctl_exit_for - the exit code of a decision (engine verdict kind name
  * and the action sent) */
 int	ctl_exit_for(const char *decision, const char *action);
