@@ -131,6 +131,7 @@ struct audit {
 	const struct ctl_audit_opts *o;
 	char	*pfval[CONF_NPARAMS];	/* postconf -x -h, CONF_PF ones */
 	bool	 postfix_old;		/* before 3.8: LATIN1 pgsql */
+	char	*mail_version;		/* postconf mail_version */
 	struct audit_item *v;
 	size_t	 n, cap;
 	char	**domains;
@@ -359,6 +360,7 @@ audit_postconf(struct audit *au)
 				major = minor = 0;
 			au->postfix_old = major < 3 || (major == 3 &&
 			    minor < 8);
+			au->mail_version = xstrdup(p);
 		} else
 			au->pfval[ids[k - 1]] = xstrdup(p);
 		p = nl + 1;
@@ -1029,10 +1031,11 @@ audit_compare(struct audit *au, struct audit_item *it)
 	/* Postfix 3.7 talks LATIN1 to PostgreSQL: no UTF-8 row is found */
 	if (au->postfix_old && audit_non_ascii(it->rcpt) &&
 	    it->nv.kind == VERDICT_UNKNOWN && it->v.kind == VERDICT_VALID) {
-		printf("known %s: %s says %s, Postfix %s before 3.8 says %s "
-		    "(it never finds a UTF-8 row: tests/e2e/differences.txt)"
+		printf("known %s: %s says %s, Postfix %s says %s (before "
+		    "3.8 it never finds a UTF-8 row: tests/e2e/differences.txt)"
 		    "\n", printable(b1, it->rcpt), src, vd,
-		    "(postconf mail_version)", verdict_kind_name(it->nv.kind));
+		    printable(b2, au->mail_version),
+		    verdict_kind_name(it->nv.kind));
 		au->known++;
 		return;
 	}
@@ -1072,6 +1075,7 @@ audit_free(struct audit *au)
 	free(au->domains);
 	for (i = 0; i < CONF_NPARAMS; i++)
 		free(au->pfval[i]);
+	free(au->mail_version);
 	conf_unref(&au->native);
 }
 

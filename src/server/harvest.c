@@ -6,6 +6,7 @@
  * from parsed addresses); what Redis returns is parsed and bounded.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,9 @@ struct harvest {
 	pthread_mutex_t lock;
 	struct harvest_block v[HARVEST_LOCAL_MAX];
 	size_t	 n;
+	atomic_size_t nknown;		/* n, read without the lock: with no
+					 * block known (the usual case) a
+					 * request takes no lock */
 	uint64_t block_ms;		/* the longest block to believe (the
 					 * last harvest_block_time seen) */
 	uint64_t window_ms;		/* for the log line */
@@ -61,6 +65,7 @@ harvest_new(void)
 	struct harvest *h = xcalloc(1, sizeof(*h));
 
 	pthread_mutex_init(&h->lock, NULL);
+	atomic_init(&h->nknown, 0);
 	return h;
 }
 
@@ -123,6 +128,7 @@ purge(struct harvest *h, uint64_t now)
 		else
 			i++;
 	}
+	atomic_store(&h->nknown, h->n);
 }
 
 bool
@@ -131,6 +137,8 @@ harvest_blocked(struct harvest *h, const char *net, uint64_t now_ms)
 	ssize_t	 i;
 	bool	 b = false;
 
+	if (atomic_load_explicit(&h->nknown, memory_order_relaxed) == 0)
+		return false;
 	pthread_mutex_lock(&h->lock);
 	if (h->n > 0 && (i = find(h, net)) >= 0)
 		b = h->v[i].until_ms > now_ms;
@@ -181,6 +189,7 @@ note(struct harvest *h, const char *net, uint64_t until_ms, uint64_t now)
 	snprintf(h->v[h->n].net, sizeof(h->v[h->n].net), "%s", net);
 	h->v[h->n].until_ms = until_ms;
 	h->n++;
+	atomic_store(&h->nknown, h->n);
 	pthread_mutex_unlock(&h->lock);
 	return true;
 }
