@@ -102,6 +102,11 @@ check_ge "clean again: Redis records compared" \
 # the triggers off: no invalidation reaches the caches
 "$VRCPTCTL" -c "$WORK/vrcptd.cf" query newbie@example.com >/dev/null 2>&1
 check "newbie@ unknown at first" "$?" 1
+# vrcptd fills Redis without waiting: wait until its record is there
+retry 5 sh -c "'$VRCPTCTL' -c '$WORK/vrcptd.cf' query --direct \
+    newbie@example.com 2>/dev/null | grep -q 'redis: not_found'" ||
+    bad "newbie@: no record in Redis"
+ok
 pgtmp_psql -q -v ON_ERROR_STOP=1 -c "
     ALTER TABLE virtual_users DISABLE TRIGGER USER;
     INSERT INTO virtual_users (domain_id, email, password)
