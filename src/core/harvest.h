@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #define HARVEST_NET_TEXT_MAX	64	/* "xxxx:...:xxxx/128" fits */
-#define HARVEST_EXEMPT_MAX	64	/* networks in harvest_exempt_networks */
+#define HARVEST_EXEMPT_MAX	64	/* harvest_exempt_networks */
 #define HARVEST_KEY_MAX		(HARVEST_NET_TEXT_MAX + 48)
 #define HARVEST_RKEY_COUNT	"vrcpt:hc:"
 #define HARVEST_RKEY_BLOCK	"vrcpt:hb:"
@@ -80,7 +80,8 @@ const char *harvest_net_text(const struct harvest_net *net,
 int	harvest_netlist_parse(const char *text, struct harvest_netlist *l,
 	    const char **error_r);
 /* harvest_netlist_match - address s is in one of the networks of l */
-bool	harvest_netlist_match(const struct harvest_netlist *l, const char *s);
+bool	harvest_netlist_match(const struct harvest_netlist *l,
+	    const char *s);
 
 /* harvest_window - the number of the window that now_ms falls in */
 uint64_t harvest_window(uint64_t now_ms, uint64_t window_ms);

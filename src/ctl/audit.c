@@ -79,7 +79,7 @@
 #define AUDIT_DOMAINS_MAX	1000	/* domains sampled */
 #define AUDIT_CMD_TIMEOUT_MS	60000	/* one postconf or postmap */
 #define AUDIT_OUTPUT_MAX	(64 * 1024 * 1024)	/* of one command */
-#define AUDIT_LINE_MAX		2048	/* one address line of --addresses */
+#define AUDIT_LINE_MAX		2048	/* a line of --addresses */
 #define AUDIT_ROUNDS_MAX	8	/* engine steps; it needs 2 or 3 */
 #define AUDIT_POSTCONF		"postconf"
 #define AUDIT_POSTMAP		"postmap"
@@ -107,7 +107,7 @@ static const struct audit_schema {
 struct audit_item {
 	char	*rcpt;
 	bool	 sample;		/* a made-up unknown */
-	bool	 ok;			/* parsed by both configurations */
+	bool	 ok;			/* parsed by both */
 	struct addr a;			/* as vrcptd.cf parses it */
 	struct addr na;			/* as main.cf does */
 	/* the database now, through vrcptd.cf's maps */
@@ -129,7 +129,7 @@ struct audit {
 	const struct conf *cfg;
 	struct conf *native;		/* main.cf's values */
 	const struct ctl_audit_opts *o;
-	char	*pfval[CONF_NPARAMS];	/* postconf -x -h, CONF_PF ones */
+	char	*pfval[CONF_NPARAMS];	/* postconf -xh (CONF_PF) */
 	bool	 postfix_old;		/* before 3.8: LATIN1 pgsql */
 	char	*mail_version;		/* postconf mail_version */
 	struct audit_item *v;
@@ -476,7 +476,8 @@ audit_params(struct audit *au)
 		same = conf_params[i].type == CONF_T_BOOL ?
 		    strcasecmp(x, y) == 0 : strcmp(x, y) == 0;
 		if (!same) {
-			where = conf_origin_text(au->cfg, (enum conf_param_id)i);
+			where = conf_origin_text(au->cfg,
+			    (enum conf_param_id)i);
 			printf("param %s: vrcptd.cf has \"%s\" (%s), main.cf "
 			    "has \"%s\"\n", conf_params[i].name,
 			    printable(b1, x), where, printable(b2, y));
@@ -1155,8 +1156,8 @@ ctl_audit(const struct conf *cfg, const struct ctl_audit_opts *o)
 	    "%zu Redis records, %zu table lookups: %zu disagreements "
 	    "(parameters %zu, answers %zu, Redis %zu, tables %zu), %zu known "
 	    "differences, %zu not checked\n", au.n, nsamples, au.nparams,
-	    au.nredis, au.ntable, bad, au.bad_param, au.bad_answer, au.bad_redis, au.bad_table,
-	    au.known, au.unchecked);
+	    au.nredis, au.ntable, bad, au.bad_param, au.bad_answer,
+	    au.bad_redis, au.bad_table, au.known, au.unchecked);
 	rc = bad > 0 ? CTL_EXIT_REJECT : au.unchecked > 0 ? CTL_EXIT_ERROR :
 	    CTL_EXIT_OK;
 out:

@@ -92,7 +92,7 @@ struct req {
 	unsigned nstale_neg;		/* of them, "not found" answers */
 	uint64_t stale_age_ms;		/* the oldest of them */
 	struct harvest_client hc;	/* harvest protection: the client */
-	struct rcache_op *hop;		/* its block being read, or NULL */
+	struct rcache_op *hop;		/* its block being read */
 };
 
 static void dispatch_step(struct req *r);
@@ -560,7 +560,7 @@ dispatch_start(struct req *r, struct gen *g)
 			if (harvest_check(r->w->harvest,
 			    resolver_rcache(g->resolver), &r->hc,
 			    dispatch_harvest_checked, r, &r->hop) == 0)
-				return;	/* dispatch_harvest_checked goes on */
+				return;	/* the callback goes on */
 		}
 	}
 	dispatch_go(r);

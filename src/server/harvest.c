@@ -50,9 +50,9 @@ struct harvest {
 	pthread_mutex_t lock;
 	struct harvest_block v[HARVEST_LOCAL_MAX];
 	size_t	 n;
-	atomic_size_t nknown;		/* n, read without the lock: with no
-					 * block known (the usual case) a
-					 * request takes no lock */
+	atomic_size_t nknown;		/* n, read without the lock: with
+					 * no block known (the usual case)
+					 * a request takes no lock */
 	uint64_t block_ms;		/* the longest block to believe (the
 					 * last harvest_block_time seen) */
 	uint64_t window_ms;		/* for the log line */

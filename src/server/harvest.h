@@ -42,12 +42,13 @@
 struct conf;
 struct harvest;
 
-#define HARVEST_LOCAL_MAX	4096	/* blocks known to one process; past
-					 * it the one ending first goes */
+#define HARVEST_LOCAL_MAX	4096	/* blocks known to one process;
+					 * past it the one ending first
+					 * goes */
 
 /* one client as the protection sees it */
 struct harvest_client {
-	bool	 counted;		/* not exempt: counted and blockable */
+	bool	 counted;		/* not exempt: counted, blockable */
 	char	 net[HARVEST_NET_TEXT_MAX];	/* its network */
 	char	 addr[HARVEST_NET_TEXT_MAX];	/* client_address */
 };
@@ -64,7 +65,8 @@ void	harvest_client(const struct conf *cfg, const char *client_address,
 	    const char *sasl_username, struct harvest_client *hc);
 
 /* harvest_blocked - net is blocked now, as far as this process knows */
-bool	harvest_blocked(struct harvest *h, const char *net, uint64_t now_ms);
+bool	harvest_blocked(struct harvest *h, const char *net,
+	    uint64_t now_ms);
 
 /* harvest_blocked_count - networks blocked now (the metric) */
 unsigned harvest_blocked_count(struct harvest *h, uint64_t now_ms);

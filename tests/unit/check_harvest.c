@@ -68,7 +68,7 @@ END_TEST
 static const struct list_case {
 	const char *list;
 	const char *addr;
-	int	 want;		/* 1 match, 0 no match, -1 the list is bad */
+	int	 want;		/* 1 match, 0 none, -1 a bad list */
 } list_cases[] = {
 	{ "127.0.0.0/8, [::1]/128", "127.0.0.1", 1 },
 	{ "127.0.0.0/8, [::1]/128", "::1", 1 },
