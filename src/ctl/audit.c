@@ -30,7 +30,7 @@
  * mailbox/alias/domain/alias_domain). The unknown sample: --unknown N
  * (CTL_AUDIT_UNKNOWN_DEFAULT) random local parts at each domain. At most
  * --max N (CTL_AUDIT_MAX_DEFAULT) addresses; every command runs within
- * AUDIT_CMD_TIMEOUT_MS.
+ * CTL_PF_TIMEOUT_MS (ctl/pfcmd.c).
  *
  * Known differences (tests/e2e/differences.txt) are printed as "known"
  * lines and do not count: Postfix before 3.8 talks LATIN1 to PostgreSQL
@@ -39,27 +39,18 @@
  * Exit: 0 everything agrees; 1 a disagreement; 2 an error, or nothing
  * disagreed but something could not be checked.
  *
- * Depends on: conf/, core/, ctl/{daemon,direct,common}, store/{dbsync,
- * rcachesync}, util/; runs postconf and postmap (fork, exec, with a
- * timeout).
+ * Depends on: conf/, core/, ctl/{daemon,direct,common,pfcmd},
+ * store/{dbsync,rcachesync}, util/.
  * Security: everything printed that came from a table, Redis, postmap or
- * the daemon is sanitised (printable); keys go to postmap on its
- * standard input, never on a command line, and a key with a line break
- * is not sent at all.
+ * the daemon is sanitised (printable); keys go to postmap as ctl/pfcmd
+ * sends them (standard input, never a command line).
  */
-#include <sys/types.h>
-#include <sys/wait.h>
-
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "client/pclient.h"
 #include "conf/conf.h"
@@ -77,12 +68,8 @@
 #include "util/xalloc.h"
 
 #define AUDIT_DOMAINS_MAX	1000	/* domains sampled */
-#define AUDIT_CMD_TIMEOUT_MS	60000	/* one postconf or postmap */
-#define AUDIT_OUTPUT_MAX	(64 * 1024 * 1024)	/* of one command */
 #define AUDIT_LINE_MAX		2048	/* a line of --addresses */
 #define AUDIT_ROUNDS_MAX	8	/* engine steps; it needs 2 or 3 */
-#define AUDIT_POSTCONF		"postconf"
-#define AUDIT_POSTMAP		"postmap"
 #define AUDIT_SAMPLE_PREFIX	"vrcpt-audit-"
 
 /* the enumeration of the shipped schemas: addresses, then domains */
@@ -142,230 +129,35 @@ struct audit {
 		 unchecked, nredis, nparams, ntable;
 };
 
-/* --- running postconf and postmap ------------------------------------ */
-
-/*
- * audit_run - argv with in[0..inlen) on its standard input; its standard
- * output in *out_r (NUL-terminated, caller frees) and the first line of
- * its standard error in *err_r (caller frees, may be ""). Returns the
- * exit status, or -1 (could not run, timed out, too much output; *err_r
- * says which).
- */
-static int
-audit_run(char *const argv[], const char *in, size_t inlen, char **out_r,
-    char **err_r)
-{
-	int	 pin[2], pout[2], perr[2], status, rc = -1;
-	struct buf out, err;
-	struct pollfd pfd[3];
-	uint64_t deadline = clock_mono_us() +
-	    (uint64_t)AUDIT_CMD_TIMEOUT_MS * CLOCK_US_PER_MS;
-	size_t	 off = 0;
-	bool	 timed_out = false;
-	pid_t	 pid;
-
-	*out_r = NULL;
-	*err_r = NULL;
-	if (pipe2(pin, O_CLOEXEC) < 0)
-		goto fail;
-	if (pipe2(pout, O_CLOEXEC) < 0) {
-		close(pin[0]);
-		close(pin[1]);
-		goto fail;
-	}
-	if (pipe2(perr, O_CLOEXEC) < 0) {
-		close(pin[0]);
-		close(pin[1]);
-		close(pout[0]);
-		close(pout[1]);
-		goto fail;
-	}
-	if ((pid = fork()) < 0) {
-		close(pin[0]);
-		close(pin[1]);
-		close(pout[0]);
-		close(pout[1]);
-		close(perr[0]);
-		close(perr[1]);
-		goto fail;
-	}
-	if (pid == 0) {
-		if (dup2(pin[0], 0) < 0 || dup2(pout[1], 1) < 0 ||
-		    dup2(perr[1], 2) < 0)
-			_exit(127);
-		execvp(argv[0], argv);
-		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(pin[0]);
-	close(pout[1]);
-	close(perr[1]);
-	(void)fcntl(pin[1], F_SETFL, O_NONBLOCK);
-	if (inlen == 0) {
-		close(pin[1]);
-		pin[1] = -1;
-	}
-	buf_init(&out, 0);
-	buf_init(&err, 0);
-	for (;;) {
-		char	 chunk[16384];
-		uint64_t now = clock_mono_us();
-		ssize_t	 r;
-		int	 i, np = 0;
-
-		if (now >= deadline) {
-			timed_out = true;
-			break;
-		}
-		pfd[np].fd = pout[0];
-		pfd[np++].events = POLLIN;
-		pfd[np].fd = perr[0];
-		pfd[np++].events = POLLIN;
-		if (pin[1] >= 0) {
-			pfd[np].fd = pin[1];
-			pfd[np++].events = POLLOUT;
-		}
-		if (pout[0] < 0 && perr[0] < 0)
-			break;
-		for (i = 0; i < np; i++)
-			if (pfd[i].fd < 0)
-				pfd[i].events = 0;
-		if (poll(pfd, (nfds_t)np, (int)((deadline - now) /
-		    CLOCK_US_PER_MS) + 1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (i = 0; i < np; i++) {
-			if (pfd[i].fd < 0 || pfd[i].revents == 0)
-				continue;
-			if (pfd[i].fd == pin[1]) {
-				r = write(pin[1], in + off, inlen - off);
-				if (r > 0)
-					off += (size_t)r;
-				if ((r < 0 && errno != EAGAIN) ||
-				    off == inlen) {
-					close(pin[1]);
-					pin[1] = -1;
-				}
-				continue;
-			}
-			r = read(pfd[i].fd, chunk, sizeof(chunk));
-			if (r > 0) {
-				buf_append(pfd[i].fd == pout[0] ? &out : &err,
-				    chunk, (size_t)r);
-				continue;
-			}
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (pfd[i].fd == pout[0]) {
-				close(pout[0]);
-				pout[0] = -1;
-			} else {
-				close(perr[0]);
-				perr[0] = -1;
-			}
-		}
-		if (out.len > AUDIT_OUTPUT_MAX || err.len > AUDIT_OUTPUT_MAX) {
-			timed_out = true;
-			break;
-		}
-	}
-	if (pin[1] >= 0)
-		close(pin[1]);
-	if (pout[0] >= 0)
-		close(pout[0]);
-	if (perr[0] >= 0)
-		close(perr[0]);
-	if (timed_out)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	buf_append(&err, "", 1);
-	err.data[strcspn(err.data, "\n")] = '\0';
-	if (timed_out) {
-		*err_r = xasprintf("%s: no answer within %ums (or too much "
-		    "output)", argv[0], AUDIT_CMD_TIMEOUT_MS);
-		buf_free(&out);
-	} else {
-		rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-		*err_r = xstrdup(err.data);
-		buf_append(&out, "", 1);
-		*out_r = xstrdup(out.data);
-		buf_free(&out);
-	}
-	buf_free(&err);
-	return rc;
-fail:
-	*err_r = xasprintf("cannot run %s: %s", argv[0], strerror(errno));
-	return -1;
-}
-
-/* audit_argv - "postconf"/"postmap" with -c DIR when given */
-static size_t
-audit_argv(const struct audit *au, const char *prog, char **argv)
-{
-	size_t	 n = 0;
-
-	argv[n++] = (char *)prog;
-	if (au->o->postfix_dir != NULL) {
-		argv[n++] = (char *)"-c";
-		argv[n++] = (char *)au->o->postfix_dir;
-	}
-	return n;
-}
-
 /* --- main.cf ------------------------------------------------------------ */
 
 /* audit_postconf - main.cf's values of the CONF_PF parameters */
 static int
 audit_postconf(struct audit *au)
 {
-	char	*argv[CONF_NPARAMS + 8], *out, *err, *p, *nl;
+	const char *names[CONF_NPARAMS + 1];
+	char	*values[CONF_NPARAMS + 1], *err;
 	char	 b[STR_SANITIZE_MAX + 4];
-	size_t	 n, i, ids[CONF_NPARAMS], nids = 0, k;
+	size_t	 i, ids[CONF_NPARAMS], n = 0;
 	unsigned major = 0, minor = 0;
-	int	 rc;
 
-	n = audit_argv(au, AUDIT_POSTCONF, argv);
-	argv[n++] = (char *)"-x";
-	argv[n++] = (char *)"-h";
-	argv[n++] = (char *)"mail_version";
+	names[n++] = "mail_version";
 	for (i = 0; i < CONF_NPARAMS; i++)
 		if (conf_params[i].flags & CONF_PF) {
-			argv[n++] = (char *)conf_params[i].name;
-			ids[nids++] = i;
+			ids[n - 1] = i;
+			names[n++] = conf_params[i].name;
 		}
-	argv[n] = NULL;
-	rc = audit_run(argv, NULL, 0, &out, &err);
-	if (rc != 0) {
-		fprintf(stderr, "vrcptctl: audit: postconf: %s\n",
-		    printable(b, err[0] ? err : "failed"));
-		free(out);
+	if (ctl_pf_postconf(au->o->postfix_dir, names, n, values, &err) < 0) {
+		fprintf(stderr, "vrcptctl: audit: %s\n", printable(b, err));
 		free(err);
 		return -1;
 	}
-	free(err);
-	p = out;
-	for (k = 0; k <= nids; k++) {
-		if ((nl = strchr(p, '\n')) == NULL) {
-			fprintf(stderr, "vrcptctl: audit: postconf: %zu values "
-			    "for %zu parameters\n", k, nids + 1);
-			free(out);
-			return -1;
-		}
-		*nl = '\0';
-		if (k == 0) {
-			if (sscanf(p, "%u.%u", &major, &minor) != 2)
-				major = minor = 0;
-			au->postfix_old = major < 3 || (major == 3 &&
-			    minor < 8);
-			au->mail_version = xstrdup(p);
-		} else
-			au->pfval[ids[k - 1]] = xstrdup(p);
-		p = nl + 1;
-	}
-	free(out);
+	if (sscanf(values[0], "%u.%u", &major, &minor) != 2)
+		major = minor = 0;
+	au->postfix_old = major < 3 || (major == 3 && minor < 8);
+	au->mail_version = values[0];
+	for (i = 1; i < n; i++)
+		au->pfval[ids[i - 1]] = values[i];
 	return 0;
 }
 
@@ -677,92 +469,10 @@ audit_samples(struct audit *au)
 		}
 }
 
-/* --- postmap -q ------------------------------------------------------ */
-
-/* one key of one postmap batch */
-struct audit_key {
-	const char *key;		/* borrowed */
-	enum fact_result result;
-	char	*value;
-	char	*why;
-};
-
-/* audit_mapname - a map's name for postmap: "proxy:" left out */
-static const char *
-audit_mapname(const struct map *m)
-{
-	return strncmp(m->name, "proxy:", 6) == 0 ? m->name + 6 : m->name;
-}
-
-/*
- * audit_postmap - "postmap -q - MAP" with keys on its standard input:
- * each key's result (a key with a line break cannot be asked: it is
- * UNAVAILABLE)
- */
-static void
-audit_postmap(const struct audit *au, const struct map *m,
-    struct audit_key *k, size_t n)
-{
-	char	*argv[8], *out = NULL, *err = NULL, *line, *nl;
-	struct buf in;
-	size_t	 i, j = 0, klen, an;
-	int	 rc;
-
-	buf_init(&in, 0);
-	for (i = 0; i < n; i++) {
-		k[i].result = FACT_NOT_FOUND;
-		if (strpbrk(k[i].key, "\r\n") != NULL) {
-			k[i].result = FACT_UNAVAILABLE;
-			k[i].why = xstrdup("a key with a line break");
-			continue;
-		}
-		buf_append(&in, k[i].key, strlen(k[i].key));
-		buf_append(&in, "\n", 1);
-	}
-	an = audit_argv(au, AUDIT_POSTMAP, argv);
-	argv[an++] = (char *)"-q";
-	argv[an++] = (char *)"-";
-	argv[an++] = (char *)audit_mapname(m);
-	argv[an] = NULL;
-	rc = in.len > 0 ? audit_run(argv, in.data, in.len, &out, &err) : 0;
-	buf_free(&in);
-	/* output: "key<TAB>value" for the keys found, in their order */
-	for (line = out; rc >= 0 && line != NULL && *line != '\0';
-	    line = nl) {
-		if ((nl = strchr(line, '\n')) != NULL)
-			*nl++ = '\0';
-		for (; j < n; j++) {
-			klen = strlen(k[j].key);
-			if (k[j].result != FACT_UNAVAILABLE &&
-			    strncmp(line, k[j].key, klen) == 0 &&
-			    line[klen] == '\t') {
-				/* an empty result: dict_pgsql's "not found" */
-				if (line[klen + 1] != '\0') {
-					k[j].result = FACT_FOUND;
-					k[j].value = xstrdup(line + klen + 1);
-				}
-				j++;
-				break;
-			}
-		}
-	}
-	/* a lookup error ends postmap (msg_fatal): the keys after the last
-	 * answer are unknown */
-	if (rc < 0 || (err != NULL && strstr(err, "fatal:") != NULL))
-		for (i = j; i < n; i++)
-			if (k[i].result == FACT_NOT_FOUND) {
-				k[i].result = FACT_UNAVAILABLE;
-				k[i].why = xstrdup(err != NULL && *err ? err :
-				    "postmap failed");
-			}
-	free(out);
-	free(err);
-}
-
 /* one map's keys of a round */
 struct audit_batch {
 	const struct map *map;
-	struct audit_key *k;
+	struct ctl_pfkey *k;
 	size_t	 n, cap;
 };
 
@@ -795,7 +505,7 @@ audit_batch_add(struct audit_batch **bs, size_t *nb, const struct map *m,
 	b->k[b->n++].key = key;
 }
 
-static const struct audit_key *
+static const struct ctl_pfkey *
 audit_batch_get(const struct audit_batch *bs, size_t nb, const struct map *m,
     const char *key)
 {
@@ -856,14 +566,15 @@ audit_postfix(struct audit *au)
 				    it->need.v[j].key);
 		}
 		for (i = 0; i < nb; i++)
-			audit_postmap(au, bs[i].map, bs[i].k, bs[i].n);
+			ctl_pf_postmap(au->o->postfix_dir,
+		    bs[i].map->name, bs[i].k, bs[i].n);
 		for (i = 0; i < au->n; i++) {
 			struct audit_item *it = &au->v[i];
 
 			if (!it->ok || it->ndone)
 				continue;
 			for (j = 0; j < it->need.n; j++) {
-				const struct audit_key *k = audit_batch_get(bs,
+				const struct ctl_pfkey *k = audit_batch_get(bs,
 				    nb, it->need.v[j].map, it->need.v[j].key);
 
 				factset_add(&it->nfacts, it->need.v[j].map,
@@ -902,7 +613,8 @@ audit_table_files(struct audit *au)
 				    t->v[j].key);
 	}
 	for (i = 0; i < nb; i++)
-		audit_postmap(au, bs[i].map, bs[i].k, bs[i].n);
+		ctl_pf_postmap(au->o->postfix_dir,
+		    bs[i].map->name, bs[i].k, bs[i].n);
 	for (i = 0; i < au->n; i++) {
 		const struct trace *t = &au->v[i].ntrace;
 
@@ -910,7 +622,7 @@ audit_table_files(struct audit *au)
 			continue;
 		for (j = 0; j < t->n; j++) {
 			const struct trace_entry *e = &t->v[j];
-			const struct audit_key *k;
+			const struct ctl_pfkey *k;
 			bool	 vf, pf;
 
 			if (e->map->type != MAP_FILE ||

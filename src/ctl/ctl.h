@@ -11,6 +11,7 @@
  *   check.c   check [-a] [--live]
  *   audit.c   audit: vrcptd against Postfix, Redis against the
  *             database, vrcptd.cf against main.cf
+ *   pfcmd.c   running postconf and postmap, for audit
  *   common.c  what they share
  *
  * Exit codes, as postmap -q's: 0 the recipient is accepted (known, or
@@ -118,6 +119,44 @@ struct pclient *ctl_daemon_connect(const struct conf *cfg);
 /* ctl_daemon_answer - 0 and *ans, or -1 (said why on stderr) */
 int	ctl_daemon_answer(struct pclient *pc, const char *rcpt,
 	    struct ctl_answer *ans);
+
+/* pfcmd.c: Postfix's own commands, for audit */
+#define CTL_PF_TIMEOUT_MS	60000	/* one postconf or postmap run */
+#define CTL_PF_OUTPUT_MAX	(64 * 1024 * 1024)	/* its output */
+#define CTL_PF_POSTCONF		"postconf"
+#define CTL_PF_POSTMAP		"postmap"
+/*
+ * ctl_pf_run - argv with in[0..inlen) on its standard input; its
+ * standard output in *out_r (caller frees) and the first line of its
+ * standard error in *err_r (caller frees, maybe ""). Returns the exit
+ * status, or -1 (could not run, no end within CTL_PF_TIMEOUT_MS, more
+ * than CTL_PF_OUTPUT_MAX of output: killed; *err_r says which).
+ */
+int	ctl_pf_run(char *const argv[], const char *in, size_t inlen,
+	    char **out_r, char **err_r);
+/*
+ * ctl_pf_postconf - "postconf [-c dir] -x -h NAME..." (dir NULL: none):
+ * values[0..n-1] (fresh, caller frees). 0, or -1 and *err_r (fresh).
+ */
+int	ctl_pf_postconf(const char *dir, const char *const *names, size_t n,
+	    char **values, char **err_r);
+/* one key of a postmap batch */
+struct ctl_pfkey {
+	const char *key;		/* borrowed */
+	enum fact_result result;	/* FOUND (value), NOT_FOUND, or
+					 * UNAVAILABLE (why) */
+	char	*value;
+	char	*why;
+};
+/*
+ * ctl_pf_postmap - "postmap [-c dir] -q - MAP" (a "proxy:" prefix left
+ * out) with k[0..n-1]'s keys on its standard input: each key's result.
+ * A key with a line break, and the keys after a lookup error (postmap
+ * stops at the first), are UNAVAILABLE. An empty value is NOT_FOUND
+ * (dict_pgsql's own rule).
+ */
+void	ctl_pf_postmap(const char *dir, const char *map, struct ctl_pfkey *k,
+	    size_t n);
 
 /* audit.c: vrcptctl audit (exit: 0 agrees, 1 a disagreement, 2 an
  * error or something not checked) */
