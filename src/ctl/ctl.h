@@ -155,8 +155,8 @@ struct ctl_pfkey {
  * stops at the first), are UNAVAILABLE. An empty value is NOT_FOUND
  * (dict_pgsql's own rule).
  */
-void	ctl_pf_postmap(const char *dir, const char *map, struct ctl_pfkey *k,
-	    size_t n);
+void	ctl_pf_postmap(const char *dir, const char *map,
+	    struct ctl_pfkey *k, size_t n);
 
 /* audit.c: vrcptctl audit (exit: 0 agrees, 1 a disagreement, 2 an
  * error or something not checked) */
@@ -165,7 +165,7 @@ void	ctl_pf_postmap(const char *dir, const char *map, struct ctl_pfkey *k,
 #define CTL_AUDIT_UNKNOWN_DEFAULT 2	/* unknown samples per domain */
 #define CTL_AUDIT_UNKNOWN_LIMIT	100
 struct ctl_audit_opts {
-	const char *addresses;		/* FILE, "-", or NULL: the tables */
+	const char *addresses;		/* FILE, "-"; NULL: the tables */
 	const char *postfix_dir;	/* postconf -c, or NULL */
 	size_t	 max;			/* addresses at most */
 	unsigned unknown;		/* unknown samples per domain */

@@ -157,7 +157,8 @@ ctl_pf_run(char *const argv[], const char *in, size_t inlen, char **out_r,
 				perr[0] = -1;
 			}
 		}
-		if (out.len > CTL_PF_OUTPUT_MAX || err.len > CTL_PF_OUTPUT_MAX) {
+		if (out.len > CTL_PF_OUTPUT_MAX ||
+		    err.len > CTL_PF_OUTPUT_MAX) {
 			timed_out = true;
 			break;
 		}
