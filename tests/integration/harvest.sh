@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/integration/harvest.sh - directory-harvest protection across a
 # fleet: two vrcptd (A and B) sharing one Redis, a real PostgreSQL with
-# the ISPmail sample data, harvest_limit = 5 per 60s window, blocks of
+# the ISPmail sample data, harvest_limit = 5 per window (1h), blocks of
 # 8s. Unknown-recipient rejects from one /24 sent to A and to B add up
 # to a block that both answer (valid recipients too); another /24 is
 # untouched; IPv6 clients count per /64; SASL-authenticated clients and
@@ -17,6 +17,10 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 LIMIT=5			# harvest_limit
 BLOCK=8			# harvest_block_time, seconds
+WINDOW=3600		# harvest_window, seconds: the counts of one phase of
+			# the test must fall in one window (fixed windows,
+			# aligned to the clock)
+SPAN=90			# seconds the test may take, at most, on a slow day
 # shellcheck source=../lib/harness.sh
 . "$ROOT/tests/lib/harness.sh"
 # shellcheck source=../lib/redis.sh
@@ -49,7 +53,7 @@ done
 for n in a b; do
 	cat >>"$WORK/$n.cf" <<EOC
 harvest_limit = $LIMIT
-harvest_window = 60s
+harvest_window = ${WINDOW}s
 harvest_block_time = ${BLOCK}s
 EOC
 done
@@ -87,6 +91,14 @@ blocked() { retry 5 sh -c "[ \"\$(redis-cli -s '$REDIS_SOCK' exists \
     'vrcpt:hb:$1')\" = 1 ]"; }
 metric() { metric_value "unix:$WORK/metrics.sock" "$1"; }
 
+# Windows are aligned to the clock: a test that straddled the end of one
+# would count in two. Close to an end, let it pass first (rarely).
+left=$((WINDOW - $(date +%s) % WINDOW))
+if [ "$left" -lt "$SPAN" ]; then
+	note "waiting ${left}s for the next harvest window"
+	sleep $((left + 1))
+fi
+
 # Each vrcptd connects to Redis by itself: wait until each counts
 # (an unknown from a network of its own is in Redis)
 for n in a b; do
@@ -115,7 +127,8 @@ counted 192.0.2.0/24 5 || bad "the counter in Redis is not 5 (both" \
     "vrcptd): $(rcli get "$(counter 192.0.2.0/24)")"
 ok
 ttl=$(rcli pttl "$(counter 192.0.2.0/24)")
-if [ "$ttl" -gt 0 ] 2>/dev/null && [ "$ttl" -le 60000 ]; then ok; else
+if [ "$ttl" -gt 0 ] 2>/dev/null && [ "$ttl" -le $((WINDOW * 1000)) ]; then
+	ok; else
 	bad "counter TTL: $ttl"; fi
 check "at the limit: not blocked yet (B, valid)" \
     "$(q b 192.0.2.30 john@example.com)" DUNNO
@@ -143,8 +156,17 @@ lb=$(grep -c 'harvest: block: network=192.0.2.0/24 ' "$WORK/b.log")
 la=$(grep -c 'harvest: block: network=192.0.2.0/24 ' "$WORK/a.log")
 check "B logged the block once" "$lb" 1
 check "A logged the block once" "$la" 1
-grep -q 'warning: harvest: block: network=192.0.2.0/24 client=192.0.2.40 for=[0-9]*s started=here count=6 limit=5 window=60s$' \
-    "$WORK/b.log" || bad "B's line: $(grep 'harvest:' "$WORK/b.log")"
+# B started it: its line says so, unless the answer to its count came
+# later than redis_timeout (a loaded machine), when B learnt of the
+# block from Redis at its next RCPT, like A
+if grep -q 'network=192.0.2.0/24 .* started=here' "$WORK/b.log"; then
+	grep -q "warning: harvest: block: network=192.0.2.0/24 client=192.0.2.40 for=[0-9]*s started=here count=6 limit=5 window=${WINDOW}s\$" \
+	    "$WORK/b.log" || bad "B's line: $(grep 'harvest:' "$WORK/b.log")"
+else
+	grep -q 'warning: harvest: block: network=192.0.2.0/24 client=192.0.2.1 for=[0-9]*s started=elsewhere count=- limit=- window=' \
+	    "$WORK/b.log" || bad "B's line: $(grep 'harvest:' "$WORK/b.log")"
+	note "B's count was answered late: B logged the block when it read it"
+fi
 ok
 grep -q 'harvest: block: network=192.0.2.0/24 client=192.0.2.99 for=[0-9]*s started=elsewhere' \
     "$WORK/a.log" || bad "A's line: $(grep 'harvest:' "$WORK/a.log")"
