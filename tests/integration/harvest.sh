@@ -2,7 +2,7 @@
 # tests/integration/harvest.sh - directory-harvest protection across a
 # fleet: two vrcptd (A and B) sharing one Redis, a real PostgreSQL with
 # the ISPmail sample data, harvest_limit = 5 per window (1h), blocks of
-# 8s. Unknown-recipient rejects from one /24 sent to A and to B add up
+# 10s. Unknown-recipient rejects from one /24 sent to A and to B add up
 # to a block that both answer (valid recipients too); another /24 is
 # untouched; IPv6 clients count per /64; SASL-authenticated clients and
 # harvest_exempt_networks are never counted nor blocked; a block ends
@@ -16,7 +16,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 LIMIT=5			# harvest_limit
-BLOCK=8			# harvest_block_time, seconds
+BLOCK=10		# harvest_block_time, seconds
 WINDOW=3600		# harvest_window, seconds: the counts of one phase of
 			# the test must fall in one window (fixed windows,
 			# aligned to the clock)
@@ -192,8 +192,14 @@ else
 	note "fail2ban-regex not installed: the filter line not tried"
 fi
 check "metric: blocks (A)" "$(metric vrcpt_harvest_blocks_total)" 1
-check "metric: blocked networks now (A)" \
-    "$(metric vrcpt_harvest_blocked_networks)" 1
+# the gauge counts blocks not ended: asserted only when the block was
+# still on well after the metric was read (a slow machine may be past it)
+g=$(metric vrcpt_harvest_blocked_networks)
+if [ "$(rcli pttl vrcpt:hb:192.0.2.0/24)" -gt 500 ] 2>/dev/null; then
+	check "metric: blocked networks now (A)" "$g" 1
+else
+	note "the block ended before its gauge was checked"
+fi
 check "metric: RCPTs deferred (A)" \
     "$(metric vrcpt_harvest_deferred_total)" 2
 
