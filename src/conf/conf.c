@@ -1003,6 +1003,55 @@ conf_relations(struct conf_ld *ld)
 		    conf_params[CONF_P_request_timeout].name));
 }
 
+/* conf_reply_4xx - "4NN 4.N.N text", one line: an action Postfix sends */
+static bool
+conf_reply_4xx(const char *r)
+{
+	size_t	 n;
+
+	if (strpbrk(r, "\r\n") != NULL || r[0] != '4' ||
+	    !isdigit((unsigned char)r[1]) || !isdigit((unsigned char)r[2]) ||
+	    r[3] != ' ')
+		return false;
+	r += 4;
+	n = strspn(r, "0123456789.");
+	if (n < 5 || r[0] != '4' || r[1] != '.' || r[n] != ' ' ||
+	    r[n + 1] == '\0')
+		return false;
+	return true;
+}
+
+/*
+ * conf_harvest - directory-harvest protection: the exempt networks
+ * parsed, a 4xx reply, and Redis to count in (errors)
+ */
+static void
+conf_harvest(struct conf_ld *ld)
+{
+	struct conf *cfg = ld->cfg;
+	const char *err, *r = cfg->harvest_reply;
+
+	if (!(cfg->what & CONF_D))
+		return;
+	if (harvest_netlist_parse(cfg->harvest_exempt_networks,
+	    &cfg->harvest_exempt, &err) < 0)
+		conf_err(ld, &cfg->origin[CONF_P_harvest_exempt_networks],
+		    conf_params[CONF_P_harvest_exempt_networks].name,
+		    xasprintf("%s: %s", conf_params[
+		    CONF_P_harvest_exempt_networks].name, err));
+	if (!conf_reply_4xx(r))
+		conf_err(ld, &cfg->origin[CONF_P_harvest_reply],
+		    conf_params[CONF_P_harvest_reply].name, xasprintf("%s: "
+		    "not a 4xx reply \"4NN 4.N.N text\"",
+		    conf_params[CONF_P_harvest_reply].name));
+	if (cfg->harvest_limit > 0 && cfg->cache.kind == CONF_CACHE_NONE)
+		conf_err(ld, &cfg->origin[CONF_P_harvest_limit],
+		    conf_params[CONF_P_harvest_limit].name, xasprintf("%s: "
+		    "the counters live in Redis: set cache = redis:... (or "
+		    "%s = 0)", conf_params[CONF_P_harvest_limit].name,
+		    conf_params[CONF_P_harvest_limit].name));
+}
+
 /* conf_free_field - release what parameter p's field owns */
 static void
 conf_free_field(struct conf *cfg, const struct conf_param *p)
@@ -1371,8 +1420,10 @@ conf_load_text(const char *path, const char *text, size_t len,
 		if (i != CONF_P_postfix_config_directory)
 			conf_param_load(&ld, (enum conf_param_id)i);
 	conf_pf_compare(&ld);
-	if (ld.nerrors == 0)
+	if (ld.nerrors == 0) {
 		conf_relations(&ld);
+		conf_harvest(&ld);
+	}
 	/* even after errors: every problem of the file in one go */
 	if (what & CONF_TABLES)
 		tables_build(&ld);

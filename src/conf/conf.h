@@ -41,6 +41,7 @@
 #include "conf/params.h"
 #include "core/dbhosts.h"
 #include "core/engine.h"
+#include "core/harvest.h"
 #include "core/map.h"
 #include "core/sqlmap.h"
 
@@ -185,6 +186,8 @@ struct conf {
 #undef CONF_X_FIELD
 	struct conf_origin origin[CONF_NPARAMS];
 	char	*raw[CONF_NPARAMS];	/* each value as expanded text */
+	struct harvest_netlist harvest_exempt;	/* harvest_exempt_networks,
+						 * parsed (CONF_D) */
 
 	/* Postfix's main.cf (postfix_config_directory; conf/pfconf.h) */
 	char	*maincf;		/* its path; NULL: not read */

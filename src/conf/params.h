@@ -36,6 +36,7 @@ enum conf_section {
 	CONF_SEC_RESOURCES,
 	CONF_SEC_MILTER,
 	CONF_SEC_CACHE,
+	CONF_SEC_HARVEST,
 	CONF_NSECTIONS
 };
 
@@ -52,6 +53,7 @@ enum conf_section {
 #define CONF_CACHE_ENTRIES_MAX	100000000	/* cache_max_entries */
 #define CONF_TIME_MAX		(10ULL * 365 * 24 * 3600 * 1000) /* 10y */
 #define CONF_SIZE_MAX		(1ULL << 40)	/* 1 TiB */
+#define CONF_HARVEST_LIMIT_MAX	1000000		/* harvest_limit */
 
 #define CONF_PARAMS(X)							\
 X(LISTEN, listen, ENDPOINTS, "unix:/run/vrcpt/policy.sock", 1,		\
@@ -296,6 +298,38 @@ X(CACHE, redis_timeout, TIME, "5ms", 1, CONF_TIME_MAX,			\
     CONF_D | CONF_LIVE,							\
     "How long one Redis read may take; after that it counts as a miss\n" \
     "and the database is asked. A Redis that stops answering for a\n"	\
-    "second is dropped and reconnected in the background.\n")
+    "second is dropped and reconnected in the background.\n")	\
+									\
+X(HARVEST, harvest_limit, UINT, "0", 0, CONF_HARVEST_LIMIT_MAX,	\
+    CONF_D | CONF_LIVE,							\
+    "Directory-harvest protection: a client network (see\n"		\
+    "harvest_ipv4_prefix) with more than this many unknown-recipient\n" \
+    "rejects (5xx User unknown) within one harvest_window is answered\n" \
+    "harvest_reply for every recipient, valid ones too, for\n"	\
+    "harvest_block_time. Counted in the shared Redis (cache = ...,\n"	\
+    "required), so every MX host sees every other's rejects; one log\n" \
+    "line per block for fail2ban. While Redis is away nothing is\n"	\
+    "counted or newly blocked. 0: off.\n")				\
+X(HARVEST, harvest_window, TIME, "60s", 1000, CONF_TIME_MAX,		\
+    CONF_D | CONF_LIVE,							\
+    "The counting window: fixed windows aligned to the clock (keep the\n" \
+    "MX hosts' clocks in step, NTP).\n")				\
+X(HARVEST, harvest_block_time, TIME, "10m", 1000, CONF_TIME_MAX,	\
+    CONF_D | CONF_LIVE,							\
+    "How long a network stays blocked.\n")				\
+X(HARVEST, harvest_ipv4_prefix, UINT, "24", 0, 32, CONF_D | CONF_LIVE,	\
+    "The network of an IPv4 client: its /24 by default.\n")		\
+X(HARVEST, harvest_ipv6_prefix, UINT, "64", 0, 128, CONF_D | CONF_LIVE,	\
+    "The network of an IPv6 client: its /64 by default.\n")		\
+X(HARVEST, harvest_exempt_networks, STR, "127.0.0.0/8, [::1]/128", 0, 0,\
+    CONF_D | CONF_LIVE,							\
+    "Clients never counted nor blocked, as mynetworks: addresses and\n" \
+    "networks (192.0.2.0/24, [2001:db8::]/32). SASL-authenticated\n"	\
+    "clients (sasl_username) are never counted nor blocked either.\n") \
+X(HARVEST, harvest_reply, STR,						\
+    "450 4.7.1 Too many unknown recipients from your network, try again later",\
+    0, 0, CONF_D | CONF_LIVE,						\
+    "The answer to a blocked network: a 4xx reply, \"4NN 4.N.N text\"\n" \
+    "(Postfix shows \"<r>: Recipient address rejected: text\").\n")
 
 #endif

@@ -669,7 +669,7 @@ printf '[DEFAULT]\npostfix_log = %s\n' "$WORK/f2b/mail.log" \
     >"$WORK/f2b/fail2ban/paths-overrides.local"
 out=$(fail2ban-client -c "$WORK/f2b/fail2ban" -t 2>&1)
 check "fail2ban-client -t with the jail" "$?" 0
-filter=$(sed -n 's/^filter *= *//p' "$EX/fail2ban-vrcpt.conf")
+filter=$(sed -n 's/^filter *= *//p' "$EX/fail2ban-vrcpt.conf" | head -n 1)
 # Postfix's own line for a vrcptd reject matches ...
 printf '%s mx postfix/smtpd[4242]: NOQUEUE: reject: RCPT from probe.example.net[192.0.2.7]: %s <nosuch@example.com>: Recipient address rejected: User unknown in virtual mailbox table; from=<a@example.net> to=<nosuch@example.com> proto=ESMTP helo=<probe.example.net>\n' \
     "$(date '+%b %e %H:%M:%S')" "550 5.1.1" >"$WORK/f2b/postfix.log"

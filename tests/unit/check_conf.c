@@ -160,6 +160,14 @@ static const struct {
 	{ "cache_max_entries", "4000000" },
 	{ "cache_max_bytes", "268435456" },
 	{ "redis_timeout", "5ms" },
+	{ "harvest_limit", "0" },
+	{ "harvest_window", "60000ms" },
+	{ "harvest_block_time", "600000ms" },
+	{ "harvest_ipv4_prefix", "24" },
+	{ "harvest_ipv6_prefix", "64" },
+	{ "harvest_exempt_networks", "127.0.0.0/8, [::1]/128" },
+	{ "harvest_reply", "450 4.7.1 Too many unknown recipients from your "
+	    "network, try again later" },
 };
 
 /* load text that must be valid; msgs must match exactly (NULL-ended) */
@@ -472,6 +480,11 @@ static const struct {
 	  { P ":1: warning: redis_timeout is not below request_timeout: a "
 	    "slow Redis would use up the whole request" } },
 
+	{ "cache = redis:unix:/run/r.sock\nharvest_limit = 20\n",
+	  "harvest_limit", "20" },
+	{ "harvest_reply = 421 4.7.0 Busy\n", "harvest_reply",
+	  "421 4.7.0 Busy" },
+	{ "harvest_exempt_networks =\n", "harvest_exempt_networks", "" },
 	/* unknown names warn, unless used as $name (postconf) */
 	{ "myhostname = mx.example.com\n", "syslog_name", "vrcptd",
 	  { P ":1: warning: unknown parameter myhostname" } },
@@ -738,6 +751,23 @@ static const struct {
 	  "redis_timeout = 0 (use a time > 0, e.g. 500ms, 1s, 10m, 1h)" } },
 	{ "redis_db = x\n", { P ":1: bad numerical configuration: redis_db = "
 	  "x (use a number from 0 to 65535)" } },
+	/* harvest protection */
+	{ "harvest_limit = 20\n", { P ":1: harvest_limit: the counters live "
+	  "in Redis: set cache = redis:... (or harvest_limit = 0)" } },
+	{ "harvest_exempt_networks = 10.0.0.0/33\n", { P ":1: "
+	  "harvest_exempt_networks: a prefix length out of range" } },
+	{ "harvest_exempt_networks = $mynetworks\nmynetworks = x.example\n",
+	  { P ":1: harvest_exempt_networks: not an IPv4 or IPv6 address or "
+	  "network" } },
+	{ "harvest_reply = 550 5.7.1 Go away\n", { P ":1: harvest_reply: not "
+	  "a 4xx reply \"4NN 4.N.N text\"" } },
+	{ "harvest_reply = 450 4.7.1\n", { P ":1: harvest_reply: not "
+	  "a 4xx reply \"4NN 4.N.N text\"" } },
+	{ "harvest_reply = 450 Slow down\n", { P ":1: harvest_reply: not "
+	  "a 4xx reply \"4NN 4.N.N text\"" } },
+	{ "harvest_ipv4_prefix = 33\n", { P ":1: bad numerical "
+	  "configuration: harvest_ipv4_prefix = 33 (use a number from 0 to "
+	  "32)" } },
 	/* an error in a value reached through $name names the user */
 	{ "x = maybe\nsoft_bounce = $x\n", { P ":2: bad boolean "
 	  "configuration: soft_bounce = maybe (use yes or no)" } },
