@@ -272,15 +272,19 @@ X(CACHE, cache_stale_ttl, TIME, "1d", 0, CONF_TIME_MAX,		\
     CONF_D | CONF_C | CONF_LIVE,					\
     "How long past its TTL an answer is still used while PostgreSQL\n"	\
     "cannot answer (logged as stale). 0: never.\n")			\
-X(CACHE, cache_max_entries, UINT, "4000000", 0, CONF_CACHE_ENTRIES_MAX,	\
+X(CACHE, cache_max_entries, UINT, "10000000", 0, CONF_CACHE_ENTRIES_MAX, \
     CONF_D | CONF_LIVE,							\
     "Answers kept in the in-process cache: decisions (one per\n"	\
-    "recipient) and table lookups. 0 turns the in-process cache off.\n") \
-X(CACHE, cache_max_bytes, SIZE, "256m", 0, CONF_SIZE_MAX,		\
+    "recipient) and table lookups, three to four per recipient. 0\n"	\
+    "turns the in-process cache off.\n")					\
+X(CACHE, cache_max_bytes, SIZE, "1g", 0, CONF_SIZE_MAX,		\
     CONF_D | CONF_LIVE,							\
-    "Memory of the in-process cache: about 140 bytes per answer with\n" \
-    "its key (README, Benchmarks), so the default holds a site of a\n"	\
-    "million mailboxes. Bytes, or with a unit: k, m, g (1024-based).\n"	\
+    "Memory of the in-process cache: about 400 bytes per recipient\n"	\
+    "(its decision and lookups; the process grows by about 1.2 times\n" \
+    "what is in use; BENCHMARKS.md), so the default holds about 2.5\n"	\
+    "million recipients: a site of a million mailboxes. It is a\n"	\
+    "limit, not an allocation. Bytes, or with a unit: k, m, g\n"	\
+    "(1024-based).\n"							\
     "Answers asked for twice are kept before those seen once, so a\n"	\
     "flood of unknown recipients cannot push out the known ones.\n")	\
 X(CACHE, redis_password, STR, "", 0, 0, CONF_D | CONF_C | CONF_LIVE,	\
