@@ -79,6 +79,19 @@ X(LISTEN, control_listen, UENDPOINT, "unix:/run/vrcpt/control.sock", 0, 0,\
     "its default, a socket that cannot be created is a warning;\n"	\
     "set, it is an error. Empty: off.\n")				\
 									\
+X(TABLES, recipient_canonical_maps, MAPS, "", 0, 0,			\
+    CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
+    "Postfix's recipient address rewriting tables. A recipient that\n"	\
+    "matches one is valid in any of our domain classes, as in Postfix\n" \
+    "(smtpd_check.c, check_rcpt_maps: looked up first, then\n"	\
+    "canonical_maps, then virtual_alias_maps). Same keys as\n"		\
+    "virtual_alias_maps. Copy the value from main.cf.\n")		\
+X(TABLES, canonical_maps, MAPS, "", 0, 0,				\
+    CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
+    "Postfix's sender and recipient address rewriting tables: a\n"	\
+    "recipient that matches one is valid, as with\n"			\
+    "recipient_canonical_maps (sender_canonical_maps does not count for\n" \
+    "recipients, nor in Postfix).\n")					\
 X(TABLES, virtual_alias_maps, MAPS, "", 0, 0,				\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "Aliases. A recipient with an alias is valid in any domain class.\n" \
@@ -103,7 +116,20 @@ X(TABLES, relay_domains, DOMAINS, "", 0, 0,				\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "Domains this host relays for (an edge MX). Empty, as in Postfix\n"	\
     "at compatibility_level 2 and later (before, Postfix's default was\n" \
-    "$mydestination, which vrcpt does not know: list the domains).\n")	\
+    "$mydestination, which vrcpt does not know: list the domains).\n"	\
+    "Subdomains: see parent_domain_matches_subdomains.\n")		\
+X(TABLES, parent_domain_matches_subdomains, STR,			\
+    "debug_peer_list,fast_flush_domains,mynetworks,"			\
+    "permit_mx_backup_networks,qmqpd_authorized_clients,relay_domains,"	\
+    "smtpd_access_maps", 0, 0,						\
+    CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
+    "Postfix's list of parameters where a domain matches its\n"	\
+    "subdomains too. vrcpt looks for relay_domains in it: listed (the\n" \
+    "default), \"example.com\" in relay_domains covers a.example.com,\n" \
+    "a table is asked for the parent domains (\"example.com\" for\n"	\
+    "a.example.com) and \".example.com\" matches nothing; not listed,\n" \
+    "\".example.com\" is the way to match subdomains (and the key\n"	\
+    "tables are asked for). The other names are Postfix's business.\n") \
 X(TABLES, relay_recipient_maps, MAPS, "", 0, 0,			\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "Valid recipients of the relay domains. Empty: every recipient of\n" \

@@ -297,6 +297,20 @@ dispatch_control(struct req *r)
 }
 
 /* dispatch_fact - one answered lookup into the fact set */
+/*
+ * key_named - the invalidation of a plain recipient's decision names
+ * this lookup key: the recipient itself, "@domain" or "domain"
+ * (server/cache.h)
+ */
+static bool
+key_named(const struct req *r, const char *key)
+{
+	const char *d = r->addr.domain;
+
+	return strcmp(key, r->addr.folded) == 0 || strcmp(key, d) == 0 ||
+	    (key[0] == '@' && strcmp(key + 1, d) == 0);
+}
+
 static void
 dispatch_fact(void *arg, const struct resolve_fact *f)
 {
@@ -316,8 +330,11 @@ dispatch_fact(void *arg, const struct resolve_fact *f)
 			r->stale_age_ms = f->age_ms;
 	}
 	/* a decision lasts as long as the shortest-lived fact it used;
-	 * one from a standby behind a change is not kept at all */
-	if (f->stale || f->behind || f->result == FACT_UNAVAILABLE) {
+	 * one from a standby behind a change is not kept at all, nor one
+	 * that used a key invalidation would not name for this recipient
+	 * (a parent domain of relay_domains) */
+	if (f->stale || f->behind || f->result == FACT_UNAVAILABLE ||
+	    (r->plain && !key_named(r, f->key))) {
 		r->storable = false;
 		return;
 	}
