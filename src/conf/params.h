@@ -119,9 +119,9 @@ X(TABLES, relay_domains, DOMAINS, "", 0, 0,				\
     "$mydestination, which vrcpt does not know: list the domains).\n"	\
     "Subdomains: see parent_domain_matches_subdomains.\n")		\
 X(TABLES, parent_domain_matches_subdomains, STR,			\
-    "debug_peer_list,fast_flush_domains,mynetworks,"			\
-    "permit_mx_backup_networks,qmqpd_authorized_clients,relay_domains,"	\
-    "smtpd_access_maps", 0, 0,						\
+    "debug_peer_list, fast_flush_domains, mynetworks, "		\
+    "permit_mx_backup_networks, qmqpd_authorized_clients, "		\
+    "relay_domains, smtpd_access_maps", 0, 0,				\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "Postfix's list of parameters where a domain matches its\n"	\
     "subdomains too. vrcpt looks for relay_domains in it: listed (the\n" \
@@ -138,6 +138,16 @@ X(TABLES, recipient_delimiter, STR, "", 0, 0,				\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "The characters that separate a local part from its extension\n"	\
     "(user+ext). The split is at the first of them found.\n")		\
+X(TABLES, smtputf8_enable, BOOL, "yes", 0, 0,				\
+    CONF_D | CONF_M | CONF_C | CONF_LIVE | CONF_PF,			\
+    "As Postfix's smtputf8_enable (yes at compatibility_level 1 and\n"	\
+    "later; Debian's main.cf sets 3.6): copy it from main.cf. yes:\n"	\
+    "addresses and table keys are case-folded as Unicode (ICU full case\n" \
+    "folding: German sharp s folds to \"ss\"), and an address that is\n" \
+    "not UTF-8 is not ours. no: only A-Z are folded (an upper-case\n"	\
+    "umlaut stays upper-case), a non-ASCII domain is not ours, and\n"	\
+    "vrcpt-milter writes non-ASCII bytes of a reply as spaces, as\n"	\
+    "Postfix does.\n")							\
 X(TABLES, owner_request_special, BOOL, "yes", 0, 0,			\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "Do not split owner-list and list-request when \"-\" is a delimiter.\n")\

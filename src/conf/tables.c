@@ -267,7 +267,8 @@ tables_file(struct conf_ld *ld, const char *pname, const struct conf_origin *o,
 	}
 	path = *file == '/' ? xstrdup(file) :
 	    xasprintf("%s/%s", ld->dir, file);
-	if (tables_opener(t, path, &mf, &warn, &err) < 0) {
+	if (tables_opener(t, path, ld->cfg->smtputf8_enable, &mf, &warn,
+	    &err) < 0) {
 		conf_msg_lines(ld->msgs, warn, NULL);
 		conf_err(ld, o, pname, xasprintf("%s: %s", pname, err));
 	} else {
@@ -382,7 +383,8 @@ tables_inline(struct conf_ld *ld, const char *pname,
 			break;
 		if ((err = tables_qnameval(tok, &key, &val)) != NULL)
 			break;
-		fkey = str_fold_utf8(key);
+		/* dict_utf8 (smtputf8_enable) or dict_ht folds the key */
+		fkey = str_casefold(key, ld->cfg->smtputf8_enable);
 		/* dict_ht update: a key given twice keeps the last value */
 		for (i = 0; i < m->u.inl.n; i++)
 			if (strcmp(m->u.inl.kv[i].key, fkey) == 0)
@@ -467,7 +469,7 @@ tables_domain(struct conf_ld *ld, const char *pname,
 		return NULL;
 	}
 	/* match_list_parse(): the pattern is case-folded as written */
-	d = str_fold_utf8(tok);
+	d = str_casefold(tok, ld->cfg->smtputf8_enable);
 	len = strlen(d);
 	if (len > 1 && d[len - 1] == '.')
 		d[len - 1] = '\0';
@@ -734,6 +736,7 @@ tables_build(struct conf_ld *ld)
 	ec->addr.recipient_delimiter = cfg->recipient_delimiter;
 	ec->addr.owner_request_special = cfg->owner_request_special;
 	ec->addr.double_bounce_sender = cfg->double_bounce_sender;
+	ec->addr.utf8 = cfg->smtputf8_enable;
 	ec->unknown_virtual_alias_reject_code =
 	    cfg->unknown_virtual_alias_reject_code;
 	ec->unknown_virtual_mailbox_reject_code =

@@ -399,12 +399,14 @@ walk_domains(struct walk *w, const struct maplist *ml, const char *name,
  * default class (RESOLVE_FLAG_ERROR) for a malformed UTF-8 address
  * (with smtputf8_enable) and for a domain that fails
  * valid_utf8_hostname(); a numeric "domain" is not a host name either
- * (resolve_numeric_domain = no). IP literals and addresses without a
- * domain are not handled here (README, "What it answers": the
- * other_domain_action row).
+ * (resolve_numeric_domain = no). Without smtputf8_enable, malformed
+ * UTF-8 is not looked at, but a non-ASCII domain is no host name
+ * (valid_utf8_hostname() with enable_utf8 off is valid_hostname()).
+ * IP literals and addresses without a domain are not handled here
+ * (README, "What it answers": the other_domain_action row).
  */
 static bool
-engine_domain_routable(const struct addr *a)
+engine_domain_routable(const struct addr *a, bool utf8)
 {
 	const unsigned char *cp;
 	const char *d = a->domain;
@@ -413,15 +415,18 @@ engine_domain_routable(const struct addr *a)
 
 	if (!a->has_domain || *d == '\0' || a->ip_literal)
 		return false;
-	if (!str_valid_utf8(a->folded, strlen(a->folded)))
+	if (utf8 && !str_valid_utf8(a->folded, strlen(a->folded)))
 		return false;
 
 	/* valid_hostname.c: valid_hostname */
 	for (cp = (const unsigned char *)d; *cp != '\0'; cp++) {
 		if ((*cp >= 'a' && *cp <= 'z') || (*cp >= 'A' && *cp <= 'Z') ||
 		    *cp == '_' || *cp >= 0x80) {
-			if (*cp >= 0x80)
+			if (*cp >= 0x80) {
+				if (!utf8)
+					return false;
 				ascii = false;
+			}
 			non_numeric = true;
 			label++;
 		} else if (*cp >= '0' && *cp <= '9') {
@@ -657,7 +662,7 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 	w.need = need_r;
 	w.trace = trace_r;
 
-	if (!engine_domain_routable(a)) {
+	if (!engine_domain_routable(a, cfg->addr.utf8)) {
 		verdict_not_handled(cfg, v_r);
 		return ENGINE_DONE;
 	}

@@ -38,8 +38,10 @@
 #                      = defer, and one with dunno
 #   Redis (cache runs only)
 # All instances share recipient_delimiter = +-, virtual_alias_domains =
-# aliasdom.test, bothdom.test, relay_domains = relay.test with
-# relay_recipient_maps, and Postfix has mydestination = localdom.test.
+# aliasdom.test, bothdom.test, relay_domains = relay.test, .dotrelay.test
+# with relay_recipient_maps, canonical_maps (pgsql:) and
+# recipient_canonical_maps (hash:), and Postfix has mydestination =
+# localdom.test.
 #
 # Checks (tests/e2e/e2e.pl check):
 #   - native Postfix answers every case of corpus.txt as recorded (a
@@ -155,6 +157,17 @@ fi
 
 M=$WORK/maps
 maps_write "$M" || finish
+# the canonical maps: a pgsql: table (fixture.sql e2e_canonical) and a
+# hash: file, built by postmap with smtputf8_enable = yes (a config
+# directory of its own: compatibility_level = 3.6, as every instance),
+# so that its keys are case-folded as Postfix folds them
+pf_write_cf "$HERE/pgsql-canonical.cf" "$M/pgsql-canonical.cf" &&
+    mkdir -p "$M/postmap" && echo "compatibility_level = 3.6" \
+    >"$M/postmap/main.cf" &&
+    cp "$HERE/recipient_canonical" "$M/recipient_canonical" &&
+    postmap -c "$M/postmap" "hash:$M/recipient_canonical" &&
+    chmod 644 "$M/recipient_canonical" "$M/recipient_canonical.db" ||
+    { bad "writing the canonical maps"; finish; }
 
 # the parameters Postfix and vrcptd share, as the admin copies them
 aliases=pgsql:$M/pgsql-virtual-alias-maps.cf
@@ -164,8 +177,10 @@ COMMON=(
 	"virtual_mailbox_maps = pgsql:$M/pgsql-virtual-mailbox-maps.cf"
 	"virtual_alias_maps = $aliases, $email2email"
 	"virtual_alias_domains = aliasdom.test, bothdom.test"
-	"relay_domains = relay.test"
+	"relay_domains = relay.test, .dotrelay.test"
 	"relay_recipient_maps = pgsql:$M/pgsql-virtual-mailbox-maps.cf"
+	"canonical_maps = pgsql:$M/pgsql-canonical.cf"
+	"recipient_canonical_maps = hash:$M/recipient_canonical"
 	"recipient_delimiter = +-"
 )
 # Postfix only: a local domain, checked by Postfix itself
@@ -365,7 +380,8 @@ if [ "$record" = 0 ]; then
 		    "unix:$WORK/vrcptd-$lfa.sock" \
 		    "virtual_mailbox_domains = $hosted" \
 		    "virtual_mailbox_maps =" "virtual_alias_maps =" \
-		    "relay_recipient_maps =" "mydestination ="
+		    "relay_recipient_maps =" "mydestination =" \
+		    "canonical_maps =" "recipient_canonical_maps ="
 	done
 fi
 # started: every instance answers with its banner

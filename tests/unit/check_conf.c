@@ -118,9 +118,10 @@ static const struct {
 	{ "relay_recipient_maps", "" },
 	{ "recipient_canonical_maps", "" },
 	{ "canonical_maps", "" },
-	{ "parent_domain_matches_subdomains", "debug_peer_list,"
-	  "fast_flush_domains,mynetworks,permit_mx_backup_networks,"
-	  "qmqpd_authorized_clients,relay_domains,smtpd_access_maps" },
+	{ "parent_domain_matches_subdomains", "debug_peer_list, "
+	  "fast_flush_domains, mynetworks, permit_mx_backup_networks, "
+	  "qmqpd_authorized_clients, relay_domains, smtpd_access_maps" },
+	{ "smtputf8_enable", "yes" },
 	{ "recipient_delimiter", "" },
 	{ "owner_request_special", "yes" },
 	{ "double_bounce_sender", "double-bounce" },
