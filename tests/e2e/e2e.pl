@@ -599,7 +599,8 @@ sub check {
 	}
 
 	# --- PostgreSQL stopped ---------------------------------------------
-	# the cases vrcptd decided from the database in the main run
+	# the cases vrcptd decided from the database in the main run (not
+	# those its pure tables decided alone: a hash: canonical map)
 	my @vlog = (parse_log("$dir/main/vrcptd.log"),
 	    parse_log("$dir/div/vrcptd.log"));
 	my %decided;
@@ -607,7 +608,8 @@ sub check {
 		my ($id, $t) = @$e;
 		$decided{$2} = 1 if $id eq $VRCPTD_IDENT && $t =~
 		    /^\S+:\ (permit|reject):\ .*
-		    \ helo=<c(\d+)\.\Q$HELO_MAIN\E>/x;
+		    \ helo=<c(\d+)\.\Q$HELO_MAIN\E>/x &&
+		    $t !~ /\ lookup=pure\ /;
 	}
 	for my $lfa (qw(defer dunno)) {
 		next unless -e "$dir/replies.outage-$lfa";
