@@ -668,7 +668,7 @@ milter_map_log_line(struct buf *out, const struct policy_req *pr,
 		break;
 	}
 	buf_init(&line, 0);
-	declog_format(&line, pr, &v, lookup, delay_us);
+	declog_format(&line, pr, &v, lookup, delay_us, milter_utf8);
 	if (!o->native) {
 		buf_append(out, line.data, line.len);
 		buf_free(&line);
@@ -680,7 +680,7 @@ milter_map_log_line(struct buf *out, const struct policy_req *pr,
 	 * The first occurrence is ours: only the queue id and client name
 	 * and address (all from the MTA, none with '<') come before it.
 	 */
-	str_sanitize(san, rcpt, strlen(rcpt), DECLOG_FIELD_MAX);
+	declog_field(san, rcpt, milter_utf8, ' ');
 	needle = xasprintf(" %s <%s>: " MILTER_REJECTED, o->xcode, san);
 	if ((hit = strstr(buf_str(&line), needle)) == NULL) {
 		buf_append(out, line.data, line.len);

@@ -246,7 +246,8 @@ dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 	}
 	if (v->code != 0 || cfg->log_level >= 1) {
 		buf_init(&line, 0);
-		declog_format(&line, &r->pr, v, lookup, delay);
+		declog_format(&line, &r->pr, v, lookup, delay,
+		    cfg->smtputf8_enable);
 		msg_info("%s", buf_str(&line));
 		buf_free(&line);
 	}

@@ -84,7 +84,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 HERE=$ROOT/tests/e2e
 LOG_SETTLE=50		# tenths of a second to wait for log writers
 HELO=e2e.test		# e2e.pl: cases say HELO c<N>.e2e.test
-PG_CONNECTIONS=300	# PostgreSQL max_connections
+PG_CONNECTIONS=450	# PostgreSQL max_connections
 MARK_DOMAIN=snapshot.invalid	# the RCPT of the log marks (snapshot)
 MARK_HELO_MAP='regexp:{{/^snap-[a-z]+\./ REJECT log mark}}'
 				# rejects a mark whatever the client (e2e.pl
@@ -139,8 +139,10 @@ HAVE_MILTER=0
 
 pg_start || finish
 # Every Postfix process keeps its own connection per pgsql: map (smtpd,
-# trivial-rewrite, each cleanup), five instances and five vrcptd pools:
-# more than pgtmp's 50 slots ("sorry, too many clients" = 451 replies)
+# trivial-rewrite, each cleanup; canonical_maps is one more), a dozen
+# instances and eight vrcptd pools: far more than pgtmp's 50 slots
+# ("sorry, too many clients" = 451 replies, or a cache that never
+# trusts itself because its LISTEN connection was refused)
 pgtmp_psql -c "ALTER SYSTEM SET max_connections = $PG_CONNECTIONS" &&
     pgtmp_down && pgtmp_up ||
     { bad "PostgreSQL: max_connections = $PG_CONNECTIONS"; finish; }
@@ -237,13 +239,21 @@ if [ "$record" = 0 ]; then
 	# PostgreSQL stopped
 	vrcptd_cf vrcptd-defer "lookup_failure_action = defer"
 	vrcptd_cf vrcptd-dunno "lookup_failure_action = dunno"
-	for n in vrcptd vrcptd-m vrcptd-warn vrcptd-defer vrcptd-dunno; do
+	# smtputf8_enable = no everywhere (the noutf8 run), as main.cf says
+	vrcptd_cf vrcptd-u "smtputf8_enable = no"
+	vrcptd_cf vrcptd-m-u "milter_listen = unix:$WORK/milter-u.sock" \
+	    "milter_log_reject = yes" "smtputf8_enable = no"
+	for n in vrcptd vrcptd-m vrcptd-warn vrcptd-defer vrcptd-dunno \
+	    vrcptd-u vrcptd-m-u; do
 		vrcptd_start "$WORK/$n.cf" "$WORK/$n.sock" || finish
 	done
 	if [ "$HAVE_MILTER" = 1 ]; then
 		daemon_start milter "$WORK/milter.sock" "$MILTER" \
 		    -c "$WORK/vrcptd-m.cf" -o "syslog_name=$MILTER_IDENT" \
 		    -o "maillog_file=$WORK/milter.log" || finish
+		daemon_start milter-u "$WORK/milter-u.sock" "$MILTER" \
+		    -c "$WORK/vrcptd-m-u.cf" -o "syslog_name=$MILTER_IDENT" \
+		    -o "maillog_file=$WORK/milter-u.log" || finish
 	else
 		note "vrcpt-milter not built: milter path skipped"
 	fi
@@ -369,6 +379,14 @@ if [ "$record" = 0 ]; then
 	[ "$HAVE_MILTER" = 1 ] &&
 	    instance milter-t milter milter "unix:$WORK/milter.sock" \
 	    "mynetworks = $TRUSTED_NETWORKS"
+	# smtputf8_enable = no: the same three, with their own vrcpt
+	# daemons (tests/e2e/noutf8.txt: what native Postfix answers then)
+	instance native-u native native "" "smtputf8_enable = no"
+	instance policy-u policy policy "unix:$WORK/vrcptd-u.sock" \
+	    "smtputf8_enable = no"
+	[ "$HAVE_MILTER" = 1 ] &&
+	    instance milter-u milter milter "unix:$WORK/milter-u.sock" \
+	    "smtputf8_enable = no"
 	# outage: the domain classes from static lists, so that nothing
 	# in Postfix needs PostgreSQL and every hosted RCPT reaches vrcptd
 	hosted=$(pgtmp_psql -A -t -c "SELECT string_agg(name, ', ' ORDER BY
@@ -447,9 +465,11 @@ fi
 # corpus), batch/ (one transaction), v-sasl/ and v-trusted/ (the other
 # clients); logs SUFFIX PATH...: of the instances PATH+SUFFIX, and of
 # the vrcpt daemons behind them
+# (DAEMON_SFX: the vrcpt daemons of those instances have it too, as
+# vrcptd-u behind policy-u)
 declare -A LOGS=()
 logs() {
-	local sfx=$1 n
+	local sfx=$1 n d=${DAEMON_SFX:-}
 	shift
 	LOGS=()
 	SNAP_INSTANCES=()
@@ -457,9 +477,9 @@ logs() {
 		LOGS[$n.maillog]=$WORK/pf-$n$sfx/maillog
 		SNAP_INSTANCES+=("$n$sfx")
 		case $n in
-		policy)	LOGS[vrcptd.log]=$WORK/vrcptd.log ;;
-		milter)	LOGS[milter.log]=$WORK/milter.log
-			LOGS[vrcptd-m.log]=$WORK/vrcptd-m.log ;;
+		policy)	LOGS[vrcptd.log]=$WORK/vrcptd$d.log ;;
+		milter)	LOGS[milter.log]=$WORK/milter$d.log
+			LOGS[vrcptd-m.log]=$WORK/vrcptd-m$d.log ;;
 		warn)	LOGS[vrcptd-warn.log]=$WORK/vrcptd-warn.log ;;
 		esac
 	done
@@ -528,19 +548,22 @@ note "corpus: $ncases cases to ${#main_paths[@]} instances, then" \
 
 # --- the other clients: SASL-authenticated, in mynetworks ---------------------
 
-# variant NAME SUFFIX [pf_smtp_cases option...]: the whole corpus, one
-# case per transaction, to native, policy and milter (the instances
+# variant NAME SUFFIX FILE [pf_smtp_cases option...]: the whole corpus,
+# one case per transaction, to native, policy and milter (the instances
 # PATH+SUFFIX), into $WORK/v-NAME laid out as e2e.pl check reads a run
-# directory (every case in main/, none in div/; NAME in "variant")
+# directory (every case in main/, none in div/; NAME in "variant"; FILE,
+# in "overrides", says where native Postfix answers otherwise than
+# corpus.txt)
 var_paths=(native policy)
 [ "$HAVE_MILTER" = 1 ] && var_paths+=(milter)
 variant() {
-	local v=$1 sfx=$2 dir=$WORK/v-$1 n insts=()
-	shift 2
+	local v=$1 sfx=$2 ov=$3 dir=$WORK/v-$1 n insts=()
+	shift 3
 	mkdir -p "$dir/div" || return 1
-	cp "$WORK/corpus.txt" "$WORK/differences.txt" "$HERE/trusted.txt" \
+	cp "$WORK/corpus.txt" "$WORK/differences.txt" "$HERE/$ov" \
 	    "$dir/" || return 1
 	echo "$v" >"$dir/variant"
+	echo "$ov" >"$dir/overrides"
 	cp "$CASES" "$dir/cases.main"
 	: >"$dir/cases.div"
 	for n in "${var_paths[@]}"; do
@@ -557,10 +580,12 @@ variant() {
 	done
 }
 t0=$SECONDS
-variant sasl "" -a "$SASL_USER:$SASL_PASS" || bad "the SASL run"
-variant trusted -t || bad "the mynetworks run"
-note "SASL and mynetworks: corpus to ${#var_paths[@]} + ${#var_paths[@]}" \
-    "instances in $((SECONDS - t0))s"
+variant sasl "" trusted.txt -a "$SASL_USER:$SASL_PASS" ||
+    bad "the SASL run"
+variant trusted -t trusted.txt || bad "the mynetworks run"
+DAEMON_SFX=-u variant noutf8 -u noutf8.txt || bad "the smtputf8_enable = no run"
+note "SASL, mynetworks, smtputf8_enable = no: corpus to" \
+    "3 x ${#var_paths[@]} instances in $((SECONDS - t0))s"
 
 # --- the log tools -----------------------------------------------------------
 
@@ -680,7 +705,7 @@ e2epl() {
 	fi
 }
 e2epl check.out check "$WORK"
-for v in sasl trusted; do
+for v in sasl trusted noutf8; do
 	[ -e "$WORK/v-$v/variant" ] && e2epl "check.$v.out" check "$WORK/v-$v"
 done
 e2epl tools.out logtools "$WORK" "${tool_paths[@]}"
