@@ -196,7 +196,8 @@ str_casefold(const char *s, bool utf8)
 		need = ucasemap_utf8FoldCase(str_fold_csm, out, cap, s,
 		    (int32_t)len, &error);
 	}
-	if (U_FAILURE(error) || need < 0 || need >= cap) {
+	/* an exact fit is not terminated by ICU: out has room for it */
+	if (U_FAILURE(error) || need < 0 || need > cap) {
 		free(out);
 		return str_lower_ascii(xstrdup(s));
 	}

@@ -278,6 +278,11 @@ static const struct fold_case {
 	{ "\xce\xa3\xce\x9f\xcf\x82", "\xcf\x83\xce\xbf\xcf\x83" },	/* ΣΟς */
 	{ "\xe2\x84\xaa" "elvin", "kelvin" },
 	{ "\xef\xac\x81" "le", "file" },
+	/* ΐ (2 bytes) folds to three code points (6 bytes): more than
+	 * twice the input, the second try of str_casefold() */
+	{ "\xce\x90\xce\x90\xce\x90",
+	  "\xce\xb9\xcc\x88\xcc\x81\xce\xb9\xcc\x88\xcc\x81"
+	  "\xce\xb9\xcc\x88\xcc\x81" },
 	/* 4-byte: Deseret capital long I -> small */
 	{ "\xf0\x90\x90\x80", "\xf0\x90\x90\xa8" },
 	/* CJK and emoji have no case */
