@@ -544,6 +544,27 @@ else
 	bad "canonical: setting up canon_test"
 fi
 
+# --- relay_domains: a subdomain's answer follows its parent domain ---------
+
+# relay_domains covers subdomains (parent_domain_matches_subdomains):
+# the answer for x@sub.D depends on the row D, which an invalidation of
+# D names, not sub.D; such a decision must not be kept as one of sub.D
+write_cf rel \
+    "relay_domains = pgsql:$WORK/maps/pgsql-virtual-mailbox-domains.cf"
+start rel || finish
+RUR=reject_unlisted_recipient
+check "relay parent: not ours yet (twice: remembered if it could be)" \
+    "$(ask rel x@sub.newrelay.test x@sub.newrelay.test)" "$RUR"$'\n'"$RUR"
+psql_q -c "INSERT INTO virtual_domains (name) VALUES ('newrelay.test')" \
+    >/dev/null
+settled rel DUNNO x@sub.newrelay.test
+check "relay parent: domain created, the subdomain is relayed" "$?" 0
+psql_q -c "DELETE FROM virtual_domains WHERE name = 'newrelay.test'" \
+    >/dev/null
+settled rel "$RUR" x@sub.newrelay.test
+check "relay parent: domain deleted, not ours again" "$?" 0
+daemon_stop rel
+
 # --- no triggers, no trust ---------------------------------------------------
 
 # without the triggers nothing would tell vrcptd about changes: cached
