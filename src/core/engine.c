@@ -641,7 +641,8 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 	const char *keys[ADDR_KEYS_MAX];
 	bool	 partial[ADDR_KEYS_MAX];
 	/* check_rcpt_maps(): the tables that make any class valid */
-	const struct maplist *vlists[] = { &cfg->recipient_canonical_maps,
+	const struct maplist *vlists[ENGINE_VALID_LISTS] = {
+	    &cfg->recipient_canonical_maps,
 	    &cfg->canonical_maps, &cfg->virtual_alias_maps };
 	const struct fact_entry *cls_fe = NULL, *class_fe = NULL;
 	const struct fact_entry *valid_fe[ENGINE_VALID_LISTS] = { NULL };
