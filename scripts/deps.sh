@@ -34,7 +34,8 @@
 set -u
 
 BUILD_PKGS="build-essential pkg-config libpq-dev libevent-dev libhiredis-dev
-    check libmilter-dev libdb-dev liblmdb-dev libcdb-dev libpcre2-dev"
+    check libmilter-dev libdb-dev liblmdb-dev libcdb-dev libpcre2-dev
+    libicu-dev"
 RUN_PKGS="postgresql redis-server"
 CHECK_PKGS="postfix postfix-pgsql postfix-lmdb postfix-cdb postfix-pcre swaks
     pflogsumm fail2ban miltertest valgrind pgbouncer dovecot-core

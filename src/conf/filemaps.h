@@ -23,11 +23,13 @@ struct map_file;
 /*
  * conf_map_open_fn - read the table type:name (name as Postfix has it:
  * "/etc/postfix/virtual" for hash:, which reads virtual.db; relative
- * names are already made absolute). Returns 0 and *mf_r, or -1 with
- * *err_r (fresh). Warnings (one per line, fresh or NULL) go to *warn_r
- * either way.
+ * names are already made absolute). utf8 is smtputf8_enable: with it,
+ * the keys of a text table are checked to be UTF-8 and case-folded as
+ * Unicode (dict_utf8.c), without it A-Z only (dict_ht.c). Returns 0 and
+ * *mf_r, or -1 with *err_r (fresh). Warnings (one per line, fresh or
+ * NULL) go to *warn_r either way.
  */
-typedef int conf_map_open_fn(const char *type, const char *name,
+typedef int conf_map_open_fn(const char *type, const char *name, bool utf8,
 	    struct map_file **mf_r, char **warn_r, char **err_r);
 
 /* conf_map_opener - register the opener (NULL: none); call before loading */

@@ -93,6 +93,19 @@ X(TABLES, postfix_config_directory, PATH, "/etc/postfix", 0, 0,	\
     "Read again at every reload. At the default, a directory without\n" \
     "main.cf (vrcptd on a host without Postfix) means off; set, it must\n" \
     "have one. Empty: off (only this file and vrcpt's defaults).\n")	\
+X(TABLES, recipient_canonical_maps, MAPS, "", 0, 0,			\
+    CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
+    "Postfix's recipient address rewriting tables. A recipient that\n"	\
+    "matches one is valid in any of our domain classes, as in Postfix\n" \
+    "(smtpd_check.c, check_rcpt_maps: looked up first, then\n"	\
+    "canonical_maps, then virtual_alias_maps). Same keys as\n"		\
+    "virtual_alias_maps.\n")						\
+X(TABLES, canonical_maps, MAPS, "", 0, 0,				\
+    CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
+    "Postfix's sender and recipient address rewriting tables: a\n"	\
+    "recipient that matches one is valid, as with\n"			\
+    "recipient_canonical_maps (sender_canonical_maps does not count for\n" \
+    "recipients, nor in Postfix).\n")					\
 X(TABLES, virtual_alias_maps, MAPS, "", 0, 0,				\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "Aliases. A recipient with an alias is valid in any domain class.\n" \
@@ -117,7 +130,20 @@ X(TABLES, relay_domains, DOMAINS, "", 0, 0,				\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "Domains this host relays for (an edge MX). Empty, as in Postfix\n"	\
     "at compatibility_level 2 and later (before, Postfix's default was\n" \
-    "$mydestination, which vrcpt does not know: list the domains).\n")	\
+    "$mydestination, which vrcpt does not know: list the domains).\n"	\
+    "Subdomains: see parent_domain_matches_subdomains.\n")		\
+X(TABLES, parent_domain_matches_subdomains, STR,			\
+    "debug_peer_list, fast_flush_domains, mynetworks, "		\
+    "permit_mx_backup_networks, qmqpd_authorized_clients, "		\
+    "relay_domains, smtpd_access_maps", 0, 0,				\
+    CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
+    "Postfix's list of parameters where a domain matches its\n"	\
+    "subdomains too. vrcpt looks for relay_domains in it: listed (the\n" \
+    "default), \"example.com\" in relay_domains covers a.example.com,\n" \
+    "a table is asked for the parent domains (\"example.com\" for\n"	\
+    "a.example.com) and \".example.com\" matches nothing; not listed,\n" \
+    "\".example.com\" is the way to match subdomains (and the key\n"	\
+    "tables are asked for). The other names are Postfix's business.\n") \
 X(TABLES, relay_recipient_maps, MAPS, "", 0, 0,			\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "Valid recipients of the relay domains. Empty: every recipient of\n" \
@@ -126,6 +152,16 @@ X(TABLES, recipient_delimiter, STR, "", 0, 0,				\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "The characters that separate a local part from its extension\n"	\
     "(user+ext). The split is at the first of them found.\n")		\
+X(TABLES, smtputf8_enable, BOOL, "yes", 0, 0,				\
+    CONF_D | CONF_M | CONF_C | CONF_LIVE | CONF_PF,			\
+    "As Postfix's smtputf8_enable (yes at compatibility_level 1 and\n"	\
+    "later; Debian's main.cf sets 3.6): copy it from main.cf. yes:\n"	\
+    "addresses and table keys are case-folded as Unicode (ICU full case\n" \
+    "folding: German sharp s folds to \"ss\"), and an address that is\n" \
+    "not UTF-8 is not ours. no: only A-Z are folded (an upper-case\n"	\
+    "umlaut stays upper-case), a non-ASCII domain is not ours, and\n"	\
+    "vrcpt-milter writes non-ASCII bytes of a reply as spaces, as\n"	\
+    "Postfix does.\n")							\
 X(TABLES, owner_request_special, BOOL, "yes", 0, 0,			\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "Do not split owner-list and list-request when \"-\" is a delimiter.\n")\

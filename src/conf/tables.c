@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf/conf.h"
 #include "conf/filemaps.h"
@@ -266,7 +267,8 @@ tables_file(struct conf_ld *ld, const char *pname, const struct conf_origin *o,
 	}
 	path = *file == '/' ? xstrdup(file) :
 	    xasprintf("%s/%s", ld->dir, file);
-	if (tables_opener(t, path, &mf, &warn, &err) < 0) {
+	if (tables_opener(t, path, ld->cfg->smtputf8_enable, &mf, &warn,
+	    &err) < 0) {
 		conf_msg_lines(ld->msgs, warn, NULL);
 		conf_err(ld, o, pname, xasprintf("%s: %s", pname, err));
 	} else {
@@ -381,7 +383,8 @@ tables_inline(struct conf_ld *ld, const char *pname,
 			break;
 		if ((err = tables_qnameval(tok, &key, &val)) != NULL)
 			break;
-		fkey = str_fold_utf8(key);
+		/* dict_utf8 (smtputf8_enable) or dict_ht folds the key */
+		fkey = str_casefold(key, ld->cfg->smtputf8_enable);
 		/* dict_ht update: a key given twice keeps the last value */
 		for (i = 0; i < m->u.inl.n; i++)
 			if (strcmp(m->u.inl.kv[i].key, fkey) == 0)
@@ -451,21 +454,36 @@ tables_domain(struct conf_ld *ld, const char *pname,
 	struct map *m;
 	char	*d, *key, *q;
 	size_t	 len;
+	bool	 dot_ok;
 
-	if (tok[0] == '/' || tok[0] == '!' || tok[0] == '.' ||
+	/* relay_domains is a domain_list: ".example.com" is a pattern */
+	dot_ok = strcmp(pname, conf_params[CONF_P_relay_domains].name) == 0;
+	if (tok[0] == '/' || tok[0] == '!' || (tok[0] == '.' && !dot_ok) ||
 	    tok[0] == '{' || strchr(tok, '/') != NULL) {
 		q = conf_quote(tok);
 		conf_err(ld, o, pname, xasprintf("%s: \"%s\": only domain "
 		    "names and type:table are supported here (no /file, "
-		    "!pattern or .subdomain pattern)", pname, q));
+		    "!pattern%s)", pname, q, dot_ok ? "" :
+		    " or .subdomain pattern"));
 		free(q);
 		return NULL;
 	}
-	d = str_fold_utf8(tok);
+	/* match_list_parse(): the pattern is case-folded as written */
+	d = str_casefold(tok, ld->cfg->smtputf8_enable);
 	len = strlen(d);
 	if (len > 1 && d[len - 1] == '.')
 		d[len - 1] = '\0';
-	if (d[0] == '.' || d[0] == '\0') {
+	if (dot_ok && d[0] == '.' && d[1] != '\0' && d[1] != '.' &&
+	    ld->cfg->engine.relay_domains_parent) {
+		q = conf_quote(tok);
+		conf_warn(ld, o, pname, xasprintf("%s: \"%s\" matches no "
+		    "domain while parent_domain_matches_subdomains lists "
+		    "relay_domains (as in Postfix): \"%s\" covers %s and its "
+		    "subdomains", pname, q, d + 1, d + 1));
+		free(q);
+	}
+	if ((d[0] == '.' && (!dot_ok || d[1] == '\0' || d[1] == '.')) ||
+	    d[0] == '\0') {
 		conf_err(ld, o, pname, xasprintf("%s: \"%s\" is not a domain "
 		    "name", pname, tok));
 		free(d);
@@ -615,6 +633,45 @@ tables_both(struct conf_ld *ld, const struct maplist *a,
 	}
 }
 
+/*
+ * tables_parent_style - does parent_domain_matches_subdomains list
+ * relay_domains? It is a string_list (match_parent_style.c): the first
+ * element that names it decides, "!relay_domains" saying no. Only
+ * parameter names make sense there; a table or /file is refused.
+ */
+static void
+tables_parent_style(struct conf_ld *ld)
+{
+	enum conf_param_id id = CONF_P_parent_domain_matches_subdomains;
+	const struct conf_origin *o = &ld->cfg->origin[id];
+	const char *pname = conf_params[id].name;
+	const char *relay = conf_params[CONF_P_relay_domains].name;
+	char	*v, *cp, *tok, *name, *q;
+	bool	 match, decided = false;
+
+	ld->cfg->engine.relay_domains_parent = false;
+	if (ld->bad[id])
+		return;
+	cp = v = xstrdup(ld->cfg->raw[id]);
+	while ((tok = conf_tok(&cp)) != NULL) {
+		for (match = true, name = tok; *name == '!'; name++)
+			match = !match;
+		if (*name == '\0' || *name == '/' || *name == '{' ||
+		    strchr(name, ':') != NULL) {
+			q = conf_quote(tok);
+			conf_err(ld, o, pname, xasprintf("%s: \"%s\": only "
+			    "parameter names are supported here", pname, q));
+			free(q);
+			continue;
+		}
+		if (!decided && strcasecmp(name, relay) == 0) {
+			ld->cfg->engine.relay_domains_parent = match;
+			decided = true;
+		}
+	}
+	free(v);
+}
+
 /* tables_dbconfs - group the pgsql maps by server identity */
 static void
 tables_dbconfs(struct conf *cfg)
@@ -652,12 +709,16 @@ tables_build(struct conf_ld *ld)
 	struct engine_cfg *ec = &cfg->engine;
 	size_t	 i;
 
+	tables_parent_style(ld);
 	/* maps first, so that map ids follow the order admins read */
 	tables_maplist(ld, CONF_P_virtual_alias_maps, &ec->virtual_alias_maps);
 	tables_maplist(ld, CONF_P_virtual_mailbox_maps,
 	    &ec->virtual_mailbox_maps);
 	tables_maplist(ld, CONF_P_relay_recipient_maps,
 	    &ec->relay_recipient_maps);
+	tables_maplist(ld, CONF_P_recipient_canonical_maps,
+	    &ec->recipient_canonical_maps);
+	tables_maplist(ld, CONF_P_canonical_maps, &ec->canonical_maps);
 	tables_maplist(ld, CONF_P_virtual_alias_domains,
 	    &ec->virtual_alias_domains);
 	tables_maplist(ld, CONF_P_virtual_mailbox_domains,
@@ -675,6 +736,7 @@ tables_build(struct conf_ld *ld)
 	ec->addr.recipient_delimiter = cfg->recipient_delimiter;
 	ec->addr.owner_request_special = cfg->owner_request_special;
 	ec->addr.double_bounce_sender = cfg->double_bounce_sender;
+	ec->addr.utf8 = cfg->smtputf8_enable;
 	ec->unknown_virtual_alias_reject_code =
 	    cfg->unknown_virtual_alias_reject_code;
 	ec->unknown_virtual_mailbox_reject_code =
@@ -702,6 +764,7 @@ tables_free(struct conf *cfg)
 		&ec->virtual_alias_domains, &ec->virtual_mailbox_domains,
 		&ec->relay_domains, &ec->virtual_alias_maps,
 		&ec->virtual_mailbox_maps, &ec->relay_recipient_maps,
+		&ec->recipient_canonical_maps, &ec->canonical_maps,
 	};
 	size_t	 i;
 

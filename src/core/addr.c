@@ -117,7 +117,7 @@ addr_split(const char *local, const struct addr_opts *opts)
 	if (opts->double_bounce_sender != NULL &&
 	    *opts->double_bounce_sender != '\0') {
 		/* strcasecmp_utf8() in Postfix: compare the folded forms */
-		dbl = str_fold_utf8(opts->double_bounce_sender);
+		dbl = str_casefold(opts->double_bounce_sender, opts->utf8);
 		same = strcmp(local, dbl) == 0;
 		free(dbl);
 		if (same)
@@ -199,7 +199,7 @@ addr_parse(const char *recipient, const struct addr_opts *opts,
 	}
 
 	a->orig = xstrdup(recipient);
-	a->folded = str_fold_utf8(recipient);
+	a->folded = str_casefold(recipient, opts->utf8);
 
 	/*
 	 * resolve_addr(): strip one trailing dot at the end of the domain,

@@ -5,8 +5,9 @@
  *
  * Input is the "recipient" policy attribute: Postfix's internal form of
  * the RCPT TO address (unquoted, case kept, no <>). From it come:
- *   - the folded address: lower-cased (UTF-8 aware, as Postfix 3.8+
- *     casefold()), one trailing dot of the domain removed;
+ *   - the folded address: case-folded as Postfix casefold() does (full
+ *     Unicode case folding with smtputf8_enable, A-Z only without), one
+ *     trailing dot of the domain removed;
  *   - the domain used for the class decision (exact match, no parents);
  *   - the ordered key list of Postfix mail_addr_find() for a virtual or
  *     relay domain: user+ext@domain, user@domain (only with an
@@ -59,6 +60,7 @@ struct addr_opts {
 	const char *recipient_delimiter;	/* "" = no extensions */
 	bool	 owner_request_special;		/* default yes */
 	const char *double_bounce_sender;	/* default "double-bounce" */
+	bool	 utf8;		/* smtputf8_enable: Unicode case folding */
 };
 
 /*

@@ -190,12 +190,16 @@ cachefmt_dns(const struct engine_cfg *cfg, char ns[CACHEFMT_NS_LEN + 1])
 	h = dns_maplist(h, &cfg->virtual_alias_domains);
 	h = dns_maplist(h, &cfg->virtual_mailbox_domains);
 	h = dns_maplist(h, &cfg->relay_domains);
+	h = ns_num(h, cfg->relay_domains_parent);
 	h = dns_maplist(h, &cfg->virtual_alias_maps);
 	h = dns_maplist(h, &cfg->virtual_mailbox_maps);
 	h = dns_maplist(h, &cfg->relay_recipient_maps);
+	h = dns_maplist(h, &cfg->recipient_canonical_maps);
+	h = dns_maplist(h, &cfg->canonical_maps);
 	h = ns_field(h, cfg->addr.recipient_delimiter);
 	h = ns_num(h, cfg->addr.owner_request_special);
 	h = ns_field(h, cfg->addr.double_bounce_sender);
+	h = ns_num(h, cfg->addr.utf8);
 	h = ns_num(h, cfg->unknown_virtual_alias_reject_code);
 	h = ns_num(h, cfg->unknown_virtual_mailbox_reject_code);
 	h = ns_num(h, cfg->unknown_relay_recipient_reject_code);

@@ -8,10 +8,12 @@
  *     virtual_alias_domains, virtual_mailbox_domains, relay_domains, in
  *     that order; a lookup error in one of them fails the resolver
  *     (RESOLVE_FLAG_FAIL) and smtpd answers 451 4.3.0;
- *   smtpd/smtpd_check.c: check_rcpt_maps - a match in virtual_alias_maps
- *     accepts, whatever the class; then the alias class rejects, the
- *     mailbox and relay classes consult their own table (an empty
- *     parameter means no check);
+ *   smtpd/smtpd_check.c: check_rcpt_maps - a match in
+ *     recipient_canonical_maps, canonical_maps or virtual_alias_maps (in
+ *     that order, each searched with every key before the next) accepts,
+ *     whatever the class; then the alias class rejects, the mailbox and
+ *     relay classes consult their own table (an empty parameter means no
+ *     check);
  *   global/mail_addr_find.c: mail_addr_find_opt - the key order;
  *   global/maps.c: maps_find - every map of a list for one key before
  *     the next key; the first match wins and the first lookup error ends
@@ -42,6 +44,8 @@
 #include "util/xalloc.h"
 
 #define ENGINE_FACTS_INIT	16	/* first allocation of a factset */
+/* recipient_canonical_maps, canonical_maps, virtual_alias_maps */
+#define ENGINE_VALID_LISTS	3
 /* valid_hostname.c: VALID_LABEL_LEN, VALID_HOSTNAME_LEN */
 #define ENGINE_LABEL_MAX	63
 #define ENGINE_HOSTNAME_MAX	255
@@ -65,6 +69,13 @@
 #define OUT_FOUND	(1u << 0)
 #define OUT_NOT_FOUND	(1u << 1)
 #define OUT_FAIL	(1u << 2)
+
+/* how a *_domains list matches a domain (walk_domains) */
+enum dom_match {
+	DOM_EXACT,		/* string_list: the name only */
+	DOM_DOT,		/* domain_list: ".example.com" patterns */
+	DOM_PARENT		/* domain_list, MATCH_FLAG_PARENT */
+};
 
 /* the walk over the lookups, for one engine_decide() call */
 struct walk {
@@ -190,6 +201,45 @@ walk_trace(struct walk *w, const char *param, const struct map *m,
 }
 
 /*
+ * walk_lookup - one (map, key): answered by the map itself when it can
+ * (map_lookup_pure), else from the facts. Returns true with *res_r and
+ * *fe_r (NULL for a pure answer) when the answer is known, and traces
+ * it; false when it is not known yet (then it is needed). maps: a *_maps
+ * list, where an empty value is a lookup error (see walk_list).
+ */
+static bool
+walk_lookup(struct walk *w, const char *param, const struct map *m,
+    const char *key, bool maps, enum fact_result *res_r,
+    const struct fact_entry **fe_r)
+{
+	const struct fact_entry *fe = NULL;
+	enum fact_result res;
+	enum fact_source src;
+	const char *value;
+
+	if (map_lookup_pure(m, key, &res, &value)) {
+		src = FACT_SRC_PURE;
+		if (res != FACT_FOUND)
+			value = NULL;
+		else if (maps && value != NULL && *value == '\0')
+			res = FACT_UNAVAILABLE;
+	} else if ((fe = factset_get(w->facts, m, key)) != NULL) {
+		res = fe->result;
+		src = fe->source;
+		value = fe->value;
+	} else {
+		walk_need(w, m, key);
+		return false;
+	}
+	if (w->frontier)
+		w->rcpt_known = true;
+	walk_trace(w, param, m, key, res, src, value);
+	*res_r = res;
+	*fe_r = fe;
+	return true;
+}
+
+/*
  * walk_list - search the maps of ml with each key in turn, as
  * maps_find() inside mail_addr_find_opt() would: the first match ends
  * the search, and so does the first lookup error (maps_find() breaks out
@@ -200,10 +250,9 @@ walk_trace(struct walk *w, const char *param, const struct map *m,
  *
  * partial[k] marks the partial keys (mail_addr_find.c: PARTIAL, i.e.
  * maps_find(..., DICT_FLAG_FIXED)), which pattern tables are not asked.
- * partial is NULL for a *_domains list (match_list.c: match_string), the
- * only place where an empty value counts as a match; in a *_maps list
- * maps_find() makes it a lookup error ("returns an empty string
- * result"; smtpd answers 451 4.3.5, we lookup_failure_action).
+ * An empty value is a lookup error here: maps_find() "returns an empty
+ * string result" (smtpd answers 451 4.3.5, we lookup_failure_action);
+ * in a *_domains list (walk_domains) it is a match.
  */
 static unsigned
 walk_list(struct walk *w, const struct maplist *ml,
@@ -212,8 +261,6 @@ walk_list(struct walk *w, const struct maplist *ml,
 	const struct fact_entry *fe;
 	const struct map *m;
 	enum fact_result res;
-	enum fact_source src;
-	const char *value;
 	unsigned unsure = 0;
 	bool	 key_unknown = false;
 	size_t	 k, i;
@@ -234,31 +281,15 @@ walk_list(struct walk *w, const struct maplist *ml,
 		key_unknown = false;
 		for (i = 0; i < ml->n; i++) {
 			m = ml->v[i];
-			fe = NULL;
-			if (partial != NULL && partial[k] && map_is_pattern(m))
+			if (partial[k] && map_is_pattern(m))
 				continue;
-			if (map_lookup_pure(m, keys[k], &res, &value)) {
-				src = FACT_SRC_PURE;
-				if (res != FACT_FOUND)
-					value = NULL;
-				else if (partial != NULL && value != NULL &&
-				    *value == '\0')
-					res = FACT_UNAVAILABLE;
-			} else if ((fe = factset_get(w->facts, m,
-			    keys[k])) != NULL) {
-				res = fe->result;
-				src = fe->source;
-				value = fe->value;
-			} else {
+			if (!walk_lookup(w, ml->param, m, keys[k], true, &res,
+			    &fe)) {
 				/* could be found, not found or an error */
 				unsure = OUT_FOUND | OUT_FAIL;
 				key_unknown = true;
-				walk_need(w, m, keys[k]);
 				continue;
 			}
-			if (w->frontier)
-				w->rcpt_known = true;
-			walk_trace(w, ml->param, m, keys[k], res, src, value);
 			switch (res) {
 			case FACT_FOUND:
 				w->decided_by = fe;
@@ -275,17 +306,107 @@ walk_list(struct walk *w, const struct maplist *ml,
 }
 
 /*
+ * domain_literal_match - a plain domain name of a *_domains list against
+ * the (folded) domain of the recipient, as match_ops.c: match_hostname
+ * (DOM_DOT, DOM_PARENT) and match_string (DOM_EXACT) compare them: the
+ * exact name always; with MATCH_FLAG_PARENT a parent domain ("example.com"
+ * matches "a.example.com", and ".example.com" then matches nothing);
+ * without it, ".example.com" matches its subdomains.
+ */
+static bool
+domain_literal_match(const char *pat, const char *name, enum dom_match mode)
+{
+	size_t	 plen = strlen(pat), nlen = strlen(name);
+	const char *pd;
+
+	if (strcmp(name, pat) == 0)
+		return true;
+	if (mode == DOM_EXACT || plen >= nlen)
+		return false;
+	pd = name + nlen - plen;
+	if (strcmp(pd, pat) != 0)
+		return false;
+	if (mode == DOM_PARENT)
+		return pd[-1] == '.';
+	return pat[0] == '.';
+}
+
+/*
+ * walk_domains - match_list_match() over a *_domains list: the maps in
+ * order, each with all of its keys before the next map (unlike
+ * walk_list). A plain domain name is compared (domain_literal_match); a
+ * table is asked for the domain, then, in a domain_list
+ * (relay_domains) and unless it is a pattern table (no
+ * DICT_FLAG_FIXED), for each parent domain: "example.com" for
+ * "a.example.com" with MATCH_FLAG_PARENT, ".example.com" without
+ * (match_ops.c: match_hostname). Keys are suffixes of name, so they
+ * live as long as it does. Any value, even empty, is a match; a lookup
+ * error ends the search (match_error). Outcomes as walk_list.
+ */
+static unsigned
+walk_domains(struct walk *w, const struct maplist *ml, const char *name,
+    enum dom_match mode)
+{
+	const struct fact_entry *fe;
+	const struct map *m;
+	enum fact_result res;
+	const char *key, *next;
+	unsigned unsure = 0;
+	size_t	 i;
+
+	w->decided_by = NULL;
+	for (i = 0; i < ml->n; i++) {
+		m = ml->v[i];
+		if (m->type == MAP_DOMAIN) {
+			if (domain_literal_match(m->u.domain, name, mode)) {
+				walk_trace(w, ml->param, m, name, FACT_FOUND,
+				    FACT_SRC_PURE, m->u.domain);
+				return OUT_FOUND | unsure;
+			}
+			walk_trace(w, ml->param, m, name, FACT_NOT_FOUND,
+			    FACT_SRC_PURE, NULL);
+			continue;
+		}
+		for (key = name; *key != '\0'; key = next) {
+			if (walk_lookup(w, ml->param, m, key, false, &res,
+			    &fe)) {
+				switch (res) {
+				case FACT_FOUND:
+					w->decided_by = fe;
+					return OUT_FOUND | unsure;
+				case FACT_UNAVAILABLE:
+					w->decided_by = fe;
+					return OUT_FAIL | unsure;
+				case FACT_NOT_FOUND:
+					break;
+				}
+			} else {
+				unsure = OUT_FOUND | OUT_FAIL;
+			}
+			if (mode == DOM_EXACT || map_is_pattern(m) ||
+			    (next = strchr(key + 1, '.')) == NULL)
+				break;
+			if (mode == DOM_PARENT)
+				next++;
+		}
+	}
+	return OUT_NOT_FOUND | unsure;
+}
+
+/*
  * engine_domain_routable - would trivial-rewrite give this address a
  * virtual or relay class at all? resolve_addr() short-cuts to the
  * default class (RESOLVE_FLAG_ERROR) for a malformed UTF-8 address
  * (with smtputf8_enable) and for a domain that fails
  * valid_utf8_hostname(); a numeric "domain" is not a host name either
- * (resolve_numeric_domain = no). IP literals and addresses without a
- * domain are not handled here (README, "What it answers": the
- * other_domain_action row).
+ * (resolve_numeric_domain = no). Without smtputf8_enable, malformed
+ * UTF-8 is not looked at, but a non-ASCII domain is no host name
+ * (valid_utf8_hostname() with enable_utf8 off is valid_hostname()).
+ * IP literals and addresses without a domain are not handled here
+ * (README, "What it answers": the other_domain_action row).
  */
 static bool
-engine_domain_routable(const struct addr *a)
+engine_domain_routable(const struct addr *a, bool utf8)
 {
 	const unsigned char *cp;
 	const char *d = a->domain;
@@ -294,15 +415,18 @@ engine_domain_routable(const struct addr *a)
 
 	if (!a->has_domain || *d == '\0' || a->ip_literal)
 		return false;
-	if (!str_valid_utf8(a->folded, strlen(a->folded)))
+	if (utf8 && !str_valid_utf8(a->folded, strlen(a->folded)))
 		return false;
 
 	/* valid_hostname.c: valid_hostname */
 	for (cp = (const unsigned char *)d; *cp != '\0'; cp++) {
 		if ((*cp >= 'a' && *cp <= 'z') || (*cp >= 'A' && *cp <= 'Z') ||
 		    *cp == '_' || *cp >= 0x80) {
-			if (*cp >= 0x80)
+			if (*cp >= 0x80) {
+				if (!utf8)
+					return false;
 				ascii = false;
+			}
 			non_numeric = true;
 			label++;
 		} else if (*cp >= '0' && *cp <= '9') {
@@ -510,13 +634,23 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 	const struct maplist *dlists[] = { &cfg->virtual_alias_domains,
 	    &cfg->virtual_mailbox_domains, &cfg->relay_domains };
 	const enum domain_class dcs[] = { DC_ALIAS, DC_MAILBOX, DC_RELAY };
+	/* resolve.c: string_list_init() for the virtual domains,
+	 * domain_list_init() with match_parent_style() for relay_domains */
+	const enum dom_match dmodes[] = { DOM_EXACT, DOM_EXACT,
+	    cfg->relay_domains_parent ? DOM_PARENT : DOM_DOT };
 	const char *keys[ADDR_KEYS_MAX];
 	bool	 partial[ADDR_KEYS_MAX];
-	const char *dkey = a->domain;
-	const struct fact_entry *cls_fe = NULL, *alias_fe, *class_fe = NULL;
+	/* check_rcpt_maps(): the tables that make any class valid */
+	const struct maplist *vlists[ENGINE_VALID_LISTS] = {
+	    &cfg->recipient_canonical_maps,
+	    &cfg->canonical_maps, &cfg->virtual_alias_maps };
+	const struct fact_entry *cls_fe = NULL, *class_fe = NULL;
+	const struct fact_entry *valid_fe[ENGINE_VALID_LISTS] = { NULL };
 	const struct maplist *class_maps = NULL;
 	struct walk w;
-	unsigned classes = 0, o, alias_o = 0, mbox_o = 0, relay_o = 0;
+	unsigned classes = 0, o, mbox_o = 0, relay_o = 0;
+	unsigned valid_o[ENGINE_VALID_LISTS] = { 0 };
+	bool	 valid_nf;
 	bool	 cls_fail = false, reach = true;
 	enum domain_class dc;
 	size_t	 i;
@@ -529,7 +663,7 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 	w.need = need_r;
 	w.trace = trace_r;
 
-	if (!engine_domain_routable(a)) {
+	if (!engine_domain_routable(a, cfg->addr.utf8)) {
 		verdict_not_handled(cfg, v_r);
 		return ENGINE_DONE;
 	}
@@ -540,7 +674,7 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 
 	/* resolve_addr(): the domain class, first list that matches */
 	for (i = 0; i < sizeof(dlists) / sizeof(dlists[0]) && reach; i++) {
-		o = walk_list(&w, dlists[i], &dkey, NULL, 1);
+		o = walk_domains(&w, dlists[i], a->domain, dmodes[i]);
 		if (o & OUT_FOUND)
 			classes |= 1u << dcs[i];
 		if (o & OUT_FAIL) {
@@ -552,16 +686,21 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 	if (reach)
 		classes |= 1u << DC_OTHER;
 
-	/* check_rcpt_maps(): virtual_alias_maps first, for every class */
-	alias_fe = NULL;
+	/*
+	 * check_rcpt_maps(): recipient_canonical_maps, canonical_maps,
+	 * virtual_alias_maps, for every class; a list is searched only if
+	 * the ones before it may have found nothing
+	 */
 	w.frontier = true;
-	if (classes & ~(1u << DC_OTHER)) {
-		alias_o = walk_list(&w, &cfg->virtual_alias_maps, keys,
-		    partial, a->nkeys);
-		alias_fe = w.decided_by;
+	valid_nf = (classes & ~(1u << DC_OTHER)) != 0;
+	for (i = 0; i < ENGINE_VALID_LISTS && valid_nf; i++) {
+		valid_o[i] = walk_list(&w, vlists[i], keys, partial,
+		    a->nkeys);
+		valid_fe[i] = w.decided_by;
+		valid_nf = (valid_o[i] & OUT_NOT_FOUND) != 0;
 	}
 	/* then the table of the class; an empty parameter is no check */
-	if (alias_o & OUT_NOT_FOUND) {
+	if (valid_nf) {
 		if ((classes & (1u << DC_MAILBOX)) &&
 		    cfg->virtual_mailbox_maps.n > 0) {
 			mbox_o = walk_list(&w, &cfg->virtual_mailbox_maps,
@@ -593,13 +732,16 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 		verdict_not_handled(cfg, v_r);
 		return ENGINE_DONE;
 	}
-	if (alias_o == OUT_FOUND) {
-		verdict_valid(v_r, dc, alias_fe);
-		return ENGINE_DONE;
-	}
-	if (alias_o == OUT_FAIL) {
-		verdict_failure(cfg, v_r, dc, alias_fe);
-		return ENGINE_DONE;
+	for (i = 0; i < ENGINE_VALID_LISTS; i++) {
+		if (valid_o[i] == OUT_FOUND) {
+			verdict_valid(v_r, dc, valid_fe[i]);
+			return ENGINE_DONE;
+		}
+		if (valid_o[i] == OUT_FAIL) {
+			/* check_mail_addr_find(): reject_dict_retry */
+			verdict_failure(cfg, v_r, dc, valid_fe[i]);
+			return ENGINE_DONE;
+		}
 	}
 	switch (dc) {
 	case DC_ALIAS:

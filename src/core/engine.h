@@ -11,9 +11,11 @@
  * It walks Postfix's order every time, so that the first match wins and
  * a lookup error counts exactly where Postfix would have hit it:
  *   1. domain class: virtual_alias_domains > virtual_mailbox_domains >
- *      relay_domains > other (trivial-rewrite resolve.c);
+ *      relay_domains > other (trivial-rewrite resolve.c); relay_domains
+ *      matches subdomains as parent_domain_matches_subdomains says;
  *   2. other class, IP literal, no domain: other_domain_action;
- *   3. any key of virtual_alias_maps matches: valid (whatever the class);
+ *   3. any key of recipient_canonical_maps, then of canonical_maps, then
+ *      of virtual_alias_maps matches: valid (whatever the class);
  *   4. class map: virtual alias domain -> unknown in virtual alias table;
  *      mailbox domain -> virtual_mailbox_maps; relay -> relay_recipient_maps
  *      (an empty parameter means "no check": valid).
@@ -45,10 +47,15 @@ struct engine_cfg {
 	struct maplist virtual_alias_domains;
 	struct maplist virtual_mailbox_domains;
 	struct maplist relay_domains;
+	struct maplist recipient_canonical_maps;
+	struct maplist canonical_maps;
 	struct maplist virtual_alias_maps;
 	struct maplist virtual_mailbox_maps;
 	struct maplist relay_recipient_maps;
 	struct addr_opts addr;
+	/* parent_domain_matches_subdomains lists relay_domains: a domain
+	 * of relay_domains matches its subdomains too (Postfix default) */
+	bool	 relay_domains_parent;
 	unsigned unknown_virtual_alias_reject_code;	/* 550 */
 	unsigned unknown_virtual_mailbox_reject_code;	/* 550 */
 	unsigned unknown_relay_recipient_reject_code;	/* 550 */

@@ -319,17 +319,18 @@ mapidx_msg(char **msgs, const char *name, unsigned line, const char *what,
 
 int
 mapidx_parse_text(struct mapidx *idx, const char *name, const char *text,
-    size_t len, bool check_utf8, char **warn_r, char **err_r)
+    size_t len, bool utf8, char **warn_r, char **err_r)
 {
 	size_t	 pos = 0, vlen;
 	unsigned lineno = 0, first;
-	char	*line, *value, *end;
+	char	*line, *value, *end, *key;
 	bool	 inq, dup;
+	int	 rc;
 
 	*err_r = NULL;
 	while ((line = mapidx_next_line(text, len, &pos, &lineno,
 	    &first)) != NULL) {
-		if (check_utf8 && !str_valid_utf8(line, strlen(line))) {
+		if (utf8 && !str_valid_utf8(line, strlen(line))) {
 			mapidx_msg(warn_r, name, first, "non-UTF-8 input "
 			    "-- ignoring this line", "");
 			free(line);
@@ -372,13 +373,16 @@ mapidx_parse_text(struct mapidx *idx, const char *name, const char *text,
 		if (line[strlen(line) - 1] == ':')
 			mapidx_msg(warn_r, name, first, "record is in \"key: "
 			    "value\" format; is this an alias file?", "");
-		str_lower_ascii(line);
+		/* the key as dict_utf8 or dict_ht folds it (value points
+		 * into line: line lives until the record is stored) */
+		key = str_casefold(line, utf8);
 		vlen = strlen(value);
-		if (mapidx_put(idx, line, strlen(line), value, vlen,
-		    &dup) < 0) {
+		rc = mapidx_put(idx, key, strlen(key), value, vlen, &dup);
+		free(line);
+		if (rc < 0) {
 			*err_r = xasprintf("%s, line %u: record too large or "
 			    "too many records", name, first);
-			free(line);
+			free(key);
 			return -1;
 		}
 		if (dup) {
@@ -386,11 +390,11 @@ mapidx_parse_text(struct mapidx *idx, const char *name, const char *text,
 
 			*err_r = xasprintf("%s, line %u: duplicate entry: "
 			    "\"%s\"", name, first,
-			    str_sanitize(q, line, strlen(line), 100));
-			free(line);
+			    str_sanitize(q, key, strlen(key), 100));
+			free(key);
 			return -1;
 		}
-		free(line);
+		free(key);
 	}
 	return 0;
 }

@@ -72,12 +72,13 @@ uint64_t mapidx_content(const struct mapidx *idx);
  * white space continues the previous one), the key ends at the first
  * white space outside "..." (a backslash escapes the next character;
  * quotes and backslashes stay in the key), the value is the rest,
- * trimmed. Keys are lower-cased in ASCII only: dict_thash.c stores
- * through dict_ht_update(), whose DICT_FLAG_FOLD_FIX uses lowercase(),
- * while lookups are fully case-folded, so a key with an upper-case
- * non-ASCII letter never matches in Postfix either. Lines
- * without a key or a value, with an unbalanced quote, or (when
- * check_utf8) that are not UTF-8 are skipped with a warning.
+ * trimmed. utf8 is smtputf8_enable. With it, dict_thash.c stores
+ * through the UTF-8 layer of its dict_ht (dict_open3() activates
+ * dict_utf8 for DICT_FLAG_UTF8_REQUEST), which casefold()s each key:
+ * keys are folded as Unicode (str_casefold; "STRASSE" and "straße" are
+ * one key), and lines that are not UTF-8 are skipped with a warning.
+ * Without it dict_ht_update() lowercase()s A-Z only. Lines without a key
+ * or a value, or with an unbalanced quote, are skipped with a warning.
  *
  * Warnings ("name, line N: text", one per line) are appended to *warn_r
  * (fresh or NULL). A duplicate key is an error, as it is for smtpd
@@ -85,7 +86,7 @@ uint64_t mapidx_content(const struct mapidx *idx);
  * -1 with *err_r (fresh). name is used in messages.
  */
 int	mapidx_parse_text(struct mapidx *idx, const char *name,
-	    const char *text, size_t len, bool check_utf8, char **warn_r,
+	    const char *text, size_t len, bool utf8, char **warn_r,
 	    char **err_r);
 
 /*

@@ -29,11 +29,12 @@
 
 #define CTL_TOKENS_MAX		(ADDR_KEYS_MAX + 1)
 
-/* ctl_domain_token - "d:" + folded domain, or NULL if empty */
+/* ctl_domain_token - "d:" + folded domain (as the daemon folds
+ * addresses: smtputf8_enable), or NULL if empty */
 static char *
-ctl_domain_token(const char *d)
+ctl_domain_token(const char *d, bool utf8)
 {
-	char	*f = str_fold_utf8(d), *t;
+	char	*f = str_casefold(d, utf8), *t;
 	size_t	 len = strlen(f);
 
 	if (len > 0 && f[len - 1] == '.')
@@ -56,7 +57,8 @@ ctl_tokens(const struct conf *cfg, const char *what,
 	if (what == NULL) {
 		tok[n++] = xstrdup("all");
 	} else if (what[0] == '@' || strchr(what, '@') == NULL) {
-		tok[n] = ctl_domain_token(what[0] == '@' ? what + 1 : what);
+		tok[n] = ctl_domain_token(what[0] == '@' ? what + 1 : what,
+		    cfg->smtputf8_enable);
 		if (tok[n] == NULL) {
 			fprintf(stderr, "vrcptctl: flush: empty domain\n");
 			return -1;

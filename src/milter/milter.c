@@ -554,6 +554,7 @@ main(int argc, char **argv)
 	log_set_verbose(verbose);
 	signal(SIGPIPE, SIG_IGN);
 	milter.lfa = milter.cfg->lookup_failure_action;
+	milter_map_set_utf8(milter.cfg->smtputf8_enable);
 	milter.log_reject = milter.cfg->milter_log_reject;
 	milter.log_accept = milter.cfg->milter_log_reject &&
 	    milter.cfg->log_level >= 1;

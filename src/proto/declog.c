@@ -16,14 +16,23 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-/* san - sanitised copy of untrusted text into a caller buffer */
-static const char *
-san(char dst[DECLOG_FIELD_MAX + 4], const char *src)
+const char *
+declog_field(char *dst, const char *src, bool utf8, char repl)
 {
+	size_t	 i;
+
 	if (src == NULL)
 		src = "";
-	return str_sanitize(dst, src, strlen(src), DECLOG_FIELD_MAX);
+	str_sanitize(dst, src, strlen(src), DECLOG_FIELD_MAX);
+	if (!utf8)
+		for (i = 0; dst[i] != '\0'; i++)
+			if ((unsigned char)dst[i] >= 0x80)
+				dst[i] = repl;
+	return dst;
 }
+
+/* san - a field of the line outside the reply text */
+#define san(dst, src)	declog_field((dst), (src), utf8, '?')
 
 char *
 declog_external(const char *addr)
@@ -45,7 +54,8 @@ declog_external(const char *addr)
 
 void
 declog_format(struct buf *out, const struct policy_req *pr,
-    const struct verdict *v, const char *lookup, uint64_t delay_us)
+    const struct verdict *v, const char *lookup, uint64_t delay_us,
+    bool utf8)
 {
 	char f1[DECLOG_FIELD_MAX + 4], f2[DECLOG_FIELD_MAX + 4];
 	const char *whatsup;
@@ -66,8 +76,10 @@ declog_format(struct buf *out, const struct policy_req *pr,
 	    pr->client_name : "unknown"));
 	buf_printf(out, "[%s]: ", san(f1, pr->client_address));
 	if (rejects)
+		/* smtpd_check_reject(): printable(reply, ' ') */
 		buf_printf(out, "%u %s <%s>: Recipient address rejected: %s;",
-		    v->code, v->dsn, san(f1, pr->recipient), v->text);
+		    v->code, v->dsn, declog_field(f1, pr->recipient, utf8,
+		    ' '), v->text);
 	else if (v->kind == VERDICT_NOT_HANDLED)
 		buf_printf(out, "<%s>: domain not handled here, action=%s;",
 		    san(f1, pr->recipient), v->action);

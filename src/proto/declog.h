@@ -20,6 +20,7 @@
  *
  * Depends on: util/, core/, proto/policy.h. No I/O.
  */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/engine.h"
@@ -38,11 +39,24 @@
  * declog_format - append the line (without newline) for verdict v of
  * request pr to out. lookup names the source that decided ("db",
  * "cache", "pure", "timeout"); delay_us is the time the decision took.
- * Like Postfix's own, a line longer than DECLOG_LINE_MAX bytes is cut
- * there (so the extras go first, and a cut line still equals Postfix's).
+ * utf8 is smtputf8_enable: without it, Postfix's printable() keeps no
+ * byte above 0x7f (a space in the reply text, '?' in the rest of the
+ * line), and neither does this. Like Postfix's own, a line longer than
+ * DECLOG_LINE_MAX bytes is cut there (so the extras go first, and a cut
+ * line still equals Postfix's).
  */
 void	declog_format(struct buf *out, const struct policy_req *pr,
-	    const struct verdict *v, const char *lookup, uint64_t delay_us);
+	    const struct verdict *v, const char *lookup, uint64_t delay_us,
+	    bool utf8);
+
+/*
+ * declog_field - untrusted text as a log field, into dst (DECLOG_FIELD_MAX
+ * + 4 bytes; returns dst): str_sanitize() with utf8; without it, as
+ * str_sanitize() but with every byte above 0x7f replaced by repl too
+ * (Postfix printable() with util_utf8_enable off: ' ' for reply text,
+ * '?' for the rest of a log line).
+ */
+const char *declog_field(char *dst, const char *src, bool utf8, char repl);
 
 /*
  * declog_external - the external (RFC 822 quoted) form of an address as

@@ -63,10 +63,19 @@ utf8_len(const char *s)
 	return n;
 }
 
+/* smtputf8_enable of the MTA (milter_map_set_utf8) */
+static bool milter_utf8 = true;
+
+void
+milter_map_set_utf8(bool on)
+{
+	milter_utf8 = on;
+}
+
 /*
- * make_printable - Postfix printable(s, ' ') with smtputf8_enable = yes:
- * ASCII controls and bytes that are not part of well-formed UTF-8
- * become spaces.
+ * make_printable - Postfix printable(s, ' '): ASCII controls and bytes
+ * that are not part of well-formed UTF-8 become spaces; without
+ * smtputf8_enable (util_utf8_enable off) every byte above 0x7f does.
  */
 static void
 make_printable(char *s)
@@ -76,7 +85,7 @@ make_printable(char *s)
 	while (*s != '\0') {
 		unsigned char c = (unsigned char)*s;
 
-		if (c >= 0x80 && (n = utf8_len(s)) > 0) {
+		if (c >= 0x80 && milter_utf8 && (n = utf8_len(s)) > 0) {
 			s += n;
 			continue;
 		}
@@ -659,7 +668,7 @@ milter_map_log_line(struct buf *out, const struct policy_req *pr,
 		break;
 	}
 	buf_init(&line, 0);
-	declog_format(&line, pr, &v, lookup, delay_us);
+	declog_format(&line, pr, &v, lookup, delay_us, milter_utf8);
 	if (!o->native) {
 		buf_append(out, line.data, line.len);
 		buf_free(&line);
@@ -671,7 +680,7 @@ milter_map_log_line(struct buf *out, const struct policy_req *pr,
 	 * The first occurrence is ours: only the queue id and client name
 	 * and address (all from the MTA, none with '<') come before it.
 	 */
-	str_sanitize(san, rcpt, strlen(rcpt), DECLOG_FIELD_MAX);
+	declog_field(san, rcpt, milter_utf8, ' ');
 	needle = xasprintf(" %s <%s>: " MILTER_REJECTED, o->xcode, san);
 	if ((hit = strstr(buf_str(&line), needle)) == NULL) {
 		buf_append(out, line.data, line.len);

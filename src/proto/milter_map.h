@@ -107,6 +107,14 @@ struct milter_env {
 };
 
 /*
+ * milter_map_set_utf8 - the MTA's smtputf8_enable (default yes): the
+ * reply and log texts are made printable as Postfix's printable() does
+ * with util_utf8_enable on or off. Set once at start-up, before any
+ * other call (it is read by every thread).
+ */
+void	milter_map_set_utf8(bool on);
+
+/*
  * milter_map_addr - the internal form of an envelope address argument,
  * as Postfix smtpd extract_addr() makes it: one pair of enclosing <>
  * removed, a source route "@a,@b:" dropped, quoted strings unquoted and

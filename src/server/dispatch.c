@@ -258,7 +258,8 @@ dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 	}
 	if (v->code != 0 || cfg->log_level >= 1) {
 		buf_init(&line, 0);
-		declog_format(&line, &r->pr, v, lookup, delay);
+		declog_format(&line, &r->pr, v, lookup, delay,
+		    cfg->smtputf8_enable);
 		msg_info("%s", buf_str(&line));
 		buf_free(&line);
 	}
@@ -309,6 +310,20 @@ dispatch_control(struct req *r)
 }
 
 /* dispatch_fact - one answered lookup into the fact set */
+/*
+ * key_named - the invalidation of a plain recipient's decision names
+ * this lookup key: the recipient itself, "@domain" or "domain"
+ * (server/cache.h)
+ */
+static bool
+key_named(const struct req *r, const char *key)
+{
+	const char *d = r->addr.domain;
+
+	return strcmp(key, r->addr.folded) == 0 || strcmp(key, d) == 0 ||
+	    (key[0] == '@' && strcmp(key + 1, d) == 0);
+}
+
 static void
 dispatch_fact(void *arg, const struct resolve_fact *f)
 {
@@ -328,8 +343,11 @@ dispatch_fact(void *arg, const struct resolve_fact *f)
 			r->stale_age_ms = f->age_ms;
 	}
 	/* a decision lasts as long as the shortest-lived fact it used;
-	 * one from a standby behind a change is not kept at all */
-	if (f->stale || f->behind || f->result == FACT_UNAVAILABLE) {
+	 * one from a standby behind a change is not kept at all, nor one
+	 * that used a key invalidation would not name for this recipient
+	 * (a parent domain of relay_domains) */
+	if (f->stale || f->behind || f->result == FACT_UNAVAILABLE ||
+	    (r->plain && !key_named(r, f->key))) {
 		r->storable = false;
 		return;
 	}
@@ -494,7 +512,7 @@ dispatch_harvest_block(struct req *r)
 	stats_add(harvest_deferred, 1);
 	buf_init(&line, 0);
 	declog_format(&line, &r->pr, &v, "harvest",
-	    clock_mono_us() - r->t0);
+	    clock_mono_us() - r->t0, cfg->smtputf8_enable);
 	msg_info("%s", buf_str(&line));
 	buf_free(&line);
 	req_reset(r, &g);

@@ -351,8 +351,8 @@ mapload_older(const char *name, const char *path, const struct stat *db,
 }
 
 int
-mapload_open(const char *type, const char *name, struct map_file **mf_r,
-    char **warn_r, char **err_r)
+mapload_open(const char *type, const char *name, bool utf8,
+    struct map_file **mf_r, char **warn_r, char **err_r)
 {
 	struct map_file *mf;
 	struct stat st;
@@ -421,7 +421,7 @@ mapload_open(const char *type, const char *name, struct map_file **mf_r,
 		} else {
 			mf->idx = mapidx_new();
 			rc = mapidx_parse_text(mf->idx, mf->path, text, len,
-			    true, warn_r, &perr);
+			    utf8, warn_r, &perr);
 		}
 		if (rc < 0) {
 			*err_r = perr;

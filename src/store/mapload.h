@@ -37,8 +37,8 @@
 #define MAPLOAD_OLDER_GRACE_S	100
 
 /* mapload_open - conf_map_open_fn for every type above */
-int	mapload_open(const char *type, const char *name, struct map_file **mf_r,
-	    char **warn_r, char **err_r);
+int	mapload_open(const char *type, const char *name, bool utf8,
+	    struct map_file **mf_r, char **warn_r, char **err_r);
 
 /* mapload_register - conf_map_opener(mapload_open) */
 void	mapload_register(void);

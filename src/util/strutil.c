@@ -1,8 +1,8 @@
 /*
  * strutil - small string helpers with no project knowledge.
  *
- * Depends on: libc (locale_t, towlower_l, pthread_once), util/xalloc,
- * util/log.
+ * Depends on: libc (pthread_once), ICU (libicuuc: ucasemap, as Postfix
+ * casefold()), util/xalloc, util/log.
  *
  * Security: str_sanitize() is what stands between peer bytes and the
  * log; str_valid_utf8() and str_fold_utf8() see raw addresses from the
@@ -12,19 +12,22 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <locale.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <wctype.h>
+
+#include <unicode/ucasemap.h>
+#include <unicode/utypes.h>
 
 #include "util/log.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
 #define STR_TRUNC_MARK		"..."	/* str_sanitize() cut marker */
-#define STR_FOLD_LOCALE		"C.UTF-8"
+#define STR_FOLD_LOCALE		"en_US"	/* util/casefold.c */
+#define STR_FOLD_MAX		(1 << 24)	/* bytes ICU is given at once */
 
 /*
  * str_utf8_seq - length of the well-formed UTF-8 sequence at s[0..len),
@@ -66,32 +69,6 @@ str_utf8_seq(const unsigned char *s, size_t len, uint32_t *cp_r)
 		return 0;
 	*cp_r = cp;
 	return n;
-}
-
-/* str_utf8_put - encode a valid code point; returns bytes written */
-static size_t
-str_utf8_put(char *d, uint32_t cp)
-{
-	if (cp < 0x80) {
-		d[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		d[0] = (char)(0xc0 | (cp >> 6));
-		d[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		d[0] = (char)(0xe0 | (cp >> 12));
-		d[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		d[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	d[0] = (char)(0xf0 | (cp >> 18));
-	d[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	d[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	d[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
 }
 
 /*
@@ -145,67 +122,93 @@ str_lower_ascii(char *s)
 }
 
 /*
- * The case-folding locale: created once, shared by all threads (a
- * locale_t is read-only after newlocale()). When C.UTF-8 is missing we
- * fold ASCII only and say so once.
+ * The case map: Postfix's casefold() (util/casefold.c) folds with ICU's
+ * ucasemap_utf8FoldCase() for locale "en_US" and U_FOLD_CASE_DEFAULT,
+ * full case folding ("straße" -> "strasse", final sigma -> sigma). The
+ * same library call gives the same keys. Created once, then only read
+ * (the fold takes a const UCaseMap), so shared by all threads. When ICU
+ * cannot open it (no data), ASCII is folded only, and that is said once.
  */
 static pthread_once_t str_fold_once = PTHREAD_ONCE_INIT;
-static locale_t str_fold_locale = (locale_t)0;
+static UCaseMap *str_fold_csm;
 
 static void
 str_fold_init(void)
 {
+	UErrorCode error = U_ZERO_ERROR;
 	int	 saved_errno = errno;
 
-	str_fold_locale = newlocale(LC_CTYPE_MASK, STR_FOLD_LOCALE,
-	    (locale_t)0);
-	if (str_fold_locale == (locale_t)0)
-		msg_warn("locale %s is not available: non-ASCII addresses "
-		    "are matched case-sensitively", STR_FOLD_LOCALE);
+	str_fold_csm = ucasemap_open(STR_FOLD_LOCALE, U_FOLD_CASE_DEFAULT,
+	    &error);
+	if (U_FAILURE(error)) {
+		str_fold_csm = NULL;
+		msg_warn("ICU case map for %s: %s: non-ASCII addresses are "
+		    "matched case-sensitively", STR_FOLD_LOCALE,
+		    u_errorName(error));
+	}
 	errno = saved_errno;
 }
 
+/* str_is_ascii - no byte above 0x7f */
+static bool
+str_is_ascii(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return false;
+	return true;
+}
+
 /*
- * str_fold_utf8 - lower-case UTF-8 into a fresh allocation. The output
- * can be longer than the input (U+023A, 2 bytes, folds to U+2C65, 3
- * bytes), never more than twice as long.
+ * str_casefold - as Postfix casefold(): with utf8 (smtputf8_enable) and
+ * a non-ASCII string, ICU full case folding; otherwise A-Z only. Bytes
+ * that are not UTF-8 are left to ICU as Postfix leaves them (it copies
+ * them, casefold.c says); a string ICU refuses is folded as ASCII
+ * rather than dropped (Postfix would stop with a fatal error).
  */
+char *
+str_casefold(const char *s, bool utf8)
+{
+	size_t	 len = strlen(s);
+	UErrorCode error;
+	int32_t	 cap, need;
+	char	*out;
+
+	if (!utf8 || str_is_ascii(s, len))
+		return str_lower_ascii(xstrdup(s));
+	pthread_once(&str_fold_once, str_fold_init);
+	if (str_fold_csm == NULL || len > STR_FOLD_MAX)
+		return str_lower_ascii(xstrdup(s));
+	/* a code point folds to at most 3 (each up to 4 bytes): the first
+	 * try fits nearly always; ICU says how much when it does not */
+	cap = (int32_t)(2 * len + 1);
+	out = xmalloc((size_t)cap + 1);
+	error = U_ZERO_ERROR;
+	need = ucasemap_utf8FoldCase(str_fold_csm, out, cap, s, (int32_t)len,
+	    &error);
+	if (error == U_BUFFER_OVERFLOW_ERROR && need > 0) {
+		free(out);
+		cap = need + 1;
+		out = xmalloc((size_t)cap + 1);
+		error = U_ZERO_ERROR;
+		need = ucasemap_utf8FoldCase(str_fold_csm, out, cap, s,
+		    (int32_t)len, &error);
+	}
+	/* an exact fit is not terminated by ICU: out has room for it */
+	if (U_FAILURE(error) || need < 0 || need > cap) {
+		free(out);
+		return str_lower_ascii(xstrdup(s));
+	}
+	out[need] = '\0';
+	return out;
+}
+
 char *
 str_fold_utf8(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t	 len = strlen(s), i = 0, o = 0, n;
-	char	*out;
-	uint32_t cp;
-	wint_t	 lc;
-
-	if (len > (SIZE_MAX - 1) / 2)
-		msg_panic("str_fold_utf8: size overflow");
-	out = xmalloc(2 * len + 1);
-	while (i < len) {
-		if (p[i] < 0x80) {
-			out[o++] = (p[i] >= 'A' && p[i] <= 'Z') ?
-			    (char)(p[i] - 'A' + 'a') : (char)p[i];
-			i++;
-			continue;
-		}
-		if ((n = str_utf8_seq(p + i, len - i, &cp)) == 0) {
-			out[o++] = (char)p[i++];	/* invalid: unchanged */
-			continue;
-		}
-		pthread_once(&str_fold_once, str_fold_init);
-		if (str_fold_locale != (locale_t)0) {
-			lc = towlower_l((wint_t)cp, str_fold_locale);
-			/* never emit something we would not accept */
-			if (lc != WEOF && lc <= 0x10ffff &&
-			    !(lc >= 0xd800 && lc <= 0xdfff) && lc != 0)
-				cp = (uint32_t)lc;
-		}
-		o += str_utf8_put(out + o, cp);
-		i += n;
-	}
-	out[o] = '\0';
-	return out;
+	return str_casefold(s, true);
 }
 
 /* str_valid_utf8 - whole string is well-formed UTF-8 */

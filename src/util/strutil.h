@@ -20,11 +20,15 @@ char	*str_sanitize(char *dst, const char *src, size_t srclen, size_t max);
 char	*str_lower_ascii(char *s);
 
 /*
- * str_fold_utf8 - lower-case a UTF-8 string into a fresh allocation, as
- * Postfix 3.8+ casefold() does for addresses: ASCII fast path, full
- * Unicode simple case folding for the rest (towlower in C.UTF-8).
- * Invalid UTF-8 bytes are copied unchanged. Never NULL.
+ * str_casefold - case-fold a string into a fresh allocation, as Postfix
+ * casefold() does (util/casefold.c, 3.7 and later alike): with utf8
+ * (smtputf8_enable = yes) full Unicode case folding through ICU
+ * (ucasemap_utf8FoldCase, "en_US"; "STRASSE" and "straße" both fold to
+ * "strasse"), the ASCII-only fast path otherwise, and A-Z only without
+ * utf8. Never NULL.
+ * str_fold_utf8 - str_casefold(s, true).
  */
+char	*str_casefold(const char *s, bool utf8);
 char	*str_fold_utf8(const char *s);
 
 /* str_valid_utf8 - whole string is well-formed UTF-8 (no overlongs) */

@@ -149,8 +149,10 @@ sub read_corpus {
 }
 
 # read_diffs - id -> path -> the reply that path must give
+# (a path "policy@noutf8" applies to that run only: run.sh variant;
+# plain paths to every run)
 sub read_diffs {
-	my ($path, $cases) = @_;
+	my ($path, $cases, $variant) = @_;
 	my %known = map { $_->{id} => 1 } @$cases;
 	my %d;
 	my $n = 0;
@@ -163,10 +165,13 @@ sub read_diffs {
 		s/^\s+|\s+$//g for @f;
 		my ($id, $paths, $reply, $reason) = @f;
 		die "$path:$n: no case $id in the corpus\n" unless $known{$id};
-		for my $p (split /,/, $paths) {
+		for my $pv (split /,/, $paths) {
+			my ($p, $v) = split /@/, $pv, 2;
 			die "$path:$n: path must be policy, milter, warn " .
-			    "or down\n" unless $p =~ /^(?:policy|milter|warn|
-			    down)$/x;
+			    "or down, optionally \@run\n" unless $p =~
+			    /^(?:policy|milter|warn|down)$/x &&
+			    (!defined $v || $v =~ /^[a-z0-9]+$/);
+			next if defined $v && ($variant // '') ne $v;
 			die "$path:$n: $id/$p listed twice\n"
 			    if $d{$id} && exists $d{$id}{$p};
 			$d{$id}{$p} = expand($reply, 1, "$path:$n");
@@ -386,14 +391,19 @@ sub want {
 sub check {
 	my ($dir) = @_;
 	my @cases = read_corpus("$dir/corpus.txt");
-	my %diffs = read_diffs("$dir/differences.txt", \@cases);
 	my $n = @cases;
 	my %st;
 	# a run with another client (run.sh variant): its name
 	my ($variant) = -e "$dir/variant" ? read_lines("$dir/variant") : ();
+	my %diffs = read_diffs("$dir/differences.txt", \@cases, $variant);
 	my $vn = defined $variant ? "[$variant] " : '';
-	my %tw = defined $variant ? read_trusted("$dir/trusted.txt",
-	    \@cases) : ();
+	# its overrides: where native Postfix answers otherwise than recorded
+	# (trusted.txt, noutf8.txt)
+	my ($ovf) = -e "$dir/overrides" ? read_lines("$dir/overrides") :
+	    ('trusted.txt');
+	my %tw = defined $variant ? read_trusted("$dir/$ovf", \@cases) : ();
+	# a transaction that failed before the RCPT: nothing can differ
+	delete @diffs{grep { $tw{$_} =~ /^MAIL: / } keys %tw};
 
 	# --- replies -----------------------------------------------------
 	my @nat = read_replies("$dir/replies.native", $n);
@@ -599,7 +609,8 @@ sub check {
 	}
 
 	# --- PostgreSQL stopped ---------------------------------------------
-	# the cases vrcptd decided from the database in the main run
+	# the cases vrcptd decided from the database in the main run (not
+	# those its pure tables decided alone: a hash: canonical map)
 	my @vlog = (parse_log("$dir/main/vrcptd.log"),
 	    parse_log("$dir/div/vrcptd.log"));
 	my %decided;
@@ -607,7 +618,8 @@ sub check {
 		my ($id, $t) = @$e;
 		$decided{$2} = 1 if $id eq $VRCPTD_IDENT && $t =~
 		    /^\S+:\ (permit|reject):\ .*
-		    \ helo=<c(\d+)\.\Q$HELO_MAIN\E>/x;
+		    \ helo=<c(\d+)\.\Q$HELO_MAIN\E>/x &&
+		    $t !~ /\ lookup=pure\ /;
 	}
 	for my $lfa (qw(defer dunno)) {
 		next unless -e "$dir/replies.outage-$lfa";
@@ -642,11 +654,12 @@ sub check {
 	# --- summary ----------------------------------------------------------
 	my $nd = grep { is_diff(\%diffs, $_->{id}) } @cases;
 	my %client = (sasl => 'a SASL-authenticated client',
-	    trusted => 'a client in mynetworks');
+	    trusted => 'a client in mynetworks',
+	    noutf8 => 'a client from the Internet, smtputf8_enable = no');
 	note($vn . "cases: $n" . (defined $variant ? ", from " .
 	    ($client{$variant} // $variant) : '') . "; native replies as " .
-	    (defined $variant ? "recorded or as trusted.txt says: " .
-	    ($st{native_ok} // 0) . " (trusted.txt: " .
+	    (defined $variant ? "recorded or as $ovf says: " .
+	    ($st{native_ok} // 0) . " ($ovf: " .
 	    ($st{native_relayed} // 0) . ")" : "recorded: " .
 	    ($st{native_ok} // 0)) . "; deliberate differences " .
 	    "(differences.txt): $nd cases");

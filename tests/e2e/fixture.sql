@@ -6,7 +6,11 @@
 -- The Postfix and vrcptd configurations of tests/e2e/run.sh add:
 --   recipient_delimiter   = +-
 --   virtual_alias_domains = aliasdom.test, bothdom.test   (static lists)
---   relay_domains         = relay.test
+--   relay_domains         = relay.test, .dotrelay.test (parent style:
+--                           relay.test covers its subdomains, the
+--                           .dotrelay.test pattern matches nothing)
+--   canonical_maps        = pgsql: e2e_canonical (below)
+--   recipient_canonical_maps = hash: tests/e2e/recipient_canonical
 --   relay_recipient_maps  = pgsql-virtual-mailbox-maps.cf
 --   mydestination         = localdom.test  (Postfix only; local class)
 -- Rows of domains that are not in virtual_domains (aliasdom.test,
@@ -36,6 +40,9 @@ INSERT INTO virtual_domains (name) VALUES
 	-- in virtual_alias_domains as well: the alias class wins (Postfix
 	-- warns "do not list domain bothdom.test in BOTH ...")
 	('bothdom.test'),
+	-- a mailbox domain whose users are known only to canonical_maps
+	-- (an @canon.test row in e2e_canonical)
+	('canon.test'),
 	-- a numeric "domain": not a host name, never a virtual domain
 	('192.0.2.7'),
 	-- underscore and digits in a label
@@ -99,7 +106,9 @@ FROM (VALUES
 	 'john@' || repeat('d23456789.', 23) || 'd23456789.long.test'),
 	-- relay.test is a relay domain (relay_recipient_maps reads this
 	-- table): one known user
-	('fixture.test', 'known@relay.test')
+	('fixture.test', 'known@relay.test'),
+	-- relay_domains = relay.test covers sub.relay.test (parent style)
+	('fixture.test', 'known@sub.relay.test')
 ) AS u (domain, email)
 JOIN virtual_domains d ON d.name = u.domain
 ON CONFLICT (email) DO NOTHING;
@@ -133,7 +142,9 @@ FROM (VALUES
 	('fixture.test', 'alias+ext@fixture.test', 'alice@fixture.test'),
 	-- source with capitals: never found
 	('fixture.test', 'Upper.Alias@fixture.test', 'alice@fixture.test'),
-	-- UTF-8 alias (never found by Postfix 3.7)
+	-- UTF-8 alias, not in case-folded form: never found, by Postfix
+	-- 3.7 (LATIN1) nor by 3.8+ and vrcpt (casefold() turns the
+	-- address into grösse@fixture.test: ICU full case folding)
 	('fixture.test', 'größe@fixture.test', 'alice@fixture.test'),
 	-- catch-alls
 	('catchall.test', '@catchall.test', 'alice@fixture.test'),
@@ -150,5 +161,33 @@ FROM (VALUES
 JOIN virtual_domains d ON d.name = a.domain
 WHERE NOT EXISTS (SELECT 1 FROM virtual_aliases
     WHERE source = 'fixture-loaded@fixture.test');
+
+-- canonical_maps: a recipient that matches one is valid in any class
+-- (smtpd_check.c: check_rcpt_maps), whatever the class table says. The
+-- invalidation trigger is the aliases' one (a "source" key), as README
+-- tells admins with a canonical table of their own.
+CREATE TABLE IF NOT EXISTS e2e_canonical (
+	source		text PRIMARY KEY,
+	destination	text NOT NULL
+);
+INSERT INTO e2e_canonical (source, destination) VALUES
+	('pcanon@example.com', 'john@example.com'),
+	('pcanon@aliasdom.test', 'john@example.com'),
+	('pcanon@relay.test', 'known@relay.test'),
+	('pcanon@localdom.test', 'localuser@localdom.test'),
+	('pcanon@not-hosted.test', 'john@example.com'),
+	('@canon.test', '@example.com')
+ON CONFLICT (source) DO NOTHING;
+DO $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_proc
+	    WHERE proname = 'vrcpt_ispmail_aliases') THEN
+		DROP TRIGGER IF EXISTS vrcpt_invalidate ON e2e_canonical;
+		CREATE TRIGGER vrcpt_invalidate
+		    AFTER INSERT OR UPDATE OR DELETE ON e2e_canonical
+		    FOR EACH ROW EXECUTE FUNCTION vrcpt_ispmail_aliases();
+	END IF;
+END
+$$;
 
 COMMIT;

@@ -40,8 +40,10 @@
 #                      = defer, and one with dunno
 #   Redis (cache runs only)
 # All instances share recipient_delimiter = +-, virtual_alias_domains =
-# aliasdom.test, bothdom.test, relay_domains = relay.test with
-# relay_recipient_maps, and Postfix has mydestination = localdom.test.
+# aliasdom.test, bothdom.test, relay_domains = relay.test, .dotrelay.test
+# with relay_recipient_maps, canonical_maps (pgsql:) and
+# recipient_canonical_maps (hash:), and Postfix has mydestination =
+# localdom.test.
 #
 # Checks (tests/e2e/e2e.pl check):
 #   - native Postfix answers every case of corpus.txt as recorded (a
@@ -84,7 +86,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 HERE=$ROOT/tests/e2e
 LOG_SETTLE=50		# tenths of a second to wait for log writers
 HELO=e2e.test		# e2e.pl: cases say HELO c<N>.e2e.test
-PG_CONNECTIONS=300	# PostgreSQL max_connections
+PG_CONNECTIONS=450	# PostgreSQL max_connections
 MARK_DOMAIN=snapshot.invalid	# the RCPT of the log marks (snapshot)
 MARK_HELO_MAP='regexp:{{/^snap-[a-z]+\./ REJECT log mark}}'
 				# rejects a mark whatever the client (e2e.pl
@@ -139,8 +141,10 @@ HAVE_MILTER=0
 
 pg_start || finish
 # Every Postfix process keeps its own connection per pgsql: map (smtpd,
-# trivial-rewrite, each cleanup), five instances and five vrcptd pools:
-# more than pgtmp's 50 slots ("sorry, too many clients" = 451 replies)
+# trivial-rewrite, each cleanup; canonical_maps is one more), a dozen
+# instances and eight vrcptd pools: far more than pgtmp's 50 slots
+# ("sorry, too many clients" = 451 replies, or a cache that never
+# trusts itself because its LISTEN connection was refused)
 pgtmp_psql -c "ALTER SYSTEM SET max_connections = $PG_CONNECTIONS" &&
     pgtmp_down && pgtmp_up ||
     { bad "PostgreSQL: max_connections = $PG_CONNECTIONS"; finish; }
@@ -157,6 +161,17 @@ fi
 
 M=$WORK/maps
 maps_write "$M" || finish
+# the canonical maps: a pgsql: table (fixture.sql e2e_canonical) and a
+# hash: file, built by postmap with smtputf8_enable = yes (a config
+# directory of its own: compatibility_level = 3.6, as every instance),
+# so that its keys are case-folded as Postfix folds them
+pf_write_cf "$HERE/pgsql-canonical.cf" "$M/pgsql-canonical.cf" &&
+    mkdir -p "$M/postmap" && echo "compatibility_level = 3.6" \
+    >"$M/postmap/main.cf" &&
+    cp "$HERE/recipient_canonical" "$M/recipient_canonical" &&
+    postmap -c "$M/postmap" "hash:$M/recipient_canonical" &&
+    chmod 644 "$M/recipient_canonical" "$M/recipient_canonical.db" ||
+    { bad "writing the canonical maps"; finish; }
 
 # the parameters Postfix and vrcptd share, as the admin copies them
 aliases=pgsql:$M/pgsql-virtual-alias-maps.cf
@@ -166,8 +181,10 @@ COMMON=(
 	"virtual_mailbox_maps = pgsql:$M/pgsql-virtual-mailbox-maps.cf"
 	"virtual_alias_maps = $aliases, $email2email"
 	"virtual_alias_domains = aliasdom.test, bothdom.test"
-	"relay_domains = relay.test"
+	"relay_domains = relay.test, .dotrelay.test"
 	"relay_recipient_maps = pgsql:$M/pgsql-virtual-mailbox-maps.cf"
+	"canonical_maps = pgsql:$M/pgsql-canonical.cf"
+	"recipient_canonical_maps = hash:$M/recipient_canonical"
 	"recipient_delimiter = +-"
 )
 # Postfix only: a local domain, checked by Postfix itself
@@ -235,13 +252,21 @@ if [ "$record" = 0 ]; then
 	# PostgreSQL stopped
 	vrcptd_cf vrcptd-defer "lookup_failure_action = defer"
 	vrcptd_cf vrcptd-dunno "lookup_failure_action = dunno"
-	for n in vrcptd-m vrcptd-warn vrcptd-defer vrcptd-dunno; do
+	# smtputf8_enable = no everywhere (the noutf8 run), as main.cf says
+	vrcptd_cf vrcptd-u "smtputf8_enable = no"
+	vrcptd_cf vrcptd-m-u "milter_listen = unix:$WORK/milter-u.sock" \
+	    "milter_log_reject = yes" "smtputf8_enable = no"
+	for n in vrcptd-m vrcptd-warn vrcptd-defer vrcptd-dunno vrcptd-u \
+	    vrcptd-m-u; do
 		vrcptd_start "$WORK/$n.cf" "$WORK/$n.sock" || finish
 	done
 	if [ "$HAVE_MILTER" = 1 ]; then
 		daemon_start milter "$WORK/milter.sock" "$MILTER" \
 		    -c "$WORK/vrcptd-m.cf" -o "syslog_name=$MILTER_IDENT" \
 		    -o "maillog_file=$WORK/milter.log" || finish
+		daemon_start milter-u "$WORK/milter-u.sock" "$MILTER" \
+		    -c "$WORK/vrcptd-m-u.cf" -o "syslog_name=$MILTER_IDENT" \
+		    -o "maillog_file=$WORK/milter-u.log" || finish
 	else
 		note "vrcpt-milter not built: milter path skipped"
 	fi
@@ -367,6 +392,14 @@ if [ "$record" = 0 ]; then
 	[ "$HAVE_MILTER" = 1 ] &&
 	    instance milter-t milter milter "unix:$WORK/milter.sock" \
 	    "mynetworks = $TRUSTED_NETWORKS"
+	# smtputf8_enable = no: the same three, with their own vrcpt
+	# daemons (tests/e2e/noutf8.txt: what native Postfix answers then)
+	instance native-u native native "" "smtputf8_enable = no"
+	instance policy-u policy policy "unix:$WORK/vrcptd-u.sock" \
+	    "smtputf8_enable = no"
+	[ "$HAVE_MILTER" = 1 ] &&
+	    instance milter-u milter milter "unix:$WORK/milter-u.sock" \
+	    "smtputf8_enable = no"
 	# outage: the domain classes from static lists, so that nothing
 	# in Postfix needs PostgreSQL and every hosted RCPT reaches vrcptd
 	hosted=$(pgtmp_psql -A -t -c "SELECT string_agg(name, ', ' ORDER BY
@@ -378,7 +411,8 @@ if [ "$record" = 0 ]; then
 		    "unix:$WORK/vrcptd-$lfa.sock" \
 		    "virtual_mailbox_domains = $hosted" \
 		    "virtual_mailbox_maps =" "virtual_alias_maps =" \
-		    "relay_recipient_maps =" "mydestination ="
+		    "relay_recipient_maps =" "mydestination =" \
+		    "canonical_maps =" "recipient_canonical_maps ="
 	done
 fi
 # started: every instance answers with its banner
@@ -461,9 +495,11 @@ fi
 # corpus), batch/ (one transaction), v-sasl/ and v-trusted/ (the other
 # clients); logs SUFFIX PATH...: of the instances PATH+SUFFIX, and of
 # the vrcpt daemons behind them
+# (DAEMON_SFX: the vrcpt daemons of those instances have it too, as
+# vrcptd-u behind policy-u)
 declare -A LOGS=()
 logs() {
-	local sfx=$1 n
+	local sfx=$1 n d=${DAEMON_SFX:-}
 	shift
 	LOGS=()
 	SNAP_INSTANCES=()
@@ -471,9 +507,9 @@ logs() {
 		LOGS[$n.maillog]=$WORK/pf-$n$sfx/maillog
 		SNAP_INSTANCES+=("$n$sfx")
 		case $n in
-		policy)	LOGS[vrcptd.log]=$WORK/vrcptd.log ;;
-		milter)	LOGS[milter.log]=$WORK/milter.log
-			LOGS[vrcptd-m.log]=$WORK/vrcptd-m.log ;;
+		policy)	LOGS[vrcptd.log]=$WORK/vrcptd$d.log ;;
+		milter)	LOGS[milter.log]=$WORK/milter$d.log
+			LOGS[vrcptd-m.log]=$WORK/vrcptd-m$d.log ;;
 		warn)	LOGS[vrcptd-warn.log]=$WORK/vrcptd-warn.log ;;
 		esac
 	done
@@ -542,19 +578,22 @@ note "corpus: $ncases cases to ${#main_paths[@]} instances, then" \
 
 # --- the other clients: SASL-authenticated, in mynetworks ---------------------
 
-# variant NAME SUFFIX [pf_smtp_cases option...]: the whole corpus, one
-# case per transaction, to native, policy and milter (the instances
+# variant NAME SUFFIX FILE [pf_smtp_cases option...]: the whole corpus,
+# one case per transaction, to native, policy and milter (the instances
 # PATH+SUFFIX), into $WORK/v-NAME laid out as e2e.pl check reads a run
-# directory (every case in main/, none in div/; NAME in "variant")
+# directory (every case in main/, none in div/; NAME in "variant"; FILE,
+# in "overrides", says where native Postfix answers otherwise than
+# corpus.txt)
 var_paths=(native policy)
 [ "$HAVE_MILTER" = 1 ] && var_paths+=(milter)
 variant() {
-	local v=$1 sfx=$2 dir=$WORK/v-$1 n insts=()
-	shift 2
+	local v=$1 sfx=$2 ov=$3 dir=$WORK/v-$1 n insts=()
+	shift 3
 	mkdir -p "$dir/div" || return 1
-	cp "$WORK/corpus.txt" "$WORK/differences.txt" "$HERE/trusted.txt" \
+	cp "$WORK/corpus.txt" "$WORK/differences.txt" "$HERE/$ov" \
 	    "$dir/" || return 1
 	echo "$v" >"$dir/variant"
+	echo "$ov" >"$dir/overrides"
 	cp "$CASES" "$dir/cases.main"
 	: >"$dir/cases.div"
 	for n in "${var_paths[@]}"; do
@@ -571,10 +610,12 @@ variant() {
 	done
 }
 t0=$SECONDS
-variant sasl "" -a "$SASL_USER:$SASL_PASS" || bad "the SASL run"
-variant trusted -t || bad "the mynetworks run"
-note "SASL and mynetworks: corpus to ${#var_paths[@]} + ${#var_paths[@]}" \
-    "instances in $((SECONDS - t0))s"
+variant sasl "" trusted.txt -a "$SASL_USER:$SASL_PASS" ||
+    bad "the SASL run"
+variant trusted -t trusted.txt || bad "the mynetworks run"
+DAEMON_SFX=-u variant noutf8 -u noutf8.txt || bad "the smtputf8_enable = no run"
+note "SASL, mynetworks, smtputf8_enable = no: corpus to" \
+    "3 x ${#var_paths[@]} instances in $((SECONDS - t0))s"
 
 # --- the log tools -----------------------------------------------------------
 
@@ -694,7 +735,7 @@ e2epl() {
 	fi
 }
 e2epl check.out check "$WORK"
-for v in sasl trusted; do
+for v in sasl trusted noutf8; do
 	[ -e "$WORK/v-$v/variant" ] && e2epl "check.$v.out" check "$WORK/v-$v"
 done
 e2epl tools.out logtools "$WORK" "${tool_paths[@]}"

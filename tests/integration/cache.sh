@@ -493,6 +493,65 @@ psql_pfa -c "UPDATE domain SET active = true
 check "pfa: domain back" "$(ask pfa any@example.org)" DUNNO
 daemon_stop pfa
 
+# --- canonical_maps in PostgreSQL --------------------------------------------
+
+# a canonical table of the site's own with the aliases' trigger (README,
+# "Caching"): a recipient it knows is valid (smtpd_check.c:
+# check_rcpt_maps), and a change reaches the cached answers at once
+if psql_q -c "CREATE TABLE canon_test (source text PRIMARY KEY,
+    destination text NOT NULL);
+    CREATE TRIGGER vrcpt_invalidate AFTER INSERT OR UPDATE OR DELETE
+    ON canon_test FOR EACH ROW EXECUTE FUNCTION vrcpt_ispmail_aliases()" \
+    >/dev/null && printf '%s\n' "hosts = x" "user = x" "dbname = x" \
+    "query = SELECT destination FROM canon_test WHERE source='%s'" \
+    >"$WORK/canon.src" &&
+    pf_write_cf "$WORK/canon.src" "$WORK/maps/pgsql-canon.cf"; then
+	write_cf canon \
+	    "canonical_maps = pgsql:$WORK/maps/pgsql-canon.cf" \
+	    "recipient_canonical_maps = inline:{ rc@example.com=x }"
+	start canon || finish
+	check "canonical: unknown, cached" \
+	    "$(ask canon cx@example.com cx@example.com)" \
+	    "$R550"$'\n'"$R550"
+	check "canonical: recipient_canonical_maps" \
+	    "$(ask canon rc+ext@example.com)" DUNNO
+	psql_q -c "INSERT INTO canon_test VALUES ('cx@example.com',
+	    'john@example.com')" >/dev/null
+	settled canon "DUNNO"$'\n'"DUNNO" cx@example.com cx+ext@example.com
+	check "canonical: row created, valid" "$?" 0
+	psql_q -c "UPDATE canon_test SET source = '@example.com'
+	    WHERE source = 'cx@example.com'" >/dev/null
+	settled canon "DUNNO" whoever@example.com
+	check "canonical: catch-all row, valid" "$?" 0
+	psql_q -c "DELETE FROM canon_test" >/dev/null
+	settled canon "$R550"$'\n'"$R550" cx@example.com whoever@example.com
+	check "canonical: rows deleted, unknown again" "$?" 0
+	daemon_stop canon
+else
+	bad "canonical: setting up canon_test"
+fi
+
+# --- relay_domains: a subdomain's answer follows its parent domain ---------
+
+# relay_domains covers subdomains (parent_domain_matches_subdomains):
+# the answer for x@sub.D depends on the row D, which an invalidation of
+# D names, not sub.D; such a decision must not be kept as one of sub.D
+write_cf rel \
+    "relay_domains = pgsql:$WORK/maps/pgsql-virtual-mailbox-domains.cf"
+start rel || finish
+RUR=reject_unlisted_recipient
+check "relay parent: not ours yet (twice: remembered if it could be)" \
+    "$(ask rel x@sub.newrelay.test x@sub.newrelay.test)" "$RUR"$'\n'"$RUR"
+psql_q -c "INSERT INTO virtual_domains (name) VALUES ('newrelay.test')" \
+    >/dev/null
+settled rel DUNNO x@sub.newrelay.test
+check "relay parent: domain created, the subdomain is relayed" "$?" 0
+psql_q -c "DELETE FROM virtual_domains WHERE name = 'newrelay.test'" \
+    >/dev/null
+settled rel "$RUR" x@sub.newrelay.test
+check "relay parent: domain deleted, not ours again" "$?" 0
+daemon_stop rel
+
 # --- no triggers, no trust ---------------------------------------------------
 
 # without the triggers nothing would tell vrcptd about changes: cached

@@ -47,7 +47,8 @@ main(int argc, char **argv)
 		return 2;
 	type = argv[optind];
 	*name++ = '\0';
-	if (mapload_open(type, name, &m.u.file, &warn, &err) < 0) {
+	/* smtputf8_enable = yes, the Postfix default */
+	if (mapload_open(type, name, true, &m.u.file, &warn, &err) < 0) {
 		fprintf(stderr, "maplookup: %s\n", err);
 		return 1;
 	}

@@ -256,6 +256,7 @@ START_TEST(addr_table)
 		.owner_request_special = !c->ors_off,
 		.double_bounce_sender = c->dbl != NULL ? c->dbl :
 		    "double-bounce",
+		.utf8 = true,	/* smtputf8_enable = yes */
 	};
 	struct addr a;
 	const char *err = NULL;
@@ -290,7 +291,7 @@ END_TEST
 /* input no SMTP client can legitimately send is refused, with a reason */
 START_TEST(addr_refused)
 {
-	struct addr_opts o = { "+", true, "double-bounce" };
+	struct addr_opts o = { "+", true, "double-bounce", true };
 	struct addr a;
 	const char *err;
 	char	*big;
@@ -334,7 +335,7 @@ END_TEST
 /* a local part made of quotes doubles in size when quoted: no overrun */
 START_TEST(addr_hostile_quoting)
 {
-	struct addr_opts o = { "+", true, "double-bounce" };
+	struct addr_opts o = { "+", true, "double-bounce", true };
 	struct addr a;
 	const char *err;
 	char	 in[ADDR_MAX + 1];
@@ -422,7 +423,7 @@ START_TEST(addr_bare_postmaster)
 		{ "postmasters", false },
 		{ "mailer-daemon", false },
 	};
-	struct addr_opts o = { "+", true, "double-bounce" };
+	struct addr_opts o = { "+", true, "double-bounce", true };
 	struct addr a;
 	const char *err;
 	size_t	 i;
@@ -492,7 +493,7 @@ END_TEST
 START_TEST(plain_is_folded)
 {
 	const struct plain_case *c = &plain_cases[_i];
-	struct addr_opts o = { "+", true, "double-bounce" };
+	struct addr_opts o = { "+", true, "double-bounce", true };
 	struct addr a;
 	const char *err;
 

@@ -95,6 +95,10 @@ field(const struct conf *cfg, const char *name)
 		ml = &e->virtual_mailbox_domains;
 	else if (strcmp(name, "relay_domains") == 0)
 		ml = &e->relay_domains;
+	else if (strcmp(name, "recipient_canonical_maps") == 0)
+		ml = &e->recipient_canonical_maps;
+	else if (strcmp(name, "canonical_maps") == 0)
+		ml = &e->canonical_maps;
 	else if (strcmp(name, "virtual_alias_maps") == 0)
 		ml = &e->virtual_alias_maps;
 	else if (strcmp(name, "virtual_mailbox_maps") == 0)
@@ -121,6 +125,12 @@ static const struct {
 	{ "virtual_mailbox_maps", "" },
 	{ "relay_domains", "" },
 	{ "relay_recipient_maps", "" },
+	{ "recipient_canonical_maps", "" },
+	{ "canonical_maps", "" },
+	{ "parent_domain_matches_subdomains", "debug_peer_list, "
+	  "fast_flush_domains, mynetworks, permit_mx_backup_networks, "
+	  "qmqpd_authorized_clients, relay_domains, smtpd_access_maps" },
+	{ "smtputf8_enable", "yes" },
 	{ "recipient_delimiter", "" },
 	{ "owner_request_special", "yes" },
 	{ "double_bounce_sender", "double-bounce" },
@@ -377,6 +387,23 @@ static const struct {
 	  "virtual_mailbox_maps", "pgsql#0:" DIR "/pgsql-warn.cf",
 	  { DIR "/pgsql-warn.cf:6: warning: encoding = LATIN1 ignored: "
 	    "vrcpt always talks UTF8 to PostgreSQL" } },
+	/* relay_domains is a domain_list: ".domain" is a pattern, which
+	 * matches nothing in the default parent style (match_hostname) */
+	{ "relay_domains = .Example.COM\n", "relay_domains",
+	  "domain:.example.com",
+	  { P ":1: warning: relay_domains: \".Example.COM\" matches no "
+	    "domain while parent_domain_matches_subdomains lists "
+	    "relay_domains (as in Postfix): \"example.com\" covers "
+	    "example.com and its subdomains" } },
+	{ "relay_domains = .example.com\n"
+	  "parent_domain_matches_subdomains = mynetworks\n",
+	  "relay_domains", "domain:.example.com" },
+	/* the canonical maps */
+	{ "recipient_canonical_maps = inline:{ A@x=b }\n"
+	  "canonical_maps = static:x, inline:{c@x=d}\n",
+	  "recipient_canonical_maps", "inline:{a@x=b}" },
+	{ "canonical_maps = static:x, inline:{c@x=d}\n",
+	  "canonical_maps", "static:x, inline:{c@x=d}" },
 	/* Postfix resolve.c's helpful warning */
 	{ "virtual_alias_domains = a.example, b.example\n"
 	  "virtual_mailbox_domains = B.example\nrelay_domains = a.example\n",
@@ -591,15 +618,21 @@ static const struct {
 	{ "relay_domains = /etc/postfix/relay_domains\n",
 	  { P ":1: relay_domains: \"/etc/postfix/relay_domains\": only "
 	    "domain names and type:table are supported here (no /file, "
-	    "!pattern or .subdomain pattern)" } },
-	{ "relay_domains = .example.com\n",
-	  { P ":1: relay_domains: \".example.com\": only domain names and "
-	    "type:table are supported here (no /file, !pattern or "
-	    ".subdomain pattern)" } },
+	    "!pattern)" } },
+	{ "virtual_mailbox_domains = .example.com\n",
+	  { P ":1: virtual_mailbox_domains: \".example.com\": only domain "
+	    "names and type:table are supported here (no /file, !pattern "
+	    "or .subdomain pattern)" } },
 	{ "relay_domains = !example.com\n",
 	  { P ":1: relay_domains: \"!example.com\": only domain names and "
-	    "type:table are supported here (no /file, !pattern or "
-	    ".subdomain pattern)" } },
+	    "type:table are supported here (no /file, !pattern)" } },
+	{ "relay_domains = ..example.com\n",
+	  { P ":1: relay_domains: \"..example.com\" is not a domain "
+	    "name" } },
+	{ "parent_domain_matches_subdomains = hash:/etc/postfix/x\n",
+	  { P ":1: parent_domain_matches_subdomains: "
+	    "\"hash:/etc/postfix/x\": only parameter names are supported "
+	    "here" } },
 	{ "virtual_alias_maps = inline:{ }\n",
 	  { P ":1: virtual_alias_maps: empty table: \"inline:{ }\"; need "
 	    "\"inline:{name=value...}\"" } },
@@ -794,6 +827,42 @@ START_TEST(test_errors)
 	ck_assert_uint_eq(msgs.n, n);
 	conf_msgs_free(&msgs);
 	ck_assert_ptr_null(msgs.v);
+}
+END_TEST
+
+/*
+ * parent_domain_matches_subdomains: does relay_domains match subdomains
+ * (match_parent_style.c: a string_list, the first element naming
+ * relay_domains decides)?
+ */
+static const struct {
+	const char *text;
+	bool	 parent;
+} parent_cases[] = {
+	{ "", true },		/* Postfix's default lists it */
+	{ "parent_domain_matches_subdomains =\n", false },
+	{ "parent_domain_matches_subdomains = mynetworks\n", false },
+	{ "parent_domain_matches_subdomains = mynetworks Relay_Domains\n",
+	  true },
+	{ "parent_domain_matches_subdomains = !relay_domains, "
+	  "relay_domains\n", false },
+	{ "parent_domain_matches_subdomains = !!relay_domains\n", true },
+	{ "parent_domain_matches_subdomains = relay_domains_x\n", false },
+};
+
+START_TEST(test_parent_style)
+{
+	struct conf_msgs msgs = { 0 };
+	struct conf *cfg = NULL;
+	const char *text = parent_cases[_i].text;
+
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, NULL, 0,
+	    &cfg, &msgs), 0);
+	ck_assert_uint_eq(msgs.n, 0);
+	ck_assert_msg(cfg->engine.relay_domains_parent ==
+	    parent_cases[_i].parent, "%s", text);
+	conf_unref(&cfg);
+	conf_msgs_free(&msgs);
 }
 END_TEST
 
@@ -1094,6 +1163,8 @@ conf_suite(void)
 	    sizeof(value_cases) / sizeof(value_cases[0]));
 	tcase_add_loop_test(tc, test_errors, 0,
 	    sizeof(error_cases) / sizeof(error_cases[0]));
+	tcase_add_loop_test(tc, test_parent_style, 0,
+	    sizeof(parent_cases) / sizeof(parent_cases[0]));
 	tcase_add_test(tc, test_ispmail);
 	tcase_add_test(tc, test_policy_files);
 	tcase_add_test(tc, test_files);

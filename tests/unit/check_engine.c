@@ -52,7 +52,10 @@ enum {
 	T_WARN = 1 << 1,
 	T_NO_TABLE_NAME = 1 << 2,
 	T_LFA_DUNNO = 1 << 3,
-	T_ORS_OFF = 1 << 4
+	T_ORS_OFF = 1 << 4,
+	T_NO_PARENT = 1 << 5,	/* parent_domain_matches_subdomains
+				 * without relay_domains */
+	T_NO_UTF8 = 1 << 6	/* smtputf8_enable = no */
 };
 
 /* the maps of one row, owned here */
@@ -206,7 +209,8 @@ t_cfg_free(struct tcfg *tc)
 	struct maplist *lists[] = { &tc->cfg.virtual_alias_domains,
 	    &tc->cfg.virtual_mailbox_domains, &tc->cfg.relay_domains,
 	    &tc->cfg.virtual_alias_maps, &tc->cfg.virtual_mailbox_maps,
-	    &tc->cfg.relay_recipient_maps };
+	    &tc->cfg.relay_recipient_maps, &tc->cfg.recipient_canonical_maps,
+	    &tc->cfg.canonical_maps };
 	struct map *m;
 	size_t	 i, j;
 
@@ -244,6 +248,7 @@ t_cfg_free(struct tcfg *tc)
 /* a row's configuration, main.cf style; NULL/0 = Postfix default */
 struct tconf {
 	const char *vad, *vmd, *rd, *vam, *vmm, *rrm;
+	const char *rcm, *cm;	/* recipient_canonical_maps, canonical_maps */
 	const char *delim;		/* NULL: "+" */
 	unsigned flags;
 	unsigned alias_code, mbox_code, relay_code;	/* 0: 550 */
@@ -264,6 +269,11 @@ t_cfg(struct tcfg *tc, const struct tconf *c)
 	t_list(tc, &e->virtual_alias_maps, "virtual_alias_maps", c->vam);
 	t_list(tc, &e->virtual_mailbox_maps, "virtual_mailbox_maps", c->vmm);
 	t_list(tc, &e->relay_recipient_maps, "relay_recipient_maps", c->rrm);
+	t_list(tc, &e->recipient_canonical_maps, "recipient_canonical_maps",
+	    c->rcm);
+	t_list(tc, &e->canonical_maps, "canonical_maps", c->cm);
+	e->relay_domains_parent = !(c->flags & T_NO_PARENT);
+	e->addr.utf8 = !(c->flags & T_NO_UTF8);
 	e->addr.recipient_delimiter = c->delim != NULL ? c->delim : "+";
 	e->addr.owner_request_special = !(c->flags & T_ORS_OFF);
 	e->addr.double_bounce_sender = "double-bounce";
@@ -324,7 +334,8 @@ t_key_of(const struct addr *a, const char *key)
 {
 	size_t	 i;
 
-	if (key == a->domain)
+	/* the domain, or a parent domain of it (a suffix) */
+	if (key >= a->domain && key < a->domain + strlen(a->domain))
 		return true;
 	for (i = 0; i < a->nkeys; i++)
 		if (key == a->keys[i].key)
@@ -454,7 +465,7 @@ struct eng_case {
 			"postmaster@example.com=user@example.com, " \
 			"known@alias.example=user@example.com, " \
 			"@catchall.example=user@example.com}"
-#define BASE		.vad = "alias.example catchall.example", \
+#define BASE		.vad = "alias.example catchall.example canon.example", \
 			.vmd = MBOX_DOMS, .rd = "relay.example", \
 			.vam = ALIAS_MAPS, .vmm = MBOX_MAPS, \
 			.rrm = "inline:{known@relay.example=OK}"
@@ -462,6 +473,14 @@ struct eng_case {
 #define PG		.vad = "pgsql:A1 pgsql:A2", .vmd = "pgsql:D", \
 			.vam = "pgsql:A1 pgsql:A2", .vmm = "pgsql:M"
 #define PG_DOM		"D|example.com|F"
+/* keys as Postfix stores them with smtputf8_enable: case-folded */
+#define FOLD_MAPS	"inline:{strasse@example.com=1, " \
+			"j\xc3\xb6rg@example.com=1}"
+#define CANON_MAPS	"inline:{canon@example.com=user@example.com, " \
+			"canon@alias.example=user@example.com, " \
+			"canon@relay.example=user@example.com, " \
+			"canon@elsewhere.example=user@example.com, " \
+			"@canon.example=@example.com}"
 
 #define UNK_MBOX	"550 5.1.1 User unknown in virtual mailbox table"
 #define UNK_ALIAS	"550 5.1.1 User unknown in virtual alias table"
@@ -561,6 +580,38 @@ static const struct eng_case eng_cases[] = {
 	  VERDICT_VALID, DC_MAILBOX, "DUNNO", NULL, NULL },
 	{ "UTF-8 unknown", { BASE },
 	  "j\xc3\xbcrg@b\xc3\xbc" "cher.example", NULL,
+	  VERDICT_UNKNOWN, DC_MAILBOX, UNK_MBOX, NULL, NULL },
+
+	/* case folding as Postfix casefold() (measured with Postfix 3.7,
+	 * texthash: tables, tests/e2e canon.utf8-*): smtputf8_enable = yes
+	 * folds as Unicode, fully (ß -> ss); no folds A-Z only */
+	{ "UTF-8: full case folding, sharp s", { BASE, .vmm = FOLD_MAPS },
+	  "Stra\xc3\x9f" "e@example.com", NULL,
+	  VERDICT_VALID, DC_MAILBOX, "DUNNO", NULL, NULL },
+	{ "UTF-8: full case folding, capital sharp s",
+	  { BASE, .vmm = FOLD_MAPS }, "STRA\xe1\xba\x9e" "E@example.com",
+	  NULL, VERDICT_VALID, DC_MAILBOX, "DUNNO", NULL, NULL },
+	{ "UTF-8: upper-case local part folded", { BASE, .vmm = FOLD_MAPS },
+	  "J\xc3\x96RG@example.com", NULL,
+	  VERDICT_VALID, DC_MAILBOX, "DUNNO", NULL, NULL },
+	{ "smtputf8_enable = no: A-Z folded only",
+	  { BASE, .vmm = FOLD_MAPS, .flags = T_NO_UTF8 },
+	  "J\xc3\x96RG@example.com", NULL,
+	  VERDICT_UNKNOWN, DC_MAILBOX, UNK_MBOX, NULL, NULL },
+	{ "smtputf8_enable = no: lower-case UTF-8 found",
+	  { BASE, .vmm = FOLD_MAPS, .flags = T_NO_UTF8 },
+	  "j\xc3\xb6rg@EXAMPLE.com", NULL,
+	  VERDICT_VALID, DC_MAILBOX, "DUNNO", NULL, NULL },
+	{ "smtputf8_enable = no: no sharp s folding",
+	  { BASE, .vmm = FOLD_MAPS, .flags = T_NO_UTF8 },
+	  "stra\xc3\x9f" "e@example.com", NULL,
+	  VERDICT_UNKNOWN, DC_MAILBOX, UNK_MBOX, NULL, NULL },
+	{ "smtputf8_enable = no: a non-ASCII domain is no host name",
+	  { BASE, .flags = T_NO_UTF8 },
+	  "j\xc3\xb6rg@b\xc3\xbc" "cher.example", NULL,
+	  VERDICT_NOT_HANDLED, DC_OTHER, RUR, NULL, NULL },
+	{ "smtputf8_enable = no: bytes that are not UTF-8 are looked up",
+	  { PG, .flags = T_NO_UTF8 }, "US\xff" "ER@example.com", PG_DOM,
 	  VERDICT_UNKNOWN, DC_MAILBOX, UNK_MBOX, NULL, NULL },
 
 	/* alias and relay domains, empty class tables */
@@ -803,6 +854,151 @@ static const struct eng_case eng_cases[] = {
 	{ "virtual_mailbox_maps shares a map with virtual_alias_maps",
 	  { PG, .vmm = "pgsql:A2" }, "nosuch@example.com", PG_DOM,
 	  VERDICT_UNKNOWN, DC_MAILBOX, UNK_MBOX, NULL, NULL },
+
+	/* canonical maps: a match makes the recipient valid in any class
+	 * (smtpd_check.c: check_rcpt_maps), before virtual_alias_maps */
+	{ "recipient_canonical_maps: valid in a mailbox domain",
+	  { BASE, .rcm = CANON_MAPS }, "Canon@example.com", NULL,
+	  VERDICT_VALID, DC_MAILBOX, "DUNNO", NULL, NULL },
+	{ "canonical_maps: valid in a mailbox domain",
+	  { BASE, .cm = CANON_MAPS }, "canon@example.com", NULL,
+	  VERDICT_VALID, DC_MAILBOX, "DUNNO", NULL, NULL },
+	{ "canonical_maps: user+ext@ found by user@",
+	  { BASE, .cm = CANON_MAPS }, "canon+ext@example.com", NULL,
+	  VERDICT_VALID, DC_MAILBOX, "DUNNO", NULL, NULL },
+	{ "canonical_maps: valid in a virtual alias domain",
+	  { BASE, .cm = CANON_MAPS }, "canon@alias.example", NULL,
+	  VERDICT_VALID, DC_ALIAS, "DUNNO", NULL, NULL },
+	{ "recipient_canonical_maps: @domain, alias domain",
+	  { BASE, .rcm = CANON_MAPS }, "anyone@canon.example", NULL,
+	  VERDICT_VALID, DC_ALIAS, "DUNNO", NULL, NULL },
+	{ "canonical_maps: valid in a relay domain",
+	  { BASE, .cm = CANON_MAPS }, "canon@relay.example", NULL,
+	  VERDICT_VALID, DC_RELAY, "DUNNO", NULL, NULL },
+	{ "canonical_maps: not our domain, not handled",
+	  { BASE, .cm = CANON_MAPS }, "canon@elsewhere.example", NULL,
+	  VERDICT_NOT_HANDLED, DC_OTHER, RUR, NULL, NULL },
+	{ "canonical maps set, known by neither",
+	  { BASE, .rcm = CANON_MAPS, .cm = CANON_MAPS },
+	  "nosuch@example.com", NULL,
+	  VERDICT_UNKNOWN, DC_MAILBOX, UNK_MBOX, NULL, NULL },
+	{ "canonical maps set, unknown in an alias domain",
+	  { BASE, .rcm = CANON_MAPS }, "nosuch@alias.example", NULL,
+	  VERDICT_UNKNOWN, DC_ALIAS, UNK_ALIAS, NULL, NULL },
+	{ "canonical maps: the whole walk, in Postfix's order",
+	  { PG, .rcm = "pgsql:RC", .cm = "pgsql:C" }, "user@example.com",
+	  PG_DOM ";M|user@example.com|F",
+	  VERDICT_VALID, DC_MAILBOX, "DUNNO", NULL,
+	  "virtual_alias_domains pgsql:A1 example.com=not_found; "
+	  "virtual_alias_domains pgsql:A2 example.com=not_found; "
+	  "virtual_mailbox_domains pgsql:D example.com=found; "
+	  "recipient_canonical_maps pgsql:RC user@example.com=not_found; "
+	  "recipient_canonical_maps pgsql:RC @example.com=not_found; "
+	  "canonical_maps pgsql:C user@example.com=not_found; "
+	  "canonical_maps pgsql:C @example.com=not_found; "
+	  "virtual_alias_maps pgsql:A1 user@example.com=not_found; "
+	  "virtual_alias_maps pgsql:A2 user@example.com=not_found; "
+	  "virtual_alias_maps pgsql:A1 @example.com=not_found; "
+	  "virtual_alias_maps pgsql:A2 @example.com=not_found; "
+	  "virtual_mailbox_maps pgsql:M user@example.com=found" },
+	{ "canonical maps: a match ends the walk",
+	  { PG, .rcm = "pgsql:RC", .cm = "pgsql:C" }, "user+x@example.com",
+	  PG_DOM ";C|user@example.com|F",
+	  VERDICT_VALID, DC_MAILBOX, "DUNNO", NULL,
+	  "virtual_alias_domains pgsql:A1 example.com=not_found; "
+	  "virtual_alias_domains pgsql:A2 example.com=not_found; "
+	  "virtual_mailbox_domains pgsql:D example.com=found; "
+	  "recipient_canonical_maps pgsql:RC user+x@example.com=not_found; "
+	  "recipient_canonical_maps pgsql:RC user@example.com=not_found; "
+	  "recipient_canonical_maps pgsql:RC @example.com=not_found; "
+	  "canonical_maps pgsql:C user+x@example.com=not_found; "
+	  "canonical_maps pgsql:C user@example.com=found" },
+	{ "recipient_canonical_maps error hides an alias",
+	  { PG, .rcm = "pgsql:RC" }, "user@example.com",
+	  PG_DOM ";RC|@example.com|U;A1|user@example.com|F",
+	  VERDICT_FAILURE, DC_MAILBOX, TEMPFAIL, NULL, NULL },
+	{ "canonical_maps error hides a mailbox",
+	  { PG, .cm = "pgsql:C" }, "user@example.com",
+	  PG_DOM ";C|user@example.com|U;M|user@example.com|F",
+	  VERDICT_FAILURE, DC_MAILBOX, TEMPFAIL, NULL, NULL },
+	{ "canonical match before an alias maps error",
+	  { PG, .cm = "pgsql:C" }, "user@example.com",
+	  PG_DOM ";C|user@example.com|F;A1|user@example.com|U",
+	  VERDICT_VALID, DC_MAILBOX, "DUNNO", NULL, NULL },
+	{ "recipient_canonical_maps match before a canonical_maps error",
+	  { PG, .rcm = "pgsql:RC", .cm = "pgsql:C" }, "user@example.com",
+	  PG_DOM ";RC|@example.com|F;C|user@example.com|U",
+	  VERDICT_VALID, DC_MAILBOX, "DUNNO", NULL, NULL },
+
+	/* relay_domains is a domain_list: parent domains
+	 * (parent_domain_matches_subdomains lists it by default) */
+	{ "relay_domains: a subdomain matches", { BASE },
+	  "nosuch@sub.relay.example", NULL,
+	  VERDICT_UNKNOWN, DC_RELAY, UNK_RELAY, NULL, NULL },
+	{ "relay_domains: a deeper subdomain matches",
+	  { BASE, .rrm = "inline:{known@a.b.relay.example=OK}" },
+	  "known@a.b.Relay.Example", NULL,
+	  VERDICT_VALID, DC_RELAY, "DUNNO", NULL, NULL },
+	{ "relay_domains: a suffix without a dot does not match", { BASE },
+	  "user@xrelay.example", NULL,
+	  VERDICT_NOT_HANDLED, DC_OTHER, RUR, NULL, NULL },
+	{ "relay_domains: no subdomains without parent style",
+	  { BASE, .flags = T_NO_PARENT }, "nosuch@sub.relay.example", NULL,
+	  VERDICT_NOT_HANDLED, DC_OTHER, RUR, NULL, NULL },
+	{ "relay_domains: .domain matches nothing with parent style",
+	  { BASE, .rd = ".relay.example" }, "nosuch@sub.relay.example",
+	  NULL, VERDICT_NOT_HANDLED, DC_OTHER, RUR, NULL, NULL },
+	{ "relay_domains: .domain, not the domain itself",
+	  { BASE, .rd = ".relay.example", .flags = T_NO_PARENT },
+	  "nosuch@relay.example", NULL,
+	  VERDICT_NOT_HANDLED, DC_OTHER, RUR, NULL, NULL },
+	{ "relay_domains: .domain matches subdomains without parent style",
+	  { BASE, .rd = ".relay.example", .flags = T_NO_PARENT },
+	  "nosuch@a.sub.relay.example", NULL,
+	  VERDICT_UNKNOWN, DC_RELAY, UNK_RELAY, NULL, NULL },
+	{ "relay_domains: a table is asked for parent domains",
+	  { PG, .rd = "pgsql:R", .rrm = "" }, "user@a.relay.example",
+	  "R|relay.example|F",
+	  VERDICT_VALID, DC_RELAY, "DUNNO", NULL,
+	  "virtual_alias_domains pgsql:A1 a.relay.example=not_found; "
+	  "virtual_alias_domains pgsql:A2 a.relay.example=not_found; "
+	  "virtual_mailbox_domains pgsql:D a.relay.example=not_found; "
+	  "relay_domains pgsql:R a.relay.example=not_found; "
+	  "relay_domains pgsql:R relay.example=found; "
+	  "virtual_alias_maps pgsql:A1 user@a.relay.example=not_found; "
+	  "virtual_alias_maps pgsql:A2 user@a.relay.example=not_found; "
+	  "virtual_alias_maps pgsql:A1 @a.relay.example=not_found; "
+	  "virtual_alias_maps pgsql:A2 @a.relay.example=not_found" },
+	{ "relay_domains: a table is asked for .parent without parent style",
+	  { PG, .rd = "pgsql:R", .rrm = "", .flags = T_NO_PARENT },
+	  "user@a.relay.example", "R|.example|F",
+	  VERDICT_VALID, DC_RELAY, "DUNNO", NULL,
+	  "virtual_alias_domains pgsql:A1 a.relay.example=not_found; "
+	  "virtual_alias_domains pgsql:A2 a.relay.example=not_found; "
+	  "virtual_mailbox_domains pgsql:D a.relay.example=not_found; "
+	  "relay_domains pgsql:R a.relay.example=not_found; "
+	  "relay_domains pgsql:R .relay.example=not_found; "
+	  "relay_domains pgsql:R .example=found; "
+	  "virtual_alias_maps pgsql:A1 user@a.relay.example=not_found; "
+	  "virtual_alias_maps pgsql:A2 user@a.relay.example=not_found; "
+	  "virtual_alias_maps pgsql:A1 @a.relay.example=not_found; "
+	  "virtual_alias_maps pgsql:A2 @a.relay.example=not_found" },
+	{ "relay_domains: each table with all its keys before the next",
+	  { PG, .rd = "pgsql:R1 pgsql:R2", .rrm = "" },
+	  "user@a.relay.example",
+	  "R1|relay.example|U;R2|a.relay.example|F",
+	  VERDICT_FAILURE, DC_NONE, TEMPFAIL, NULL, NULL },
+	{ "relay_domains: the parent lookup fails",
+	  { PG, .rd = "pgsql:R" }, "user@a.relay.example",
+	  "R|relay.example|U",
+	  VERDICT_FAILURE, DC_NONE, TEMPFAIL, NULL, NULL },
+	{ "relay_domains: an inline table, parent domain",
+	  { BASE, .rd = "inline:{relay.example=1}" },
+	  "nosuch@sub.relay.example", NULL,
+	  VERDICT_UNKNOWN, DC_RELAY, UNK_RELAY, NULL, NULL },
+	{ "virtual_mailbox_domains: a table is not asked for parents",
+	  { PG }, "user@a.example.com", PG_DOM,
+	  VERDICT_NOT_HANDLED, DC_OTHER, RUR, NULL, NULL },
 };
 
 START_TEST(engine_table)
@@ -985,7 +1181,24 @@ static const struct need_case need_cases[] = {
 	{ "not a mailbox domain: relay lookups, no mailbox keys",
 	  { PG, .rd = "pgsql:R", .rrm = "pgsql:RR" }, "user@example.com",
 	  "A1|example.com|N;A2|example.com|N;D|example.com|N",
-	  "R example.com, A1 user@example.com, A2 user@example.com" },
+	  "R example.com, R com, A1 user@example.com, A2 user@example.com" },
+	{ "no parent style: relay_domains asked for .parent",
+	  { PG, .rd = "pgsql:R", .rrm = "pgsql:RR", .flags = T_NO_PARENT },
+	  "user@a.example.com",
+	  "A1|a.example.com|N;A2|a.example.com|N;D|a.example.com|N",
+	  "R a.example.com, R .example.com, R .com, "
+	  "A1 user@a.example.com, A2 user@a.example.com" },
+	{ "canonical maps: asked first, one key at a time",
+	  { PG, .rcm = "pgsql:RC", .cm = "pgsql:C" }, "user+x@example.com",
+	  "", "A1 example.com, A2 example.com, D example.com, "
+	  "RC user+x@example.com" },
+	{ "canonical maps: first key missed, everything left",
+	  { PG, .rcm = "pgsql:RC", .cm = "pgsql:C" }, "user@example.com",
+	  "A1|example.com|N;A2|example.com|N;D|example.com|F;"
+	  "RC|user@example.com|N",
+	  "RC @example.com, C user@example.com, C @example.com, "
+	  "A1 user@example.com, A2 user@example.com, A1 @example.com, "
+	  "A2 @example.com, M user@example.com, M @example.com" },
 	{ "domain lookup failed: done, nothing else asked",
 	  { PG }, "user@example.com", "A1|example.com|U", "" },
 	{ "alias found in map 1: done, class table not asked",
@@ -1009,7 +1222,7 @@ static const struct need_case need_cases[] = {
 	  { .vad = "pgsql:A1", .vmd = "pgsql:A1", .rd = "pgsql:A1",
 	    .vam = "pgsql:A1", .vmm = "pgsql:A1", .rrm = "pgsql:A1" },
 	  "user@example.com", "",
-	  "A1 example.com, A1 user@example.com" },
+	  "A1 example.com, A1 com, A1 user@example.com" },
 	{ "pure maps are never listed",
 	  { .vad = "alias.example", .vmd = "example.com",
 	    .vam = "inline:{x@example.com=y} pgsql:A", .vmm = "static:1" },
@@ -1081,14 +1294,16 @@ START_TEST(engine_need_exhaustive)
 	    .vmd = "pgsql:D", .rd = "pgsql:R", .vam = "pgsql:A1",
 	    .vmm = "pgsql:M", .rrm = "pgsql:RR" };
 	static const char *const doms[] = { "example.com", "relay.example" };
+	/* relay_domains is asked for the parent domain too */
+	static const char *const parents[] = { "com", "example" };
 	struct tcfg tc;
 	struct addr a;
 	struct factset all, fs, fs1;
 	struct lookup_list need, need1;
 	struct verdict v, v1;
 	const struct fact_entry *fe;
-	const struct map *umap[9];
-	const char *ukey[9], *err;
+	const struct map *umap[10];
+	const char *ukey[10], *err;
 	unsigned long combo, ncombo, code;
 	size_t	 i, n0, d, rounds;
 	enum fact_result r;
@@ -1109,6 +1324,8 @@ START_TEST(engine_need_exhaustive)
 		ukey[n0++] = doms[d];
 		umap[n0] = tc.cfg.relay_domains.v[0];
 		ukey[n0++] = doms[d];
+		umap[n0] = tc.cfg.relay_domains.v[0];
+		ukey[n0++] = parents[d];
 		umap[n0] = tc.cfg.virtual_alias_maps.v[0];
 		ukey[n0++] = rcpt;
 		umap[n0] = tc.cfg.virtual_alias_maps.v[0];

@@ -221,7 +221,28 @@ static const struct text_case text_cases[] = {
 	{ "\"a b@x v\n", "\"a", NULL, "unbalanced '\"'" },
 	{ "a@x: v\n", "a@x:", "v", "is this an alias file?" },
 	{ "a\xff@x v\n", "a\xff@x", NULL, "non-UTF-8 input" },
+	/* smtputf8_enable: keys are folded as Unicode (dict_utf8 over
+	 * dict_ht), as Postfix 3.7 was measured to (tests/e2e canon.utf8-*) */
+	{ "J\xc3\x9cRGEN@x v\n", "j\xc3\xbcrgen@x", "v", NULL },
+	{ "Stra\xc3\x9f" "e@x v\n", "strasse@x", "v", NULL },
 };
+
+/* smtputf8_enable = no: A-Z only (dict_ht lowercase()), 8-bit kept */
+START_TEST(test_text_ascii)
+{
+	struct mapidx *idx = mapidx_new();
+	char	*warn = NULL, *err = NULL;
+	const char *text = "J\xc3\x9cRGEN@X v\na\xff@x w\n";
+
+	ck_assert_int_eq(mapidx_parse_text(idx, "t", text, strlen(text),
+	    false, &warn, &err), 0);
+	ck_assert_ptr_null(warn);
+	ck_assert_str_eq(mapidx_lookup(idx, "j\xc3\x9crgen@x"), "v");
+	ck_assert_ptr_null(mapidx_lookup(idx, "j\xc3\xbcrgen@x"));
+	ck_assert_str_eq(mapidx_lookup(idx, "a\xff@x"), "w");
+	mapidx_free(&idx);
+}
+END_TEST
 
 START_TEST(test_text)
 {
@@ -452,6 +473,7 @@ START_TEST(test_engine_files)
 	cfg.addr.recipient_delimiter = "+";
 	cfg.addr.owner_request_special = true;
 	cfg.addr.double_bounce_sender = "double-bounce";
+	cfg.addr.utf8 = true;
 	cfg.unknown_virtual_alias_reject_code = 550;
 	cfg.unknown_virtual_mailbox_reject_code = 550;
 	cfg.unknown_relay_recipient_reject_code = 550;
@@ -529,6 +551,7 @@ mappat_suite(void)
 	tc = tcase_create("indexed");
 	tcase_add_loop_test(tc, test_text, 0, (int)NELEM(text_cases));
 	tcase_add_test(tc, test_text_duplicate);
+	tcase_add_test(tc, test_text_ascii);
 	tcase_add_test(tc, test_idx_nul);
 	tcase_add_test(tc, test_idx_many);
 	suite_add_tcase(s, tc);

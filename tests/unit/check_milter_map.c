@@ -567,6 +567,28 @@ START_TEST(action_keeps_recipient_form)
 END_TEST
 
 /*
+ * smtputf8_enable = no: Postfix's printable() turns every byte above
+ * 0x7f into a space (measured: "550 5.1.1 <J  RGEN@example.com>: ..."
+ * for RCPT TO:<JÜRGEN@example.com>); with it, UTF-8 stays.
+ */
+START_TEST(action_printable_utf8_off)
+{
+	struct milter_outcome o;
+
+	milter_map_action("550 5.1.1 User unknown in virtual mailbox table",
+	    "J\xc3\x9cRGEN@example.com", LFA_DEFER, &o);
+	ck_assert_str_eq(o.text, "<J\xc3\x9cRGEN@example.com>: Recipient "
+	    "address rejected: User unknown in virtual mailbox table");
+	milter_map_set_utf8(false);
+	milter_map_action("550 5.1.1 User unknown in virtual mailbox table",
+	    "J\xc3\x9cRGEN@example.com", LFA_DEFER, &o);
+	milter_map_set_utf8(true);
+	ck_assert_str_eq(o.text, "<J  RGEN@example.com>: Recipient address "
+	    "rejected: User unknown in virtual mailbox table");
+}
+END_TEST
+
+/*
  * Native Postfix sends the whole reply, however long the address
  * (smtpd_check_reject()'s cut at 510 bytes has no effect): so does the
  * milter, up to the 980 bytes libmilter can pass on.
@@ -826,6 +848,7 @@ milter_map_suite(void)
 	tcase_add_test(tc, action_keeps_recipient_form);
 	tcase_add_loop_test(tc, action_reply_long, 0, N(long_cases));
 	tcase_add_test(tc, action_reply_cut_utf8);
+	tcase_add_test(tc, action_printable_utf8_off);
 	tcase_add_loop_test(tc, failure_action, 0, N(failure_cases));
 	tcase_add_test(tc, escape_percent_and_crlf);
 	tcase_add_test(tc, escape_cap_980);
