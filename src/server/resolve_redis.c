@@ -85,7 +85,7 @@ redis_item(struct resolve_req *rq, struct ritem *it, uint64_t epoch,
 	/* in-process too, with its age, unless an invalidation came in
 	 * meanwhile (then the record may be the old one) */
 	cache_local_put(rv->cache, it->ns, it->key, rq->rseq, rec.result,
-	    rec.stored_ms, &rv->ttl, now);
+	    value, rec.stored_ms, &rv->ttl, now);
 	if (cachefmt_age(&rv->ttl, rec.result, rec.stored_ms, now) ==
 	    CACHEFMT_FRESH && trusted) {
 		stats_add(redis_hit, 1);
