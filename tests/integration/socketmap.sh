@@ -23,36 +23,10 @@ pg_start policy/ispmail.sql policy/ispmail-sample.sql \
 maps_write "$WORK" || finish
 psql_q() { pgtmp_psql -At -v ON_ERROR_STOP=1 "$@"; }
 
-# rows for the cases the sample data lacks: an alias domain (Postfix's
-# default virtual_alias_domains = $virtual_alias_maps needs the bare
-# domain as a key), an alias to a long list, an alias chain, a user@domain
-# alias to @otherdomain; a relay domain and its recipients
-psql_q >"$WORK/rows.log" 2>&1 <<'EOSQL' || { cat "$WORK/rows.log"; bad "rows"; finish; }
-INSERT INTO virtual_domains (name) VALUES ('aliasonly.test');
-INSERT INTO virtual_aliases (domain_id, source, destination)
-SELECT d.id, a.s, a.t FROM (VALUES
-	('aliasonly.test', 'aliasonly.test', 'aliasonly.test'),
-	('aliasonly.test', 'a1@aliasonly.test', 'john@example.com'),
-	('example.com', 'redirect@example.com', '@example.org'),
-	('example.com', 'chain@example.com', 'sales@example.com')
-) AS a (dom, s, t) JOIN virtual_domains d ON d.name = a.dom;
-INSERT INTO virtual_aliases (domain_id, source, destination)
-SELECT d.id, 'big@example.com', 'member' || g || '@example.org'
-FROM virtual_domains d, generate_series(1, 400) g
-WHERE d.name = 'example.com';
-CREATE TABLE relay_domains (name text PRIMARY KEY);
-CREATE TABLE relay_users (email text PRIMARY KEY);
-INSERT INTO relay_domains VALUES ('relay.test');
-INSERT INTO relay_users VALUES ('r1@relay.test');
-GRANT SELECT ON relay_domains, relay_users TO PUBLIC;
-EOSQL
-for t in domains users; do
-	sed -e "s/^query.*/query = SELECT 1 FROM relay_$t WHERE $( [ $t = domains ] && echo name || echo email)='%s'/" \
-	    "$WORK/pgsql-virtual-mailbox-maps.cf" >"$WORK/relay-$t.cf"
-done
-# a mailbox path as the value, as virtual(8) uses it
-sed -e "s|^query.*|query = SELECT split_part(email, '@', 2) \|\| '/' \|\| split_part(email, '@', 1) \|\| '/' FROM virtual_users WHERE email='%s'|" \
-    "$WORK/pgsql-virtual-mailbox-maps.cf" >"$WORK/mailbox-path.cf"
+# shellcheck source=../lib/socketmap.sh
+. "$ROOT/tests/lib/socketmap.sh"
+smap_rows || finish
+smap_maps "$WORK" || finish
 
 PORT=$(pf_free_port)
 SOCK=$WORK/smap.sock
@@ -61,13 +35,7 @@ listen = unix:$WORK/policy.sock
 socketmap_listen = unix:$SOCK, inet:127.0.0.1:$PORT
 listen_mode = 0666
 control_listen =
-virtual_mailbox_domains = pgsql:$WORK/pgsql-virtual-mailbox-domains.cf
-virtual_mailbox_maps = pgsql:$WORK/mailbox-path.cf
-virtual_alias_maps = pgsql:$WORK/pgsql-virtual-alias-maps.cf,
-    pgsql:$WORK/pgsql-email2email.cf
-relay_domains = pgsql:$WORK/relay-domains.cf
-relay_recipient_maps = pgsql:$WORK/relay-users.cf
-recipient_delimiter = +
+$(smap_maps_cf "$WORK")
 request_timeout = 2s
 workers = 2
 maillog_file = $WORK/vrcptd.log
