@@ -64,6 +64,7 @@ struct ritem {
 	bool	 done;
 	struct flight *fl;		/* waiting for it */
 	bool	 tagged;		/* Redis epochs read */
+	bool	 new_depoch;		/* depoch is one we proposed */
 	uint64_t epoch, depoch;
 	bool	 behind;		/* the answer is from a standby
 					 * behind a change (resolve_fact) */

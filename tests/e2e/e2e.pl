@@ -164,9 +164,9 @@ sub read_diffs {
 		my ($id, $paths, $reply, $reason) = @f;
 		die "$path:$n: no case $id in the corpus\n" unless $known{$id};
 		for my $p (split /,/, $paths) {
-			die "$path:$n: path must be policy, milter, warn " .
-			    "or down\n" unless $p =~ /^(?:policy|milter|warn|
-			    down)$/x;
+			die "$path:$n: path must be policy, milter, warn, " .
+			    "down or socketmap\n" unless $p =~ /^(?:policy|
+			    milter|warn|down|socketmap)$/x;
 			die "$path:$n: $id/$p listed twice\n"
 			    if $d{$id} && exists $d{$id}{$p};
 			$d{$id}{$p} = expand($reply, 1, "$path:$n");
@@ -397,7 +397,8 @@ sub check {
 
 	# --- replies -----------------------------------------------------
 	my @nat = read_replies("$dir/replies.native", $n);
-	my @paths = grep { -e "$dir/replies.$_" } qw(policy milter warn down);
+	my @paths = grep { -e "$dir/replies.$_" } qw(policy milter warn down
+	    socketmap);
 	my %rep = map { $_ => [read_replies("$dir/replies.$_", $n)] } @paths;
 	for my $i (0 .. $n - 1) {
 		my $c = $cases[$i];
@@ -704,7 +705,8 @@ sub toolinput {
 	    policy => ['policy.maillog', 'vrcptd.log'],
 	    milter => ['milter.maillog', 'milter.log', 'vrcptd-m.log'],
 	    warn => ['warn.maillog', 'vrcptd-warn.log'],
-	    down => ['down.maillog']);
+	    down => ['down.maillog'],
+	    socketmap => ['socketmap.maillog']);
 	my %mon = (Jan => 1, Feb => 2, Mar => 3, Apr => 4, May => 5, Jun => 6,
 	    Jul => 7, Aug => 8, Sep => 9, Oct => 10, Nov => 11, Dec => 12);
 	my @keyed;
