@@ -246,5 +246,12 @@ grep -q 'to=<john+z@example.com>, orig_to=<john+z@example.net>' \
 check_ge "socketmap answers given" "$(grep -c . "$WORK/smap.rcpt")" 1
 grep -E 'warning: .*(socketmap|sockmap)' "$WORK/smap/maillog" |
     head -3 | while IFS= read -r l; do bad "socketmap instance: $l"; done
+# vrcptd away: a lookup error, Postfix defers (no fallback, no accept)
+daemon_stop vrcptd
+r=$(pf_smtp "$(cat "$WORK/smap/port")" john@example.com)
+case $r in
+"451 4.3.0 <john@example.com>: Temporary lookup failure") ok ;;
+*)	bad "vrcptd stopped: got \"$r\", want 451 4.3.0 Temporary lookup failure" ;;
+esac
 note "$n RCPTs, $accepted accepted, $(wc -l <"$WORK/native.dlv") delivery attempts compared; took $((SECONDS - T0))s"
 finish
