@@ -18,7 +18,7 @@
 #            (socketmap_listen; README "Postfix's maps from vrcptd")
 #
 #   make bench-postfix [BENCH_PF_SIZES=100000] [BENCH_PF_CONC="4 8 16 32 64"]
-#       [BENCH_PF_VARIANTS="none native proxy vrcptd vrcptd-proxy"]
+#       [BENCH_PF_VARIANTS="none native proxy vrcptd vrcptd-proxy socketmap"]
 #       [BENCH_SECONDS=5]
 #       [BENCH_PF_RCPTS=10] [BENCH_PF_MSGS=10] [BUILD= | VRCPTD=]
 #
@@ -48,7 +48,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 SIZES=${BENCH_PF_SIZES:-100000}
 CONC=${BENCH_PF_CONC:-4 8 16 32 64}
-VARIANTS=${BENCH_PF_VARIANTS:-none native proxy vrcptd vrcptd-proxy}
+VARIANTS=${BENCH_PF_VARIANTS:-none native proxy vrcptd vrcptd-proxy socketmap}
 SECS=${BENCH_SECONDS:-5}
 PER_MSG=${BENCH_PF_RCPTS:-10}
 PER_SESSION=${BENCH_PF_MSGS:-10}

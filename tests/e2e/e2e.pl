@@ -20,7 +20,8 @@
 #   e2e.pl batch DIR              DIR/batch.ids and DIR/batch.cases: the
 #                                 one-transaction run
 #   e2e.pl toolinput DIR PATH     the syslog of PATH (native, policy,
-#                                 milter, warn, down) for pflogsumm and
+#                                 milter, warn, down, socketmap) for
+#                                 pflogsumm and
 #                                 fail2ban:
 #                                 Postfix's and vrcpt's lines of main/
 #                                 and batch/, merged by time
@@ -31,7 +32,8 @@
 # run), replies.NAME (one line per case), main/, div/ and batch/ (what
 # the logs got during the cases without and with a deliberate difference
 # and during the one-transaction run: native.maillog, policy.maillog,
-# milter.maillog, warn.maillog, down.maillog, vrcptd.log, vrcptd-m.log,
+# milter.maillog, warn.maillog, down.maillog, socketmap.maillog,
+# vrcptd.log, vrcptd-m.log,
 # milter.log, vrcptd-warn.log), vrcptd-cache.log, pflogsumm.PATH,
 # fail2ban.PATH. Or, for "check", one of run.sh's runs with another
 # client (v-sasl/, v-trusted/): the same layout, and "variant" (its name)
