@@ -4,8 +4,11 @@
  *
  * The search is Postfix's, step by step:
  *   util/match_list.c, match_ops.c: match_hostname - a domain list, each
- *     table with the name as it is (a pattern table, as the socketmap
- *     is, gets no parent domains either);
+ *     table in order: the name, then for a table of fixed keys its
+ *     parent domains ("example.com" with parent_domain_matches_subdomains,
+ *     which has relay_domains by default, else ".example.com"): the
+ *     lookups Postfix no longer makes itself once the list is a
+ *     socketmap (a pattern table);
  *   global/mail_addr_find.c: mail_addr_find_opt - the keys of an address
  *     (user+ext@domain, then user@domain with the extension remembered,
  *     then @domain), each against every table (maps.c: maps_find) before
@@ -52,25 +55,27 @@ static const struct smap_def {
 	size_t	 list;			/* offsetof(struct engine_cfg, ...) */
 	enum smap_search search;	/* for keys with '@' */
 	enum smap_prop prop;
+	bool	 parent;		/* in Postfix's default
+					 * parent_domain_matches_subdomains */
 } smap_defs[] = {
 	{ SMAP_VIRTUAL_MAILBOX_DOMAINS, "virtual_mailbox_domains",
 	  offsetof(struct engine_cfg, virtual_mailbox_domains),
-	  SMAP_SEARCH_LIST, SMAP_PROP_NONE },
+	  SMAP_SEARCH_LIST, SMAP_PROP_NONE, false },
 	{ SMAP_VIRTUAL_MAILBOX_MAPS, "virtual_mailbox_maps",
 	  offsetof(struct engine_cfg, virtual_mailbox_maps),
-	  SMAP_SEARCH_FIND, SMAP_PROP_NONE },
+	  SMAP_SEARCH_FIND, SMAP_PROP_NONE, false },
 	{ SMAP_VIRTUAL_ALIAS_DOMAINS, "virtual_alias_domains",
 	  offsetof(struct engine_cfg, virtual_alias_domains),
-	  SMAP_SEARCH_LIST, SMAP_PROP_NONE },
+	  SMAP_SEARCH_LIST, SMAP_PROP_NONE, false },
 	{ SMAP_VIRTUAL_ALIAS_MAPS, "virtual_alias_maps",
 	  offsetof(struct engine_cfg, virtual_alias_maps),
-	  SMAP_SEARCH_MAP, SMAP_PROP_VIRTUAL },
+	  SMAP_SEARCH_MAP, SMAP_PROP_VIRTUAL, false },
 	{ SMAP_RELAY_DOMAINS, "relay_domains",
 	  offsetof(struct engine_cfg, relay_domains),
-	  SMAP_SEARCH_LIST, SMAP_PROP_NONE },
+	  SMAP_SEARCH_LIST, SMAP_PROP_NONE, true },
 	{ SMAP_RELAY_RECIPIENT_MAPS, "relay_recipient_maps",
 	  offsetof(struct engine_cfg, relay_recipient_maps),
-	  SMAP_SEARCH_FIND, SMAP_PROP_NONE },
+	  SMAP_SEARCH_FIND, SMAP_PROP_NONE, false },
 };
 
 _Static_assert(NELEM(smap_defs) == SMAP_NNAMES, "a row per smap_name");
@@ -238,6 +243,7 @@ smap_query_init(const struct engine_cfg *cfg, enum smap_name name,
 	q->list = (const struct maplist *)(const void *)
 	    ((const char *)cfg + d->list);
 	q->search = d->search;
+	q->parent = d->parent;
 	q->propagate = (d->prop == SMAP_PROP_VIRTUAL &&
 	    cfg->propagate_virtual) ||
 	    (d->prop == SMAP_PROP_CANONICAL && cfg->propagate_canonical);
@@ -316,6 +322,27 @@ smap_pure_value(const struct map *m, const char *key, const char *value)
 	return v;
 }
 
+/* smap_fact_answer - the answer a found or failed fact makes */
+static enum engine_status
+smap_fact_answer(const struct fact_entry *fe, struct smap_answer *ans)
+{
+	if (fe->result == FACT_UNAVAILABLE) {
+		ans->result = SMAP_FAILED;
+		ans->why = fe->why != NULL ? fe->why : "lookup error";
+		return ENGINE_DONE;
+	}
+	if (fe->value == NULL || strlen(fe->value) >= SQLMAP_VALUE_MAX) {
+		/* not kept whole: Postfix could not read it from a
+		 * socketmap either */
+		ans->result = SMAP_FAILED;
+		ans->why = "result too long";
+		return ENGINE_DONE;
+	}
+	ans->result = SMAP_FOUND;
+	ans->value = xstrdup(fe->value);
+	return ENGINE_DONE;
+}
+
 /*
  * smap_walk - the lookups in Postfix's order: keys[k] against every
  * table before keys[k + 1]. Stops at the first match or error if
@@ -360,24 +387,78 @@ smap_walk(const struct maplist *ml, const char *const *keys,
 			/* a match or an error ends the search */
 			if (need->n > 0)
 				return ENGINE_NEED;
-			if (fe->result == FACT_UNAVAILABLE) {
-				ans->result = SMAP_FAILED;
-				ans->why = fe->why != NULL ? fe->why :
-				    "lookup error";
-				return ENGINE_DONE;
-			}
-			if (fe->value == NULL ||
-			    strlen(fe->value) >= SQLMAP_VALUE_MAX) {
-				/* not kept whole: Postfix could not read
-				 * it from a socketmap either */
-				ans->result = SMAP_FAILED;
-				ans->why = "result too long";
-				return ENGINE_DONE;
-			}
-			ans->result = SMAP_FOUND;
-			ans->value = xstrdup(fe->value);
 			*k_r = k;
-			return ENGINE_DONE;
+			return smap_fact_answer(fe, ans);
+		}
+	}
+	if (need->n > 0)
+		return ENGINE_NEED;
+	ans->result = SMAP_NOT_FOUND;
+	return ENGINE_DONE;
+}
+
+/*
+ * smap_walk_domain - match_list.c over a domain list: each table in
+ * turn, and within a table the name, then (match_ops.c:
+ * match_hostname) for a table of fixed keys its parent domains: with
+ * parent (parent_domain_matches_subdomains) "example.com", "com" for
+ * "mx.example.com", else ".example.com", ".com"; a plain domain name
+ * matches a subdomain with parent only. Any value matches, an empty
+ * one too. Keys are suffixes of q->lkey (borrowed by need).
+ */
+static enum engine_status
+smap_walk_domain(const struct smap_query *q, const struct factset *facts,
+    struct lookup_list *need, struct smap_answer *ans)
+{
+	const struct maplist *ml = q->list;
+	const char *name = q->lkey, *entry, *next, *value, *pd;
+	const struct fact_entry *fe;
+	const struct map *m;
+	enum fact_result res;
+	size_t	 i, nlen = strlen(name), plen;
+
+	need->n = 0;
+	for (i = 0; i < ml->n; i++) {
+		m = ml->v[i];
+		if (m->type == MAP_DOMAIN) {
+			plen = strlen(m->u.domain);
+			pd = name + nlen - (plen <= nlen ? plen : nlen);
+			if (strcasecmp(name, m->u.domain) == 0 ||
+			    (q->parent && plen < nlen && pd[-1] == '.' &&
+			    strcasecmp(pd, m->u.domain) == 0)) {
+				if (need->n > 0)
+					return ENGINE_NEED;
+				ans->result = SMAP_FOUND;
+				ans->value = xstrdup(m->u.domain);
+				return ENGINE_DONE;
+			}
+			continue;
+		}
+		for (entry = name; *entry != '\0'; entry = next) {
+			if (entry != name && map_is_pattern(m))
+				break;
+			if (map_lookup_pure(m, entry, &res, &value)) {
+				/* file tables: found even when empty */
+				if (res == FACT_FOUND) {
+					if (need->n > 0)
+						return ENGINE_NEED;
+					ans->result = SMAP_FOUND;
+					ans->value = smap_pure_value(m, entry,
+					    value);
+					return ENGINE_DONE;
+				}
+			} else if ((fe = factset_get(facts, m, entry)) ==
+			    NULL) {
+				smap_need(need, m, entry);
+			} else if (fe->result != FACT_NOT_FOUND) {
+				if (need->n > 0)
+					return ENGINE_NEED;
+				return smap_fact_answer(fe, ans);
+			}
+			if ((next = strchr(entry + 1, '.')) == NULL)
+				break;
+			if (q->parent)
+				next++;
 		}
 	}
 	if (need->n > 0)
@@ -451,17 +532,13 @@ smap_decide(const struct smap_query *q, const struct factset *facts,
 
 	memset(ans_r, 0, sizeof(*ans_r));
 	need_r->n = 0;
-	if (q->search == SMAP_SEARCH_LIST) {
-		keys[0] = q->lkey;
-		partial[0] = false;
-		n = 1;
-	} else {
-		for (i = 0; i < q->addr.nkeys; i++) {
-			keys[i] = q->addr.keys[i].key;
-			partial[i] = q->addr.keys[i].kind != ADDR_KEY_FULL;
-		}
-		n = q->addr.nkeys;
+	if (q->search == SMAP_SEARCH_LIST)
+		return smap_walk_domain(q, facts, need_r, ans_r);
+	for (i = 0; i < q->addr.nkeys; i++) {
+		keys[i] = q->addr.keys[i].key;
+		partial[i] = q->addr.keys[i].kind != ADDR_KEY_FULL;
 	}
+	n = q->addr.nkeys;
 	st = smap_walk(q->list, keys, partial, n, facts, need_r, ans_r, &k);
 	if (st == ENGINE_DONE && ans_r->result == SMAP_FOUND &&
 	    q->search == SMAP_SEARCH_MAP)

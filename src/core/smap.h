@@ -14,7 +14,10 @@
  *   *_domains, and any list asked for a key without '@' (the default
  *   virtual_alias_domains = $virtual_alias_maps asks the alias maps for
  *   "example.com"): match_list.c, each table of the list in order with
- *   the key as it is; any value matches, an empty one too;
+ *   the key, then (tables of fixed keys) its parent domains as Postfix
+ *   looks them up in such a table: "example.com" for relay_domains
+ *   (Postfix's default parent_domain_matches_subdomains), ".example.com"
+ *   for the others; any value matches, an empty one too;
  *   virtual_mailbox_maps, relay_recipient_maps: mail_addr_find.c, keys
  *   user+ext@domain, user@domain, @domain (the engine's order, core/addr),
  *   each against every table before the next key, first match or first
@@ -70,6 +73,8 @@ struct smap_query {
 	enum smap_search search;
 	const struct maplist *list;	/* borrowed from the engine_cfg */
 	bool	 propagate;		/* SEARCH_MAP: extensions go back */
+	bool	 parent;		/* SEARCH_LIST: parent domains match
+					 * (parent_domain_matches_subdomains) */
 	char	*lkey;			/* SEARCH_LIST: the folded key */
 	bool	 parsed;		/* addr is set (FIND, MAP) */
 	struct addr addr;		/* the key in internal form */

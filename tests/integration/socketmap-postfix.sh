@@ -8,8 +8,10 @@
 # identical. Cases: mailboxes with and without extensions, unknown
 # users of each class, aliases to one and to many targets (400), an
 # alias chain, catch-alls, @domain -> @otherdomain, user@domain ->
-# @otherdomain, an alias domain, a relay domain and its recipients,
-# mixed case, quotes, an empty alias value, a domain not hosted.
+# @otherdomain, an alias domain, a relay domain and its recipients (in
+# a subdomain too: relay_domains matches parent domains), mixed case,
+# quotes, an empty alias value, a domain not hosted; then vrcptd
+# stopped.
 # Prints "socketmap-postfix: N passed, M failed".
 set -u
 T0=$SECONDS
@@ -121,6 +123,8 @@ a2@aliasonly.test
 r1@relay.test
 r1+x@relay.test
 r2@relay.test
+x@sub.relay.test
+r1@sub.relay.test
 x@notours.test
 Mixed.Case@example.com
 o'"'"'brien@example.com

@@ -87,6 +87,9 @@ virtual_alias_domains example.com|NOTFOUND
 virtual_alias_maps a1@aliasonly.test|OK john@example.com
 relay_domains relay.test|OK 1
 relay_domains example.com|NOTFOUND 
+relay_domains sub.relay.test|OK 1
+relay_domains xrelay.test|NOTFOUND 
+virtual_mailbox_domains sub.example.org|NOTFOUND 
 relay_recipient_maps r1@relay.test|OK 1
 relay_recipient_maps r1+x@relay.test|OK 1
 relay_recipient_maps r2@relay.test|NOTFOUND 

@@ -5,8 +5,8 @@
 #                  domain (the bare domain as a key, as Postfix's default
 #                  virtual_alias_domains = $virtual_alias_maps needs), an
 #                  alias to 400 targets, an alias chain, user@domain ->
-#                  @otherdomain; a relay domain and its recipients
-#                  (tables relay_domains, relay_users)
+#                  @otherdomain; a relay domain and its recipients, one
+#                  in a subdomain (tables relay_domains, relay_users)
 #   smap_maps DIR  besides maps_write's four .cf files in DIR:
 #                  mailbox-path.cf (virtual_mailbox_maps with the maildir
 #                  path as the value, as virtual(8) uses it),
@@ -30,7 +30,7 @@ WHERE d.name = 'example.com';
 CREATE TABLE relay_domains (name text PRIMARY KEY);
 CREATE TABLE relay_users (email text PRIMARY KEY);
 INSERT INTO relay_domains VALUES ('relay.test');
-INSERT INTO relay_users VALUES ('r1@relay.test');
+INSERT INTO relay_users VALUES ('r1@relay.test'), ('x@sub.relay.test');
 GRANT SELECT ON relay_domains, relay_users TO PUBLIC;
 EOSQL
 	{ cat "$WORK/rows.log" >&2; bad "loading the socketmap rows"; return 1; }

@@ -43,7 +43,7 @@ struct tfix {
 	struct engine_cfg cfg;
 	struct map *maps[16];
 	size_t	 nmaps;
-	struct map *va[2], *vm[2], *vad[1], *vmd[2], *rd[1], *rr[1];
+	struct map *va[2], *vm[2], *vad[1], *vmd[2], *rd[2], *rr[1];
 };
 
 static struct map *
@@ -105,6 +105,7 @@ t_fix(struct tfix *f, const char *delim, bool propagate)
 	f->vmd[0] = t_domain(f, "example.com");
 	f->vmd[1] = t_pgsql(f, "D");
 	f->rd[0] = t_domain(f, "relay.net");
+	f->rd[1] = t_pgsql(f, "RD");
 	f->rr[0] = t_pgsql(f, "R");
 	f->cfg.virtual_alias_maps = (struct maplist){ "virtual_alias_maps",
 	    f->va, 2 };
@@ -114,7 +115,7 @@ t_fix(struct tfix *f, const char *delim, bool propagate)
 	    "virtual_alias_domains", f->vad, 1 };
 	f->cfg.virtual_mailbox_domains = (struct maplist){
 	    "virtual_mailbox_domains", f->vmd, 2 };
-	f->cfg.relay_domains = (struct maplist){ "relay_domains", f->rd, 1 };
+	f->cfg.relay_domains = (struct maplist){ "relay_domains", f->rd, 2 };
 	f->cfg.relay_recipient_maps = (struct maplist){
 	    "relay_recipient_maps", f->rr, 1 };
 	f->cfg.addr.recipient_delimiter = delim;
@@ -202,6 +203,22 @@ static const struct row rows[] = {
 	{ "virtual_alias_domains", "alias.org", "", "OK alias.org" },
 	{ "relay_domains", "relay.net", "", "OK relay.net" },
 	{ "relay_domains", "example.com", "", "NOTFOUND" },
+	/* parent domains (match_hostname): relay_domains is in Postfix's
+	 * parent_domain_matches_subdomains, the others are not */
+	{ "relay_domains", "sub.relay.net", "", "OK relay.net" },
+	{ "relay_domains", "xrelay.net", "", "NOTFOUND" },
+	{ "relay_domains", "mx.other.net", "RD:other.net=edge", "OK edge" },
+	{ "relay_domains", "a.b.other.net", "RD:net=top", "OK top" },
+	{ "relay_domains", "mx.other.net", "RD:.other.net=dot", "NOTFOUND" },
+	{ "relay_domains", "mx.other.net", "RD:other.net!", "TEMP" },
+	{ "virtual_mailbox_domains", "a.sub2.test", "D:.sub2.test=dot",
+	  "OK dot" },
+	{ "virtual_mailbox_domains", "a.sub2.test", "D:sub2.test=x",
+	  "NOTFOUND" },
+	{ "virtual_mailbox_domains", "a.b.sub2.test", "D:.test=t", "OK t" },
+	/* the name and its parents in one table before the next table */
+	{ "virtual_alias_maps", "a.alias.org",
+	  "A:.alias.org=a;B:a.alias.org=b", "OK a" },
 	/* virtual_alias_domains = $virtual_alias_maps: the domain itself */
 	{ "virtual_alias_maps", "alias.org", "A:alias.org=x", "OK x" },
 	{ "virtual_alias_maps", "alias.org", "B:alias.org=y", "OK y" },
