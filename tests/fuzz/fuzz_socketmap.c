@@ -3,7 +3,8 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c17 \
  *	-D_GNU_SOURCE -Isrc tests/fuzz/fuzz_socketmap.c src/proto/socketmap.c \
- *	src/util/buf.c src/util/xalloc.c src/util/log.c -o fuzz_socketmap
+ *	src/util/buf.c src/util/xalloc.c src/util/log.c src/util/clock.c \
+ *	-o fuzz_socketmap
  *   ./fuzz_socketmap -max_len=20000 tests/fuzz/corpus/socketmap
  *
  * The input is a byte stream from a client, parsed the way vrcptd does,
