@@ -18,7 +18,7 @@ set -u
 T0=$SECONDS
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 WAIT_TIMEOUT=5		# seconds for a change to reach an instance
-ROUNDS=${ROUNDS:-5}		# create/change/delete rounds
+ROUNDS=${ROUNDS:-3}		# create/change/delete rounds
 # shellcheck source=../lib/harness.sh
 . "$ROOT/tests/lib/harness.sh"
 # shellcheck source=../lib/redis.sh
@@ -118,8 +118,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	# everyone has the negative answers cached first
 	for n in "${NAMES[@]}"; do
 		check "$n: $u before" "$(ask "$n" "$u")" "$R550"
-		check "$n: smap $u before" "$(sm "$n" "virtual_alias_maps $u")" \
-		    "NOTFOUND "
 	done
 	times+=("$(change policy "$u" DUNNO "INSERT INTO virtual_users
 	    (domain_id, email, password) SELECT id, '$u', '!'
