@@ -135,6 +135,8 @@ done
 cat >"$RUN/vrcptd.cf" <<EOF
 # written by scripts/run-dev.sh (make run); rewritten on every run
 listen = unix:$RUN/vrcptd.sock, inet:127.0.0.1:$PORT
+# the tables below, not this machine's Postfix (/etc/postfix/main.cf)
+postfix_config_directory =
 virtual_mailbox_domains = pgsql:$RUN/pgsql-virtual-mailbox-domains.cf
 virtual_mailbox_maps = pgsql:$RUN/pgsql-virtual-mailbox-maps.cf
 virtual_alias_maps = pgsql:$RUN/pgsql-virtual-alias-maps.cf,

@@ -12,8 +12,14 @@
  * configuration with errors is not built. Relations between parameters
  * (a timeout that Postfix's own would cut short) are warnings.
  *
+ * Below this file, for the parameters Postfix has (CONF_PF): Postfix's
+ * main.cf (postfix_config_directory), as postconf expands it
+ * (conf/pfconf); its values enter expansion with "$" written "$$", so
+ * they are taken as postconf printed them.
+ *
  * Depends on: libc, util/, core/ (sqlmap_cf_read, engine types),
- * conf/{endpoint,tables}. Reads files; no other I/O.
+ * conf/{endpoint,tables,pfconf}. Reads files and runs postconf
+ * (conf/pfconf); no other I/O.
  *
  * Security: the configuration is trusted (root-owned), but its text is
  * still bounded (CONF_FILE_MAX, expansion depth and work) so that a
@@ -89,6 +95,11 @@ conf_where(const struct conf_ld *ld, const struct conf_origin *o,
 		return xasprintf("%s:%u", ld->path, o->line);
 	case CONF_SRC_OVERRIDE:
 		return xasprintf(CONF_OVERRIDE_SRC " %s", pname);
+	case CONF_SRC_MAINCF:
+		return xasprintf("%s:%u", ld->cfg->maincf, o->line);
+	case CONF_SRC_PFDEFAULT:
+		return xasprintf("Postfix's default (%s does not set %s)",
+		    ld->cfg->maincf, pname);
 	}
 	return xstrdup(ld->path);
 }
@@ -123,6 +134,21 @@ conf_quote(const char *s)
 
 	str_sanitize(tmp, s, strlen(s), CONF_QUOTE_MAX);
 	return xstrdup(tmp);
+}
+
+/* conf_dollar_escape - s with each "$" written "$$" (fresh) */
+static char *
+conf_dollar_escape(const char *s)
+{
+	char	*out = xmalloc(2 * strlen(s) + 1), *op = out;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '$')
+			*op++ = '$';
+		*op++ = *s;
+	}
+	*op = '\0';
+	return out;
 }
 
 void
@@ -196,6 +222,46 @@ conf_entry(const struct conf_ld *ld, const char *name, size_t len)
 	return NULL;
 }
 
+/*
+ * conf_pf_line - the line of main.cf that sets name[0..len) (the last
+ * one, as Postfix), or 0
+ */
+static unsigned
+conf_pf_line(const struct conf_ld *ld, const char *name, size_t len)
+{
+	size_t	 i;
+
+	for (i = ld->pf_cf.n; i-- > 0;)
+		if (strlen(ld->pf_cf.v[i].name) == len &&
+		    strncmp(ld->pf_cf.v[i].name, name, len) == 0)
+			return ld->pf_cf.v[i].line;
+	return 0;
+}
+
+/*
+ * conf_pf_raw - name[0..len)'s value in Postfix's configuration, written
+ * for conf_mac ("$" as "$$": postconf has expanded it already), and its
+ * origin; NULL when main.cf is not read or postconf did not know it
+ */
+static const char *
+conf_pf_raw(const struct conf_ld *ld, const char *name, size_t len,
+    struct conf_origin *o)
+{
+	size_t	 i;
+
+	if (!ld->pf_on)
+		return NULL;
+	for (i = ld->pf.n; i-- > 0;) {
+		if (strlen(ld->pf.names[i]) != len ||
+		    strncmp(ld->pf.names[i], name, len) != 0)
+			continue;
+		o->line = conf_pf_line(ld, name, len);
+		o->src = o->line > 0 ? CONF_SRC_MAINCF : CONF_SRC_PFDEFAULT;
+		return ld->pf_esc[i];
+	}
+	return NULL;
+}
+
 /* conf_raw - a name's unexpanded text and origin, or NULL if undefined */
 static const char *
 conf_raw(const struct conf_ld *ld, const char *name, size_t len,
@@ -215,6 +281,8 @@ conf_raw(const struct conf_ld *ld, const char *name, size_t len,
 		o->line = e->line;
 		return e->value;
 	}
+	if ((v = conf_pf_raw(ld, name, len, o)) != NULL)
+		return v;
 	if ((p = conf_param_find(name, len)) != NULL)
 		return p->def;
 	return NULL;
@@ -935,6 +1003,55 @@ conf_relations(struct conf_ld *ld)
 		    conf_params[CONF_P_request_timeout].name));
 }
 
+/* conf_reply_4xx - "4NN 4.N.N text", one line: an action Postfix sends */
+static bool
+conf_reply_4xx(const char *r)
+{
+	size_t	 n;
+
+	if (strpbrk(r, "\r\n") != NULL || r[0] != '4' ||
+	    !isdigit((unsigned char)r[1]) || !isdigit((unsigned char)r[2]) ||
+	    r[3] != ' ')
+		return false;
+	r += 4;
+	n = strspn(r, "0123456789.");
+	if (n < 5 || r[0] != '4' || r[1] != '.' || r[n] != ' ' ||
+	    r[n + 1] == '\0')
+		return false;
+	return true;
+}
+
+/*
+ * conf_harvest - directory-harvest protection: the exempt networks
+ * parsed, a 4xx reply, and Redis to count in (errors)
+ */
+static void
+conf_harvest(struct conf_ld *ld)
+{
+	struct conf *cfg = ld->cfg;
+	const char *err, *r = cfg->harvest_reply;
+
+	if (!(cfg->what & CONF_D))
+		return;
+	if (harvest_netlist_parse(cfg->harvest_exempt_networks,
+	    &cfg->harvest_exempt, &err) < 0)
+		conf_err(ld, &cfg->origin[CONF_P_harvest_exempt_networks],
+		    conf_params[CONF_P_harvest_exempt_networks].name,
+		    xasprintf("%s: %s", conf_params[
+		    CONF_P_harvest_exempt_networks].name, err));
+	if (!conf_reply_4xx(r))
+		conf_err(ld, &cfg->origin[CONF_P_harvest_reply],
+		    conf_params[CONF_P_harvest_reply].name, xasprintf("%s: "
+		    "not a 4xx reply \"4NN 4.N.N text\"",
+		    conf_params[CONF_P_harvest_reply].name));
+	if (cfg->harvest_limit > 0 && cfg->cache.kind == CONF_CACHE_NONE)
+		conf_err(ld, &cfg->origin[CONF_P_harvest_limit],
+		    conf_params[CONF_P_harvest_limit].name, xasprintf("%s: "
+		    "the counters live in Redis: set cache = redis:... (or "
+		    "%s = 0)", conf_params[CONF_P_harvest_limit].name,
+		    conf_params[CONF_P_harvest_limit].name));
+}
+
 /* conf_free_field - release what parameter p's field owns */
 static void
 conf_free_field(struct conf *cfg, const struct conf_param *p)
@@ -981,6 +1098,7 @@ conf_free(struct conf *cfg)
 		conf_free_field(cfg, &conf_params[i]);
 		free(cfg->raw[i]);
 	}
+	free(cfg->maincf);
 	free(cfg->path);
 	free(cfg);
 }
@@ -1032,6 +1150,202 @@ fail:
 	return -1;
 }
 
+/*
+ * Postfix's main.cf: the layer below this file for the CONF_PF
+ * parameters (postfix_config_directory).
+ */
+
+/* conf_pf_name_add - add name[0..len) to *names unless there already */
+static void
+conf_pf_name_add(char ***names, size_t *n, const char *name, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > PFCONF_NAME_MAX || *n >= PFCONF_NAMES_MAX)
+		return;
+	for (i = 0; i < *n; i++)
+		if (strlen((*names)[i]) == len &&
+		    strncmp((*names)[i], name, len) == 0)
+			return;
+	*names = xreallocarray(*names, *n + 1, sizeof(**names));
+	(*names)[(*n)++] = xstrndup(name, len);
+}
+
+/*
+ * conf_pf_refs - the $names in value that are neither parameters of
+ * vrcpt nor assigned in this file: Postfix's may know them
+ * ($config_directory, $mydomain, a name of main.cf's own)
+ */
+static void
+conf_pf_refs(const struct conf_ld *ld, const char *value, char ***names,
+    size_t *n)
+{
+	const char *cp, *np;
+
+	for (cp = value; (cp = strchr(cp, '$')) != NULL; cp = np) {
+		np = cp + 1;
+		if (*np == '$') {
+			np++;
+			continue;
+		}
+		if (*np == '{' || *np == '(')
+			np++;
+		np += strspn(np, CONF_SPACE);
+		cp = np;
+		while (isalnum((unsigned char)*np) || *np == '_')
+			np++;
+		if (conf_param_find(cp, (size_t)(np - cp)) == NULL &&
+		    conf_entry(ld, cp, (size_t)(np - cp)) == NULL)
+			conf_pf_name_add(names, n, cp, (size_t)(np - cp));
+	}
+}
+
+/* conf_maincf_path - DIR/main.cf (fresh) */
+static char *
+conf_maincf_path(const char *dir)
+{
+	size_t	 len = strlen(dir);
+
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	return xasprintf("%.*s%smain.cf", (int)len, dir,
+	    dir[len - 1] == '/' ? "" : "/");
+}
+
+/*
+ * conf_postfix - when postfix_config_directory is set and a parameter
+ * of what is one of Postfix's, read main.cf (line numbers) and ask
+ * postconf for the values: ld->pf_on. At the default, a directory
+ * without main.cf means off; set, it is an error.
+ */
+static void
+conf_postfix(struct conf_ld *ld)
+{
+	const enum conf_param_id id = CONF_P_postfix_config_directory;
+	const struct conf_origin *o = &ld->cfg->origin[id];
+	const char *dir = ld->cfg->postfix_config_directory, *pname;
+	char	**names = NULL, *path, *text, *err;
+	size_t	 i, n = 0, len;
+	bool	 need = false;
+
+	if (!(conf_params[id].flags & ld->cfg->what) || ld->bad[id] ||
+	    dir == NULL || *dir == '\0')
+		return;
+	for (i = 0; i < CONF_NPARAMS; i++)
+		if ((conf_params[i].flags & ld->cfg->what) &&
+		    (conf_params[i].flags & CONF_PF))
+			need = true;
+	if (!need)
+		return;
+	pname = conf_params[id].name;
+	path = conf_maincf_path(dir);
+	if (conf_read_file(path, CONF_FILE_MAX, &text, &len) < 0) {
+		if (errno != ENOENT || o->src != CONF_SRC_DEFAULT)
+			conf_err(ld, o, pname, xasprintf("%s: cannot read "
+			    "%s: %s", pname, path, errno == EFBIG ?
+			    "file too large" : strerror(errno)));
+		free(path);
+		return;
+	}
+	/* only for line numbers: what Postfix makes of it is postconf's */
+	sqlmap_cf_read(path, text, len, &ld->pf_cf);
+	free(text);
+
+	for (i = 0; i < CONF_NPARAMS; i++)
+		if ((conf_params[i].flags & ld->cfg->what) &&
+		    (conf_params[i].flags & CONF_PF))
+			conf_pf_name_add(&names, &n, conf_params[i].name,
+			    strlen(conf_params[i].name));
+	for (i = 0; i < ld->cf.n; i++)
+		conf_pf_refs(ld, ld->cf.v[i].value, &names, &n);
+	for (i = 0; i < ld->nov; i++)
+		if (strchr(ld->ov[i], '=') != NULL)
+			conf_pf_refs(ld, strchr(ld->ov[i], '=') + 1, &names,
+			    &n);
+	if (pfconf_query(dir, (const char *const *)names, n, &ld->pf,
+	    &err) < 0) {
+		conf_err(ld, o, pname, xasprintf("%s: %s: %s", pname, path,
+		    err));
+		free(err);
+		free(path);
+	} else {
+		ld->pf_esc = xcalloc(ld->pf.n + 1, sizeof(*ld->pf_esc));
+		for (i = 0; i < ld->pf.n; i++)
+			ld->pf_esc[i] = conf_dollar_escape(ld->pf.values[i]);
+		ld->cfg->maincf = path;
+		ld->pf_on = true;
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* conf_same - whether texts a and b are the same value of parameter p */
+static bool
+conf_same(const struct conf_param *p, const char *a, const char *b)
+{
+	char	*ca, *cb, *sa, *sb, *ta, *tb;
+	bool	 va, vb, same;
+
+	if (p->type == CONF_T_BOOL)
+		return str_to_bool(a, &va) == 0 && str_to_bool(b, &vb) == 0 &&
+		    va == vb;
+	if (p->type != CONF_T_MAPS && p->type != CONF_T_DOMAINS &&
+	    p->type != CONF_T_ENDPOINTS)
+		return strcmp(a, b) == 0;
+	/* the same list, whatever the separators */
+	sa = ca = xstrdup(a);
+	sb = cb = xstrdup(b);
+	do {
+		ta = conf_tok(&sa);
+		tb = conf_tok(&sb);
+		same = (ta == NULL && tb == NULL) || (ta != NULL &&
+		    tb != NULL && strcmp(ta, tb) == 0);
+	} while (same && ta != NULL);
+	free(ca);
+	free(cb);
+	return same;
+}
+
+/*
+ * conf_pf_compare - each CONF_PF parameter set in this file or with -o
+ * while main.cf was read: what main.cf would have given, and a warning
+ * when that differs (vrcpt would not answer as Postfix does)
+ */
+static void
+conf_pf_compare(struct conf_ld *ld)
+{
+	struct conf *cfg = ld->cfg;
+	const struct conf_param *p;
+	struct conf_origin po;
+	const char *v;
+	char	*where;
+	size_t	 i;
+
+	if (!ld->pf_on)
+		return;
+	for (i = 0; i < CONF_NPARAMS; i++) {
+		p = &conf_params[i];
+		if (!(p->flags & cfg->what) || !(p->flags & CONF_PF) ||
+		    ld->bad[i] || (cfg->origin[i].src != CONF_SRC_FILE &&
+		    cfg->origin[i].src != CONF_SRC_OVERRIDE))
+			continue;
+		memset(&po, 0, sizeof(po));
+		if (conf_pf_raw(ld, p->name, strlen(p->name), &po) == NULL)
+			continue;
+		v = pfconf_get(&ld->pf, p->name, strlen(p->name));
+		cfg->pf_origin[i] = po;
+		cfg->pf_differs[i] = !conf_same(p, cfg->raw[i], v);
+		if (!cfg->pf_differs[i])
+			continue;
+		where = conf_where(ld, &po, p->name);
+		conf_warn_param(ld, (enum conf_param_id)i, xasprintf(
+		    "differs from %s: vrcpt answers as if Postfix had this "
+		    "value, and Postfix does not", where));
+		free(where);
+	}
+}
+
 /* conf_dirname - the directory part of path ("." if none) */
 static char *
 conf_dirname(const char *path)
@@ -1043,6 +1357,20 @@ conf_dirname(const char *path)
 	if (slash == path)
 		return xstrdup("/");
 	return xstrndup(path, (size_t)(slash - path));
+}
+
+/* conf_param_load - expand and read parameter id, if what has it */
+static void
+conf_param_load(struct conf_ld *ld, enum conf_param_id id)
+{
+	const struct conf_param *p = &conf_params[id];
+	struct conf *cfg = ld->cfg;
+
+	if (!(p->flags & cfg->what))
+		return;
+	if (!conf_expand(ld, p, &cfg->raw[id], &cfg->origin[id]) ||
+	    conf_read(ld, p, &cfg->origin[id], cfg->raw[id]) < 0)
+		ld->bad[id] = true;
 }
 
 int
@@ -1084,17 +1412,18 @@ conf_load_text(const char *path, const char *text, size_t len,
 	cfg->path = xstrdup(path);
 	cfg->what = what;
 	atomic_init(&cfg->refs, 1);
-	for (i = 0; i < CONF_NPARAMS; i++) {
-		const struct conf_param *p = &conf_params[i];
-
-		if (!(p->flags & what))
-			continue;
-		if (!conf_expand(&ld, p, &cfg->raw[i], &cfg->origin[i]) ||
-		    conf_read(&ld, p, &cfg->origin[i], cfg->raw[i]) < 0)
-			ld.bad[i] = true;
-	}
-	if (ld.nerrors == 0)
+	/* first where Postfix's configuration is: the layer below this
+	 * file for the parameters Postfix has */
+	conf_param_load(&ld, CONF_P_postfix_config_directory);
+	conf_postfix(&ld);
+	for (i = 0; i < CONF_NPARAMS; i++)
+		if (i != CONF_P_postfix_config_directory)
+			conf_param_load(&ld, (enum conf_param_id)i);
+	conf_pf_compare(&ld);
+	if (ld.nerrors == 0) {
 		conf_relations(&ld);
+		conf_harvest(&ld);
+	}
 	/* even after errors: every problem of the file in one go */
 	if (what & CONF_TABLES)
 		tables_build(&ld);
@@ -1103,6 +1432,11 @@ conf_load_text(const char *path, const char *text, size_t len,
 		free(ld.undef[i]);
 	free(ld.undef);
 	sqlmap_cf_free(&ld.cf);
+	sqlmap_cf_free(&ld.pf_cf);
+	for (i = 0; i < ld.pf.n; i++)
+		free(ld.pf_esc[i]);
+	free(ld.pf_esc);
+	pfconf_free(&ld.pf);
 	free(ld.dir);
 	if (ld.nerrors > 0) {
 		conf_free(cfg);
@@ -1240,11 +1574,10 @@ conf_format(const struct conf *cfg, enum conf_param_id id)
 	return out;
 }
 
-char *
-conf_origin_text(const struct conf *cfg, enum conf_param_id id)
+/* conf_origin_one - one origin as text (fresh) */
+static char *
+conf_origin_one(const struct conf *cfg, const struct conf_origin *o)
 {
-	const struct conf_origin *o = &cfg->origin[id];
-
 	switch (o->src) {
 	case CONF_SRC_DEFAULT:
 		break;
@@ -1252,8 +1585,28 @@ conf_origin_text(const struct conf *cfg, enum conf_param_id id)
 		return xasprintf("%s:%u", cfg->path, o->line);
 	case CONF_SRC_OVERRIDE:
 		return xstrdup(CONF_OVERRIDE_SRC);
+	case CONF_SRC_MAINCF:
+		return xasprintf("%s:%u", cfg->maincf, o->line);
+	case CONF_SRC_PFDEFAULT:
+		return xstrdup("postfix default");
 	}
 	return xstrdup("default");
+}
+
+char *
+conf_origin_text(const struct conf *cfg, enum conf_param_id id)
+{
+	char	*a, *b, *out;
+
+	a = conf_origin_one(cfg, &cfg->origin[id]);
+	if (cfg->pf_origin[id].src == CONF_SRC_DEFAULT)
+		return a;
+	b = conf_origin_one(cfg, &cfg->pf_origin[id]);
+	out = xasprintf("%s, overrides %s%s", a, b, cfg->pf_differs[id] ?
+	    " (differs)" : "");
+	free(a);
+	free(b);
+	return out;
 }
 
 size_t

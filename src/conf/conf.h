@@ -20,10 +20,17 @@
  * parameters are built with CONF_TABLES (conf/tables.h).
  *
  * Overrides "name=value" (-o, as postfix -o) are a layer above the file.
- * Each value remembers where it came from (vrcptctl check shows it).
+ * Below the file, for the parameters that Postfix has (CONF_PF), is
+ * Postfix's own configuration: main.cf of postfix_config_directory as
+ * postconf expands it, Postfix's defaults included (conf/pfconf.h).
+ * Precedence: -o, this file, main.cf, Postfix's default, vrcpt's
+ * default. Each value remembers where it came from (vrcptctl check
+ * shows it), and a value set here that differs from main.cf's is a
+ * warning: vrcpt would answer differently from Postfix.
  *
- * Depends on: util/, core/ (engine, map, sqlmap types), conf/endpoint.
- * Reads files (the configuration and the pgsql .cf files it names).
+ * Depends on: util/, core/ (engine, map, sqlmap types), conf/endpoint,
+ * conf/pfconf. Reads files (the configuration and the pgsql .cf files
+ * it names) and runs postconf(1) (conf/pfconf).
  */
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -34,6 +41,7 @@
 #include "conf/params.h"
 #include "core/dbhosts.h"
 #include "core/engine.h"
+#include "core/harvest.h"
 #include "core/map.h"
 #include "core/sqlmap.h"
 
@@ -148,12 +156,15 @@ extern const char *const conf_section_titles[CONF_NSECTIONS];
 enum conf_src {
 	CONF_SRC_DEFAULT,
 	CONF_SRC_FILE,		/* the configuration file, at line */
-	CONF_SRC_OVERRIDE	/* -o name=value */
+	CONF_SRC_OVERRIDE,	/* -o name=value */
+	CONF_SRC_MAINCF,	/* Postfix's main.cf, at line (CONF_PF) */
+	CONF_SRC_PFDEFAULT	/* Postfix's default: main.cf does not set
+				 * it (CONF_PF) */
 };
 
 struct conf_origin {
 	enum conf_src src;
-	unsigned line;		/* CONF_SRC_FILE */
+	unsigned line;		/* CONF_SRC_FILE, CONF_SRC_MAINCF */
 };
 
 /* a server identity shared by pgsql maps: one db pool per worker each */
@@ -175,6 +186,16 @@ struct conf {
 #undef CONF_X_FIELD
 	struct conf_origin origin[CONF_NPARAMS];
 	char	*raw[CONF_NPARAMS];	/* each value as expanded text */
+	struct harvest_netlist harvest_exempt;	/* harvest_exempt_networks,
+						 * parsed (CONF_D) */
+
+	/* Postfix's main.cf (postfix_config_directory; conf/pfconf.h) */
+	char	*maincf;		/* its path; NULL: not read */
+	/* of a CONF_PF parameter that this file or -o sets: what main.cf
+	 * would have given (src DEFAULT: nothing, main.cf not read), and
+	 * whether that differs from the value in use */
+	struct conf_origin pf_origin[CONF_NPARAMS];
+	bool	 pf_differs[CONF_NPARAMS];
 
 	/* CONF_TABLES: the engine's configuration and what it borrows */
 	struct engine_cfg engine;
@@ -222,7 +243,12 @@ bool	conf_override_valid(const char *o);
  * write it (canonical: times in ms, endpoints normalised). Caller frees.
  */
 char	*conf_format(const struct conf *cfg, enum conf_param_id id);
-/* conf_origin_text - "default", "FILE:LINE" or "-o"; caller frees */
+/*
+ * conf_origin_text - "default", "FILE:LINE", "-o", "MAINCF:LINE" or
+ * "postfix default"; for a CONF_PF parameter set here while main.cf
+ * was read, followed by ", overrides MAINCF:LINE" (or "postfix
+ * default") and " (differs)" when the values differ. Caller frees.
+ */
 char	*conf_origin_text(const struct conf *cfg, enum conf_param_id id);
 
 /* conf_changed - the parameters of what whose values differ (restart

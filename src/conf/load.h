@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "conf/conf.h"
+#include "conf/pfconf.h"
 
 #define CONF_LIST_SEP	", \t\r\n"	/* Postfix CHARS_COMMA_SP */
 
@@ -29,6 +30,12 @@ struct conf_ld {
 	struct tables_cached *cache;	/* tables.c: each table once */
 	size_t	 ncache;
 	unsigned nsql;		/* sqlmap ids handed out */
+
+	/* Postfix's main.cf, when postfix_config_directory applies */
+	bool	 pf_on;
+	struct pfconf pf;	/* postconf's values */
+	char	**pf_esc;	/* the same with "$" written "$$" */
+	struct sqlmap_cf pf_cf;	/* main.cf's lines, for line numbers */
 };
 
 /* messages: conf_err/conf_warn free msg; o and pname say where */

@@ -27,4 +27,5 @@ const char *const conf_section_titles[CONF_NSECTIONS] = {
 	[CONF_SEC_MILTER] = "MILTER (vrcpt-milter reads this file too; see "
 	    "postfix-milter.cf)",
 	[CONF_SEC_CACHE] = "CACHING",
+	[CONF_SEC_HARVEST] = "DIRECTORY-HARVEST PROTECTION",
 };

@@ -18,7 +18,9 @@
  *   flags    which programs read it (CONF_D vrcptd, CONF_M vrcpt-milter,
  *            CONF_C vrcptctl), whether SIGHUP applies it (CONF_LIVE) or
  *            vrcptd must be restarted, and CONF_PF for a parameter that
- *            Postfix has with the same name and meaning
+ *            Postfix has with the same name and meaning: its value is
+ *            taken from Postfix's main.cf (postfix_config_directory)
+ *            unless this file or -o sets it
  *   help     the reference text, one "\n"-terminated line per line
  *
  * Depends on: nothing. Included by conf/conf.h and conf/params.c.
@@ -34,6 +36,7 @@ enum conf_section {
 	CONF_SEC_RESOURCES,
 	CONF_SEC_MILTER,
 	CONF_SEC_CACHE,
+	CONF_SEC_HARVEST,
 	CONF_NSECTIONS
 };
 
@@ -50,6 +53,7 @@ enum conf_section {
 #define CONF_CACHE_ENTRIES_MAX	100000000	/* cache_max_entries */
 #define CONF_TIME_MAX		(10ULL * 365 * 24 * 3600 * 1000) /* 10y */
 #define CONF_SIZE_MAX		(1ULL << 40)	/* 1 TiB */
+#define CONF_HARVEST_LIMIT_MAX	1000000		/* harvest_limit */
 
 #define CONF_PARAMS(X)							\
 X(LISTEN, listen, ENDPOINTS, "unix:/run/vrcpt/policy.sock", 1,		\
@@ -87,6 +91,16 @@ X(LISTEN, control_listen, UENDPOINT, "unix:/run/vrcpt/control.sock", 0, 0,\
     "its default, a socket that cannot be created is a warning;\n"	\
     "set, it is an error. Empty: off.\n")				\
 									\
+X(TABLES, postfix_config_directory, PATH, "/etc/postfix", 0, 0,	\
+    CONF_D | CONF_C | CONF_LIVE,					\
+    "Postfix's configuration directory: every parameter marked \"as in\n" \
+    "Postfix\" that this file does not set is taken from its main.cf,\n" \
+    "as \"postconf -c DIR -x\" expands it (Postfix's defaults included),\n" \
+    "so that the tables are listed once, in main.cf. A value set here\n" \
+    "(or with -o) overrides main.cf's; one that differs is a warning.\n" \
+    "Read again at every reload. At the default, a directory without\n" \
+    "main.cf (vrcptd on a host without Postfix) means off; set, it must\n" \
+    "have one. Empty: off (only this file and vrcpt's defaults).\n")	\
 X(TABLES, virtual_alias_maps, MAPS, "", 0, 0,				\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "Aliases. A recipient with an alias is valid in any domain class.\n" \
@@ -273,15 +287,19 @@ X(CACHE, cache_stale_ttl, TIME, "1d", 0, CONF_TIME_MAX,		\
     CONF_D | CONF_C | CONF_LIVE,					\
     "How long past its TTL an answer is still used while PostgreSQL\n"	\
     "cannot answer (logged as stale). 0: never.\n")			\
-X(CACHE, cache_max_entries, UINT, "4000000", 0, CONF_CACHE_ENTRIES_MAX,	\
+X(CACHE, cache_max_entries, UINT, "10000000", 0, CONF_CACHE_ENTRIES_MAX, \
     CONF_D | CONF_LIVE,							\
     "Answers kept in the in-process cache: decisions (one per\n"	\
-    "recipient) and table lookups. 0 turns the in-process cache off.\n") \
-X(CACHE, cache_max_bytes, SIZE, "256m", 0, CONF_SIZE_MAX,		\
+    "recipient) and table lookups, three to four per recipient. 0\n"	\
+    "turns the in-process cache off.\n")					\
+X(CACHE, cache_max_bytes, SIZE, "1g", 0, CONF_SIZE_MAX,		\
     CONF_D | CONF_LIVE,							\
-    "Memory of the in-process cache: about 140 bytes per answer with\n" \
-    "its key (README, Benchmarks), so the default holds a site of a\n"	\
-    "million mailboxes. Bytes, or with a unit: k, m, g (1024-based).\n"	\
+    "Memory of the in-process cache: about 400 bytes per recipient\n"	\
+    "(its decision and lookups; the process grows by about 1.2 times\n" \
+    "what is in use; BENCHMARKS.md), so the default holds about 2.5\n"	\
+    "million recipients: a site of a million mailboxes. It is a\n"	\
+    "limit, not an allocation. Bytes, or with a unit: k, m, g\n"	\
+    "(1024-based).\n"							\
     "Answers asked for twice are kept before those seen once, so a\n"	\
     "flood of unknown recipients cannot push out the known ones.\n")	\
 X(CACHE, redis_password, STR, "", 0, 0, CONF_D | CONF_C | CONF_LIVE,	\
@@ -299,6 +317,38 @@ X(CACHE, redis_timeout, TIME, "5ms", 1, CONF_TIME_MAX,			\
     CONF_D | CONF_LIVE,							\
     "How long one Redis read may take; after that it counts as a miss\n" \
     "and the database is asked. A Redis that stops answering for a\n"	\
-    "second is dropped and reconnected in the background.\n")
+    "second is dropped and reconnected in the background.\n")	\
+									\
+X(HARVEST, harvest_limit, UINT, "0", 0, CONF_HARVEST_LIMIT_MAX,	\
+    CONF_D | CONF_LIVE,							\
+    "Directory-harvest protection: a client network (see\n"		\
+    "harvest_ipv4_prefix) with more than this many unknown-recipient\n" \
+    "rejects (5xx User unknown) within one harvest_window is answered\n" \
+    "harvest_reply for every recipient, valid ones too, for\n"	\
+    "harvest_block_time. Counted in the shared Redis (cache = ...,\n"	\
+    "required), so every MX host sees every other's rejects; one log\n" \
+    "line per block for fail2ban. While Redis is away nothing is\n"	\
+    "counted or newly blocked. 0: off.\n")				\
+X(HARVEST, harvest_window, TIME, "60s", 1000, CONF_TIME_MAX,		\
+    CONF_D | CONF_LIVE,							\
+    "The counting window: fixed windows aligned to the clock (keep the\n" \
+    "MX hosts' clocks in step, NTP).\n")				\
+X(HARVEST, harvest_block_time, TIME, "10m", 1000, CONF_TIME_MAX,	\
+    CONF_D | CONF_LIVE,							\
+    "How long a network stays blocked.\n")				\
+X(HARVEST, harvest_ipv4_prefix, UINT, "24", 0, 32, CONF_D | CONF_LIVE,	\
+    "The network of an IPv4 client: its /24 by default.\n")		\
+X(HARVEST, harvest_ipv6_prefix, UINT, "64", 0, 128, CONF_D | CONF_LIVE,	\
+    "The network of an IPv6 client: its /64 by default.\n")		\
+X(HARVEST, harvest_exempt_networks, STR, "127.0.0.0/8, [::1]/128", 0, 0,\
+    CONF_D | CONF_LIVE,							\
+    "Clients never counted nor blocked, as mynetworks: addresses and\n" \
+    "networks (192.0.2.0/24, [2001:db8::]/32). SASL-authenticated\n"	\
+    "clients (sasl_username) are never counted nor blocked either.\n") \
+X(HARVEST, harvest_reply, STR,						\
+    "450 4.7.1 Too many unknown recipients from your network, try again later",\
+    0, 0, CONF_D | CONF_LIVE,						\
+    "The answer to a blocked network: a 4xx reply, \"4NN 4.N.N text\"\n" \
+    "(Postfix shows \"<r>: Recipient address rejected: text\").\n")
 
 #endif

@@ -48,7 +48,10 @@ static const char reference_head[] =
 "#     vrcptctl overrides one parameter, as postfix -o does.\n"
 "#\n"
 "# Where Postfix has a parameter for the same thing, vrcpt uses Postfix's\n"
-"# name and default, so that lines can be copied from main.cf.\n"
+"# name and default, and takes its value from Postfix's own main.cf\n"
+"# (postfix_config_directory, default /etc/postfix, as \"postconf -x\"\n"
+"# expands it) unless this file or -o sets it: list the tables once, in\n"
+"# main.cf. Precedence: -o, this file, main.cf, Postfix's default.\n"
 "#\n"
 "# TABLES (the values of the *_maps and *_domains parameters):\n"
 "#   pgsql:/etc/postfix/file.cf\n"
@@ -230,8 +233,12 @@ static const char reference_man_head[] =
 "each parameter below says which of the two it is.\n"
 ".PP\n"
 "Where Postfix has a parameter for the same thing, vrcpt uses Postfix's\n"
-"name and default, so that lines can be copied from\n"
-".IR main.cf .\n"
+"name and default, and takes its value from Postfix's own\n"
+".I main.cf\n"
+"(postfix_config_directory, as \"postconf -x\" expands it) unless this\n"
+"file or -o sets it. Precedence: -o, this file,\n"
+".IR main.cf ,\n"
+"Postfix's default.\n"
 ".SH SYNTAX\n"
 "The syntax is that of Postfix's\n"
 ".I main.cf\n"
@@ -495,7 +502,8 @@ reference_man(struct buf *out)
 		reference_who(out, p->flags, "");
 		if (p->flags & CONF_PF)
 			buf_puts(out, "Postfix has this parameter, with the "
-			    "same meaning.\n");
+			    "same meaning: unless set here, its value is "
+			    "Postfix's (postfix_config_directory).\n");
 	}
 	buf_puts(out, reference_man_tail);
 }

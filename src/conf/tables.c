@@ -533,9 +533,12 @@ tables_map_make(struct conf_ld *ld, const char *pname,
 			break;
 	conf_err(ld, o, pname, xasprintf("%s: %s table type \"%.*s\" in "
 	    "\"%s\" (vrcpt reads pgsql:, inline:, static:, hash:, btree:, "
-	    "lmdb:, cdb:, texthash:, regexp:, pcre:%s)", pname,
+	    "lmdb:, cdb:, texthash:, regexp:, pcre:%s)%s", pname,
 	    i < NELEM(tables_other_types) ? "unsupported" : "unknown",
-	    (int)tlen, tok, q, domains ? " and domain names" : ""));
+	    (int)tlen, tok, q, domains ? " and domain names" : "",
+	    tlen == 9 && strncmp(tok, "socketmap", 9) == 0 ?
+	    "; when main.cf's maps are vrcptd's socketmap, vrcptd.cf must "
+	    "name the tables itself (and postfix_config_directory =)" : ""));
 	free(q);
 	return NULL;
 }

@@ -20,6 +20,9 @@
  *                         another epoch are gone ("flush all")
  *   vrcpt:de:<domain>     the domain's epoch (a random number): records
  *                         of another one are gone ("flush @domain")
+ *   vrcpt:hc:..., vrcpt:hb:...
+ *                         harvest protection's counters and blocks
+ *                         (core/harvest.h); never read as records
  *
  * Every key expires: records after their TTL plus cache_stale_ttl,
  * tombstones after CACHEFMT_TOMBSTONE_MS, epochs after

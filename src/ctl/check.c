@@ -29,8 +29,10 @@
 
 /*
  * ctl_check - the configuration was loaded for every program: say so,
- * then every parameter that is not at its default (all with -a), with
- * where its value comes from, as postconf -n does for main.cf
+ * and whether Postfix's main.cf was read, then every parameter that is
+ * not at its default (all with -a), with where its value comes from
+ * (vrcptd.cf:LINE, -o, main.cf:LINE, postfix default, default), as
+ * postconf -n does for main.cf
  */
 int
 ctl_check(const struct conf *cfg, bool all)
@@ -41,8 +43,17 @@ ctl_check(const struct conf *cfg, bool all)
 	printf("%s: OK (%zu table%s, %zu database server%s)\n", cfg->path,
 	    cfg->nmaps, cfg->nmaps == 1 ? "" : "s", cfg->ndbconfs,
 	    cfg->ndbconfs == 1 ? "" : "s");
+	if (cfg->maincf != NULL)
+		printf("%s: read (postconf): Postfix's parameters that %s "
+		    "does not set come from it\n", cfg->maincf, cfg->path);
+	else if (*cfg->postfix_config_directory != '\0')
+		printf("%s/main.cf: none: Postfix's parameters are this "
+		    "file's and vrcpt's defaults\n",
+		    cfg->postfix_config_directory);
 	for (i = 0; i < CONF_NPARAMS; i++) {
-		if (!all && cfg->origin[i].src == CONF_SRC_DEFAULT)
+		/* as postconf -n: what is set, here or in main.cf */
+		if (!all && (cfg->origin[i].src == CONF_SRC_DEFAULT ||
+		    cfg->origin[i].src == CONF_SRC_PFDEFAULT))
 			continue;
 		v = conf_format(cfg, (enum conf_param_id)i);
 		o = conf_origin_text(cfg, (enum conf_param_id)i);

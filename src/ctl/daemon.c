@@ -45,9 +45,8 @@ ctl_tier_text(const char *tier)
 	return tier;
 }
 
-/* ctl_connect - a client of control_listen, or NULL (said why) */
-static struct pclient *
-ctl_connect(const struct conf *cfg)
+struct pclient *
+ctl_daemon_connect(const struct conf *cfg)
 {
 	struct pclient *pc;
 	char	 err[PCLIENT_ERR_LEN];
@@ -154,13 +153,55 @@ ctl_query_one(struct pclient *pc, const char *rcpt)
 	return rc;
 }
 
+/* ctl_copy - an attribute of the reply into buf, "" when absent */
+static void
+ctl_copy(const struct control_reply *r, const char *name, char *buf,
+    size_t size)
+{
+	const char *v = control_reply_get(r, name);
+
+	snprintf(buf, size, "%s", v != NULL ? v : "");
+}
+
+int
+ctl_daemon_answer(struct pclient *pc, const char *rcpt,
+    struct ctl_answer *ans)
+{
+	struct control_reply r;
+	struct buf req;
+	char	 b1[STR_SANITIZE_MAX + 4];
+	int	 rc;
+
+	memset(ans, 0, sizeof(*ans));
+	if (strpbrk(rcpt, "\r\n") != NULL ||
+	    strlen(rcpt) > POLICY_LINE_MAX - CTL_REQ_OVERHEAD) {
+		fprintf(stderr, "vrcptctl: %s: not an address Postfix could "
+		    "send (a line break, or too long)\n", printable(b1, rcpt));
+		return -1;
+	}
+	buf_init(&req, POLICY_REQUEST_MAX);
+	control_attr(&req, "request", CONTROL_REQ_QUERY);
+	control_attr(&req, "recipient", rcpt);
+	control_end(&req);
+	rc = ctl_ask(pc, &req, &r);
+	buf_free(&req);
+	if (rc != CTL_EXIT_OK)
+		return -1;
+	ctl_copy(&r, "decision", ans->decision, sizeof(ans->decision));
+	ctl_copy(&r, "class", ans->dclass, sizeof(ans->dclass));
+	ctl_copy(&r, "action", ans->action, sizeof(ans->action));
+	ctl_copy(&r, "tier", ans->tier, sizeof(ans->tier));
+	control_reply_free(&r);
+	return 0;
+}
+
 int
 ctl_query_daemon(const struct conf *cfg, char *const *addrs, int n)
 {
 	struct pclient *pc;
 	int	 i, rc = CTL_EXIT_OK, r;
 
-	if ((pc = ctl_connect(cfg)) == NULL)
+	if ((pc = ctl_daemon_connect(cfg)) == NULL)
 		return CTL_EXIT_ERROR;
 	for (i = 0; i < n; i++) {
 		if (i > 0)
@@ -184,7 +225,7 @@ ctl_stats(const struct conf *cfg)
 	size_t	 i;
 	int	 rc;
 
-	if ((pc = ctl_connect(cfg)) == NULL)
+	if ((pc = ctl_daemon_connect(cfg)) == NULL)
 		return CTL_EXIT_ERROR;
 	buf_init(&req, POLICY_REQUEST_MAX);
 	control_attr(&req, "request", CONTROL_REQ_STATS);

@@ -30,14 +30,7 @@
 
 #define CTL_ROUNDS_MAX		8
 
-/* ctl_dbs - one blocking connection per database server */
-struct ctl_dbs {
-	struct dbsync **v;
-	size_t	 n;
-	const struct conf *cfg;
-};
-
-static struct dbsync *
+struct dbsync *
 ctl_db_for(struct ctl_dbs *dbs, const struct sqlmap *sm)
 {
 	size_t i, j;
@@ -57,18 +50,34 @@ ctl_db_for(struct ctl_dbs *dbs, const struct sqlmap *sm)
 	msg_panic("ctl_db_for: map %s has no database", sm->path);
 }
 
-/* what Redis holds for the pgsql lookups of one trace */
-struct ctl_rview {
-	bool	 asked;
-	char	*error;			/* the read failed: why */
-	struct rcachesync_val *vals;	/* [0] epoch, then domain epoch and
-					 * record per trace entry */
-	size_t	 nvals;
-	int	 slot[ENGINE_TRACE_MAX];	/* trace entry -> its first
-						 * value, or -1 */
-};
+struct ctl_dbs *
+ctl_dbs_new(const struct conf *cfg)
+{
+	struct ctl_dbs *dbs = xcalloc(1, sizeof(*dbs));
 
-static void
+	dbs->cfg = cfg;
+	dbs->n = cfg->ndbconfs;
+	dbs->v = xcalloc(dbs->n ? dbs->n : 1, sizeof(struct dbsync *));
+	return dbs;
+}
+
+void
+ctl_dbs_free(struct ctl_dbs **dbsp)
+{
+	struct ctl_dbs *dbs = *dbsp;
+	size_t	 j;
+
+	*dbsp = NULL;
+	if (dbs == NULL)
+		return;
+	for (j = 0; j < dbs->n; j++)
+		if (dbs->v[j] != NULL)
+			dbsync_free(&dbs->v[j]);
+	free(dbs->v);
+	free(dbs);
+}
+
+void
 ctl_rview_read(struct rcachesync *rs, const struct trace *trace,
     struct ctl_rview *rv)
 {
@@ -106,7 +115,7 @@ ctl_rview_read(struct rcachesync *rs, const struct trace *trace,
 		free(own[i]);
 }
 
-static void
+void
 ctl_rview_free(struct ctl_rview *rv)
 {
 	size_t	 i;
@@ -195,28 +204,46 @@ ctl_rview_line(const struct conf *cfg, const struct ctl_rview *rv,
 	printf("\n");
 }
 
-/* ctl_query_one - one address: the trace, and the exit code */
-static int
-ctl_query_one(const struct conf *cfg, struct ctl_dbs *dbs,
-    struct rcachesync *rs, const char *rcpt)
+bool
+ctl_rview_fresh(const struct conf *cfg, const struct ctl_rview *rv, size_t i,
+    struct cachefmt_rec *r_r, uint64_t *age_ms_r)
 {
-	struct ctl_rview rv = { 0 };
-	char b1[STR_SANITIZE_MAX + 4], b2[STR_SANITIZE_MAX + 4];
-	struct lookup_list need;
-	struct factset facts;
-	struct trace trace;
-	struct verdict v;
-	struct addr a;
-	const char *err;
-	unsigned rounds = 0;
-	size_t i, nq = 0;
+	const struct rcachesync_val *ev, *dv, *rec;
+	struct cachefmt_ttl ttl;
+	uint64_t epoch, depoch, now = clock_wall_ms();
+	bool	 have_epoch;
 
-	if (addr_parse(rcpt, &cfg->engine.addr, &a, &err) < 0) {
-		fprintf(stderr, "vrcptctl: %s: %s\n", printable(b1, rcpt), err);
-		return CTL_EXIT_ERROR;
-	}
-	factset_init(&facts);
-	while (engine_decide(&cfg->engine, &a, &facts, &need, &v, &trace) ==
+	memset(r_r, 0, sizeof(*r_r));
+	if (!rv->asked || rv->error != NULL || rv->slot[i] < 0)
+		return false;
+	ev = &rv->vals[0];
+	dv = &rv->vals[rv->slot[i]];
+	rec = &rv->vals[rv->slot[i] + 1];
+	have_epoch = ev->s != NULL &&
+	    cachefmt_u64_parse(ev->s, ev->len, &epoch) == 0;
+	ttl.positive_ms = cfg->cache_positive_ttl;
+	ttl.negative_ms = cfg->cache_negative_ttl;
+	ttl.stale_ms = cfg->cache_stale_ttl;
+	if (cachefmt_judge(&ttl, have_epoch ? &epoch : NULL, dv->s, dv->len,
+	    rec->s, rec->len, now, &depoch, r_r) != CACHEFMT_J_FRESH ||
+	    cachefmt_age(&ttl, r_r->result, r_r->stored_ms, now) !=
+	    CACHEFMT_FRESH)
+		return false;
+	*age_ms_r = now > r_r->stored_ms ? now - r_r->stored_ms : 0;
+	return true;
+}
+
+size_t
+ctl_direct_walk(const struct conf *cfg, struct ctl_dbs *dbs,
+    const struct addr *a, struct factset *facts, struct verdict *v,
+    struct trace *trace)
+{
+	struct lookup_list need;
+	char	 b1[STR_SANITIZE_MAX + 4];
+	unsigned rounds = 0;
+	size_t	 i, nq = 0;
+
+	while (engine_decide(&cfg->engine, a, facts, &need, v, trace) ==
 	    ENGINE_NEED) {
 		if (++rounds > CTL_ROUNDS_MAX)
 			msg_panic("engine did not converge");
@@ -231,13 +258,36 @@ ctl_query_one(const struct conf *cfg, struct ctl_dbs *dbs,
 			if (warn != NULL)
 				fprintf(stderr, "vrcptctl: warning: %s\n",
 				    printable(b1, warn));
-			factset_add(&facts, need.v[i].map, need.v[i].key, fr,
+			factset_add(facts, need.v[i].map, need.v[i].key, fr,
 			    FACT_SRC_DB, value, why);
 			free(value);
 			free(why);
 			free(warn);
 		}
 	}
+	return nq;
+}
+
+/* ctl_query_one - one address: the trace, and the exit code */
+static int
+ctl_query_one(const struct conf *cfg, struct ctl_dbs *dbs,
+    struct rcachesync *rs, const char *rcpt)
+{
+	struct ctl_rview rv = { 0 };
+	char b1[STR_SANITIZE_MAX + 4], b2[STR_SANITIZE_MAX + 4];
+	struct factset facts;
+	struct trace trace;
+	struct verdict v;
+	struct addr a;
+	const char *err;
+	size_t i, nq;
+
+	if (addr_parse(rcpt, &cfg->engine.addr, &a, &err) < 0) {
+		fprintf(stderr, "vrcptctl: %s: %s\n", printable(b1, rcpt), err);
+		return CTL_EXIT_ERROR;
+	}
+	factset_init(&facts);
+	nq = ctl_direct_walk(cfg, dbs, &a, &facts, &v, &trace);
 	printf("recipient: %s\n", printable(b1, rcpt));
 	printf("address:   %s (domain \"%s\"%s%s%s)\n",
 	    printable(b1, a.folded), printable(b2, a.domain),
@@ -290,26 +340,20 @@ ctl_query_one(const struct conf *cfg, struct ctl_dbs *dbs,
 int
 ctl_query_direct(const struct conf *cfg, char *const *addrs, int n)
 {
-	struct ctl_dbs dbs = { 0 };
+	struct ctl_dbs *dbs;
 	struct rcachesync *rs = NULL;
 	int	 i, rc = CTL_EXIT_OK, r;
-	size_t	 j;
 
 	if (ctl_redis_on(cfg))
 		rs = ctl_redis(cfg);
-	dbs.cfg = cfg;
-	dbs.n = cfg->ndbconfs;
-	dbs.v = xcalloc(dbs.n ? dbs.n : 1, sizeof(struct dbsync *));
+	dbs = ctl_dbs_new(cfg);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			printf("\n");
-		if ((r = ctl_query_one(cfg, &dbs, rs, addrs[i])) > rc)
+		if ((r = ctl_query_one(cfg, dbs, rs, addrs[i])) > rc)
 			rc = r;
 	}
-	for (j = 0; j < dbs.n; j++)
-		if (dbs.v[j] != NULL)
-			dbsync_free(&dbs.v[j]);
-	free(dbs.v);
+	ctl_dbs_free(&dbs);
 	rcachesync_free(&rs);
 	return rc;
 }

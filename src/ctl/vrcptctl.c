@@ -13,11 +13,17 @@
  *   vrcptctl [-c FILE] check [-a] [--live]
  *       test the configuration; show every parameter set (-a: all) and
  *       where it comes from; --live: connect to what it names
+ *   vrcptctl [-c FILE] audit [--addresses FILE|-] [--max N] [--unknown N]
+ *       [--postfix-config DIR] [--no-daemon]
+ *       vrcptd's answers against Postfix's (postmap -q over main.cf's
+ *       maps), Redis against the database, vrcptd.cf against postconf
+ *       (ctl/audit.c)
  *   vrcptctl reference
  *       the commented reference configuration (deploy/vrcptd.cf)
  *
  * Exit codes: ctl/ctl.h (0 accepted, 1 rejected, 2 error, 3 temporary
- * failure), as postmap -q.
+ * failure), as postmap -q; audit: 0 everything agrees, 1 a
+ * disagreement, 2 an error or something not checked.
  *
  * Depends on: conf/, ctl/, store/mapload (the table file types).
  */
@@ -44,8 +50,13 @@ usage(void)
 	    "       vrcptctl [-c config_file] [-o name=value] stats\n"
 	    "       vrcptctl [-c config_file] [-o name=value] check [-a] "
 	    "[--live]\n"
+	    "       vrcptctl [-c config_file] [-o name=value] audit "
+	    "[--addresses FILE|-] [--max N]\n"
+	    "                [--unknown N] [--postfix-config DIR] "
+	    "[--no-daemon]\n"
 	    "       vrcptctl reference\n"
-	    "exit: 0 accepted, 1 rejected, 2 error, 3 temporary failure\n");
+	    "exit: 0 accepted, 1 rejected, 2 error, 3 temporary failure\n"
+	    "audit: 0 agrees, 1 a disagreement, 2 error or not checked\n");
 	exit(CTL_EXIT_ERROR);
 }
 
@@ -59,7 +70,23 @@ struct ctl_cmd {
 	char	**addrs;		/* query's */
 	int	 naddrs;
 	unsigned what;			/* what to load of the configuration */
+	struct ctl_audit_opts audit;
 };
+
+/* ctl_number - a decimal option value in 0..max, else usage */
+static size_t
+ctl_number(const char *s, size_t max)
+{
+	char	*end;
+	unsigned long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		usage();
+	v = strtoull(s, &end, 10);
+	if (*end != '\0' || v > max)
+		usage();
+	return (size_t)v;
+}
 
 static void
 ctl_parse(int argc, char **argv, struct ctl_cmd *c)
@@ -89,6 +116,30 @@ ctl_parse(int argc, char **argv, struct ctl_cmd *c)
 			exit(CTL_EXIT_ERROR);
 		}
 		c->flush = strcmp(argv[1], "--all") == 0 ? NULL : argv[1];
+		c->what |= CONF_TABLES;
+	} else if (strcmp(c->name, "audit") == 0) {
+		c->audit.max = CTL_AUDIT_MAX_DEFAULT;
+		c->audit.unknown = CTL_AUDIT_UNKNOWN_DEFAULT;
+		for (i = 1; i < argc; i++) {
+			if (strcmp(argv[i], "--no-daemon") == 0)
+				c->audit.no_daemon = true;
+			else if (i + 1 >= argc)
+				usage();
+			else if (strcmp(argv[i], "--addresses") == 0)
+				c->audit.addresses = argv[++i];
+			else if (strcmp(argv[i], "--postfix-config") == 0)
+				c->audit.postfix_dir = argv[++i];
+			else if (strcmp(argv[i], "--max") == 0)
+				c->audit.max = ctl_number(argv[++i],
+				    CTL_AUDIT_MAX_LIMIT);
+			else if (strcmp(argv[i], "--unknown") == 0)
+				c->audit.unknown = (unsigned)ctl_number(
+				    argv[++i], CTL_AUDIT_UNKNOWN_LIMIT);
+			else
+				usage();
+		}
+		if (c->audit.max == 0)
+			usage();
 		c->what |= CONF_TABLES;
 	} else if (strcmp(c->name, "stats") == 0) {
 		if (argc != 1)
@@ -171,6 +222,8 @@ main(int argc, char **argv)
 		rc = ctl_flush(cfg, cmd.flush);
 	else if (strcmp(cmd.name, "stats") == 0)
 		rc = ctl_stats(cfg);
+	else if (strcmp(cmd.name, "audit") == 0)
+		rc = ctl_audit(cfg, &cmd.audit);
 	else if (cmd.direct)
 		rc = ctl_query_direct(cfg, cmd.addrs, cmd.naddrs);
 	else

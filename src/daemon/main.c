@@ -431,8 +431,10 @@ main(int argc, char **argv)
 	d.start_us = clock_mono_us();
 	d.srv = server_start(d.cfg, d.fds, d.bound.n, d.sfds, d.sbound.n,
 	    d.ctl_fd);
-	if (d.metrics != NULL)
+	if (d.metrics != NULL) {
 		metrics_set_cache(d.metrics, server_cache(d.srv));
+		metrics_set_harvest(d.metrics, server_harvest(d.srv));
+	}
 	d.ready_ev = evtimer_new(d.base, on_ready_check, &d);
 	d.status_ev = event_new(d.base, -1, EV_PERSIST, on_status, &d);
 	if (d.ready_ev == NULL || d.status_ev == NULL)

@@ -45,9 +45,11 @@
 #include "server/conn.h"
 #include "server/control.h"
 #include "server/dispatch.h"
+#include "server/harvest.h"
 #include "server/resolve.h"
 #include "server/stats.h"
 #include "server/worker.h"
+#include "store/rcache.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/strutil.h"
@@ -89,9 +91,12 @@ struct req {
 					 * because the database failed */
 	unsigned nstale_neg;		/* of them, "not found" answers */
 	uint64_t stale_age_ms;		/* the oldest of them */
+	struct harvest_client hc;	/* harvest protection: the client */
+	struct rcache_op *hop;		/* its block being read */
 };
 
 static void dispatch_step(struct req *r);
+static void dispatch_go(struct req *r);
 static void dispatch_timeout(evutil_socket_t fd, short what, void *arg);
 
 struct req *
@@ -123,6 +128,9 @@ req_reset(struct req *r, struct gen **g_r)
 	if (r->rq != NULL)
 		resolve_cancel(r->rq);
 	r->rq = NULL;
+	if (r->hop != NULL)
+		rcache_cancel(r->hop);
+	r->hop = NULL;
 	evtimer_del(r->timer);
 	if (r->parsed) {
 		factset_free(&r->facts);
@@ -232,6 +240,10 @@ dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 	}
 	stats_add(rcpt, 1);
 	stats_decision(v->kind, v->dclass, v->warn_only, delay);
+	/* harvest protection: an unknown-recipient reject sent counts */
+	if (r->hc.counted && v->kind == VERDICT_UNKNOWN && !v->warn_only)
+		harvest_count(w->harvest, resolver_rcache(r->gen->resolver),
+		    cfg, &r->hc, clock_wall_ms());
 	if (r->nstale > 0) {
 		static struct log_rate lr;
 		char	 rc[STR_SANITIZE_MAX + 4];
@@ -447,12 +459,67 @@ dispatch_cached(struct req *r)
 	return true;
 }
 
+/*
+ * dispatch_harvest_block - the client's network is blocked: every RCPT
+ * gets harvest_reply (valid ones too: a harvester must not learn which
+ * addresses exist from the difference), logged as a reject; under
+ * warn_if_reject only logged
+ */
+static void
+dispatch_harvest_block(struct req *r)
+{
+	const struct conf *cfg = r->gen->cfg;
+	struct worker *w = r->w;
+	struct conn *c = r->conn;
+	struct verdict v;
+	struct buf line;
+	struct gen *g;
+	const char *reply = cfg->harvest_reply, *sp;
+	size_t	 dlen;
+
+	memset(&v, 0, sizeof(v));
+	v.kind = VERDICT_FAILURE;
+	v.dclass = DC_NONE;
+	v.code = (unsigned)strtoul(reply, NULL, 10);
+	sp = strchr(reply + 4, ' ');	/* checked: "4NN 4.N.N text" */
+	dlen = (size_t)(sp - (reply + 4));
+	if (dlen >= sizeof(v.dsn))
+		dlen = sizeof(v.dsn) - 1;
+	memcpy(v.dsn, reply + 4, dlen);
+	snprintf(v.text, sizeof(v.text), "%s", sp + 1);
+	v.warn_only = cfg->warn_if_reject;
+	snprintf(v.action, sizeof(v.action), "%s", v.warn_only ? "DUNNO" :
+	    reply);
+	stats_add(rcpt, 1);
+	stats_add(harvest_deferred, 1);
+	buf_init(&line, 0);
+	declog_format(&line, &r->pr, &v, "harvest",
+	    clock_mono_us() - r->t0);
+	msg_info("%s", buf_str(&line));
+	buf_free(&line);
+	req_reset(r, &g);
+	conn_done(c, v.action);		/* may free r and c */
+	gen_unref(w, &g);
+}
+
+/* dispatch_harvest_checked - the block key read: blocked, or go on */
+static void
+dispatch_harvest_checked(void *arg, const struct rcache_val *vals, size_t n)
+{
+	struct req *r = arg;
+
+	r->hop = NULL;
+	if (harvest_check_result(r->w->harvest, r->gen->cfg, &r->hc, vals, n,
+	    clock_wall_ms()))
+		dispatch_harvest_block(r);
+	else
+		dispatch_go(r);
+}
+
 void
 dispatch_start(struct req *r, struct gen *g)
 {
 	const struct conf *cfg = g->cfg;
-	const char *err, *rcpt;
-	struct timeval tv;
 	struct gen *gref;
 
 	r->active = true;
@@ -479,6 +546,36 @@ dispatch_start(struct req *r, struct gen *g)
 		return;
 	} else
 		stats_add(req_rcpt, 1);
+	r->hc.counted = false;
+	/* harvest protection (off: this one test) for Postfix's requests */
+	if (cfg->harvest_limit > 0 && !r->conn->control) {
+		harvest_client(cfg, r->pr.client_address, r->pr.sasl_username,
+		    &r->hc);
+		if (r->hc.counted) {
+			if (harvest_blocked(r->w->harvest, r->hc.net,
+			    clock_wall_ms())) {
+				dispatch_harvest_block(r);
+				return;
+			}
+			if (harvest_check(r->w->harvest,
+			    resolver_rcache(g->resolver), &r->hc,
+			    dispatch_harvest_checked, r, &r->hop) == 0)
+				return;	/* the callback goes on */
+		}
+	}
+	dispatch_go(r);
+}
+
+/* dispatch_go - an RCPT or a query: the decision cache, else the engine */
+static void
+dispatch_go(struct req *r)
+{
+	struct gen *g = r->gen;
+	const struct conf *cfg = g->cfg;
+	const char *err, *rcpt;
+	struct timeval tv;
+	struct gen *gref;
+
 	rcpt = r->pr.recipient;
 	r->seq0 = cache_seq(r->w->cache);
 	r->trusted0 = cache_trusted(r->w->cache);

@@ -21,6 +21,7 @@
 
 #include "conf/endpoint.h"
 #include "server/cache.h"
+#include "server/harvest.h"
 #include "server/listen.h"
 #include "server/metrics.h"
 #include "server/stats.h"
@@ -51,6 +52,8 @@ class_label(enum domain_class c)
 
 /* the process's cache, for its trust (set once, main thread) */
 static struct cache *metrics_cache;
+/* the process's harvest blocks, for the gauge (set once, main thread) */
+static struct harvest *metrics_harvest;
 
 /* metrics_registry - every series of the registry (server/stats.h) */
 static void
@@ -114,6 +117,12 @@ metrics_format(void)
 		    "database has the vrcpt triggers.\n# TYPE "
 		    "vrcpt_cache_trusted gauge\nvrcpt_cache_trusted %d\n",
 		    cache_trusted(metrics_cache) ? 1 : 0);
+	if (metrics_harvest != NULL)
+		buf_printf(&b, "# HELP vrcpt_harvest_blocked_networks Client "
+		    "networks blocked now by harvest protection, as this "
+		    "vrcptd knows.\n# TYPE vrcpt_harvest_blocked_networks "
+		    "gauge\nvrcpt_harvest_blocked_networks %u\n",
+		    harvest_blocked_count(metrics_harvest, clock_wall_ms()));
 	out = xstrdup(buf_str(&b));
 	buf_free(&b);
 	return out;
@@ -348,6 +357,12 @@ metrics_set_cache(struct metrics_server *ms, struct cache *cache)
 }
 
 void
+metrics_set_harvest(struct metrics_server *ms, struct harvest *h)
+{
+	metrics_harvest = h;
+}
+
+void
 metrics_stop(struct metrics_server **msp)
 {
 	struct metrics_server *ms = *msp;
@@ -356,6 +371,7 @@ metrics_stop(struct metrics_server **msp)
 	if (ms == NULL)
 		return;
 	metrics_cache = NULL;
+	metrics_harvest = NULL;
 	while (ms->conns != NULL)
 		mconn_free(ms->conns);
 	event_free(ms->lev);

@@ -18,6 +18,7 @@
 
 struct cache;
 struct endpoint;
+struct harvest;
 struct event_base;
 struct metrics_server;
 
@@ -43,6 +44,9 @@ struct metrics_server *metrics_start(struct event_base *base,
  * requires (borrowed until metrics_stop)
  */
 void	metrics_set_cache(struct metrics_server *ms, struct cache *cache);
+/* metrics_set_harvest - the blocks whose count /metrics shows
+ * (vrcpt_harvest_blocked_networks; borrowed until metrics_stop) */
+void	metrics_set_harvest(struct metrics_server *ms, struct harvest *h);
 void	metrics_stop(struct metrics_server **msp);
 
 /* metrics_format - the /metrics body (for tests); caller frees */

@@ -317,7 +317,10 @@ resolver_new(struct event_base *base, const struct conf *cfg,
 	rv->replay_wait_us = cfg->db_replay_wait < cfg->request_timeout / 2 ?
 	    cfg->db_replay_wait : cfg->request_timeout / 2;
 	rv->replay_wait_us *= CLOCK_US_PER_MS;
-	if (cfg->cache.kind != CONF_CACHE_NONE && cfg->ndbconfs > 0) {
+	/* Redis for the pgsql lookups, and for harvest protection's
+	 * counters (which need it even with table files alone) */
+	if (cfg->cache.kind != CONF_CACHE_NONE &&
+	    (cfg->ndbconfs > 0 || cfg->harvest_limit > 0)) {
 		struct rcache_opts ro;
 		char	 label[CONF_CACHE_TEXT_MAX + 1];
 
@@ -336,6 +339,12 @@ resolver_new(struct event_base *base, const struct conf *cfg,
 		sentinel_unref(&ro.sentinel);
 	}
 	return rv;
+}
+
+struct rcache *
+resolver_rcache(struct resolver *rv)
+{
+	return rv->rc;
 }
 
 void

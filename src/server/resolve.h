@@ -39,6 +39,7 @@ struct cache;
 struct conf;
 struct db;
 struct event_base;
+struct rcache;
 struct resolver;
 struct resolve_req;
 
@@ -74,6 +75,8 @@ struct resolver *resolver_new(struct event_base *base,
 	    const struct conf *cfg, struct cache *cache,
 	    struct db *const *dbs, const unsigned *db_of_sqlmap,
 	    size_t nsqlmaps);
+/* resolver_rcache - the resolver's Redis connection, or NULL */
+struct rcache *resolver_rcache(struct resolver *rv);
 /* resolver_free - before the pools: cancels its batches. No request may
  * be running on it. */
 void	resolver_free(struct resolver **rvp);

@@ -27,6 +27,7 @@
 #include "server/metrics.h"
 #include "server/resolve.h"
 #include "server/server.h"
+#include "server/harvest.h"
 #include "server/stats.h"
 #include "server/worker.h"
 #include "store/db.h"
@@ -38,6 +39,7 @@ struct server {
 	struct worker *workers;
 	unsigned nworkers;
 	struct cache *cache;		/* the process's, shared by workers */
+	struct harvest *harvest;	/* blocks seen, shared by workers */
 	atomic_uint nconns;		/* client connections, all workers */
 	atomic_uint shed_pending;	/* of them, being closed to make room */
 	struct log_rate accept_log;	/* one line a minute for them all */
@@ -385,6 +387,7 @@ server_start(struct conf *cfg, const int *fds, size_t nfds,
 	for (i = 0; i < n; i++)
 		pthread_mutex_init(&srv->workers[i].conns_lock, NULL);
 	srv->cache = cache_new(cfg);
+	srv->harvest = harvest_new();
 	/* workers never take signals: the main thread handles them */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -417,6 +420,7 @@ server_start(struct conf *cfg, const int *fds, size_t nfds,
 		if (w->sweep_ev == NULL || w->resume_ev == NULL)
 			msg_fatal("event_new: out of memory");
 		w->cache = srv->cache;
+		w->harvest = srv->harvest;
 		w->server_conns = &srv->nconns;
 		w->shed_pending = &srv->shed_pending;
 		w->all = srv->workers;
@@ -486,6 +490,12 @@ server_cache(struct server *srv)
 	return srv->cache;
 }
 
+struct harvest *
+server_harvest(struct server *srv)
+{
+	return srv->harvest;
+}
+
 void
 server_status(struct server *srv, char *buf, size_t size)
 {
@@ -550,5 +560,6 @@ server_stop(struct server **srvp)
 		pthread_mutex_destroy(&srv->workers[i].conns_lock);
 	free(srv->workers);
 	cache_free(&srv->cache);
+	harvest_free(&srv->harvest);
 	free(srv);
 }

@@ -17,6 +17,7 @@
 
 struct cache;
 struct conf;
+struct harvest;
 struct server;
 
 #define SERVER_WORKERS_MAX	64
@@ -58,6 +59,8 @@ unsigned server_fd_cap(const struct conf *cfg);
 void	server_raise_nofile(const struct conf *cfg);
 /* server_cache - the server's cache object (for metrics) */
 struct cache *server_cache(struct server *srv);
+/* server_harvest - the blocks the server knows (for metrics) */
+struct harvest *server_harvest(struct server *srv);
 /*
  * server_status - one line for systemd's STATUS=: connections, RCPTs
  * decided, cache trust, database connections. Into buf.

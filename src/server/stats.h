@@ -101,7 +101,13 @@ X(standby_wait, STATS_COUNTER, "vrcpt_standby_behind_total",		\
     "Answers from a standby that had not replayed a change of their "	\
     "key yet, by what was done.")					\
 X(standby_behind, STATS_COUNTER, "vrcpt_standby_behind_total",	\
-    "result=\"used_uncached\"", "")
+    "result=\"used_uncached\"", "")					\
+X(harvest_counted, STATS_COUNTER, "vrcpt_harvest_counted_total", "",	\
+    "Unknown-recipient rejects counted for harvest protection.")	\
+X(harvest_blocks, STATS_COUNTER, "vrcpt_harvest_blocks_total", "",	\
+    "Network blocks this vrcptd started or learned of (each logged).") \
+X(harvest_deferred, STATS_COUNTER, "vrcpt_harvest_deferred_total", "", \
+    "RCPTs answered harvest_reply: their network was blocked.")
 
 enum stats_id {
 #define STATS_X_ID(id, type, metric, labels, help) STATS_##id,

@@ -16,6 +16,7 @@
 
 struct cache;
 struct conf;
+struct harvest;
 struct db;
 struct event;
 struct event_base;
@@ -47,6 +48,7 @@ struct worker {
 	struct event_base *base;
 	struct server *srv;
 	struct cache *cache;		/* the server's */
+	struct harvest *harvest;	/* the server's (server/harvest.h) */
 	struct gen *gen;		/* current generation */
 	const int *listen_fds;
 	size_t	 nlisten;

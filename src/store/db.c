@@ -67,6 +67,7 @@
 #include <libpq-fe.h>
 
 #include "store/db.h"
+#include "conf/conf.h"
 #include "core/fence.h"
 #include "store/pgconn.h"
 #include "util/clock.h"
@@ -679,7 +680,7 @@ conn_established(struct db_conn *c)
 		/* prefer-standby found a primary: try the hosts that are,
 		 * or may be, standbys first (now known: no loop) */
 		msg_info("pgsql server %s is a primary; %s = %s: trying "
-		    "another host", db_label(c), "db_read_target",
+		    "another host", db_label(c), CONF_NAME(db_read_target),
 		    dbhosts_target_name(pgconn_target(c->db->pc)));
 		db_host_up(c->db, c->host);
 		conn_close(c, "a primary, a standby is preferred");

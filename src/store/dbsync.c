@@ -182,6 +182,55 @@ dbsync_exec(struct dbsync *ds, const struct sqlmap *sm,
 	return NULL;
 }
 
+int
+dbsync_list(struct dbsync *ds, const char *sql, char ***rows_r, size_t *n_r,
+    char **why_r)
+{
+	struct sqlmap sm;
+	PGresult *res = NULL;
+	char	**vals = NULL, *error = NULL;
+	uint64_t deadline_us;
+	size_t	 i, nvals = 0, ncols, n = 0;
+	bool	 broken;
+	int	 attempt;
+
+	*rows_r = NULL;
+	*n_r = 0;
+	*why_r = NULL;
+	memset(&sm, 0, sizeof(sm));
+	sm.sql = (char *)sql;
+	deadline_us = clock_mono_us() + (uint64_t)ds->timeout_ms * US_PER_MS;
+	for (attempt = 0; attempt < DBSYNC_ATTEMPTS; attempt++) {
+		free(*why_r);
+		*why_r = NULL;
+		if (ds->pg == NULL && dbsync_connect(ds, why_r) < 0)
+			return -1;
+		res = dbsync_exec(ds, &sm, NULL, deadline_us, &broken, why_r);
+		if (res != NULL || !broken)
+			break;
+		dbsync_drop(ds);
+		if (clock_mono_us() >= deadline_us)
+			break;
+	}
+	if (res == NULL)
+		return -1;
+	ncols = (size_t)PQnfields(res);
+	if (pgconn_values(res, &vals, &nvals, &error) < 0) {
+		*why_r = xasprintf("pgsql query failed: %s", error);
+		free(error);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	/* the first column of each row, in place, NULLs left out */
+	for (i = 0; ncols > 0 && i < nvals; i += ncols)
+		if (vals[i] != NULL)
+			vals[n++] = vals[i];
+	*rows_r = vals;
+	*n_r = n;
+	return 0;
+}
+
 enum fact_result
 dbsync_lookup(struct dbsync *ds, const struct sqlmap *sm, const char *key,
     char **value_r, char **why_r, char **warn_r)

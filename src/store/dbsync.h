@@ -37,4 +37,14 @@ void	dbsync_set_target(struct dbsync *ds, enum dbhosts_target t);
 enum fact_result dbsync_lookup(struct dbsync *ds, const struct sqlmap *sm,
 	    const char *key, char **value_r, char **why_r, char **warn_r);
 
+/*
+ * dbsync_list - run sql, a fixed statement of ours with no parameters
+ * (vrcptctl audit's enumeration of the tables), and return the first
+ * column of each row (SQL NULLs left out) in *rows_r (*n_r of them;
+ * free(*rows_r) frees all; NULL when none). Returns 0, or -1 and *why_r
+ * (fresh). The result is bounded as every result (PGCONN_VALUES_MAX).
+ */
+int	dbsync_list(struct dbsync *ds, const char *sql, char ***rows_r,
+	    size_t *n_r, char **why_r);
+
 #endif

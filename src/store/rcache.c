@@ -640,13 +640,36 @@ rcache_state(const struct rcache *rc)
 	return "invalid";
 }
 
+/* rc_read - send a command whose reply is an array of nvals strings,
+ * answered to cb within the read budget; 0 or -1 (cb never runs) */
+static int
+rc_read(struct rcache *rc, int argc, const char **argv, const size_t *lens,
+    size_t nvals, rcache_mget_cb *cb, void *arg, struct rcache_op **op_r)
+{
+	struct rcache_op *op;
+
+	op = xcalloc(1, sizeof(*op));
+	op->kind = RC_OP_MGET;
+	op->cb = cb;
+	op->arg = arg;
+	op->nvals = nvals;
+	op->timer = evtimer_new(rc->base, rc_budget_cb, op);
+	if (op->timer == NULL)
+		msg_fatal("rcache: out of memory");
+	if (rc_send(rc, op, argc, argv, lens) < 0)
+		return -1;
+	timer_add_ms(op->timer, rc->timeout_ms);
+	if (op_r != NULL)
+		*op_r = op;
+	return 0;
+}
+
 int
 rcache_mget(struct rcache *rc, const char *const *keys, const size_t *klens,
     size_t n, rcache_mget_cb *cb, void *arg, struct rcache_op **op_r)
 {
 	const char *argv[RCACHE_MGET_MAX + 1];
 	size_t	 lens[RCACHE_MGET_MAX + 1], i;
-	struct rcache_op *op;
 
 	if (op_r != NULL)
 		*op_r = NULL;
@@ -658,20 +681,35 @@ rcache_mget(struct rcache *rc, const char *const *keys, const size_t *klens,
 		argv[i + 1] = keys[i];
 		lens[i + 1] = klens[i];
 	}
-	op = xcalloc(1, sizeof(*op));
-	op->kind = RC_OP_MGET;
-	op->cb = cb;
-	op->arg = arg;
-	op->nvals = n;
-	op->timer = evtimer_new(rc->base, rc_budget_cb, op);
-	if (op->timer == NULL)
-		msg_fatal("rcache_mget: out of memory");
-	if (rc_send(rc, op, (int)(n + 1), argv, lens) < 0)
-		return -1;
-	timer_add_ms(op->timer, rc->timeout_ms);
+	return rc_read(rc, (int)(n + 1), argv, lens, n, cb, arg, op_r);
+}
+
+int
+rcache_eval(struct rcache *rc, const char *script, const char *const *keys,
+    size_t nkeys, const char *const *args, size_t nargs, size_t nvals,
+    rcache_mget_cb *cb, void *arg, struct rcache_op **op_r)
+{
+	const char *argv[RCACHE_EVAL_ARGS_MAX + 3];
+	size_t	 lens[RCACHE_EVAL_ARGS_MAX + 3], i;
+	char	 nk[16];
+
 	if (op_r != NULL)
-		*op_r = op;
-	return 0;
+		*op_r = NULL;
+	if (nkeys + nargs > RCACHE_EVAL_ARGS_MAX || nvals == 0 ||
+	    !rcache_ready(rc))
+		return -1;
+	snprintf(nk, sizeof(nk), "%zu", nkeys);
+	argv[0] = "EVAL";
+	argv[1] = script;
+	argv[2] = nk;
+	for (i = 0; i < nkeys; i++)
+		argv[3 + i] = keys[i];
+	for (i = 0; i < nargs; i++)
+		argv[3 + nkeys + i] = args[i];
+	for (i = 0; i < 3 + nkeys + nargs; i++)
+		lens[i] = strlen(argv[i]);
+	return rc_read(rc, (int)(3 + nkeys + nargs), argv, lens, nvals, cb,
+	    arg, op_r);
 }
 
 void

@@ -42,6 +42,7 @@ struct rcache;
 struct rcache_op;
 
 #define RCACHE_MGET_MAX		512	/* keys in one read */
+#define RCACHE_EVAL_ARGS_MAX	16	/* keys and args of one EVAL */
 #define RCACHE_CONNECT_TIMEOUT_MS 1000	/* connect + handshake */
 #define RCACHE_STALL_MS		1000	/* oldest reply late this long: the
 					 * connection is dropped */
@@ -94,6 +95,17 @@ bool	rcache_ready(const struct rcache *rc);
  */
 int	rcache_mget(struct rcache *rc, const char *const *keys,
 	    const size_t *klens, size_t n, rcache_mget_cb *cb, void *arg,
+	    struct rcache_op **op_r);
+/*
+ * rcache_eval - run a Lua script (EVAL) with keys and args (text,
+ * nkeys + nargs at most RCACHE_EVAL_ARGS_MAX; copied) whose reply is an
+ * array of nvals strings (a Lua table of tostring()s), answered like a
+ * read: within the budget, or NULL. The script may write: a reply that
+ * came too late was still carried out. Not retried.
+ */
+int	rcache_eval(struct rcache *rc, const char *script,
+	    const char *const *keys, size_t nkeys, const char *const *args,
+	    size_t nargs, size_t nvals, rcache_mget_cb *cb, void *arg,
 	    struct rcache_op **op_r);
 /* rcache_cancel - the callback will not run */
 void	rcache_cancel(struct rcache_op *op);

@@ -138,11 +138,11 @@ log_open(const char *ident, enum log_dest dest, const char *facility,
 	int	 saved_errno = errno;
 
 	if (ident == NULL || ident[0] == '\0') {
-		*error_r = "empty syslog_name";
+		*error_r = "empty log identity";
 		return -1;
 	}
 	if (strlen(ident) >= LOG_IDENT_MAX) {
-		*error_r = "syslog_name too long";
+		*error_r = "log identity too long";
 		return -1;
 	}
 	if (facility != NULL && (fac = log_facility_lookup(facility)) < 0) {

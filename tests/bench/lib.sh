@@ -196,6 +196,7 @@ bench_vrcptd_cf() {
 listen = unix:$TMP/$name.sock
 metrics_listen = unix:$TMP/$name.metrics
 maillog_file = $TMP/$name.log
+postfix_config_directory =
 virtual_mailbox_domains = pgsql:$MAPS/pgsql-virtual-mailbox-domains.cf
 virtual_mailbox_maps = pgsql:$MAPS/pgsql-virtual-mailbox-maps.cf
 virtual_alias_maps = pgsql:$MAPS/pgsql-virtual-alias-maps.cf,

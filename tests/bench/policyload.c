@@ -15,8 +15,9 @@
  *              all connections, starting at line OFFSET (-o). Without
  *              -f: "user<N>@example.com".
  *   -x         check every reply against the line's class: y wants
- *              "action=DUNNO", n wants "action=550 5.1.1 ..."; other
- *              replies are counted as wrong (warm-up included).
+ *              "action=DUNNO", n wants "action=550 5.1.1 ..."; a 4xx
+ *              or DEFER is counted as deferred, any other reply as
+ *              wrong (warm-up included).
  *   -R NS      cold start: before the load, connect (retrying every
  *              millisecond) and send the first "y" recipient until the
  *              reply is "action=DUNNO"; report the time of the first
@@ -33,7 +34,7 @@
  *
  * Prints one line of "name value" pairs:
  *   requests conns seconds rps p50_us p90_us p99_us p999_us max_us
- *   replies errors wrong checked next
+ *   replies errors wrong deferred checked next
  * ("next" is the line the next run should start at: -o), then the
  * count of each distinct reply. With -R, first a line
  *   first_reply_ms X ready_ms Y
@@ -61,13 +62,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loadlib.h"
+
 #define PL_CONNS_MAX	4096
 #define PL_BUF		8192
 #define PL_ACTIONS_MAX	16
 #define PL_DEADLINE_S	600
 #define PL_DRAIN_S	10	/* wait for replies in flight at the end */
 #define PL_READY_S	60	/* -R: give up waiting for the server */
-#define PL_LINE_MAX	1024
 
 struct plconn {
 	int	 fd;
@@ -78,22 +80,6 @@ struct plconn {
 	char	 in[PL_BUF];
 };
 
-struct rcpt {
-	char	*addr;
-	char	 class;
-};
-
-static struct rcpt *rcpts;
-static size_t nrcpts, next_rcpt;
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static uint64_t
 realtime_ns(void)
@@ -140,14 +126,6 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	return -1;
-}
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /*
@@ -197,6 +175,18 @@ send_req(struct plconn *c, uint64_t seq)
 	return write(c->fd, req, (size_t)n) == n ? 0 : -1;
 }
 
+/*
+ * reply_deferred - a 4xx or DEFER action: the server could not decide
+ * in time (a lookup timed out under load), a safe failure that Postfix
+ * turns into a retry, counted apart from wrong answers
+ */
+static bool
+reply_deferred(const char *reply)
+{
+	return strncmp(reply, "action=4", 8) == 0 ||
+	    strncmp(reply, "action=DEFER", 12) == 0;
+}
+
 /* reply_ok - is this reply (without its "\n\n") right for the class? */
 static bool
 reply_ok(char class, const char *reply)
@@ -208,43 +198,6 @@ reply_ok(char class, const char *reply)
 		return strncmp(reply, "action=550 5.1.1 ", 17) == 0;
 	}
 	return true;
-}
-
-static void
-load_rcpts(const char *file)
-{
-	FILE *fp = fopen(file, "r");
-	char line[PL_LINE_MAX], *tab;
-	size_t cap = 0;
-
-	if (fp == NULL) {
-		perror(file);
-		exit(2);
-	}
-	while (fgets(line, sizeof(line), fp)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (*line == '\0')
-			continue;
-		if (nrcpts == cap) {
-			cap = cap ? cap * 2 : 1024;
-			if ((rcpts = realloc(rcpts, cap * sizeof(*rcpts))) ==
-			    NULL) {
-				perror("realloc");
-				exit(2);
-			}
-		}
-		rcpts[nrcpts].class = 0;
-		if ((tab = strchr(line, '\t')) != NULL) {
-			*tab = '\0';
-			rcpts[nrcpts].class = tab[1];
-		}
-		rcpts[nrcpts++].addr = strdup(line);
-	}
-	fclose(fp);
-	if (nrcpts == 0) {
-		fprintf(stderr, "policyload: %s: no recipients\n", file);
-		exit(2);
-	}
 }
 
 /*
@@ -326,7 +279,7 @@ main(int argc, char **argv)
 {
 	const char *ep = NULL, *file = NULL, *series = NULL;
 	unsigned long conns = 8, total = 0, warm = 0, done = 0, sent = 0;
-	unsigned long wrong = 0, checked = 0, measured = 0, inflight = 0;
+	unsigned long wrong = 0, deferred = 0, checked = 0, measured = 0, inflight = 0;
 	unsigned long interval_ms = 100, hold_s = 0, deadline_s = PL_DEADLINE_S;
 	unsigned long *slots = NULL, nslots = 0;
 	double seconds = 0;
@@ -374,7 +327,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (file)
-		load_rcpts(file);
+		load_rcpts("policyload", file);
 	if (nrcpts > 0)
 		next_rcpt %= nrcpts;
 	if (start_ns != 0 && wait_ready(ep, start_ns) < 0)
@@ -461,7 +414,9 @@ main(int argc, char **argv)
 				}
 				if (check && c->class != 0) {
 					checked++;
-					if (!reply_ok(c->class, c->in))
+					if (reply_deferred(c->in))
+						deferred++;
+					else if (!reply_ok(c->class, c->in))
 						wrong++;
 				}
 				if (!stopping && done >= warm) {
@@ -513,7 +468,8 @@ main(int argc, char **argv)
 	qsort(lat, measured, sizeof(*lat), cmp_u64);
 	printf("requests %lu conns %lu seconds %.3f rps %.0f "
 	    "p50_us %llu p90_us %llu p99_us %llu p999_us %llu max_us %llu "
-	    "replies %lu errors %d wrong %lu checked %lu next %zu\n",
+	    "replies %lu errors %d wrong %lu deferred %lu checked %lu "
+	    "next %zu\n",
 	    measured, conns, (double)(t1 - t0) / 1e6,
 	    measured / ((double)(t1 - t0) / 1e6),
 	    (unsigned long long)lat[measured / 2],
@@ -521,7 +477,7 @@ main(int argc, char **argv)
 	    (unsigned long long)lat[measured * 99 / 100],
 	    (unsigned long long)lat[measured * 999 / 1000],
 	    (unsigned long long)lat[measured - 1], done, errors, wrong,
-	    checked,
+	    deferred, checked,
 	    nrcpts > 0 ? next_rcpt % nrcpts : 0);
 	for (i = 0; i < nact; i++)
 		printf("  %8lu  %s\n", act_count[i], act_name[i]);

@@ -145,8 +145,14 @@ point() {
 	    "$(bench_field "$out" p50_us)" "$(bench_field "$out" p90_us)" \
 	    "$P_P99" "$(bench_field "$out" p999_us)" \
 	    "$(bench_field "$out" max_us)" "$P_CPU")
+	P_WRONG=$(bench_field "$out" wrong)
+	P_DEFERRED=$(bench_field "$out" deferred)
+	case ${P_DEFERRED:-0} in
+	0|-)	;;
+	*)	P_WRONG="$P_WRONG ($P_DEFERRED deferred)" ;;
+	esac
 	P_TAIL=$(printf '%s\t' "${P_BACKENDS% *}" "${P_BACKENDS#* }" \
-	    "$P_HITS" "$(bench_field "$out" wrong)" \
+	    "$P_HITS" "$P_WRONG" \
 	    "$(bench_field "$out" checked)" "$P_REPLIES")$(bench_field "$out" seconds)
 }
 
@@ -190,6 +196,7 @@ cache_max_entries = 0" >"$cf" ;;
 		OFF=$(bench_field "$out" next)
 		fact cold.conc "$COLD_CONC"
 		fact cold.wrong "$(bench_field "$out" wrong)"
+		fact cold.deferred "$(bench_field "$out" deferred)"
 		fact cold.rps "$(bench_field "$out" rps)"
 		;;
 	redis)
@@ -371,7 +378,7 @@ report() {
 	case " $MODES " in
 	*" warm "*)
 		say ""
-		say "Cold start (cache empty, c=$COLD_CONC, one pass over the key set and a fifth more, at least 100,000 more RCPTs): ready after $(get_fact warm.ready_ms) ms; the pass over all $(bench_fmt_int "$NKEYS") recipients (every lookup a miss) ended $(get_fact cold.pass_s) s after process start, at $(get_fact cold.rps) RCPT/s on average over the run; the rate over one second reached 90% of the warm rate ($(get_fact cold.warm_rps) RCPT/s, local tier hits $(awk -F'\t' -v n="$N" -v c="$COLD_CONC" '$1 == n && $2 == "warm" && $3 == "vrcptd" && $4 == c { print $15 }' "$RAW")) at $(get_fact cold.t90_s) s (\"-\": not within the $(get_fact cold.run_s) s run; at once when the warm rate is no better than a miss's); $(get_fact cold.wrong) wrong answers."
+		say "Cold start (cache empty, c=$COLD_CONC, one pass over the key set and a fifth more, at least 100,000 more RCPTs): ready after $(get_fact warm.ready_ms) ms; the pass over all $(bench_fmt_int "$NKEYS") recipients (every lookup a miss) ended $(get_fact cold.pass_s) s after process start, at $(get_fact cold.rps) RCPT/s on average over the run; the rate over one second reached 90% of the warm rate ($(get_fact cold.warm_rps) RCPT/s, local tier hits $(awk -F'\t' -v n="$N" -v c="$COLD_CONC" '$1 == n && $2 == "warm" && $3 == "vrcptd" && $4 == c { print $15 }' "$RAW")) at $(get_fact cold.t90_s) s (\"-\": not within the $(get_fact cold.run_s) s run; at once when the warm rate is no better than a miss's); $(get_fact cold.wrong) wrong answers, $(get_fact cold.deferred) deferred (4xx: a lookup that timed out under load, which Postfix retries)."
 		;;
 	esac
 	case " $MODES " in

@@ -46,13 +46,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loadlib.h"
+
 #define SL_CONNS_MAX	1024
 #define SL_BUF		4096
 #define SL_REPLIES_MAX	16
 #define SL_REPLY_KEY	9	/* "550 5.1.1" */
 #define SL_DEADLINE_S	600
 #define SL_DRAIN_S	30	/* Postfix may wait for a map */
-#define SL_LINE_MAX	1024
 
 enum sl_state {
 	SL_IDLE,		/* not connected */
@@ -75,69 +76,8 @@ struct slconn {
 	char	 in[SL_BUF];
 };
 
-struct rcpt {
-	char	*addr;
-	char	 class;
-};
-
-static struct rcpt *rcpts;
-static size_t nrcpts, next_rcpt;
 static unsigned short port;
 static int ep_fd;
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void
-load_rcpts(const char *file)
-{
-	FILE *fp = fopen(file, "r");
-	char line[SL_LINE_MAX], *tab;
-	size_t cap = 0;
-
-	if (fp == NULL) {
-		perror(file);
-		exit(2);
-	}
-	while (fgets(line, sizeof(line), fp)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (*line == '\0')
-			continue;
-		if (nrcpts == cap) {
-			cap = cap ? cap * 2 : 1024;
-			if ((rcpts = realloc(rcpts, cap * sizeof(*rcpts))) ==
-			    NULL) {
-				perror("realloc");
-				exit(2);
-			}
-		}
-		rcpts[nrcpts].class = 0;
-		if ((tab = strchr(line, '\t')) != NULL) {
-			*tab = '\0';
-			rcpts[nrcpts].class = tab[1];
-		}
-		rcpts[nrcpts++].addr = strdup(line);
-	}
-	fclose(fp);
-	if (nrcpts == 0) {
-		fprintf(stderr, "smtpload: %s: no recipients\n", file);
-		exit(2);
-	}
-}
 
 static int
 sl_connect(struct slconn *c)
@@ -178,7 +118,7 @@ sl_close(struct slconn *c)
 static int
 sl_send(struct slconn *c, enum sl_state st, const char *fmt, const char *arg)
 {
-	char buf[SL_LINE_MAX + 32];
+	char buf[LOAD_LINE_MAX + 32];
 	int n = snprintf(buf, sizeof(buf), fmt, arg);
 
 	c->state = st;
@@ -286,7 +226,7 @@ main(int argc, char **argv)
 	if (total == 0)
 		total = ULONG_MAX / 2;
 	signal(SIGPIPE, SIG_IGN);
-	load_rcpts(file);
+	load_rcpts("smtpload", file);
 	next_rcpt %= nrcpts;
 	if ((cs = calloc(conns, sizeof(*cs))) == NULL) {
 		perror("calloc");

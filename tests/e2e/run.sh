@@ -21,7 +21,9 @@
 #                      smtpd_relay_restrictions and
 #                      smtpd_recipient_restrictions, Postfix's own check
 #   Postfix "policy"   the same maps + deploy/postfix-main.cf as it is
-#                      (its endpoint -> vrcptd)
+#                      (its endpoint -> vrcptd, which reads the tables
+#                      from this instance's main.cf:
+#                      postfix_config_directory)
 #   Postfix "milter"   native + deploy/postfix-milter.cf (-> vrcpt-milter
 #                      -> its own vrcptd; skipped when vrcpt-milter is not
 #                      built)
@@ -186,14 +188,22 @@ cp "$HERE/corpus.txt" "$HERE/differences.txt" "$WORK/"
 # --- vrcptd and vrcpt-milter -------------------------------------------------
 
 # vrcptd_cf NAME [LINE...]: $WORK/NAME.cf, listening on $WORK/NAME.sock,
-# logging to $WORK/NAME.log; the lines given last win
+# logging to $WORK/NAME.log; the lines given last win. The tables are
+# COMMON's, listed, or with PFDIR=DIR those of the Postfix instance whose
+# main.cf is in DIR (postfix_config_directory: nothing listed twice);
+# never the machine's /etc/postfix/main.cf
 vrcptd_cf() {
 	local name=$1 l
 	shift
 	{
 		echo "# written by tests/e2e/run.sh"
 		echo "listen = unix:$WORK/$name.sock"
-		printf '%s\n' "${COMMON[@]}"
+		if [ -n "${PFDIR:-}" ]; then
+			echo "postfix_config_directory = $PFDIR"
+		else
+			echo "postfix_config_directory ="
+			printf '%s\n' "${COMMON[@]}"
+		fi
 		echo "lookup_failure_action = defer"
 		echo "syslog_name = vrcptd"
 		echo "maillog_file = $WORK/$name.log"
@@ -212,8 +222,11 @@ vrcptd_cf() {
 }
 
 if [ "$record" = 0 ]; then
-	# the policy path; its log is vrcptd.log (e2e.pl)
-	vrcptd_cf vrcptd
+	# the policy path; its log is vrcptd.log (e2e.pl). Its tables are
+	# those of the Postfix instances it serves (policy, policy-t: the
+	# same COMMON), from pf-policy's main.cf: started once that is
+	# written (below)
+	PFDIR=$WORK/pf-policy/etc vrcptd_cf vrcptd
 	# the milter path: vrcpt-milter and its vrcptd share one file, as
 	# deploy/ suggests; the milter's ident comes from -o (README)
 	vrcptd_cf vrcptd-m "milter_listen = unix:$WORK/milter.sock" \
@@ -227,8 +240,7 @@ if [ "$record" = 0 ]; then
 	vrcptd_cf vrcptd-dunno "lookup_failure_action = dunno"
 	# Postfix's own check with its maps from vrcptd (socketmap)
 	vrcptd_cf vrcptd-s "socketmap_listen = unix:$WORK/smap.sock"
-	for n in vrcptd vrcptd-m vrcptd-warn vrcptd-defer vrcptd-dunno \
-	    vrcptd-s; do
+	for n in vrcptd-m vrcptd-warn vrcptd-defer vrcptd-dunno vrcptd-s; do
 		vrcptd_start "$WORK/$n.cf" "$WORK/$n.sock" || finish
 	done
 	if [ "$HAVE_MILTER" = 1 ]; then
@@ -393,6 +405,23 @@ for n in "${names[@]}"; do
 		finish
 	fi
 done
+
+# vrcptd of the policy path: from pf-policy's main.cf, each parameter
+# COMMON sets as Postfix has it there (postconf -x), origin main.cf:LINE
+if [ "$record" = 0 ]; then
+	vrcptd_start "$WORK/vrcptd.cf" "$WORK/vrcptd.sock" || finish
+	VRCPTCTL=${VRCPTCTL:-$BUILD/vrcptctl}
+	out=$("$VRCPTCTL" -c "$WORK/vrcptd.cf" check -a 2>&1)
+	for l in "${COMMON[@]}"; do
+		n=${l%% = *}
+		got=$(printf '%s\n' "$out" | awk -F'\t# ' -v n="$n" \
+		    'index($1, n " =") == 1 { print $1 "/" \
+		    ($2 ~ /pf-policy\/etc\/main\.cf:[0-9]+$/) }')
+		check "vrcptd's $n: pf-policy's main.cf" "$got" \
+		    "$n = $(postconf -c "$WORK/pf-policy/etc" -x -h "$n" \
+		    2>/dev/null)/1"
+	done
+fi
 
 # --- the corpus, every path at once ------------------------------------------
 

@@ -33,22 +33,9 @@ VRCPTCTL=${VRCPTCTL:-$BUILD/vrcptctl}
 for b in "$VRCPTD" "$VRCPTCTL"; do
 	[ -x "$b" ] || { bad "$b not built (make)"; finish; }
 done
-command -v redis-server >/dev/null && command -v redis-cli >/dev/null || {
-	bad "redis-server/redis-cli not installed (apt-get install redis-server)"
-	finish
-}
+need_cmd redis-server redis-server redis-cli
 
-BGPIDS=()	# background jobs: killed at exit
-kill_bg() {
-	local p
-	for p in "${BGPIDS[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	BGPIDS=()
-}
 harness_on_exit redis_kill
-harness_on_exit kill_bg
 
 # ask NAME RCPT... - one connection to vrcptd NAME; one action per line
 ask() { local n=$1; shift; pc "unix:$WORK/$n.sock" pipeline "$@"; }

@@ -77,6 +77,7 @@ virtual_mailbox_domains = pgsql:$WORK/maps/pgsql-virtual-mailbox-domains.cf
 virtual_mailbox_maps = pgsql:$WORK/no-such-file.cf
 lookup_failure_action = sometimes
 recipient_delimiter = +
+postfix_config_directory =
 EOF
 "$VRCPTD" -t -c "$WORK/broken.cf" >"$WORK/t-broken.out" 2>&1
 rc=$?

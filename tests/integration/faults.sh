@@ -53,23 +53,10 @@ export POLICYC_TIMEOUT=10
 
 harness_init faults
 [ -x "$VRCPTD" ] || { bad "$VRCPTD not built (make)"; finish; }
-command -v redis-server >/dev/null && command -v redis-cli >/dev/null || {
-	bad "redis-server/redis-cli not installed (apt-get install redis-server)"
-	finish
-}
+need_cmd redis-server redis-server redis-cli
 tool_build rcptload || finish
 
-BGPIDS=()	# background jobs (the load, lock holders, slot hogs)
-kill_bg() {
-	local p
-	for p in "${BGPIDS[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	BGPIDS=()
-}
 harness_on_exit redis_kill
-harness_on_exit kill_bg
 harness_on_exit 'pgtmp_resume'
 
 R550='550 5.1.1 User unknown in virtual mailbox table'

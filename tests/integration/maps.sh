@@ -169,6 +169,7 @@ MAILBOXES="lmdb:$T/mbox, pcre:$T/pcre, pgsql:$M/pgsql-virtual-mailbox-maps.cf, c
 
 cat >"$WORK/vrcptd.cf" <<EOC
 listen = unix:$WORK/policy.sock
+postfix_config_directory =
 virtual_mailbox_domains = $DOMAINS
 virtual_mailbox_maps = $MAILBOXES
 virtual_alias_maps = $ALIASES

@@ -7,8 +7,10 @@
 # -> vrcptd, smtpd_reject_unlisted_recipient = no) at the same six
 # policy/postfixadmin-*.cf files, sends the same RCPTs to both and
 # requires byte-identical replies, plus the expected outcome for each
-# case (so that both being wrong the same way fails too). Without root
-# or Postfix it checks vrcptd's policy answers alone.
+# case (so that both being wrong the same way fails too); then vrcptctl
+# audit enumerates the PostfixAdmin tables and finds vrcpt and the
+# native instance's postmap in agreement. Without root or Postfix it
+# checks vrcptd's policy answers alone.
 # Prints "postfixadmin: N passed, M failed".
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
@@ -26,6 +28,7 @@ MAILBOXES="pgsql:$M/postfixadmin-virtual-mailbox-maps.cf, pgsql:$M/postfixadmin-
 
 cat > "$WORK/vrcptd.cf" <<EOC
 listen = unix:$WORK/policy.sock
+postfix_config_directory =
 virtual_mailbox_domains = $DOMAINS
 virtual_mailbox_maps = $MAILBOXES
 virtual_alias_maps = $ALIASES
@@ -99,4 +102,16 @@ if diff <(pf_rejects "$WORK/pf-native") <(pf_rejects "$WORK/pf-policy") > "$WORK
 else
 	bad "reject log lines differ: $(head -5 "$WORK/rej.diff")"
 fi
+# vrcptctl audit finds the addresses in the PostfixAdmin tables and
+# asks the native instance's postmap over its main.cf
+VRCPTCTL=${VRCPTCTL:-$BUILD/vrcptctl}
+"$VRCPTCTL" -c "$WORK/vrcptd.cf" audit --no-daemon \
+    --postfix-config "$WORK/pf-native/etc" >"$WORK/audit" 2>&1
+check "audit: exit" "$?" 0
+grep -q '^addresses: [0-9]* from the PostfixAdmin tables, [0-9]* domains$' \
+    "$WORK/audit" || bad "audit: $(head -5 "$WORK/audit")"
+ok
+grep -q '^audit: .* 0 disagreements' "$WORK/audit" ||
+    bad "audit: $(tail -5 "$WORK/audit")"
+ok
 finish

@@ -16,6 +16,7 @@ harness_init priv
 [ "$(id -u)" = 0 ] || skip "not root"
 cat > "$WORK/v.cf" <<EOC
 listen = unix:$WORK/p.sock
+postfix_config_directory =
 listen_mode = 0600
 virtual_mailbox_domains = example.com
 virtual_mailbox_maps = inline:{john@example.com=ok}
@@ -50,6 +51,7 @@ chown "$TUSER" "$WORK/logs"
 write_g() {	# mailbox map contents: the file 0640 root:TGROUP, as Debian's
 	cat > "$D/v.cf" <<EOC
 listen = unix:$WORK/g.sock
+postfix_config_directory =
 virtual_mailbox_domains = example.com
 virtual_mailbox_maps = inline:{$1}
 user = $TUSER

@@ -12,6 +12,7 @@ harness_init reload
 write_cf() {	# mailbox map contents
 	cat > "$WORK/v.cf" <<EOC
 listen = unix:$WORK/p.sock
+postfix_config_directory =
 virtual_mailbox_domains = example.com
 virtual_mailbox_maps = inline:{$1}
 maillog_file = $WORK/log
@@ -40,7 +41,7 @@ check "after reload: jim exists" "$(wait_for jim@example.com DUNNO)" DUNNO
 same=0
 for i in $(seq 20); do [ "$(ask jim@example.com)" = DUNNO ] && same=$((same + 1)); done
 check "all connections see the new configuration" "$same" 20
-printf 'listen = unix:%s/p.sock\nvirtual_mailbox_maps = hash:/nonexistent\n' "$WORK" > "$WORK/v.cf"
+printf 'listen = unix:%s/p.sock\nvirtual_mailbox_maps = hash:/nonexistent\npostfix_config_directory =\n' "$WORK" > "$WORK/v.cf"
 kill -HUP "$VPID"
 retry 5 grep -q 'reload failed' "$WORK/log"
 check "broken configuration refused" "$(grep -c 'reload failed; still running with the previous configuration' "$WORK/log")" 1

@@ -41,16 +41,6 @@ for b in redis-server redis-sentinel redis-cli; do
 	}
 done
 
-BGPIDS=()	# background traffic: killed at exit
-kill_bg() {
-	local p
-	for p in "${BGPIDS[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	BGPIDS=()
-}
-harness_on_exit kill_bg
 
 # wait_for WHAT CMD... - until CMD succeeds (WAIT_TIMEOUT)
 wait_for() {

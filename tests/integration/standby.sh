@@ -49,22 +49,9 @@ export POLICYC_TIMEOUT=20	# seconds for one reply
 
 harness_init standby
 [ -x "$VRCPTD" ] || { bad "$VRCPTD not built (make)"; finish; }
-command -v redis-server >/dev/null && command -v redis-cli >/dev/null || {
-	bad "redis-server/redis-cli not installed (apt-get install redis-server)"
-	finish
-}
+need_cmd redis-server redis-server redis-cli
 
-BGPIDS=()	# background jobs (load, churn): stopped by pid at exit
-kill_bg() {
-	local p
-	for p in "${BGPIDS[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	BGPIDS=()
-}
 harness_on_exit redis_kill
-harness_on_exit kill_bg
 
 R550='550 5.1.1 User unknown in virtual mailbox table'
 ask() { local n=$1; shift; pc "unix:$WORK/$n.sock" pipeline "$@"; }

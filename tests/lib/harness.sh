@@ -17,11 +17,18 @@
 #   finish                  "NAME: N passed, M failed"; exit status 0 only
 #                           when none failed
 #   skip TEXT...            "NAME: skipped: TEXT", then finish
+#   need_cmd PKG CMD...     bad "CMD not installed (apt-get install PKG)"
+#                           and finish unless every CMD is on PATH
 #
 # At exit
-#   harness_on_exit CMD     run CMD (eval) at exit, after the daemons are
-#                           stopped, before WORK is removed (the last added
-#                           runs first)
+#   harness_on_exit CMD     run CMD (eval) at exit, after the daemons and
+#                           background jobs are stopped, before WORK is
+#                           removed (the last added runs first)
+#
+# Background jobs (load generators, churn): their pids in BGPIDS
+#   BGPIDS+=($!)            after starting one with &
+#   kill_bg                 kill and reap every job in BGPIDS (also at
+#                           exit, after the daemons are stopped)
 #
 # Daemons (stopped at exit, the last started first)
 #   daemon_start NAME SOCKET CMD...
@@ -59,7 +66,10 @@
 #                           nothing, too) bad and status 1
 #   maps_cf DIR             the vrcptd.cf lines that use the four ISPmail
 #                           maps in DIR, as policy/README.md has them, and
-#                           recipient_delimiter = +
+#                           recipient_delimiter = +; and
+#                           postfix_config_directory = (empty: the
+#                           machine's /etc/postfix/main.cf must not change
+#                           a test; tests/integration/pfconf.sh tests it)
 #
 # Clients
 #   pc ENDPOINT COMMAND ARG...
@@ -104,6 +114,7 @@ harness_init() {
 	    exit 1
 	chmod 755 "$WORK"
 	HARNESS_EXIT=()
+	BGPIDS=()			# background jobs (kill_bg)
 	HARNESS_DAEMONS=()		# names, in the order started
 	declare -g -A HARNESS_PID=()	# name -> pid
 	trap harness_cleanup EXIT
@@ -143,11 +154,31 @@ skip() {
 
 harness_on_exit() { HARNESS_EXIT=("$1" "${HARNESS_EXIT[@]}"); }
 
+need_cmd() {
+	local pkg=$1 c
+	shift
+	for c in "$@"; do
+		command -v "$c" >/dev/null && continue
+		bad "$c not installed (apt-get install $pkg)"
+		finish
+	done
+}
+
+kill_bg() {
+	local p
+	for p in "${BGPIDS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	BGPIDS=()
+}
+
 harness_cleanup() {
 	local names=("${HARNESS_DAEMONS[@]}") i c
 	for ((i = ${#names[@]} - 1; i >= 0; i--)); do
 		daemon_stop "${names[$i]}"
 	done
+	kill_bg
 	for c in "${HARNESS_EXIT[@]}"; do
 		eval "$c"
 	done
@@ -261,6 +292,7 @@ maps_write() {
 
 maps_cf() {
 	cat <<EOF
+postfix_config_directory =
 virtual_mailbox_domains = pgsql:$1/pgsql-virtual-mailbox-domains.cf
 virtual_mailbox_maps = pgsql:$1/pgsql-virtual-mailbox-maps.cf
 virtual_alias_maps = pgsql:$1/pgsql-virtual-alias-maps.cf,

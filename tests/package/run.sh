@@ -382,10 +382,21 @@ chown root:postfix "$R"/etc/postfix/pgsql-*.cf
 chmod 640 "$R"/etc/postfix/pgsql-*.cf
 METRICS_PORT=$(pf_free_port)
 MILTER_PORT=$(pf_free_port)
-# the package's file, with the maps, a log file and metrics: edited as
-# an administrator would (the file keeps its mode and owner)
-sed -i -e 's/^#\(virtual_\|    pgsql:\|recipient_delimiter\)/\1/' \
-    -e 's|^#maillog_file = .*|maillog_file = /var/log/vrcpt/vrcptd.log|' \
+# the tables where the administrator keeps them: Postfix's main.cf;
+# vrcptd reads them from there (postfix_config_directory's default)
+[ -e "$R/etc/postfix/main.cf" ] ||
+    echo "compatibility_level = 3.6" >"$R/etc/postfix/main.cf"
+cat >>"$R/etc/postfix/main.cf" <<EOF
+virtual_mailbox_domains = pgsql:/etc/postfix/pgsql-virtual-mailbox-domains.cf
+virtual_mailbox_maps = pgsql:/etc/postfix/pgsql-virtual-mailbox-maps.cf
+virtual_alias_maps = pgsql:/etc/postfix/pgsql-virtual-alias-maps.cf,
+    pgsql:/etc/postfix/pgsql-email2email.cf
+recipient_delimiter = +
+EOF
+chmod 644 "$R/etc/postfix/main.cf"
+# the package's file, with a log file and metrics: edited as an
+# administrator would (the file keeps its mode and owner)
+sed -i -e 's|^#maillog_file = .*|maillog_file = /var/log/vrcpt/vrcptd.log|' \
     -e "s|^#metrics_listen = .*|metrics_listen = inet:127.0.0.1:$METRICS_PORT|" \
     -e "s|^#milter_listen = .*|milter_listen = inet:127.0.0.1:$MILTER_PORT|" \
     "$R/etc/vrcpt/vrcptd.cf"
@@ -658,7 +669,7 @@ printf '[DEFAULT]\npostfix_log = %s\n' "$WORK/f2b/mail.log" \
     >"$WORK/f2b/fail2ban/paths-overrides.local"
 out=$(fail2ban-client -c "$WORK/f2b/fail2ban" -t 2>&1)
 check "fail2ban-client -t with the jail" "$?" 0
-filter=$(sed -n 's/^filter *= *//p' "$EX/fail2ban-vrcpt.conf")
+filter=$(sed -n 's/^filter *= *//p' "$EX/fail2ban-vrcpt.conf" | head -n 1)
 # Postfix's own line for a vrcptd reject matches ...
 printf '%s mx postfix/smtpd[4242]: NOQUEUE: reject: RCPT from probe.example.net[192.0.2.7]: %s <nosuch@example.com>: Recipient address rejected: User unknown in virtual mailbox table; from=<a@example.net> to=<nosuch@example.com> proto=ESMTP helo=<probe.example.net>\n' \
     "$(date '+%b %e %H:%M:%S')" "550 5.1.1" >"$WORK/f2b/postfix.log"

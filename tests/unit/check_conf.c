@@ -18,6 +18,14 @@
 #define MSGS_MAX	8
 /* what the tests load: everything any program reads */
 #define ALL	(CONF_D | CONF_M | CONF_C | CONF_TABLES)
+/*
+ * the machine's Postfix (/etc/postfix/main.cf, postfix_config_directory's
+ * default) must not change what these tests see: they load with this
+ * override, as the integration tests' vrcptd.cf set it (check_pfconf
+ * tests main.cf)
+ */
+static const char *const hermetic[] = { "postfix_config_directory=" };
+#define HERMETIC	hermetic, 1
 
 /* maplist_str - a parameter's tables, one word each, comma-separated */
 static char *
@@ -106,6 +114,7 @@ static const struct {
 	{ "listen", "unix:/run/vrcpt/policy.sock" },
 	{ "listen_mode", "0660" },
 	{ "listen_group", "postfix" },
+	{ "postfix_config_directory", "/etc/postfix" },
 	{ "virtual_alias_domains", "" },
 	{ "virtual_alias_maps", "" },
 	{ "virtual_mailbox_domains", "" },
@@ -150,9 +159,17 @@ static const struct {
 	{ "redis_password", "" },
 	{ "redis_sentinel_password", "" },
 	{ "redis_db", "0" },
-	{ "cache_max_entries", "4000000" },
-	{ "cache_max_bytes", "268435456" },
+	{ "cache_max_entries", "10000000" },
+	{ "cache_max_bytes", "1073741824" },
 	{ "redis_timeout", "5ms" },
+	{ "harvest_limit", "0" },
+	{ "harvest_window", "60000ms" },
+	{ "harvest_block_time", "600000ms" },
+	{ "harvest_ipv4_prefix", "24" },
+	{ "harvest_ipv6_prefix", "64" },
+	{ "harvest_exempt_networks", "127.0.0.0/8, [::1]/128" },
+	{ "harvest_reply", "450 4.7.1 Too many unknown recipients from your "
+	    "network, try again later" },
 };
 
 /* load text that must be valid; msgs must match exactly (NULL-ended) */
@@ -164,7 +181,7 @@ load_ok(const char *text, const char *const *want)
 	size_t	 i, nwant = 0;
 	int	 rc;
 
-	rc = conf_load_text(P, text, strlen(text), ALL, NULL, 0, &cfg, &msgs);
+	rc = conf_load_text(P, text, strlen(text), ALL, HERMETIC, &cfg, &msgs);
 	ck_assert_msg(rc == 0, "load failed: %s", msgs.n ? msgs.v[0] : "?");
 	ck_assert_ptr_nonnull(cfg);
 	while (want != NULL && want[nwant] != NULL)
@@ -181,11 +198,19 @@ load_ok(const char *text, const char *const *want)
 START_TEST(test_defaults)
 {
 	struct conf *cfg = load_ok("", NULL);
+	const struct conf_param *p;
 	char	*v;
 
-	v = field(cfg, defaults[_i].name);
-	ck_assert_str_eq(v, defaults[_i].value);
-	free(v);
+	if (strcmp(defaults[_i].name, "postfix_config_directory") == 0) {
+		/* loaded with the HERMETIC override: the table's */
+		p = conf_param_find(defaults[_i].name,
+		    strlen(defaults[_i].name));
+		ck_assert_str_eq(p->def, defaults[_i].value);
+	} else {
+		v = field(cfg, defaults[_i].name);
+		ck_assert_str_eq(v, defaults[_i].value);
+		free(v);
+	}
 	ck_assert_uint_eq(cfg->nmaps, 0);
 	ck_assert_uint_eq(cfg->ndbconfs, 0);
 	ck_assert_str_eq(cfg->path, P);
@@ -209,7 +234,7 @@ START_TEST(test_deploy_reference)
 	size_t	 len, i, n = 0;
 	FILE	*fp;
 
-	ck_assert_int_eq(conf_load("deploy/vrcptd.cf", ALL, NULL, 0, &cfg, &msgs), 0);
+	ck_assert_int_eq(conf_load("deploy/vrcptd.cf", ALL, HERMETIC, &cfg, &msgs), 0);
 	ck_assert_uint_eq(msgs.n, 0);
 	conf_unref(&cfg);
 
@@ -229,12 +254,18 @@ START_TEST(test_deploy_reference)
 	}
 	ck_assert_uint_eq(n, sizeof(defaults) / sizeof(defaults[0]));
 	ck_assert_int_eq(conf_load_text("deploy/vrcptd.cf", uncommented,
-	    strlen(uncommented), ALL, NULL, 0, &cfg, &msgs), 0);
+	    strlen(uncommented), ALL, HERMETIC, &cfg, &msgs), 0);
 	for (i = 0; i < msgs.n; i++)
 		ck_abort_msg("deploy/vrcptd.cf: %s", msgs.v[i]);
 	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
 		ck_assert_msg(strstr(uncommented, defaults[i].name) != NULL,
 		    "%s is not documented", defaults[i].name);
+		if (strcmp(defaults[i].name, "postfix_config_directory") == 0) {
+			/* overridden (HERMETIC): the text says it */
+			ck_assert_ptr_nonnull(strstr(uncommented,
+			    "postfix_config_directory = /etc/postfix\n"));
+			continue;
+		}
 		v = field(cfg, defaults[i].name);
 		ck_assert_str_eq(v, defaults[i].value);
 		free(v);
@@ -453,6 +484,11 @@ static const struct {
 	  { P ":1: warning: redis_timeout is not below request_timeout: a "
 	    "slow Redis would use up the whole request" } },
 
+	{ "cache = redis:unix:/run/r.sock\nharvest_limit = 20\n",
+	  "harvest_limit", "20" },
+	{ "harvest_reply = 421 4.7.0 Busy\n", "harvest_reply",
+	  "421 4.7.0 Busy" },
+	{ "harvest_exempt_networks =\n", "harvest_exempt_networks", "" },
 	/* unknown names warn, unless used as $name (postconf) */
 	{ "myhostname = mx.example.com\n", "syslog_name", "vrcptd",
 	  { P ":1: warning: unknown parameter myhostname" } },
@@ -719,6 +755,23 @@ static const struct {
 	  "redis_timeout = 0 (use a time > 0, e.g. 500ms, 1s, 10m, 1h)" } },
 	{ "redis_db = x\n", { P ":1: bad numerical configuration: redis_db = "
 	  "x (use a number from 0 to 65535)" } },
+	/* harvest protection */
+	{ "harvest_limit = 20\n", { P ":1: harvest_limit: the counters live "
+	  "in Redis: set cache = redis:... (or harvest_limit = 0)" } },
+	{ "harvest_exempt_networks = 10.0.0.0/33\n", { P ":1: "
+	  "harvest_exempt_networks: a prefix length out of range" } },
+	{ "harvest_exempt_networks = $mynetworks\nmynetworks = x.example\n",
+	  { P ":1: harvest_exempt_networks: not an IPv4 or IPv6 address or "
+	  "network" } },
+	{ "harvest_reply = 550 5.7.1 Go away\n", { P ":1: harvest_reply: not "
+	  "a 4xx reply \"4NN 4.N.N text\"" } },
+	{ "harvest_reply = 450 4.7.1\n", { P ":1: harvest_reply: not "
+	  "a 4xx reply \"4NN 4.N.N text\"" } },
+	{ "harvest_reply = 450 Slow down\n", { P ":1: harvest_reply: not "
+	  "a 4xx reply \"4NN 4.N.N text\"" } },
+	{ "harvest_ipv4_prefix = 33\n", { P ":1: bad numerical "
+	  "configuration: harvest_ipv4_prefix = 33 (use a number from 0 to "
+	  "32)" } },
 	/* an error in a value reached through $name names the user */
 	{ "x = maybe\nsoft_bounce = $x\n", { P ":2: bad boolean "
 	  "configuration: soft_bounce = maybe (use yes or no)" } },
@@ -734,7 +787,7 @@ START_TEST(test_errors)
 	/* the NUL byte case: count through the embedded NUL */
 	if (strcmp(text, "user = x\nuser = ") == 0)
 		len = 18;
-	ck_assert_int_eq(conf_load_text(P, text, len, ALL, NULL, 0, &cfg, &msgs), -1);
+	ck_assert_int_eq(conf_load_text(P, text, len, ALL, HERMETIC, &cfg, &msgs), -1);
 	ck_assert_ptr_null(cfg);
 	while (n < MSGS_MAX && error_cases[_i].msgs[n] != NULL)
 		n++;
@@ -849,7 +902,7 @@ START_TEST(test_policy_files)
 	struct conf *cfg;
 
 	/* a path that cannot be read is an error, not a crash */
-	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, NULL, 0, &cfg, &msgs),
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, HERMETIC, &cfg, &msgs),
 	    -1);
 	ck_assert_uint_eq(msgs.n, 1);
 	conf_msgs_free(&msgs);
@@ -867,25 +920,25 @@ START_TEST(test_files)
 	struct conf *cfg = (struct conf *)1;
 	char	*big;
 
-	ck_assert_int_eq(conf_load(DIR "/nosuch.cf", ALL, NULL, 0, &cfg, &msgs), -1);
+	ck_assert_int_eq(conf_load(DIR "/nosuch.cf", ALL, HERMETIC, &cfg, &msgs), -1);
 	ck_assert_ptr_null(cfg);
 	ck_assert_uint_eq(msgs.n, 1);
 	ck_assert_str_eq(msgs.v[0], DIR "/nosuch.cf: cannot read: No such "
 	    "file or directory");
 	conf_msgs_free(&msgs);
 
-	ck_assert_int_eq(conf_load(DIR, ALL, NULL, 0, &cfg, &msgs), -1);
+	ck_assert_int_eq(conf_load(DIR, ALL, HERMETIC, &cfg, &msgs), -1);
 	ck_assert_str_eq(msgs.v[0], DIR ": cannot read: Is a directory");
 	conf_msgs_free(&msgs);
 
 	/* barely fits / one byte over */
 	big = malloc(CONF_FILE_MAX + 1);
 	memset(big, '\n', CONF_FILE_MAX + 1);
-	ck_assert_int_eq(conf_load_text(P, big, CONF_FILE_MAX, ALL, NULL, 0, &cfg,
+	ck_assert_int_eq(conf_load_text(P, big, CONF_FILE_MAX, ALL, HERMETIC, &cfg,
 	    &msgs), 0);
 	ck_assert_uint_eq(msgs.n, 0);
 	conf_unref(&cfg);
-	ck_assert_int_eq(conf_load_text(P, big, CONF_FILE_MAX + 1, ALL, NULL, 0, &cfg,
+	ck_assert_int_eq(conf_load_text(P, big, CONF_FILE_MAX + 1, ALL, HERMETIC, &cfg,
 	    &msgs), -1);
 	ck_assert_str_eq(msgs.v[0], P ": file too large (more than 1048576 "
 	    "bytes)");
@@ -906,7 +959,7 @@ START_TEST(test_expansion_bomb)
 	struct conf_msgs msgs = { 0 };
 	struct conf *cfg;
 
-	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, NULL, 0, &cfg, &msgs),
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, HERMETIC, &cfg, &msgs),
 	    -1);
 	ck_assert_uint_eq(msgs.n, 1);
 	ck_assert_msg(strncmp(msgs.v[0], P ":1: syslog_name: ",
@@ -924,21 +977,24 @@ START_TEST(test_overrides)
 {
 	struct conf_msgs msgs = { 0 };
 	struct conf *cfg = NULL;
-	const char *ov[] = { "syslog_name=vrcpt-milter/smtpd",
-	    "request_timeout=2s", "soft_bounce=maybe" };
-	const char *ov_ok[] = { "syslog_name=x", "no_such=1" };
-	const char *ov_bad[] = { "Syslog_name=x" };
+	const char *ov[] = { "postfix_config_directory=",
+	    "syslog_name=vrcpt-milter/smtpd", "request_timeout=2s",
+	    "soft_bounce=maybe" };
+	const char *ov_ok[] = { "postfix_config_directory=",
+	    "syslog_name=x", "no_such=1" };
+	const char *ov_bad[] = { "postfix_config_directory=",
+	    "Syslog_name=x" };
 	const char *text = "syslog_name = fromfile\nrequest_timeout = 5s\n";
 	char	*v;
 
-	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, ov, 3,
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, ov, 4,
 	    &cfg, &msgs), -1);
 	ck_assert_uint_eq(msgs.n, 1);
 	ck_assert_str_eq(msgs.v[0], "-o soft_bounce: bad boolean "
 	    "configuration: soft_bounce = maybe (use yes or no)");
 	conf_msgs_free(&msgs);
 
-	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, ov, 2,
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, ov, 3,
 	    &cfg, &msgs), 0);
 	ck_assert_uint_eq(msgs.n, 0);
 	ck_assert_str_eq(cfg->syslog_name, "vrcpt-milter/smtpd");
@@ -952,7 +1008,7 @@ START_TEST(test_overrides)
 	conf_unref(&cfg);
 
 	text = "x = 1\nsoft_bounce = yes\n";
-	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, ov_ok, 2,
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, ov_ok, 3,
 	    &cfg, &msgs), 0);
 	ck_assert_uint_eq(msgs.n, 2);
 	ck_assert_str_eq(msgs.v[0], P ":1: warning: unknown parameter x");
@@ -963,7 +1019,7 @@ START_TEST(test_overrides)
 	conf_msgs_free(&msgs);
 	conf_unref(&cfg);
 
-	ck_assert_int_eq(conf_load_text(P, "", 0, ALL, ov_bad, 1, &cfg,
+	ck_assert_int_eq(conf_load_text(P, "", 0, ALL, ov_bad, 2, &cfg,
 	    &msgs), -1);
 	ck_assert_uint_eq(msgs.n, 1);
 	ck_assert_str_eq(msgs.v[0], "-o Syslog_name=x: bad override (use "
@@ -984,8 +1040,8 @@ START_TEST(test_ownership)
 	const char *text = "virtual_mailbox_maps = pgsql:nosuch.cf\n"
 	    "db_pool_size = 1000\nmilter_listen = inet:127.0.0.1:10024\n";
 
-	ck_assert_int_eq(conf_load_text(P, text, strlen(text), CONF_M, NULL,
-	    0, &cfg, &msgs), 0);
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), CONF_M,
+	    HERMETIC, &cfg, &msgs), 0);
 	ck_assert_uint_eq(msgs.n, 0);
 	ck_assert_uint_eq(cfg->nmaps, 0);
 	ck_assert_ptr_null(cfg->virtual_mailbox_maps);
@@ -993,7 +1049,7 @@ START_TEST(test_ownership)
 	conf_unref(&cfg);
 
 	ck_assert_int_eq(conf_load_text(P, text, strlen(text),
-	    CONF_D | CONF_TABLES, NULL, 0, &cfg, &msgs), -1);
+	    CONF_D | CONF_TABLES, HERMETIC, &cfg, &msgs), -1);
 	/* vrcptd: both errors at once */
 	ck_assert_uint_eq(msgs.n, 2);
 	ck_assert_str_eq(msgs.v[0], P ":2: bad numerical configuration: "
@@ -1014,9 +1070,9 @@ START_TEST(test_changed)
 	const char *tb = "listen = unix:/run/b.sock\nsoft_bounce = yes\n"
 	    "workers = 0\n";
 
-	ck_assert_int_eq(conf_load_text(P, ta, strlen(ta), CONF_D, NULL, 0,
+	ck_assert_int_eq(conf_load_text(P, ta, strlen(ta), CONF_D, HERMETIC,
 	    &a, &msgs), 0);
-	ck_assert_int_eq(conf_load_text(P, tb, strlen(tb), CONF_D, NULL, 0,
+	ck_assert_int_eq(conf_load_text(P, tb, strlen(tb), CONF_D, HERMETIC,
 	    &b, &msgs), 0);
 	ck_assert_uint_eq(conf_changed(a, b, CONF_D, ids), 2);
 	ck_assert_int_eq(ids[0], CONF_P_listen);
