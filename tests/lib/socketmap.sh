@@ -12,7 +12,8 @@
 #                  path as the value, as virtual(8) uses it),
 #                  relay-domains.cf, relay-users.cf
 #   smap_maps_cf DIR   the six parameters for those tables (main.cf and
-#                  vrcptd.cf syntax alike)
+#                  vrcptd.cf syntax alike), after postfix_config_directory =
+#                  (vrcptd.cf: the tables from this file only)
 smap_rows() {
 	pgtmp_psql -At -v ON_ERROR_STOP=1 >"$WORK/rows.log" 2>&1 <<'EOSQL' ||
 INSERT INTO virtual_domains (name) VALUES ('aliasonly.test');
@@ -50,6 +51,7 @@ smap_maps() {
 
 smap_maps_cf() {
 	cat <<EOC
+postfix_config_directory =
 virtual_mailbox_domains = pgsql:$1/pgsql-virtual-mailbox-domains.cf
 virtual_mailbox_maps = pgsql:$1/mailbox-path.cf
 virtual_alias_maps = pgsql:$1/pgsql-virtual-alias-maps.cf,
