@@ -75,6 +75,15 @@ SKEYS=("virtual_mailbox_maps john+x@example.com"
 want_a=$(ask a "${RCPTS[@]}")
 want_s=$(sm a "${SKEYS[@]}")
 check_ge "instance a asked PostgreSQL" "$(sql a)" 1
+# a's fills go to Redis without waiting for them: until they are all
+# there (the key count stands still)
+rkeys_still() {
+	local k0
+	k0=$(rcli dbsize)
+	sleep 0.3
+	[ "$(rcli dbsize)" = "$k0" ]
+}
+retry 20 rkeys_still || bad "Redis kept changing"
 for n in b c; do
 	q0=$(sql "$n")
 	h0=$(rhits "$n")

@@ -35,6 +35,7 @@ listen = unix:$WORK/policy.sock
 socketmap_listen = unix:$SOCK, inet:127.0.0.1:$PORT
 listen_mode = 0666
 control_listen =
+metrics_listen = unix:$WORK/metrics.sock
 $(smap_maps_cf "$WORK")
 request_timeout = 2s
 workers = 2
@@ -191,6 +192,12 @@ check "still answering" "$(ask "virtual_mailbox_domains example.com")" "OK 1"
 
 # --- PostgreSQL down -------------------------------------------------------------
 pgtmp_down
+# until vrcptd notices (its LISTEN connection drops), a fresh cached
+# answer is still a right one; from then on the cache is not trusted
+untrusted() {
+	[ "$(metric_value "unix:$WORK/metrics.sock" vrcpt_cache_trusted)" = 0 ]
+}
+retry 20 untrusted || bad "the cache still trusted with PostgreSQL down"
 check "not cached: TEMP" "$(ask "virtual_mailbox_maps never@example.com" |
     cut -c1-5)" "TEMP "
 check "cached found: stale but found" \
