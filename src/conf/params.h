@@ -76,6 +76,14 @@ X(LISTEN, listen_group, STR, "postfix", 0, 0, CONF_D | CONF_M,		\
 X(LISTEN, metrics_listen, ENDPOINT, "", 0, 0, CONF_D,			\
     "Prometheus metrics at /metrics, plus /healthz and /readyz, on\n"	\
     "inet:host:port or unix:/path. Empty: off.\n")			\
+X(LISTEN, socketmap_listen, ENDPOINTS, "", 0, CONF_LISTEN_MAX, CONF_D,	\
+    "Where Postfix's socketmap: tables connect (socketmap_table(5)):\n" \
+    "up to 16 endpoints, unix:/path or inet:host:port, with the\n"	\
+    "limits and timeouts of listen. The map name is the parameter\n"	\
+    "answered for (socketmap:unix:/path:virtual_alias_maps): each\n"	\
+    "answer is what Postfix's own search of that list would give for\n" \
+    "the whole key, from the same caches as the policy answers.\n"	\
+    "Empty: off.\n")							\
 X(LISTEN, control_listen, UENDPOINT, "unix:/run/vrcpt/control.sock", 0, 0,\
     CONF_D | CONF_C,							\
     "Where vrcptctl query and stats reach the running vrcptd: a\n"	\
@@ -162,6 +170,13 @@ X(TABLES, smtputf8_enable, BOOL, "yes", 0, 0,				\
     "umlaut stays upper-case), a non-ASCII domain is not ours, and\n"	\
     "vrcpt-milter writes non-ASCII bytes of a reply as spaces, as\n"	\
     "Postfix does.\n")							\
+X(TABLES, propagate_unmatched_extensions, STR, "canonical, virtual", 0, 0,\
+    CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
+    "Where an extension that a table did not match is put back on the\n" \
+    "result (user+ext@domain found as user@domain): socketmap answers\n" \
+    "of virtual_alias_maps (\"virtual\") and of the canonical maps\n"	\
+    "(\"canonical\"). Names as Postfix's (canonical, virtual, alias,\n" \
+    "forward, include, generic).\n")					\
 X(TABLES, owner_request_special, BOOL, "yes", 0, 0,			\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "Do not split owner-list and list-request when \"-\" is a delimiter.\n")\

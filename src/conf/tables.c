@@ -550,9 +550,12 @@ tables_map_make(struct conf_ld *ld, const char *pname,
 			break;
 	conf_err(ld, o, pname, xasprintf("%s: %s table type \"%.*s\" in "
 	    "\"%s\" (vrcpt reads pgsql:, inline:, static:, hash:, btree:, "
-	    "lmdb:, cdb:, texthash:, regexp:, pcre:%s)", pname,
+	    "lmdb:, cdb:, texthash:, regexp:, pcre:%s)%s", pname,
 	    i < NELEM(tables_other_types) ? "unsupported" : "unknown",
-	    (int)tlen, tok, q, domains ? " and domain names" : ""));
+	    (int)tlen, tok, q, domains ? " and domain names" : "",
+	    tlen == 9 && strncmp(tok, "socketmap", 9) == 0 ?
+	    "; when main.cf's maps are vrcptd's socketmap, vrcptd.cf must "
+	    "name the tables itself (and postfix_config_directory =)" : ""));
 	free(q);
 	return NULL;
 }
@@ -702,6 +705,47 @@ tables_dbconfs(struct conf *cfg)
 	}
 }
 
+/*
+ * tables_propagate - propagate_unmatched_extensions as Postfix reads it
+ * (mail_params.c: name_mask of "canonical, virtual, alias, forward,
+ * include, generic"); only canonical and virtual concern us
+ */
+static void
+tables_propagate(struct conf_ld *ld, struct engine_cfg *ec)
+{
+	static const char *const known[] = { "canonical", "virtual", "alias",
+	    "forward", "include", "generic" };
+	struct conf *cfg = ld->cfg;
+	const enum conf_param_id id = CONF_P_propagate_unmatched_extensions;
+	const char *v = cfg->propagate_unmatched_extensions;
+	char	*copy, *cp, *tok, *q;
+	size_t	 i;
+
+	ec->propagate_virtual = ec->propagate_canonical = false;
+	if (v == NULL)
+		return;
+	copy = xstrdup(v);
+	for (cp = copy; (tok = strsep(&cp, " \t,")) != NULL;) {
+		if (*tok == '\0')
+			continue;
+		for (i = 0; i < NELEM(known); i++)
+			if (strcasecmp(tok, known[i]) == 0)
+				break;
+		if (i == NELEM(known)) {
+			q = conf_quote(tok);
+			conf_err(ld, &cfg->origin[id], conf_params[id].name,
+			    xasprintf("%s: unknown name \"%s\" (canonical, "
+			    "virtual, alias, forward, include, generic)",
+			    conf_params[id].name, q));
+			free(q);
+		} else if (i == 0)
+			ec->propagate_canonical = true;
+		else if (i == 1)
+			ec->propagate_virtual = true;
+	}
+	free(copy);
+}
+
 void
 tables_build(struct conf_ld *ld)
 {
@@ -748,6 +792,7 @@ tables_build(struct conf_ld *ld)
 	ec->warn_if_reject = cfg->warn_if_reject;
 	ec->lookup_failure_action = cfg->lookup_failure_action;
 	ec->other_domain_action = cfg->other_domain_action;
+	tables_propagate(ld, ec);
 
 	for (i = 0; i < ld->ncache; i++)
 		free(ld->cache[i].key);

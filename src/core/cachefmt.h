@@ -52,9 +52,9 @@
 
 #define CACHEFMT_NS_LEN		16	/* hex digits of a namespace */
 #define CACHEFMT_KEY_MAX	1024	/* longer lookup keys are not cached */
-#define CACHEFMT_VALUE_MAX	2048	/* a FOUND value is kept up to this
-					 * many bytes (for traces only: the
-					 * decision needs found/not found) */
+#define CACHEFMT_VALUE_MAX	SQLMAP_VALUE_MAX	/* a FOUND value is kept
+					 * whole: socketmap answers are the
+					 * value (core/smap.h) */
 #define CACHEFMT_PAYLOAD_MAX	7999	/* NOTIFY payloads are < 8000 bytes */
 #define CACHEFMT_PREFIX		"vrcpt:"
 #define CACHEFMT_RKEY_EPOCH	"vrcpt:epoch"

@@ -63,6 +63,9 @@ struct engine_cfg {
 	bool	 soft_bounce;				/* no */
 	bool	 warn_if_reject;			/* no */
 	enum lookup_failure_action lookup_failure_action;	/* defer */
+	/* propagate_unmatched_extensions (socketmap answers, core/smap.h) */
+	bool	 propagate_virtual;			/* yes */
+	bool	 propagate_canonical;			/* yes */
 	const char *other_domain_action;	/* "reject_unlisted_recipient" */
 };
 

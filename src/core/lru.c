@@ -5,7 +5,8 @@
  * A chained hash table (power-of-two buckets, grown at load 1, never
  * shrunk below LRU_BUCKETS_MIN) plus two doubly linked recency lists,
  * probation and protected: head is the most recently used, tail the
- * next to go. An entry is one allocation: the struct and its key.
+ * next to go. An entry is one allocation: the struct, its key and its
+ * value.
  *
  * Depends on: libc, util/xalloc, core/cachefmt (SipHash). Pure: no I/O,
  * no clock, no locks.
@@ -37,11 +38,14 @@ struct lru_entry {
 	uint64_t hash;
 	uint64_t stored_ms, fresh_until_ms, stale_until_ms;
 	uint32_t data;
+	uint32_t vlen;			/* the value's bytes after the key's
+					 * NUL, and a NUL; 0: none */
 	uint16_t klen;
 	uint16_t dom_off, dom_len;
 	uint8_t	 kind;
 	uint8_t	 seg;
-	char	 key[];			/* klen bytes and a NUL */
+	char	 key[];			/* klen bytes and a NUL, then the
+					 * value if vlen > 0 */
 };
 
 struct lru_list {
@@ -84,6 +88,13 @@ lru_new(size_t max_entries, size_t max_bytes)
 	return c;
 }
 
+/* entry_bytes - what an entry counts: its key and value */
+static size_t
+entry_bytes(const struct lru_entry *e)
+{
+	return lru_entry_size(e->klen + (e->vlen > 0 ? e->vlen + 1 : 0));
+}
+
 static void
 list_unlink(struct lru *c, struct lru_entry *e)
 {
@@ -99,7 +110,7 @@ list_unlink(struct lru *c, struct lru_entry *e)
 		l->tail = e->prev;
 	e->prev = e->next = NULL;
 	l->n--;
-	l->bytes -= lru_entry_size(e->klen);
+	l->bytes -= entry_bytes(e);
 }
 
 static void
@@ -116,7 +127,7 @@ list_push_head(struct lru *c, struct lru_entry *e, enum lru_seg seg)
 	if (l->tail == NULL)
 		l->tail = e;
 	l->n++;
-	l->bytes += lru_entry_size(e->klen);
+	l->bytes += entry_bytes(e);
 }
 
 static size_t
@@ -254,7 +265,8 @@ lru_put(struct lru *c, const char *key, size_t klen, uint64_t h,
     const struct lru_val *v, uint64_t now_ms)
 {
 	struct lru_entry *e = entry_find(c, key, klen, h);
-	size_t	 size = lru_entry_size(klen);
+	size_t	 vlen = v->value != NULL && v->vlen > 0 ? v->vlen : 0;
+	size_t	 size = lru_entry_size(klen + (vlen > 0 ? vlen + 1 : 0));
 	enum lru_seg seg = SEG_PROBATION;
 
 	if (e != NULL) {
@@ -262,13 +274,19 @@ lru_put(struct lru *c, const char *key, size_t klen, uint64_t h,
 		entry_remove(c, e);
 	}
 	if (c->max_entries == 0 || klen > LRU_KEY_MAX || size > c->max_bytes ||
+	    vlen > LRU_VALUE_MAX ||
 	    now_ms >= v->stale_until_ms || v->dom_off + v->dom_len > klen)
 		return false;
 	evict(c, 1, size);
-	e = xmalloc(sizeof(*e) + klen + 1);
+	e = xmalloc(sizeof(*e) + klen + 1 + (vlen > 0 ? vlen + 1 : 0));
 	memset(e, 0, sizeof(*e));
 	memcpy(e->key, key, klen);
 	e->key[klen] = '\0';
+	if (vlen > 0) {
+		memcpy(e->key + klen + 1, v->value, vlen);
+		e->key[klen + 1 + vlen] = '\0';
+	}
+	e->vlen = (uint32_t)vlen;
 	e->klen = (uint16_t)klen;
 	e->hash = h;
 	e->kind = (uint8_t)v->kind;
@@ -291,6 +309,13 @@ enum lru_state
 lru_get(struct lru *c, const char *key, size_t klen, uint64_t h,
     uint64_t now_ms, struct lru_hit *hit_r)
 {
+	return lru_get_value(c, key, klen, h, now_ms, hit_r, NULL);
+}
+
+enum lru_state
+lru_get_value(struct lru *c, const char *key, size_t klen, uint64_t h,
+    uint64_t now_ms, struct lru_hit *hit_r, struct buf *value_r)
+{
 	struct lru_entry *e = entry_find(c, key, klen, h);
 
 	memset(hit_r, 0, sizeof(*hit_r));
@@ -312,6 +337,12 @@ lru_get(struct lru *c, const char *key, size_t klen, uint64_t h,
 	hit_r->data = e->data;
 	hit_r->stored_ms = e->stored_ms;
 	hit_r->fresh_until_ms = e->fresh_until_ms;
+	if (value_r != NULL) {
+		buf_reset(value_r);
+		if (e->vlen > 0 && buf_append(value_r, e->key + e->klen + 1,
+		    e->vlen) == 0)
+			hit_r->has_value = true;
+	}
 	return now_ms < e->fresh_until_ms ? LRU_FRESH : LRU_STALE;
 }
 

@@ -5,7 +5,8 @@
  * cached answers with per-entry times: the in-process cache tier.
  *
  * Entries hold 32 bits of data (a fact's result, or a whole decision,
- * packed by the caller) and a kind, in one allocation with their key.
+ * packed by the caller), a kind and optionally a value (a found fact's
+ * value, for socketmap answers), in one allocation with their key.
  *
  * Segmented LRU: a new entry goes on probation; a hit on probation
  * promotes it to the protected segment (at most LRU_PROTECTED_PCT of the
@@ -36,10 +37,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/buf.h"
+
 #define LRU_BUCKETS_MIN		64
 #define LRU_PROTECTED_PCT	80	/* of the limits, for entries hit
 					 * at least twice */
 #define LRU_KEY_MAX		2048	/* longer keys are not stored */
+#define LRU_VALUE_MAX		(1024 * 1024)	/* longer values neither */
 
 struct lru;
 
@@ -63,6 +67,8 @@ struct lru_val {
 	uint64_t fresh_until_ms;	/* exclusive */
 	uint64_t stale_until_ms;	/* exclusive, >= fresh_until_ms */
 	size_t	 dom_off, dom_len;	/* the domain span of the key */
+	const char *value;		/* NULL: none */
+	size_t	 vlen;
 };
 
 /* what lru_get finds */
@@ -71,6 +77,7 @@ struct lru_hit {
 	uint32_t data;
 	uint64_t stored_ms;
 	uint64_t fresh_until_ms;
+	bool	 has_value;		/* lru_get_value: *value_r is set */
 };
 
 struct lru_stats {
@@ -83,7 +90,8 @@ struct lru_stats {
 uint64_t lru_hash(uint64_t seed0, uint64_t seed1, const char *key,
 	    size_t klen);
 
-/* lru_entry_size - the bytes an entry with a klen-byte key counts */
+/* lru_entry_size - the bytes an entry with a klen-byte key counts (a
+ * value of vlen bytes counts as vlen + 1 more key bytes) */
 size_t	lru_entry_size(size_t klen);
 
 /* lru_new - an empty cache; limits of 0 make a cache that keeps nothing */
@@ -107,6 +115,13 @@ bool	lru_put(struct lru *c, const char *key, size_t klen, uint64_t hash,
  */
 enum lru_state lru_get(struct lru *c, const char *key, size_t klen,
 	    uint64_t hash, uint64_t now_ms, struct lru_hit *hit_r);
+/*
+ * lru_get_value - lru_get, and the entry's value (if it has one) into
+ * value_r (replacing what it held; has_value says whether it did)
+ */
+enum lru_state lru_get_value(struct lru *c, const char *key, size_t klen,
+	    uint64_t hash, uint64_t now_ms, struct lru_hit *hit_r,
+	    struct buf *value_r);
 /* lru_del - remove key; true if it was there */
 bool	lru_del(struct lru *c, const char *key, size_t klen, uint64_t hash);
 /*

@@ -1194,6 +1194,15 @@ sqlmap_value_ok(const struct sqlmap_needs *n, const char *v)
 	return true;
 }
 
+/* sqlmap_append_cut - append what fits of p[0..n) to out */
+static void
+sqlmap_append_cut(struct buf *out, const char *p, size_t n)
+{
+	size_t	 room = out->max - out->len;
+
+	(void)buf_append(out, p, n < room ? n : room);
+}
+
 enum fact_result
 sqlmap_result(const struct sqlmap *sm, const char *key,
     const char *const *vals, size_t nvals, char **value_r, char **why_r,
@@ -1228,10 +1237,11 @@ sqlmap_result(const struct sqlmap *sm, const char *key,
 			continue;
 		buf_init(&one, 0);
 		sqlmap_subst(&one, sm->result_format, vals[i], key);
-		/* a value too big to keep is still counted and found */
+		/* a value too big to keep is still counted and found, and
+		 * cut to exactly SQLMAP_VALUE_MAX bytes (see sqlmap.h) */
 		if (out.len > 0)
-			(void)buf_append(&out, ",", 1);
-		(void)buf_append(&out, buf_str(&one), one.len);
+			sqlmap_append_cut(&out, ",", 1);
+		sqlmap_append_cut(&out, buf_str(&one), one.len);
 		buf_free(&one);
 		if (sm->expansion_limit > 0 &&
 		    ++expanded > sm->expansion_limit) {

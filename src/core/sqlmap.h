@@ -37,7 +37,11 @@
 #define SQLMAP_HOSTS_MAX	16	/* entries in "hosts =" */
 #define SQLMAP_DOMAINS_MAX	1024	/* entries in "domain =" */
 #define SQLMAP_TEXT_MAX		(64 * 1024)	/* size of a .cf file */
-#define SQLMAP_VALUE_MAX	(64 * 1024)	/* formatted result kept */
+/* the formatted result kept: Postfix's socketmap reply limit
+ * (dict_sockmap.c: DICT_SOCKMAP_DEF_MAX_REPLY). A longer result is cut
+ * to exactly this many bytes, so that a value of this length is known
+ * to be cut (core/smap.c answers it as a lookup error). */
+#define SQLMAP_VALUE_MAX	100000
 
 /* how to reach the database: what the .cf says, kept as written */
 struct sqlmap_conn {

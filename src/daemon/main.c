@@ -54,6 +54,8 @@ struct daemon {
 	struct metrics_server *metrics;
 	struct endpoint_list bound;	/* what the fds are bound to */
 	int	 fds[CONF_LISTEN_MAX];
+	struct endpoint_list sbound;	/* socketmap_listen as bound */
+	int	 sfds[CONF_LISTEN_MAX];
 	struct endpoint ctl_ep;		/* control_listen as bound */
 	int	 ctl_fd;		/* or -1 */
 	struct event *ready_ev;		/* until READY=1 went out */
@@ -384,6 +386,16 @@ main(int argc, char **argv)
 			msg_fatal("%s %s: %s", CONF_NAME(listen),
 			    d.bound.v[i].text, err);
 	}
+	d.sbound = d.cfg->socketmap_listen;
+	for (i = 0; i < d.sbound.n; i++) {
+		char err[LISTEN_ERR_LEN];
+
+		d.sfds[i] = listen_open(&d.sbound.v[i], d.cfg->listen_mode,
+		    sock_gid, err);
+		if (d.sfds[i] < 0)
+			msg_fatal("%s %s: %s", CONF_NAME(socketmap_listen),
+			    d.sbound.v[i].text, err);
+	}
 	open_control(&d);
 	if ((d.base = event_base_new()) == NULL)
 		msg_fatal("event_base_new failed");
@@ -411,11 +423,14 @@ main(int argc, char **argv)
 	msg_info("vrcptd %s starting", VRCPT_VERSION);
 	for (i = 0; i < d.bound.n; i++)
 		msg_info("listening on %s", d.bound.v[i].text);
+	for (i = 0; i < d.sbound.n; i++)
+		msg_info("socketmap on %s", d.sbound.v[i].text);
 	if (d.ctl_fd >= 0)
 		msg_info("control on %s", d.ctl_ep.text);
 	server_raise_nofile(d.cfg);
 	d.start_us = clock_mono_us();
-	d.srv = server_start(d.cfg, d.fds, d.bound.n, d.ctl_fd);
+	d.srv = server_start(d.cfg, d.fds, d.bound.n, d.sfds, d.sbound.n,
+	    d.ctl_fd);
 	if (d.metrics != NULL) {
 		metrics_set_cache(d.metrics, server_cache(d.srv));
 		metrics_set_harvest(d.metrics, server_harvest(d.srv));
@@ -439,10 +454,14 @@ main(int argc, char **argv)
 	/* no new clients from now on; those connected finish (drain) */
 	for (i = 0; i < d.bound.n; i++)
 		listen_unlink(&d.bound.v[i]);
+	for (i = 0; i < d.sbound.n; i++)
+		listen_unlink(&d.sbound.v[i]);
 	metrics_stop(&d.metrics);
 	server_stop(&d.srv);
 	for (i = 0; i < d.bound.n; i++)
 		close(d.fds[i]);
+	for (i = 0; i < d.sbound.n; i++)
+		close(d.sfds[i]);
 	if (d.ctl_fd >= 0)
 		listen_close(&d.ctl_ep, d.ctl_fd);
 	event_free(ev_term);

@@ -168,7 +168,8 @@ cache_redis_dirty(const struct cache *c)
 /* local_get - one entry of kind; FRESH counts only after fresh_after */
 static enum cache_state
 local_get(struct cache *c, const char *ns, const char *key, size_t klen,
-    enum lru_kind kind, uint64_t now_ms, struct lru_hit *hit)
+    enum lru_kind kind, uint64_t now_ms, struct lru_hit *hit,
+    struct buf *vbuf)
 {
 	char	 k[CACHE_LKEY_MAX];
 	struct cache_shard *sh;
@@ -181,7 +182,7 @@ local_get(struct cache *c, const char *ns, const char *key, size_t klen,
 		return CACHE_MISS;
 	sh = shard_of(c, h);
 	pthread_mutex_lock(&sh->lock);
-	st = lru_get(sh->lru, k, len, h, now_ms, hit);
+	st = lru_get_value(sh->lru, k, len, h, now_ms, hit, vbuf);
 	pthread_mutex_unlock(&sh->lock);
 	if (st == LRU_MISS || hit->kind != kind)
 		return CACHE_MISS;
@@ -216,24 +217,27 @@ local_put(struct cache *c, const char *ns, const char *key, size_t klen,
 
 enum cache_state
 cache_local_get(struct cache *c, const char *ns, const char *key,
-    uint64_t now_ms, struct cache_hit *hit_r)
+    uint64_t now_ms, struct cache_hit *hit_r, struct buf *vbuf)
 {
 	struct lru_hit hit;
 	enum cache_state st;
 
 	memset(hit_r, 0, sizeof(*hit_r));
-	st = local_get(c, ns, key, strlen(key), LRU_KIND_FACT, now_ms, &hit);
+	st = local_get(c, ns, key, strlen(key), LRU_KIND_FACT, now_ms, &hit,
+	    vbuf);
 	if (st != CACHE_MISS) {
 		hit_r->result = (enum fact_result)hit.data;
 		hit_r->stored_ms = hit.stored_ms;
+		if (hit.has_value && hit_r->result == FACT_FOUND)
+			hit_r->value = buf_str(vbuf);
 	}
 	return st;
 }
 
 bool
 cache_local_put(struct cache *c, const char *ns, const char *key,
-    uint64_t seq0, enum fact_result result, uint64_t stored_ms,
-    const struct cachefmt_ttl *ttl, uint64_t now_ms)
+    uint64_t seq0, enum fact_result result, const char *value,
+    uint64_t stored_ms, const struct cachefmt_ttl *ttl, uint64_t now_ms)
 {
 	struct lru_val v;
 
@@ -245,6 +249,10 @@ cache_local_put(struct cache *c, const char *ns, const char *key,
 	v.stored_ms = stored_ms;
 	v.fresh_until_ms = stored_ms + cachefmt_ttl_of(ttl, result);
 	v.stale_until_ms = v.fresh_until_ms + ttl->stale_ms;
+	if (result == FACT_FOUND && value != NULL) {
+		v.value = value;
+		v.vlen = strlen(value);
+	}
 	return local_put(c, ns, key, strlen(key), seq0, &v, now_ms);
 }
 
@@ -254,8 +262,8 @@ cache_decision_get(struct cache *c, const char *dns, const char *rcpt,
 {
 	struct lru_hit hit;
 
-	if (local_get(c, dns, rcpt, rlen, LRU_KIND_DECISION, now_ms, &hit) !=
-	    CACHE_FRESH)
+	if (local_get(c, dns, rcpt, rlen, LRU_KIND_DECISION, now_ms, &hit,
+	    NULL) != CACHE_FRESH)
 		return false;
 	*packed_r = hit.data;
 	return true;

@@ -52,6 +52,7 @@
 #include "core/fence.h"
 #include "core/sqlmap.h"
 
+struct buf;
 struct cache;
 struct conf;
 struct sentinel;
@@ -76,11 +77,13 @@ enum cache_state {
 	CACHE_STALE		/* past its TTL, within cache_stale_ttl */
 };
 
-/* a fact the in-process tier holds (no value: the decision needs only
- * found or not found; traces read values from the database) */
+/* a fact the in-process tier holds, with its value (socketmap answers
+ * are the value) */
 struct cache_hit {
 	enum fact_result result;
 	uint64_t stored_ms;
+	const char *value;		/* FOUND: in the caller's buffer, or
+					 * NULL when it was not kept */
 };
 
 /* cache_new - size the in-process tier and start the listeners (each
@@ -101,18 +104,21 @@ bool	cache_redis_dirty(const struct cache *c);
 
 /*
  * cache_local_get - the in-process answer for (ns, key) at now_ms (wall
- * clock). FRESH/STALE fill *hit_r.
+ * clock). FRESH/STALE fill *hit_r; its value is copied into vbuf (the
+ * caller's, reused; hit_r->value points into it).
  */
 enum cache_state cache_local_get(struct cache *c, const char *ns,
-	    const char *key, uint64_t now_ms, struct cache_hit *hit_r);
+	    const char *key, uint64_t now_ms, struct cache_hit *hit_r,
+	    struct buf *vbuf);
 /*
  * cache_local_put - remember an answer stored at stored_ms (ages from
- * Redis are kept), unless seq moved since seq0 (see above). Returns
- * true if stored.
+ * Redis are kept) with its value (FOUND; may be NULL), unless seq moved
+ * since seq0 (see above). Returns true if stored.
  */
 bool	cache_local_put(struct cache *c, const char *ns, const char *key,
-	    uint64_t seq0, enum fact_result result, uint64_t stored_ms,
-	    const struct cachefmt_ttl *ttl, uint64_t now_ms);
+	    uint64_t seq0, enum fact_result result, const char *value,
+	    uint64_t stored_ms, const struct cachefmt_ttl *ttl,
+	    uint64_t now_ms);
 
 /*
  * cache_decision_get - the decision for recipient rcpt[0..rlen) in the

@@ -1,7 +1,8 @@
 /*
  * conn - client connections of the policy server. See conn.h.
  *
- * Depends on: libevent, proto/policy, server/dispatch, util/.
+ * Depends on: libevent, proto/{policy,socketmap}, server/{dispatch,smapreq},
+ * util/.
  * Security: this is where untrusted bytes arrive. Input is capped at
  * CONN_IN_MAX and every request is bounded by the parser's limits on
  * partial input; anything odd closes the connection after a sanitised
@@ -26,6 +27,7 @@
 #include "proto/policy.h"
 #include "server/conn.h"
 #include "server/dispatch.h"
+#include "server/smapreq.h"
 #include "server/stats.h"
 #include "server/worker.h"
 #include "util/clock.h"
@@ -33,7 +35,17 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
+enum conn_after {
+	CONN_AFTER_WAIT,	/* wait for the next event */
+	CONN_AFTER_AGAIN,	/* go on processing now */
+	CONN_AFTER_CLOSED	/* the connection is gone */
+};
+
 static void conn_process(struct conn *c);
+static void conn_process_smap(struct conn *c);
+static enum conn_after conn_after(struct conn *c, bool done, bool partial);
+static void smapreq_start_consume(struct conn *c,
+    const struct socketmap_req *sr, size_t used);
 static void conn_finish(struct conn *c);
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void conn_on_write(evutil_socket_t fd, short what, void *arg);
@@ -150,8 +162,9 @@ conn_shed(struct worker *w, uint64_t now, unsigned limit)
 }
 
 enum conn_accept_status
-conn_accept(struct worker *w, int lfd, bool control)
+conn_accept(struct worker *w, int lfd, enum conn_kind kind)
 {
+	bool	 control = kind == CONN_CONTROL;
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	unsigned long held;
@@ -214,13 +227,17 @@ conn_accept(struct worker *w, int lfd, bool control)
 	c->w = w;
 	c->fd = fd;
 	c->control = control;
+	c->smap = kind == CONN_SOCKETMAP;
 	c->progress_ms = now;
 	atomic_init(&c->shed_key, now);
 	atomic_init(&c->shed, false);
 	conn_peer_name(c, &ss);
 	buf_init(&c->in, CONN_IN_MAX);
-	buf_init(&c->out, CONN_OUT_MAX);
-	c->req = dispatch_req_new(w, c);
+	buf_init(&c->out, c->smap ? CONN_SMAP_OUT_MAX : CONN_OUT_MAX);
+	if (c->smap)
+		c->sreq = smapreq_new(w, c);
+	else
+		c->req = dispatch_req_new(w, c);
 	c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
 	c->wev = event_new(w->base, fd, EV_WRITE | EV_PERSIST, conn_on_write,
 	    c);
@@ -299,6 +316,7 @@ conn_close(struct conn *c)
 	struct worker *w = c->w;
 
 	dispatch_req_free(&c->req);
+	smapreq_free(&c->sreq);
 	event_free(c->rev);
 	event_free(c->wev);
 	pthread_mutex_lock(&w->conns_lock);
@@ -369,7 +387,8 @@ conn_done(struct conn *c, const char *action)
 void
 conn_done_reply(struct conn *c, const char *reply, size_t len)
 {
-	if (buf_append(&c->out, reply, len) < 0)
+	/* conn_process() stops starting requests at half of out.max */
+	if (len > c->out.max / 2 || buf_append(&c->out, reply, len) < 0)
 		msg_panic("conn_done_reply: reply buffer overflow");
 	conn_finish(c);
 }
@@ -398,11 +417,16 @@ conn_finish(struct conn *c)
 static void
 conn_process(struct conn *c)
 {
-	struct policy_req *pr = dispatch_req_pr(c->req);
+	struct policy_req *pr;
 	enum pp_status st;
 	enum pp_error why;
 	size_t used;
 
+	if (c->smap) {
+		conn_process_smap(c);
+		return;
+	}
+	pr = dispatch_req_pr(c->req);
 again:
 	c->in_process = true;
 	st = PP_DONE;
@@ -428,27 +452,141 @@ again:
 		dispatch_start(c->req, c->w->gen);
 	}
 	c->in_process = false;
+	switch (conn_after(c, st == PP_DONE, st == PP_AGAIN)) {
+	case CONN_AFTER_AGAIN:
+		goto again;
+	case CONN_AFTER_WAIT:
+	case CONN_AFTER_CLOSED:
+		break;
+	}
+}
+
+/*
+ * conn_after - what follows a round of conn_process: reading on or not,
+ * the replies written; done: the last parse ended a request (nothing
+ * partial stopped it); partial: it stopped at an incomplete one
+ */
+static enum conn_after
+conn_after(struct conn *c, bool done, bool partial)
+{
 	/* a full buffer with a request in flight: stop reading for now */
 	if (c->eof || (c->busy && c->in.len >= CONN_IN_MAX / 2))
 		event_del(c->rev);
 	else
 		event_add(c->rev, NULL);
 	if (!conn_flush(c))
-		return;
+		return CONN_AFTER_CLOSED;
 	/*
 	 * Stopped at the reply cap and every reply written at once: nothing
 	 * else would wake us (the rest of a pipelined burst may be here
 	 * already, its client waiting for replies), so go on now.
 	 */
-	if (!c->busy && c->out.len == 0 && c->in.len > 0 && st == PP_DONE)
-		goto again;
+	if (!c->busy && c->out.len == 0 && c->in.len > 0 && done)
+		return CONN_AFTER_AGAIN;
 	/*
 	 * After the peer closed its side: once everything complete has been
 	 * answered and written, close; a partial request is dropped.
 	 */
 	if (c->eof && !c->busy && c->out.len == 0 &&
-	    (c->in.len == 0 || st == PP_AGAIN))
+	    (c->in.len == 0 || partial)) {
 		conn_close(c);
+		return CONN_AFTER_CLOSED;
+	}
+	return CONN_AFTER_WAIT;
+}
+
+/*
+ * conn_process_smap - conn_process for a socketmap connection: one
+ * netstring request at a time. A broken netstring cannot be
+ * resynchronised: warn and disconnect (dict_sockmap.c reconnects). A
+ * whole netstring that is not "name key" gets PERM and the connection
+ * goes on.
+ */
+static void
+conn_process_smap(struct conn *c)
+{
+	struct socketmap_req sr;
+	enum socketmap_status st;
+	enum socketmap_error why;
+	struct buf perm;
+	size_t used;
+
+again:
+	c->in_process = true;
+	st = SOCKETMAP_DONE;
+	while (!c->busy && c->in.len > 0 && c->out.len < c->out.max / 2) {
+		st = socketmap_parse(c->in.data, c->in.len, &sr, &used, &why);
+		if (st == SOCKETMAP_AGAIN)
+			break;
+		if (st == SOCKETMAP_ERROR) {
+			static struct log_rate lr;
+
+			msg_warn_rated(&lr, LOG_RATE_OUTAGE_MS,
+			    "%s: socketmap protocol error: %s; disconnecting",
+			    c->peer, socketmap_strerror(why));
+			stats_add(smap_errors, 1);
+			conn_close(c);
+			return;
+		}
+		if (st == SOCKETMAP_BAD) {
+			static struct log_rate lr;
+
+			msg_warn_rated(&lr, LOG_RATE_OUTAGE_MS,
+			    "%s: socketmap: bad request: %s; answering PERM",
+			    c->peer, socketmap_strerror(why));
+			buf_init(&perm, 0);
+			(void)socketmap_format(&perm, SOCKETMAP_PERM,
+			    socketmap_strerror(why),
+			    strlen(socketmap_strerror(why)));
+			(void)buf_append(&c->out, perm.data, perm.len);
+			buf_free(&perm);
+			buf_consume(&c->in, used);
+			c->read_since_ms = c->in.len > 0 ? clock_mono_ms() : 0;
+			stats_add(smap_perm, 1);
+			c->nrequests++;
+			continue;
+		}
+		c->busy = true;
+		c->read_since_ms = 0;
+		atomic_store_explicit(&c->shed_key, 0, memory_order_relaxed);
+		/* the spans live in c->in: consumed once they are copied */
+		/* its reply waits in c->out while in_process is set */
+		smapreq_start_consume(c, &sr, used);
+	}
+	c->in_process = false;
+	switch (conn_after(c, st == SOCKETMAP_DONE || st == SOCKETMAP_BAD,
+	    st == SOCKETMAP_AGAIN)) {
+	case CONN_AFTER_AGAIN:
+		goto again;
+	case CONN_AFTER_WAIT:
+	case CONN_AFTER_CLOSED:
+		break;
+	}
+}
+
+/*
+ * smapreq_start_consume - start the request whose spans lie in c->in,
+ * then drop its bytes. The request copies name and key before it can
+ * answer (smapreq_start), and the reply only lands in c->out while
+ * in_process holds conn_finish back, so consuming after is safe.
+ */
+static void
+smapreq_start_consume(struct conn *c, const struct socketmap_req *sr,
+    size_t used)
+{
+	char	 name[SOCKETMAP_NAME_MAX];
+	char	*key;
+
+	memcpy(name, sr->name, sr->name_len);
+	key = xmalloc(sr->key_len + 1);
+	memcpy(key, sr->key, sr->key_len);
+	key[sr->key_len] = '\0';
+	buf_consume(&c->in, used);
+	/* what is left is the start of the next request */
+	c->read_since_ms = c->in.len > 0 ? clock_mono_ms() : 0;
+	smapreq_start(c->sreq, c->w->gen, name, sr->name_len, key,
+	    sr->key_len);
+	free(key);
 }
 
 static void

@@ -12,15 +12,27 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "proto/socketmap.h"
 #include "util/buf.h"
 
 struct event;
 struct req;
+struct smapreq;
 struct worker;
+
+/* what a listening socket serves */
+enum conn_kind {
+	CONN_POLICY,		/* listen: Postfix's policy protocol */
+	CONN_CONTROL,		/* control_listen: vrcptctl */
+	CONN_SOCKETMAP		/* socketmap_listen: socketmap_table(5) */
+};
 
 #define CONN_IN_MAX	(2 * 64 * 1024)	/* buffered input: two requests at
 					 * POLICY_REQUEST_MAX */
 #define CONN_OUT_MAX	(64 * 1024)	/* buffered replies */
+#define CONN_SMAP_OUT_MAX	(2 * (SOCKETMAP_REPLY_MAX + 16))	/* of a
+					 * socketmap connection: a reply is
+					 * up to SOCKETMAP_REPLY_MAX */
 #define CONN_READ_CHUNK	16384
 #define CONN_PEER_MAX	80
 #define CONN_CONTROL_MAX	8	/* control connections at once */
@@ -34,12 +46,17 @@ struct conn {
 	int	 fd;
 	struct event *rev, *wev;
 	struct buf in, out;
-	struct req *req;		/* its request (dispatch.h), reused */
+	struct req *req;		/* its request (dispatch.h), reused;
+					 * NULL on a socketmap connection */
+	struct smapreq *sreq;		/* a socketmap connection's
+					 * (smapreq.h), else NULL */
 	bool	 busy;			/* a request is running */
 	bool	 in_process;		/* inside conn_process() */
 	bool	 eof;			/* peer closed its side */
 	bool	 control;		/* on control_listen (server/control.h):
 					 * not a policy client */
+	bool	 smap;			/* on socketmap_listen: a client like
+					 * a policy one, another protocol */
 	char	 peer[CONN_PEER_MAX];	/* for log messages */
 	uint64_t nrequests;
 	/* monotonic ms, for the timeouts (conn_sweep) and for choosing
@@ -61,7 +78,9 @@ enum conn_accept_status {
 };
 
 /*
- * conn_accept - accept one client on listening fd lfd. A control
+ * conn_accept - accept one client on listening fd lfd. A socketmap
+ * connection is a client like a policy one (counted, shed, timed out
+ * alike: Postfix's dict_sockmap reconnects and asks again). A control
  * connection (control_listen) is not a policy client: it does not count
  * towards connection_limit, is never shed, and at most CONN_CONTROL_MAX
  * are open at once. At
@@ -76,7 +95,8 @@ enum conn_accept_status {
  * worker's conns_lock, which its worker holds while it adds or closes a
  * connection: the descriptor cannot be another connection's by then.
  */
-enum conn_accept_status conn_accept(struct worker *w, int lfd, bool control);
+enum conn_accept_status conn_accept(struct worker *w, int lfd,
+	    enum conn_kind kind);
 /*
  * conn_sweep - close this worker's connections past their deadline:
  * idle_timeout without a request, io_timeout for a request to arrive
@@ -89,7 +109,8 @@ void	conn_sweep(struct worker *w);
  */
 void	conn_done(struct conn *c, const char *action);
 /* conn_done_reply - the same, with a whole reply formatted by the caller
- * (the control requests: server/control.h); at most CONN_OUT_MAX / 2 */
+ * (the control requests: server/control.h; socketmap replies); at most
+ * half of the connection's output buffer */
 void	conn_done_reply(struct conn *c, const char *reply, size_t len);
 /* conn_close - drop the connection now (cancels its request) */
 void	conn_close(struct conn *c);

@@ -24,6 +24,7 @@
 
 #include "conf/conf.h"
 #include "core/cachefmt.h"
+#include "core/lru.h"
 #include "core/sflight.h"
 #include "server/cache.h"
 #include "server/resolve_int.h"
@@ -129,10 +130,12 @@ resolve_answer_failure(struct resolve_req *rq, struct ritem *it,
 	enum cache_state st;
 
 	if (it->cacheable) {
-		st = cache_local_get(rv->cache, it->ns, it->key, now, &hit);
+		st = cache_local_get(rv->cache, it->ns, it->key, now, &hit,
+		    &rv->vbuf);
 		if (st != CACHE_MISS)
 			resolve_set_stale(it, hit.result, FACT_SRC_CACHE_LOCAL,
-			    NULL, 0, hit.stored_ms);
+			    hit.value, hit.value ? strlen(hit.value) : 0,
+			    hit.stored_ms);
 	}
 	/* used in place of the database's answer: reported stale even if
 	 * within its TTL (it could not be checked) */
@@ -180,17 +183,19 @@ resolve_start(struct resolver *rv, const struct lookup *lks, size_t n,
 		it->cacheable = cachefmt_cacheable(it->key, strlen(it->key));
 		if (!it->cacheable || !cache_local_on(rv->cache))
 			continue;
-		st = cache_local_get(rv->cache, it->ns, it->key, now, &hit);
+		st = cache_local_get(rv->cache, it->ns, it->key, now, &hit,
+		    &rv->vbuf);
 		if (st == CACHE_FRESH && trusted) {
 			stats_add(local_hit, 1);
 			resolve_answer(rq, it, hit.result, FACT_SRC_CACHE_LOCAL,
-			    NULL, NULL, false, now > hit.stored_ms ?
+			    hit.value, NULL, false, now > hit.stored_ms ?
 			    now - hit.stored_ms : 0);
 		} else {
 			stats_add(local_miss, 1);
 			if (st != CACHE_MISS)
 				resolve_set_stale(it, hit.result,
-				    FACT_SRC_CACHE_LOCAL, NULL, 0,
+				    FACT_SRC_CACHE_LOCAL, hit.value,
+				    hit.value ? strlen(hit.value) : 0,
 				    hit.stored_ms);
 		}
 	}
@@ -285,6 +290,8 @@ resolver_new(struct event_base *base, const struct conf *cfg,
 	struct resolver *rv = xcalloc(1, sizeof(*rv));
 	size_t	 i;
 
+	buf_init(&rv->vbuf, LRU_VALUE_MAX);
+
 	rv->base = base;
 	rv->cfg = cfg;
 	rv->cache = cache;
@@ -359,5 +366,6 @@ resolver_free(struct resolver **rvp)
 	event_free(rv->ready_ev);
 	event_free(rv->replay_ev);
 	free(rv->ns);
+	buf_free(&rv->vbuf);
 	free(rv);
 }

@@ -66,8 +66,8 @@ flight_fill(struct flight *fl, enum fact_result r, const char *value)
 
 	if (r == FACT_UNAVAILABLE || !cachefmt_cacheable(fl->key, klen))
 		return;
-	cache_local_put(rv->cache, ns, fl->key, fl->seq0, r, now, &rv->ttl,
-	    now);
+	cache_local_put(rv->cache, ns, fl->key, fl->seq0, r, value, now,
+	    &rv->ttl, now);
 	life = cachefmt_ttl_of(&rv->ttl, r);
 	if (rv->rc == NULL || !fl->tagged || life == 0 ||
 	    cache_redis_dirty(rv->cache) || cache_seq(rv->cache) != fl->seq0)

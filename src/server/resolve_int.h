@@ -20,6 +20,7 @@
 #include "core/sqlmap.h"
 #include "server/resolve.h"
 #include "store/db.h"
+#include "util/buf.h"
 
 struct cache;
 struct rcache;
@@ -63,6 +64,7 @@ struct ritem {
 	bool	 done;
 	struct flight *fl;		/* waiting for it */
 	bool	 tagged;		/* Redis epochs read */
+	bool	 new_depoch;		/* depoch is one we proposed */
 	uint64_t epoch, depoch;
 	bool	 behind;		/* the answer is from a standby
 					 * behind a change (resolve_fact) */
@@ -106,6 +108,8 @@ struct resolver {
 	LIST_HEAD(, flight) replay_wait;	/* to ask again */
 	struct event *replay_ev;		/* ... at the next poll */
 	uint64_t replay_wait_us;		/* db_replay_wait, bounded */
+	struct buf vbuf;			/* values read from the
+						 * in-process tier, reused */
 };
 
 /* resolve_answer - hand one fact over; queue "done" when it was the last */

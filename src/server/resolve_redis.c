@@ -38,6 +38,30 @@ redis_new_depoch(struct resolver *rv, const char *key)
 	return e;
 }
 
+/*
+ * redis_same_depoch - the epoch proposed in this request for the domain
+ * of it's key, or 0
+ */
+static uint64_t
+redis_same_depoch(const struct resolve_req *rq, const struct ritem *it)
+{
+	size_t	 off, len, o2, l2, i, klen = strlen(it->key);
+	const struct ritem *p;
+
+	cachefmt_key_domain(it->key, klen, &off, &len);
+	for (i = 0; i < rq->n; i++) {
+		p = &rq->it[i];
+		if (p == it)
+			break;
+		if (!p->new_depoch)
+			continue;
+		cachefmt_key_domain(p->key, strlen(p->key), &o2, &l2);
+		if (l2 == len && memcmp(p->key + o2, it->key + off, len) == 0)
+			return p->depoch;
+	}
+	return 0;
+}
+
 /* redis_item - one item's part of the Redis answer */
 static void
 redis_item(struct resolve_req *rq, struct ritem *it, uint64_t epoch,
@@ -56,8 +80,14 @@ redis_item(struct resolve_req *rq, struct ritem *it, uint64_t epoch,
 		return;		/* not ours: no tags, no fill */
 	case CACHEFMT_J_NO_DEPOCH:
 		/* make the domain one; our fill carries it (if another
-		 * reader's SET NX wins, that fill is just a later miss) */
-		depoch = redis_new_depoch(rv, it->key);
+		 * reader's SET NX wins, that fill is just a later miss).
+		 * Keys of one domain in this request share one proposal:
+		 * with one each, all fills but the first would miss for
+		 * every other instance of the fleet. */
+		depoch = redis_same_depoch(rq, it);
+		if (depoch == 0)
+			depoch = redis_new_depoch(rv, it->key);
+		it->new_depoch = true;
 		it->tagged = true;
 		it->epoch = epoch;
 		it->depoch = depoch;
@@ -85,7 +115,7 @@ redis_item(struct resolve_req *rq, struct ritem *it, uint64_t epoch,
 	/* in-process too, with its age, unless an invalidation came in
 	 * meanwhile (then the record may be the old one) */
 	cache_local_put(rv->cache, it->ns, it->key, rq->rseq, rec.result,
-	    rec.stored_ms, &rv->ttl, now);
+	    value, rec.stored_ms, &rv->ttl, now);
 	if (cachefmt_age(&rv->ttl, rec.result, rec.stored_ms, now) ==
 	    CACHEFMT_FRESH && trusted) {
 		stats_add(redis_hit, 1);

@@ -140,6 +140,12 @@ worker_listen_on(struct worker *w, bool on)
 		else
 			event_del(w->listen_evs[i]);
 	}
+	for (i = 0; i < w->nsmap; i++) {
+		if (on)
+			event_add(w->smap_evs[i], NULL);
+		else
+			event_del(w->smap_evs[i]);
+	}
 	if (w->ctl_ev != NULL) {
 		if (on)
 			event_add(w->ctl_ev, NULL);
@@ -187,7 +193,7 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	if (conn_accept(w, fd, false) == CONN_ACCEPT_NOFDS)
+	if (conn_accept(w, fd, CONN_POLICY) == CONN_ACCEPT_NOFDS)
 		worker_accept_pause(w, errno);
 }
 
@@ -196,7 +202,16 @@ worker_on_accept_ctl(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	if (conn_accept(w, fd, true) == CONN_ACCEPT_NOFDS)
+	if (conn_accept(w, fd, CONN_CONTROL) == CONN_ACCEPT_NOFDS)
+		worker_accept_pause(w, errno);
+}
+
+static void
+worker_on_accept_smap(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (conn_accept(w, fd, CONN_SOCKETMAP) == CONN_ACCEPT_NOFDS)
 		worker_accept_pause(w, errno);
 }
 
@@ -348,7 +363,8 @@ server_raise_nofile(const struct conf *cfg)
 }
 
 struct server *
-server_start(struct conf *cfg, const int *fds, size_t nfds, int ctl_fd)
+server_start(struct conf *cfg, const int *fds, size_t nfds,
+    const int *smap_fds, size_t nsmap, int ctl_fd)
 {
 	struct server *srv = xcalloc(1, sizeof(*srv));
 	sigset_t all, old;
@@ -421,6 +437,16 @@ server_start(struct conf *cfg, const int *fds, size_t nfds, int ctl_fd)
 			w->listen_evs[j] = event_new(w->base, fds[j],
 			    EV_READ | EV_PERSIST, worker_on_accept, w);
 			event_add(w->listen_evs[j], NULL);
+		}
+		w->nsmap = nsmap;
+		w->smap_evs = xcalloc(nsmap ? nsmap : 1,
+		    sizeof(struct event *));
+		for (j = 0; j < nsmap; j++) {
+			w->smap_evs[j] = event_new(w->base, smap_fds[j],
+			    EV_READ | EV_PERSIST, worker_on_accept_smap, w);
+			if (w->smap_evs[j] == NULL)
+				msg_fatal("event_new: out of memory");
+			event_add(w->smap_evs[j], NULL);
 		}
 		/* the admin's few connections: one worker is plenty */
 		if (ctl_fd >= 0 && i == 0) {
@@ -514,6 +540,9 @@ server_stop(struct server **srvp)
 		for (j = 0; j < w->nlisten; j++)
 			event_free(w->listen_evs[j]);
 		free(w->listen_evs);
+		for (j = 0; j < w->nsmap; j++)
+			event_free(w->smap_evs[j]);
+		free(w->smap_evs);
 		if (w->ctl_ev != NULL)
 			event_free(w->ctl_ev);
 		event_free(w->notify_ev);

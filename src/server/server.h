@@ -35,13 +35,14 @@ struct server;
 
 /*
  * server_start - start cfg->workers (0: one per online CPU) threads
- * serving the listening fds, and the control socket ctl_fd (-1: none;
+ * serving the listening fds (policy), smap_fds (socketmap_listen) and
+ * the control socket ctl_fd (-1: none;
  * see server/control.h). The fds are borrowed: the caller closes them
  * after server_stop. Takes a reference to cfg. Never fails but
  * fatally.
  */
 struct server *server_start(struct conf *cfg, const int *fds, size_t nfds,
-	    int ctl_fd);
+	    const int *smap_fds, size_t nsmap, int ctl_fd);
 /* server_reload - hand every worker a new configuration (takes a ref) */
 void	server_reload(struct server *srv, struct conf *cfg);
 /*

@@ -46,6 +46,17 @@ X(conns_timeout, STATS_COUNTER, "vrcpt_connections_closed_total",	\
 X(req_rcpt, STATS_COUNTER, "vrcpt_requests_total", "state=\"rcpt\"",	\
     "Policy requests by protocol state.")				\
 X(req_other, STATS_COUNTER, "vrcpt_requests_total", "state=\"other\"", "") \
+X(smap_found, STATS_COUNTER, "vrcpt_socketmap_requests_total",	\
+    "result=\"ok\"",							\
+    "Socketmap requests by the answer given.")				\
+X(smap_notfound, STATS_COUNTER, "vrcpt_socketmap_requests_total",	\
+    "result=\"notfound\"", "")						\
+X(smap_temp, STATS_COUNTER, "vrcpt_socketmap_requests_total",		\
+    "result=\"temp\"", "")						\
+X(smap_perm, STATS_COUNTER, "vrcpt_socketmap_requests_total",		\
+    "result=\"perm\"", "")						\
+X(smap_errors, STATS_COUNTER, "vrcpt_socketmap_protocol_errors_total", "",\
+    "Socketmap connections dropped for broken netstrings.")		\
 X(rcpt, STATS_COUNTER, "vrcpt_rcpt_decided_total", "",			\
     "RCPT requests decided.")						\
 X(warn_only, STATS_COUNTER, "vrcpt_warn_only_total", "",		\

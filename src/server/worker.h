@@ -53,6 +53,8 @@ struct worker {
 	const int *listen_fds;
 	size_t	 nlisten;
 	struct event **listen_evs;
+	size_t	 nsmap;			/* socketmap_listen sockets */
+	struct event **smap_evs;
 	struct event *ctl_ev;		/* control_listen (worker 0), or NULL */
 	unsigned nctl;			/* control connections open */
 	int	 notify_rd, notify_wr;	/* main -> worker wakeups */

@@ -13,9 +13,12 @@
 #            its pgsql: maps as the README says (trivial-rewrite still
 #            asks them which class a domain is)
 #   vrcptd-proxy  the same with the main.cf maps as proxy:pgsql:
+#   socketmap  Postfix's own check (reject_unlisted_recipient), every
+#            main.cf map a socketmap: table answered by the same vrcptd
+#            (socketmap_listen; README "Postfix's maps from vrcptd")
 #
 #   make bench-postfix [BENCH_PF_SIZES=100000] [BENCH_PF_CONC="4 8 16 32 64"]
-#       [BENCH_PF_VARIANTS="none native proxy vrcptd vrcptd-proxy"]
+#       [BENCH_PF_VARIANTS="none native proxy vrcptd vrcptd-proxy socketmap"]
 #       [BENCH_SECONDS=5]
 #       [BENCH_PF_RCPTS=10] [BENCH_PF_MSGS=10] [BUILD= | VRCPTD=]
 #
@@ -45,7 +48,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 SIZES=${BENCH_PF_SIZES:-100000}
 CONC=${BENCH_PF_CONC:-4 8 16 32 64}
-VARIANTS=${BENCH_PF_VARIANTS:-none native proxy vrcptd vrcptd-proxy}
+VARIANTS=${BENCH_PF_VARIANTS:-none native proxy vrcptd vrcptd-proxy socketmap}
 SECS=${BENCH_SECONDS:-5}
 PER_MSG=${BENCH_PF_RCPTS:-10}
 PER_SESSION=${BENCH_PF_MSGS:-10}
@@ -74,6 +77,13 @@ pf_variant() {
 	vrcptd*) pf_new "$dir" policy "$port" "$MAPS" "unix:$VSOCK" ;;
 	*)	pf_new "$dir" native "$port" "$MAPS" ;;
 	esac || exit 1
+	if [ "$v" = socketmap ]; then
+		m=socketmap:unix:$SMSOCK
+		pf_set "$dir" \
+		    "virtual_mailbox_domains = $m:virtual_mailbox_domains" \
+		    "virtual_mailbox_maps = $m:virtual_mailbox_maps" \
+		    "virtual_alias_maps = $m:virtual_alias_maps" || exit 1
+	fi
 	PF_DIRS+=("$dir")
 	# the load's needs: many sessions from 127.0.0.1, many rejects
 	pf_set "$dir" 'default_process_limit = 150' \
@@ -112,7 +122,7 @@ pf_point() {
 	[ "$v" = none ] && check=
 	# vrcptd's own connections count only where it is asked
 	case $v in
-	vrcptd*) BENCH_BACKENDS_EXTRA= ;;
+	vrcptd*|socketmap) BENCH_BACKENDS_EXTRA= ;;
 	*)	BENCH_BACKENDS_EXTRA="AND application_name NOT LIKE 'vrcptd%'" ;;
 	esac
 	base=$(backends_now)
@@ -132,7 +142,7 @@ pf_point() {
 	done
 	# vrcptd's backends stay: wait until they have counted theirs
 	case $v in
-	vrcptd*) sleep "$BENCH_PGSTAT_SETTLE" ;;
+	vrcptd*|socketmap) sleep "$BENCH_PGSTAT_SETTLE" ;;
 	esac
 	x1=$(bench_xact)
 	OFF=$(bench_field "$out" next)
@@ -158,6 +168,7 @@ variant_name() {
 	proxy)	echo "proxy:pgsql: maps" ;;
 	vrcptd)	echo "vrcptd (policy), main.cf pgsql: maps" ;;
 	vrcptd-proxy) echo "vrcptd (policy), main.cf proxy:pgsql: maps" ;;
+	socketmap) echo "Postfix's check, main.cf maps socketmap: to vrcptd" ;;
 	*)	echo "$1" ;;
 	esac
 }
@@ -200,8 +211,10 @@ for N in $SIZES; do
 	chmod 644 "$TMP/domains-$N"
 	WARM_S=-
 	case " $VARIANTS " in
-	*" vrcptd"*)
-		bench_vrcptd_cf vrcptd "" >"$TMP/vrcptd.cf"
+	*" vrcptd"*|*" socketmap "*)
+		SMSOCK=$TMP/vrcptd-smap.sock
+		bench_vrcptd_cf vrcptd "socketmap_listen = unix:$SMSOCK
+listen_mode = 0666" >"$TMP/vrcptd.cf"
 		bench_vrcptd vrcptd "$TMP/vrcptd.cf"
 		"$TMP/policyload" -s "unix:$VSOCK" -c 64 -n "$NKEYS" \
 		    -f "$RCPTS" -x -D 1800 >"$TMP/warm-$N" 2>&1 ||
@@ -221,7 +234,7 @@ for N in $SIZES; do
 		done
 	done
 	case " $VARIANTS " in
-	*" vrcptd"*) bench_vrcptd_stop ;;
+	*" vrcptd"*|*" socketmap "*) bench_vrcptd_stop ;;
 	esac
 	report
 	bench_dataset_drop

@@ -20,7 +20,8 @@
 #   e2e.pl batch DIR              DIR/batch.ids and DIR/batch.cases: the
 #                                 one-transaction run
 #   e2e.pl toolinput DIR PATH     the syslog of PATH (native, policy,
-#                                 milter, warn, down) for pflogsumm and
+#                                 milter, warn, down, socketmap) for
+#                                 pflogsumm and
 #                                 fail2ban:
 #                                 Postfix's and vrcpt's lines of main/
 #                                 and batch/, merged by time
@@ -31,7 +32,8 @@
 # run), replies.NAME (one line per case), main/, div/ and batch/ (what
 # the logs got during the cases without and with a deliberate difference
 # and during the one-transaction run: native.maillog, policy.maillog,
-# milter.maillog, warn.maillog, down.maillog, vrcptd.log, vrcptd-m.log,
+# milter.maillog, warn.maillog, down.maillog, socketmap.maillog,
+# vrcptd.log, vrcptd-m.log,
 # milter.log, vrcptd-warn.log), vrcptd-cache.log, pflogsumm.PATH,
 # fail2ban.PATH. Or, for "check", one of run.sh's runs with another
 # client (v-sasl/, v-trusted/): the same layout, and "variant" (its name)
@@ -167,9 +169,9 @@ sub read_diffs {
 		die "$path:$n: no case $id in the corpus\n" unless $known{$id};
 		for my $pv (split /,/, $paths) {
 			my ($p, $v) = split /@/, $pv, 2;
-			die "$path:$n: path must be policy, milter, warn " .
-			    "or down, optionally \@run\n" unless $p =~
-			    /^(?:policy|milter|warn|down)$/x &&
+			die "$path:$n: path must be policy, milter, warn, " .
+			    "down or socketmap, optionally \@run\n" unless
+			    $p =~ /^(?:policy|milter|warn|down|socketmap)$/x &&
 			    (!defined $v || $v =~ /^[a-z0-9]+$/);
 			next if defined $v && ($variant // '') ne $v;
 			die "$path:$n: $id/$p listed twice\n"
@@ -407,7 +409,8 @@ sub check {
 
 	# --- replies -----------------------------------------------------
 	my @nat = read_replies("$dir/replies.native", $n);
-	my @paths = grep { -e "$dir/replies.$_" } qw(policy milter warn down);
+	my @paths = grep { -e "$dir/replies.$_" } qw(policy milter warn down
+	    socketmap);
 	my %rep = map { $_ => [read_replies("$dir/replies.$_", $n)] } @paths;
 	for my $i (0 .. $n - 1) {
 		my $c = $cases[$i];
@@ -717,7 +720,8 @@ sub toolinput {
 	    policy => ['policy.maillog', 'vrcptd.log'],
 	    milter => ['milter.maillog', 'milter.log', 'vrcptd-m.log'],
 	    warn => ['warn.maillog', 'vrcptd-warn.log'],
-	    down => ['down.maillog']);
+	    down => ['down.maillog'],
+	    socketmap => ['socketmap.maillog']);
 	my %mon = (Jan => 1, Feb => 2, Mar => 3, Apr => 4, May => 5, Jun => 6,
 	    Jul => 7, Aug => 8, Sep => 9, Oct => 10, Nov => 11, Dec => 12);
 	my @keyed;

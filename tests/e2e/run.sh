@@ -33,6 +33,9 @@
 #                      warn_if_reject = yes
 #   Postfix "down"     deploy/postfix-main.cf, no vrcptd behind it (its
 #                      default_action)
+#   Postfix "socketmap" native, with every map of COMMON a socketmap:
+#                      table answered by vrcptd-s (socketmap_listen;
+#                      README "Postfix's maps from vrcptd")
 #   "native-t", "policy-t", "milter-t": native, policy, milter with
 #                      mynetworks = 127.0.0.0/8 (the test client)
 #   two Postfix "outage" instances (static domain lists, nothing from
@@ -256,8 +259,10 @@ if [ "$record" = 0 ]; then
 	vrcptd_cf vrcptd-u "smtputf8_enable = no"
 	vrcptd_cf vrcptd-m-u "milter_listen = unix:$WORK/milter-u.sock" \
 	    "milter_log_reject = yes" "smtputf8_enable = no"
+	# Postfix's own check with its maps from vrcptd (socketmap)
+	vrcptd_cf vrcptd-s "socketmap_listen = unix:$WORK/smap.sock"
 	for n in vrcptd-m vrcptd-warn vrcptd-defer vrcptd-dunno vrcptd-u \
-	    vrcptd-m-u; do
+	    vrcptd-m-u vrcptd-s; do
 		vrcptd_start "$WORK/$n.cf" "$WORK/$n.sock" || finish
 	done
 	if [ "$HAVE_MILTER" = 1 ]; then
@@ -385,6 +390,15 @@ if [ "$record" = 0 ]; then
 	# per RCPT: Postfix's pause between tries only slows the run)
 	instance down policy policy "unix:$WORK/nowhere.sock" \
 	    "smtpd_policy_service_try_limit = 1"
+	# native with every map a socketmap to vrcptd-s
+	SM=socketmap:unix:$WORK/smap.sock
+	instance socketmap native native "" \
+	    "virtual_mailbox_domains = $SM:virtual_mailbox_domains" \
+	    "virtual_mailbox_maps = $SM:virtual_mailbox_maps" \
+	    "virtual_alias_maps = $SM:virtual_alias_maps" \
+	    "virtual_alias_domains = $SM:virtual_alias_domains" \
+	    "relay_domains = $SM:relay_domains" \
+	    "relay_recipient_maps = $SM:relay_recipient_maps"
 	# the trusted client: the same three with the client in mynetworks
 	instance native-t native native "" "mynetworks = $TRUSTED_NETWORKS"
 	instance policy-t policy policy "unix:$WORK/vrcptd.sock" \
@@ -483,7 +497,7 @@ sessions() {
 main_paths=(native)
 [ "$record" = 0 ] && main_paths+=(policy)
 [ "$HAVE_MILTER" = 1 ] && main_paths+=(milter)
-[ "$record" = 0 ] && main_paths+=(warn down)
+[ "$record" = 0 ] && main_paths+=(warn down socketmap)
 t0=$SECONDS
 if [ "$record" = 1 ]; then
 	sessions "$CASES" replies native -- -e -h "$HELO"

@@ -434,6 +434,66 @@ START_TEST(test_random)
 }
 END_TEST
 
+/*
+ * Values (socketmap answers are a fact's value): kept whole with the
+ * entry, counted in its bytes, replaced with it, absent for an entry
+ * stored without one; a value over LRU_VALUE_MAX is not stored at all.
+ */
+START_TEST(test_kept_values)
+{
+	struct lru *c = lru_new(100, 1 << 22);
+	struct lru_val v;
+	struct lru_hit hit;
+	struct buf b;
+	const char *k = "john@example.com";
+	char	*big;
+
+	buf_init(&b, 0);
+	memset(&v, 0, sizeof(v));
+	v.kind = LRU_KIND_FACT;
+	v.stored_ms = 10;
+	v.fresh_until_ms = 100;
+	v.stale_until_ms = 200;
+	v.value = "a@x,b@y";
+	v.vlen = 7;
+	ck_assert(lru_put(c, k, strlen(k), h(k, strlen(k)), &v, 10));
+	ck_assert_uint_eq(lru_bytes(c), lru_entry_size(strlen(k) + 8));
+	ck_assert_int_eq(lru_get_value(c, k, strlen(k), h(k, strlen(k)), 20,
+	    &hit, &b), LRU_FRESH);
+	ck_assert(hit.has_value);
+	ck_assert_str_eq(buf_str(&b), "a@x,b@y");
+	/* stale: still with its value */
+	ck_assert_int_eq(lru_get_value(c, k, strlen(k), h(k, strlen(k)), 150,
+	    &hit, &b), LRU_STALE);
+	ck_assert_str_eq(buf_str(&b), "a@x,b@y");
+	/* replaced without a value: none, and the bytes follow */
+	v.value = NULL;
+	v.vlen = 0;
+	ck_assert(lru_put(c, k, strlen(k), h(k, strlen(k)), &v, 10));
+	ck_assert_uint_eq(lru_bytes(c), lru_entry_size(strlen(k)));
+	ck_assert_int_eq(lru_get_value(c, k, strlen(k), h(k, strlen(k)), 20,
+	    &hit, &b), LRU_FRESH);
+	ck_assert(!hit.has_value);
+	ck_assert_uint_eq(b.len, 0);
+	/* lru_get wants no value: fine either way */
+	ck_assert_int_eq(lru_get(c, k, strlen(k), h(k, strlen(k)), 20, &hit),
+	    LRU_FRESH);
+	/* too long: not stored, and the old entry is gone */
+	big = malloc(LRU_VALUE_MAX + 1);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'v', LRU_VALUE_MAX + 1);
+	v.value = big;
+	v.vlen = LRU_VALUE_MAX + 1;
+	ck_assert(!lru_put(c, k, strlen(k), h(k, strlen(k)), &v, 10));
+	ck_assert_int_eq(lru_get(c, k, strlen(k), h(k, strlen(k)), 20, &hit),
+	    LRU_MISS);
+	ck_assert_uint_eq(lru_bytes(c), 0);
+	free(big);
+	buf_free(&b);
+	lru_free(&c);
+}
+END_TEST
+
 static Suite *
 lru_suite(void)
 {
@@ -451,6 +511,7 @@ lru_suite(void)
 	tcase_add_test(tc, test_binary_keys);
 	tcase_add_test(tc, test_scan_resistance);
 	tcase_add_test(tc, test_random);
+	tcase_add_test(tc, test_kept_values);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,127 @@
+/*
+ * fuzz_socketmap - libFuzzer target for the socketmap netstring codec.
+ *
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c17 \
+ *	-D_GNU_SOURCE -Isrc tests/fuzz/fuzz_socketmap.c src/proto/socketmap.c \
+ *	src/util/buf.c src/util/xalloc.c src/util/log.c src/util/clock.c \
+ *	-o fuzz_socketmap
+ *   ./fuzz_socketmap -max_len=20000 tests/fuzz/corpus/socketmap
+ *
+ * The input is a byte stream from a client, parsed the way vrcptd does,
+ * request after request. Invariants: a DONE request is a whole netstring
+ * (digits, ':', bytes, ','), no longer than SOCKETMAP_NETSTRING_MAX, its
+ * name non-empty, without space or NUL, at most SOCKETMAP_NAME_MAX,
+ * name and key inside it; every strict prefix of it is AGAIN; BAD
+ * consumes a whole netstring too; AGAIN only happens below
+ * SOCKETMAP_NETSTRING_MAX bytes; ERROR has a reason. Each reply kind
+ * formats into a netstring that the parser reads back whole.
+ * Violations abort.
+ *
+ * tests/unit/check_socketmap.c includes this file to replay the corpus
+ * under `make check` without clang.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/socketmap.h"
+#include "util/buf.h"
+
+#define SFUZZ_ASSERT(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
+		    __FILE__, __LINE__, #cond);				\
+		abort();						\
+	}								\
+} while (0)
+
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* sfuzz_reply - a reply made of the key reads back as one netstring */
+static void
+sfuzz_reply(const struct socketmap_req *req)
+{
+	static const enum socketmap_reply kinds[] = { SOCKETMAP_OK,
+	    SOCKETMAP_NOTFOUND, SOCKETMAP_TEMP, SOCKETMAP_TIMEOUT,
+	    SOCKETMAP_PERM };
+	struct socketmap_req back;
+	enum socketmap_error why;
+	struct buf out;
+	size_t	 i, used;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		buf_init(&out, 0);
+		SFUZZ_ASSERT(socketmap_format(&out, kinds[i], req->key,
+		    req->key_len) == 0);
+		/* a reply is a netstring: it parses, as far as the framing
+		 * goes, unless it is longer than a request may be */
+		if (out.len <= SOCKETMAP_NETSTRING_MAX) {
+			enum socketmap_status st = socketmap_parse(out.data,
+			    out.len, &back, &used, &why);
+
+			SFUZZ_ASSERT(st == SOCKETMAP_DONE ||
+			    st == SOCKETMAP_BAD);
+			SFUZZ_ASSERT(used == out.len);
+		}
+		SFUZZ_ASSERT(out.data[out.len - 1] == ',');
+		buf_free(&out);
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *p = (const char *)data;
+	struct socketmap_req req, again;
+	enum socketmap_error why, why2;
+	enum socketmap_status st;
+	size_t	 off = 0, rem, used, used2, k;
+
+	while (off < size) {
+		rem = size - off;
+		st = socketmap_parse(p + off, rem, &req, &used, &why);
+		switch (st) {
+		case SOCKETMAP_DONE:
+			SFUZZ_ASSERT(why == SOCKETMAP_ERR_NONE);
+			SFUZZ_ASSERT(used > 0 && used <= rem);
+			SFUZZ_ASSERT(used <= SOCKETMAP_NETSTRING_MAX);
+			SFUZZ_ASSERT(p[off + used - 1] == ',');
+			SFUZZ_ASSERT(req.name_len > 0 &&
+			    req.name_len <= SOCKETMAP_NAME_MAX);
+			SFUZZ_ASSERT(memchr(req.name, ' ', req.name_len) ==
+			    NULL);
+			SFUZZ_ASSERT(memchr(req.name, '\0', req.name_len) ==
+			    NULL);
+			SFUZZ_ASSERT(memchr(req.key, '\0', req.key_len) ==
+			    NULL);
+			SFUZZ_ASSERT(req.name > p + off && req.key +
+			    req.key_len == p + off + used - 1);
+			SFUZZ_ASSERT(req.key == req.name + req.name_len + 1);
+			/* every strict prefix is incomplete (a few) */
+			for (k = 0; k < used; k += 1 + used / 16) {
+				SFUZZ_ASSERT(socketmap_parse(p + off, k,
+				    &again, &used2, &why2) ==
+				    SOCKETMAP_AGAIN);
+			}
+			sfuzz_reply(&req);
+			off += used;
+			break;
+		case SOCKETMAP_BAD:
+			SFUZZ_ASSERT(why != SOCKETMAP_ERR_NONE);
+			SFUZZ_ASSERT(used > 0 && used <= rem);
+			SFUZZ_ASSERT(p[off + used - 1] == ',');
+			off += used;
+			break;
+		case SOCKETMAP_AGAIN:
+			SFUZZ_ASSERT(rem < SOCKETMAP_NETSTRING_MAX);
+			return 0;
+		case SOCKETMAP_ERROR:
+			SFUZZ_ASSERT(why != SOCKETMAP_ERR_NONE);
+			SFUZZ_ASSERT(socketmap_strerror(why) != NULL);
+			return 0;
+		}
+	}
+	return 0;
+}
