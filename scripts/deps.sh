@@ -3,11 +3,13 @@
 #
 #   scripts/deps.sh build   compile vrcptd, vrcptctl, vrcpt-milter and
 #                           the unit tests
+#   scripts/deps.sh fuzz    build + clang and libFuzzer ("make fuzz")
 #   scripts/deps.sh run     build + PostgreSQL 15 and Redis ("make run")
 #   scripts/deps.sh check   run + what the tests drive: Postfix with pgsql
 #                           maps, swaks, pflogsumm, fail2ban (its
 #                           fail2ban-regex checks deploy/ filters),
-#                           miltertest, valgrind ("make check"; default)
+#                           miltertest, valgrind, clang and libFuzzer
+#                           ("make check"; default)
 #
 # Decides with dpkg-query what is missing; prints nothing and exits 0
 # when nothing is. As root it runs "apt-get update" once and installs the
@@ -26,18 +28,21 @@ BUILD_PKGS="build-essential pkg-config libpq-dev libevent-dev libhiredis-dev
     check libmilter-dev"
 RUN_PKGS="postgresql redis-server"
 CHECK_PKGS="postfix postfix-pgsql swaks pflogsumm fail2ban miltertest valgrind"
+# clang with its runtime libraries: libclang_rt.fuzzer, asan, ubsan
+FUZZ_PKGS="clang libclang-rt-dev"
 PG_BIN=/usr/lib/postgresql/15/bin
 POLICY_RC=/usr/sbin/policy-rc.d
 
 mode=${1:-check}
 case $mode in
 build)	want="$BUILD_PKGS" ;;
+fuzz)	want="$BUILD_PKGS $FUZZ_PKGS" ;;
 run)	want="$BUILD_PKGS $RUN_PKGS" ;;
-check)	want="$BUILD_PKGS $RUN_PKGS $CHECK_PKGS" ;;
+check)	want="$BUILD_PKGS $RUN_PKGS $CHECK_PKGS $FUZZ_PKGS" ;;
 -h|--help|help)
 	sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 	exit 0 ;;
-*)	echo "usage: $0 [build|run|check]" >&2
+*)	echo "usage: $0 [build|fuzz|run|check]" >&2
 	exit 2 ;;
 esac
 

@@ -1,0 +1,263 @@
+/*
+ * fuzz_cachefmt - libFuzzer target for what the cache tiers read back
+ * from outside (core/cachefmt.c): Redis records, epochs and NOTIFY
+ * invalidation payloads, and what an invalidation does to the
+ * in-process tier (core/lru.c).
+ *
+ *   make fuzz FUZZ_TARGETS=cachefmt	(build/fuzz/fuzz_cachefmt)
+ *
+ * Input: one byte of switches, then the rest. The rest is parsed as a
+ * Redis record (binary-safe, by length), as a decimal epoch, and up to
+ * its first NUL as a NOTIFY payload; the bytes after that NUL, split at
+ * the next NUL, are a lookup key and a value for the round trips.
+ *
+ * Invariants (a violation aborts):
+ *   - a record that parses is one cachefmt_rec_format() writes: writing
+ *     its fields again gives the same bytes; a tombstone likewise; a
+ *     FOUND record has a value (at most CACHEFMT_VALUE_MAX bytes, no NUL)
+ *     and a NOT_FOUND record none; the value lies inside the input;
+ *   - an epoch parses exactly when it is 1..20 digits that fit in 64
+ *     bits, and prints back the same (leading zeros aside);
+ *   - format -> parse gives back what was formatted, for any value;
+ *   - a payload parses exactly when it is "all", "a:<key>" or
+ *     "d:<domain>" (non-empty) within CACHEFMT_PAYLOAD_MAX, and
+ *     applied to an in-process cache holding the key it drops the key
+ *     ("a:"), every key of the domain ("d:") or everything ("all"),
+ *     and nothing else.
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cachefmt.h"
+#include "core/lru.h"
+#include "fuzz.h"
+#include "util/xalloc.h"
+
+#define FC_U64_DIGITS	20	/* digits of UINT64_MAX */
+#define FC_NOW_MS	1700000000000ULL
+#define FC_TTL_MS	60000ULL
+
+static void
+fc_record(const char *s, size_t len)
+{
+	struct cachefmt_rec r;
+	char	*again;
+	size_t	 alen;
+	char	*v;
+
+	if (cachefmt_rec_parse(s, len, &r) < 0)
+		return;
+	if (r.tombstone) {
+		again = cachefmt_tombstone(r.stored_ms, &alen);
+		/* leading zeros are the only other spelling */
+		FUZZ_ASSERT(alen <= len);
+		free(again);
+		return;
+	}
+	FUZZ_ASSERT(r.result == FACT_FOUND || r.result == FACT_NOT_FOUND);
+	FUZZ_ASSERT(r.value >= s && r.value + r.vlen == s + len);
+	FUZZ_ASSERT(r.vlen <= CACHEFMT_VALUE_MAX);
+	FUZZ_ASSERT(memchr(r.value, '\0', r.vlen) == NULL);
+	FUZZ_ASSERT(r.result == FACT_FOUND ? r.vlen > 0 : r.vlen == 0);
+	v = fuzz_exact(r.value, r.vlen);
+	again = cachefmt_rec_format(r.epoch, r.depoch, r.result, r.stored_ms,
+	    v, &alen);
+	FUZZ_ASSERT(alen <= len);
+	FUZZ_ASSERT(alen >= r.vlen &&
+	    memcmp(again + alen - r.vlen, r.value, r.vlen) == 0);
+	free(again);
+	free(v);
+}
+
+static void
+fc_u64(const char *s, size_t len)
+{
+	uint64_t v;
+	size_t	 i = 0;
+	char	 back[FC_U64_DIGITS + 1];
+
+	if (cachefmt_u64_parse(s, len, &v) < 0) {
+		/* refused: empty, too long, not digits, or too big */
+		if (len == 0 || len > FC_U64_DIGITS ||
+		    strspn(s, "0123456789") < len)
+			return;
+		FUZZ_ASSERT(len == FC_U64_DIGITS &&
+		    memcmp(s, "18446744073709551615", len) > 0);
+		return;
+	}
+	FUZZ_ASSERT(len >= 1 && len <= FC_U64_DIGITS);
+	snprintf(back, sizeof(back), "%" PRIu64, v);
+	while (i + 1 < len && s[i] == '0')
+		i++;
+	FUZZ_ASSERT(strlen(back) == len - i &&
+	    memcmp(back, s + i, len - i) == 0);
+}
+
+/* fc_roundtrip - every value survives format -> parse (cut to the max) */
+static void
+fc_roundtrip(uint64_t epoch, uint64_t depoch, const char *value)
+{
+	struct cachefmt_rec r;
+	char	*rec;
+	size_t	 len, vlen = strlen(value);
+
+	rec = cachefmt_rec_format(epoch, depoch, FACT_FOUND, FC_NOW_MS, value,
+	    &len);
+	if (vlen > CACHEFMT_VALUE_MAX)
+		vlen = CACHEFMT_VALUE_MAX;
+	if (vlen == 0) {
+		/* Postfix: an empty result is "not found"; nobody stores
+		 * a FOUND without a value, and reading one back is a miss */
+		FUZZ_ASSERT(cachefmt_rec_parse(rec, len, &r) < 0);
+	} else {
+		FUZZ_ASSERT(cachefmt_rec_parse(rec, len, &r) == 0);
+		FUZZ_ASSERT(!r.tombstone && r.result == FACT_FOUND &&
+		    r.epoch == epoch && r.depoch == depoch &&
+		    r.stored_ms == FC_NOW_MS && r.vlen == vlen &&
+		    memcmp(r.value, value, vlen) == 0);
+	}
+	free(rec);
+	rec = cachefmt_rec_format(epoch, depoch, FACT_NOT_FOUND, 0, value,
+	    &len);
+	FUZZ_ASSERT(cachefmt_rec_parse(rec, len, &r) == 0);
+	FUZZ_ASSERT(r.result == FACT_NOT_FOUND && r.vlen == 0);
+	free(rec);
+	rec = cachefmt_tombstone(epoch, &len);
+	FUZZ_ASSERT(cachefmt_rec_parse(rec, len, &r) == 0 && r.tombstone &&
+	    r.stored_ms == epoch);
+	free(rec);
+}
+
+/* fc_put - cache key as server/cache.c would (cacheable keys only) */
+static void
+fc_put(struct lru *c, const char *key)
+{
+	struct lru_val v;
+
+	if (!cachefmt_cacheable(key, strlen(key)))
+		return;
+	memset(&v, 0, sizeof(v));
+	v.result = FACT_NOT_FOUND;
+	v.stored_ms = FC_NOW_MS;
+	v.fresh_until_ms = FC_NOW_MS + FC_TTL_MS;
+	v.stale_until_ms = FC_NOW_MS + 2 * FC_TTL_MS;
+	cachefmt_key_domain(key, strlen(key), &v.dom_off, &v.dom_len);
+	FUZZ_ASSERT(v.dom_off + v.dom_len == strlen(key));
+	FUZZ_ASSERT(lru_put(c, key, strlen(key), &v, FC_NOW_MS));
+}
+
+static bool
+fc_has(struct lru *c, const char *key)
+{
+	struct lru_hit hit;
+
+	if (lru_get(c, key, strlen(key), FC_NOW_MS, &hit) == LRU_MISS)
+		return false;
+	free(hit.value);
+	return true;
+}
+
+/* fc_survives - should key still be cached after the invalidation? */
+static bool
+fc_survives(const char *key, enum cachefmt_inval kind, const char *arg)
+{
+	size_t	 off, dlen;
+
+	if (!cachefmt_cacheable(key, strlen(key)))
+		return false;
+	switch (kind) {
+	case CACHEFMT_INVAL_KEY:
+		return strcmp(key, arg) != 0;
+	case CACHEFMT_INVAL_DOMAIN:
+		cachefmt_key_domain(key, strlen(key), &off, &dlen);
+		return dlen != strlen(arg) || memcmp(key + off, arg, dlen) != 0;
+	case CACHEFMT_INVAL_ALL:
+		return false;
+	}
+	return true;
+}
+
+static void
+fc_payload(const char *payload, const char *key)
+{
+	enum cachefmt_inval kind;
+	const char *arg;
+	struct lru *c;
+	size_t	 plen = strlen(payload), i;
+	bool	 ours;
+	char	*other;
+	const char *keys[3];
+
+	ours = plen <= CACHEFMT_PAYLOAD_MAX && (strcmp(payload, "all") == 0 ||
+	    (plen > 2 && (payload[0] == 'a' || payload[0] == 'd') &&
+	    payload[1] == ':'));
+	if (cachefmt_inval_parse(payload, &kind, &arg) < 0) {
+		FUZZ_ASSERT(!ours);
+		return;
+	}
+	FUZZ_ASSERT(ours);
+	FUZZ_ASSERT(arg >= payload && arg <= payload + plen);
+	FUZZ_ASSERT((kind == CACHEFMT_INVAL_ALL) == (*arg == '\0'));
+
+	/* applied as server/cache.c does, to a cache holding key, the
+	 * payload's own argument and a key nobody names */
+	c = lru_new(16, 1 << 20, 1, 2);
+	other = xasprintf("%s.untouched@%s.invalid", key, key);
+	keys[0] = key;
+	keys[1] = arg;
+	keys[2] = other;
+	for (i = 0; i < 3; i++)
+		fc_put(c, keys[i]);
+	switch (kind) {
+	case CACHEFMT_INVAL_KEY:
+		lru_del(c, arg, strlen(arg));
+		break;
+	case CACHEFMT_INVAL_DOMAIN:
+		lru_del_domain(c, arg, strlen(arg));
+		break;
+	case CACHEFMT_INVAL_ALL:
+		lru_clear(c);
+		FUZZ_ASSERT(lru_count(c) == 0);
+		break;
+	}
+	/* what it names is gone, nothing else went */
+	for (i = 0; i < 3; i++)
+		FUZZ_ASSERT(fc_has(c, keys[i]) ==
+		    fc_survives(keys[i], kind, arg));
+	free(other);
+	lru_free(&c);
+}
+
+int
+FUZZ_ENTRY(const uint8_t *data, size_t size)
+{
+	struct fuzz_in in = { data, size };
+	uint8_t	 flags = fuzz_byte(&in);
+	char	*rest, *payload, *key, *value;
+	struct fuzz_in tail;
+	size_t	 rlen;
+	uint64_t epoch;
+
+	rest = fuzz_bytes(&in, in.n, &rlen);
+	fc_record(rest, rlen);
+	fc_u64(rest, rlen);
+	tail.p = (const uint8_t *)rest;
+	tail.n = rlen;
+	payload = fuzz_str(&tail);
+	key = fuzz_str(&tail);
+	value = fuzz_str(&tail);
+	epoch = (uint64_t)flags * 0x0101010101010101ULL;
+	fc_roundtrip(epoch, flags & 1 ? UINT64_MAX : 0, value);
+	fc_roundtrip(epoch, 0, payload);
+	fc_payload(payload, key);
+	free(payload);
+	free(key);
+	free(value);
+	free(rest);
+	return 0;
+}
