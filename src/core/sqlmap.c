@@ -1200,6 +1200,15 @@ sqlmap_value_ok(const struct sqlmap_needs *n, const char *v)
 	return true;
 }
 
+/* sqlmap_keep - append what fits of p[0..n) (out has a max) */
+static void
+sqlmap_keep(struct buf *out, const char *p, size_t n)
+{
+	size_t	 room = out->max - out->len;
+
+	(void)buf_append(out, p, n < room ? n : room);
+}
+
 enum fact_result
 sqlmap_result(const struct sqlmap *sm, const char *key,
     const char *const *vals, size_t nvals, char **value_r, char **why_r,
@@ -1210,7 +1219,7 @@ sqlmap_result(const struct sqlmap *sm, const char *key,
 	char	 skey[STR_SANITIZE_MAX + 4];
 	size_t	 i;
 	unsigned expanded = 0;
-	bool	 warned = false;
+	bool	 warned = false, found = false;
 
 	*value_r = NULL;
 	*why_r = NULL;
@@ -1235,10 +1244,19 @@ sqlmap_result(const struct sqlmap *sm, const char *key,
 			continue;
 		buf_init(&one, 0);
 		sqlmap_subst(&one, sm->result_format, vals[i], key);
-		/* a value too big to keep is still counted and found */
-		if (out.len > 0)
-			(void)buf_append(&out, ",", 1);
-		(void)buf_append(&out, buf_str(&one), one.len);
+		/*
+		 * A value too big to keep is still counted and found
+		 * (dict_pgsql.c keeps it all; we keep what fits, for
+		 * traces): "found" must not depend on out having room,
+		 * or one long value (a big alias list) would be "User
+		 * unknown".
+		 */
+		if (one.len > 0) {
+			if (found)
+				sqlmap_keep(&out, ",", 1);
+			sqlmap_keep(&out, buf_str(&one), one.len);
+			found = true;
+		}
 		buf_free(&one);
 		if (sm->expansion_limit > 0 &&
 		    ++expanded > sm->expansion_limit) {
@@ -1248,7 +1266,7 @@ sqlmap_result(const struct sqlmap *sm, const char *key,
 			return FACT_UNAVAILABLE;
 		}
 	}
-	if (out.len == 0) {
+	if (!found) {
 		buf_free(&out);
 		return FACT_NOT_FOUND;
 	}

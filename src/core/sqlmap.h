@@ -99,7 +99,8 @@ bool	sqlmap_expand(const struct sqlmap *sm, const char *key,
 /*
  * sqlmap_result - turn the values of a successful query (all columns of
  * all rows, row-major; NULL entries are SQL NULLs) into a fact.
- * FACT_FOUND: *value_r is the joined result (caller frees).
+ * FACT_FOUND: *value_r is the joined result, cut at SQLMAP_VALUE_MAX
+ * bytes when longer (found all the same; caller frees).
  * FACT_NOT_FOUND: nothing allocated.
  * FACT_UNAVAILABLE: *why_r says why (expansion limit; caller frees).
  * Warnings Postfix would log (empty values) are returned in *warn_r

@@ -21,10 +21,10 @@
  *   - expansion is suppressed exactly as db_common_expand() says (%u
  *     with an empty local part, %d/%1..%9 without a domain or label),
  *     and otherwise substitutes like a second, plain implementation;
- *   - a result is FOUND exactly when some value is non-empty and usable
- *     by result_format (and the expansion limit holds), its text at
- *     most SQLMAP_VALUE_MAX bytes; it is the values joined with ","
- *     when result_format is %s and the whole fits.
+ *   - a result is FOUND exactly when some value is non-empty, usable by
+ *     result_format and formats to something (and the expansion limit
+ *     holds); its text is the formatted values joined with ",", cut at
+ *     SQLMAP_VALUE_MAX bytes.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -285,24 +285,29 @@ fs_result(const struct sqlmap *sm, const char *key,
 		if ((dom && (at == NULL || at[1] == '\0')) ||
 		    (user && at == vals[i]))
 			continue;
+		usable++;
 		one = fs_subst(sm->result_format, vals[i], key);
+		if (one[0] == '\0') {
+			free(one);	/* counted, but nothing found */
+			continue;
+		}
 		t = xasprintf("%s%s%s", want != NULL ? want : "",
 		    want != NULL ? "," : "", one);
 		free(want);
 		free(one);
 		want = t;
-		usable++;
 	}
 	wlen = want != NULL ? strlen(want) : 0;
 	if (sm->expansion_limit > 0 && usable > sm->expansion_limit) {
 		FUZZ_ASSERT(fr == FACT_UNAVAILABLE && why != NULL);
 		fs_lines_ok(why + strlen("dict_pgsql_lookup: "));
-	} else if (usable > 0) {
-		/* Postfix: any value found is found, however long */
+	} else if (want != NULL) {
+		/* Postfix: any value found is found, however long; what is
+		 * kept of it is its start */
 		FUZZ_ASSERT(fr == FACT_FOUND);
-		FUZZ_ASSERT(strlen(value) <= SQLMAP_VALUE_MAX);
-		if (wlen <= SQLMAP_VALUE_MAX)
-			FUZZ_ASSERT(strcmp(value, want) == 0);
+		FUZZ_ASSERT(strlen(value) ==
+		    (wlen < SQLMAP_VALUE_MAX ? wlen : SQLMAP_VALUE_MAX));
+		FUZZ_ASSERT(strncmp(value, want, strlen(value)) == 0);
 	} else {
 		FUZZ_ASSERT(fr == FACT_NOT_FOUND);
 	}

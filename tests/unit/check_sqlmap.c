@@ -631,22 +631,50 @@ START_TEST(test_result)
 }
 END_TEST
 
-/* a result that is too long to keep is still "found" */
+/*
+ * A result that is too long to keep is still "found", cut at
+ * SQLMAP_VALUE_MAX: many values, one value alone (a big alias list: this
+ * was "not found", so "User unknown", before sqlmap_result() kept what
+ * fits; fuzz_sqlmap checks found-iff-usable), one byte over, and a
+ * result_format that multiplies a short value.
+ */
+#define PCT_S_10	"%s%s%s%s%s%s%s%s%s%s"
+#define PCT_S_100	PCT_S_10 PCT_S_10 PCT_S_10 PCT_S_10 PCT_S_10 \
+			PCT_S_10 PCT_S_10 PCT_S_10 PCT_S_10 PCT_S_10
+#define PCT_S_1000	PCT_S_100 PCT_S_100 PCT_S_100 PCT_S_100 PCT_S_100 \
+			PCT_S_100 PCT_S_100 PCT_S_100 PCT_S_100 PCT_S_100
+
+static const struct {
+	const char *fmt;	/* result_format, NULL: %s */
+	size_t	 vlen;		/* bytes of each value */
+	size_t	 nvals;
+	size_t	 total;		/* of the whole result, uncut */
+} big_cases[] = {
+	{ NULL, 999, 2 * SQLMAP_VALUE_MAX / 1000,
+	  (2 * SQLMAP_VALUE_MAX / 1000) * 1000 - 1 },
+	{ NULL, SQLMAP_VALUE_MAX, 1, SQLMAP_VALUE_MAX },
+	{ NULL, SQLMAP_VALUE_MAX + 1, 1, SQLMAP_VALUE_MAX + 1 },
+	{ NULL, 4 * SQLMAP_VALUE_MAX, 2, 8 * SQLMAP_VALUE_MAX + 1 },
+	{ PCT_S_1000, 70, 1, 70000 },
+};
+
 START_TEST(test_result_big)
 {
-	struct sqlmap *sm = parse_query("SELECT x", NULL);
-	size_t	 n = 2 * SQLMAP_VALUE_MAX / 1000, i;
+	struct sqlmap *sm = parse_query("SELECT x", big_cases[_i].fmt);
+	size_t	 n = big_cases[_i].nvals, i, want;
 	const char **vals = calloc(n, sizeof(*vals));
-	char	*big = malloc(1000), *value, *why, *warn;
+	char	*big = malloc(big_cases[_i].vlen + 1), *value, *why, *warn;
 
-	memset(big, 'a', 999);
-	big[999] = '\0';
+	memset(big, 'a', big_cases[_i].vlen);
+	big[big_cases[_i].vlen] = '\0';
 	for (i = 0; i < n; i++)
 		vals[i] = big;
 	ck_assert_int_eq(sqlmap_result(sm, "k", vals, n, &value, &why, &warn),
 	    FACT_FOUND);
-	ck_assert_uint_le(strlen(value), SQLMAP_VALUE_MAX);
-	ck_assert_uint_gt(strlen(value), SQLMAP_VALUE_MAX - 1001);
+	want = big_cases[_i].total < SQLMAP_VALUE_MAX ?
+	    big_cases[_i].total : SQLMAP_VALUE_MAX;
+	ck_assert_uint_eq(strlen(value), want);
+	ck_assert_uint_eq(strspn(value, "a,"), want);
 	free(value);
 	free(vals);
 	free(big);
@@ -814,7 +842,8 @@ sqlmap_suite(void)
 	    sizeof(expand_cases) / sizeof(expand_cases[0]));
 	tcase_add_loop_test(tc, test_result, 0,
 	    sizeof(result_cases) / sizeof(result_cases[0]));
-	tcase_add_test(tc, test_result_big);
+	tcase_add_loop_test(tc, test_result_big, 0,
+	    sizeof(big_cases) / sizeof(big_cases[0]));
 	tcase_add_loop_test(tc, test_domain, 0,
 	    sizeof(domain_cases) / sizeof(domain_cases[0]));
 	tcase_add_test(tc, test_same_conn);
