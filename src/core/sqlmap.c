@@ -43,6 +43,7 @@
  * messages go to the log.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -129,14 +130,74 @@ sqlmap_quote(const char *text, size_t len)
  * Postfix main.cf syntax.
  */
 
+/*
+ * The names read so far, for the "overriding earlier entry" check: an
+ * open-addressing table of entry indexes (+1; 0 is free), so that a
+ * file of many names costs linear time, not quadratic (a 1 MB vrcptd.cf
+ * took minutes to load with a scan back per line).
+ */
+#define SQLMAP_NAMES_MIN	64	/* first table size, a power of two */
+
+struct sqlmap_names {
+	size_t	*slot;
+	size_t	 cap;		/* a power of two; at most half used */
+	size_t	 used;
+};
+
+/* sqlmap_name_hash - FNV-1a of a name */
+static size_t
+sqlmap_name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return (size_t)h;
+}
+
+/* sqlmap_name_slot - the slot of name: its entry, or a free one */
+static size_t *
+sqlmap_name_slot(const struct sqlmap_names *t, const struct sqlmap_cf *cf,
+    const char *name)
+{
+	size_t	 i = sqlmap_name_hash(name) & (t->cap - 1);
+
+	while (t->slot[i] != 0 && strcmp(cf->v[t->slot[i] - 1].name,
+	    name) != 0)
+		i = (i + 1) & (t->cap - 1);
+	return &t->slot[i];
+}
+
+/* sqlmap_names_grow - double the table (and fill it) when half full */
+static void
+sqlmap_names_grow(struct sqlmap_names *t, const struct sqlmap_cf *cf)
+{
+	struct sqlmap_names bigger;
+	size_t	 i;
+
+	if (t->slot != NULL && 2 * (t->used + 1) <= t->cap)
+		return;
+	bigger.cap = t->cap != 0 ? 2 * t->cap : SQLMAP_NAMES_MIN;
+	bigger.slot = xcalloc(bigger.cap, sizeof(*bigger.slot));
+	bigger.used = t->used;
+	for (i = 0; i < t->cap; i++)
+		if (t->slot[i] != 0)
+			*sqlmap_name_slot(&bigger, cf,
+			    cf->v[t->slot[i] - 1].name) = t->slot[i];
+	free(t->slot);
+	*t = bigger;
+}
+
 /* sqlmap_cf_flush - split one logical line (split_nameval.c) */
 static void
 sqlmap_cf_flush(const char *path, struct buf *lbuf, unsigned line,
-    struct sqlmap_cf *cf)
+    struct sqlmap_cf *cf, struct sqlmap_names *names)
 {
 	char	*s = lbuf->data, *name, *ep, *cp, *value, *q;
 	const char *why = NULL;
-	size_t	 i;
+	size_t	*slot;
 
 	if (lbuf->len == 0)
 		return;
@@ -168,17 +229,21 @@ sqlmap_cf_flush(const char *path, struct buf *lbuf, unsigned line,
 	*ep = '\0';
 
 	/* dict_load_fp(): a changed value is worth a warning */
-	for (i = cf->n; i-- > 0;) {
-		if (strcmp(cf->v[i].name, name) != 0)
-			continue;
-		if (strcmp(cf->v[i].value, value) != 0)
-			sqlmap_msg_add(&cf->warnings, &cf->nwarnings,
-			    xasprintf("%s:%u: warning: overriding earlier "
-			    "entry: %s (line %u)", path, line, name,
-			    cf->v[i].line));
-		break;
+	sqlmap_names_grow(names, cf);
+	slot = sqlmap_name_slot(names, cf, name);
+	if (*slot != 0 && strcmp(cf->v[*slot - 1].value, value) != 0)
+		sqlmap_msg_add(&cf->warnings, &cf->nwarnings,
+		    xasprintf("%s:%u: warning: overriding earlier entry: %s "
+		    "(line %u)", path, line, name, cf->v[*slot - 1].line));
+	if (*slot == 0)
+		names->used++;
+	*slot = cf->n + 1;	/* the last assignment is the one compared */
+	if (cf->n == cf->vcap) {
+		/* geometric: one realloc per line copies quadratically
+		 * where realloc cannot grow in place (valgrind) */
+		cf->vcap = cf->vcap != 0 ? 2 * cf->vcap : SQLMAP_NAMES_MIN;
+		cf->v = xreallocarray(cf->v, cf->vcap, sizeof(*cf->v));
 	}
-	cf->v = xreallocarray(cf->v, cf->n + 1, sizeof(*cf->v));
 	cf->v[cf->n].name = xstrdup(name);
 	cf->v[cf->n].value = xstrdup(value);
 	cf->v[cf->n].line = line;
@@ -192,6 +257,7 @@ sqlmap_cf_read(const char *path, const char *text, size_t len,
     struct sqlmap_cf *cf)
 {
 	struct buf lbuf;
+	struct sqlmap_names names = { NULL, 0, 0 };
 	size_t	 pos = 0, plen, skip;
 	unsigned lineno = 0, first = 0;
 	const char *p, *nl;
@@ -232,13 +298,14 @@ sqlmap_cf_read(const char *path, const char *text, size_t len,
 			orphan = true;
 			continue;
 		}
-		sqlmap_cf_flush(path, &lbuf, first, cf);
+		sqlmap_cf_flush(path, &lbuf, first, cf, &names);
 		orphan = false;
 		first = lineno;
 		buf_append(&lbuf, p, plen);
 	}
-	sqlmap_cf_flush(path, &lbuf, first, cf);
+	sqlmap_cf_flush(path, &lbuf, first, cf, &names);
 	buf_free(&lbuf);
+	free(names.slot);
 }
 
 void

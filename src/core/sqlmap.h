@@ -132,6 +132,7 @@ struct sqlmap_cf_entry {
 struct sqlmap_cf {
 	struct sqlmap_cf_entry *v;	/* file order, duplicates kept */
 	size_t	 n;
+	size_t	 vcap;			/* entries allocated */
 	char	**errors;		/* "path:line: message" */
 	size_t	 nerrors;
 	char	**warnings;		/* "path:line: warning: message" */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/sqlmap.h"
+#include "util/buf.h"
 
 /* table rows leave trailing fields out on purpose: they are 0/NULL/false */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -797,6 +798,37 @@ START_TEST(test_cf_read)
 }
 END_TEST
 
+/*
+ * Many names: reading is linear (a table of names, not a scan back per
+ * line, and entries grown geometrically: a 1 MB vrcptd.cf of distinct
+ * names took minutes), and still finds the last earlier assignment of
+ * each name.
+ */
+#define MANY_NAMES	30000
+
+START_TEST(test_cf_many_names)
+{
+	struct buf text;
+	struct sqlmap_cf cf;
+	size_t	 i;
+
+	buf_init(&text, 0);
+	for (i = 0; i < MANY_NAMES; i++)
+		buf_printf(&text, "p%zu = %zu\n", i, i);
+	buf_puts(&text, "p7 = 7\np70 = changed\np70 = again\n");
+	sqlmap_cf_read("m.cf", text.data, text.len, &cf);
+	ck_assert_uint_eq(cf.n, MANY_NAMES + 3);
+	ck_assert_uint_eq(cf.nerrors, 0);
+	ck_assert_uint_eq(cf.nwarnings, 2);
+	ck_assert_str_eq(cf.warnings[0], "m.cf:30002: warning: overriding "
+	    "earlier entry: p70 (line 71)");
+	ck_assert_str_eq(cf.warnings[1], "m.cf:30003: warning: overriding "
+	    "earlier entry: p70 (line 30002)");
+	sqlmap_cf_free(&cf);
+	buf_free(&text);
+}
+END_TEST
+
 /* the parameter limit: 16 fit, 17 do not */
 START_TEST(test_param_limit)
 {
@@ -848,6 +880,7 @@ sqlmap_suite(void)
 	    sizeof(domain_cases) / sizeof(domain_cases[0]));
 	tcase_add_test(tc, test_same_conn);
 	tcase_add_test(tc, test_cf_read);
+	tcase_add_test(tc, test_cf_many_names);
 	tcase_add_test(tc, test_param_limit);
 	suite_add_tcase(s, tc);
 	return s;
