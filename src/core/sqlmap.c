@@ -674,9 +674,16 @@ sqlmap_literal(struct sqlmap_compile *c, size_t i, bool prefixed,
 	if (has_exp && prefixed)
 		sqlmap_fail(c, start, "a % expansion inside an E'...', "
 		    "U&'...' or other prefixed string (use a plain '...')");
-	else if (has_exp)
+	else if (has_exp) {
 		sqlmap_add_param(c, start, buf_str(&content), content.len);
-	else {
+		/*
+		 * The closing quote ended the token; $n must not run into
+		 * what follows: '%u'0 is not $10, '%s'AS k not $1AS k
+		 * (PostgreSQL 15: "trailing junk after parameter").
+		 */
+		if (j < c->len && sqlmap_is_ident(c->t[j]))
+			buf_append(&c->sql, " ", 1);
+	} else {
 		buf_append(&c->sql, "'", 1);
 		buf_append(&c->sql, buf_str(&raw), raw.len);
 		buf_append(&c->sql, "'", 1);
@@ -731,7 +738,9 @@ sqlmap_compile(struct sqlmap *sm, size_t *errpos_r)
 		prev = i > 0 ? c.t[i - 1] : ' ';
 		switch (ch) {
 		case '\'':
-			prefixed = sqlmap_is_ident(prev) || prev == '&';
+			/* a$'..' would become a$$1: a name, not a value */
+			prefixed = sqlmap_is_ident(prev) || prev == '&' ||
+			    prev == '$';
 			i = sqlmap_literal(&c, i, prefixed,
 			    (prev == 'E' || prev == 'e') &&
 			    (i < 2 || !sqlmap_is_ident(c.t[i - 2])));

@@ -250,7 +250,7 @@ fms_serve(size_t i)
 		fms.nreq++;
 		free(fms.last_req);
 		fms.last_req = xstrndup(fms.in[i].data, used);
-		reply = fms.rlen > 0 ? xmalloc(fms.rlen) : NULL;
+		reply = xmalloc(fms.rlen + 1);
 		if (fms.rlen > 0)
 			memcpy(reply, fms.reply, fms.rlen);
 		rlen = fms.rlen;
@@ -259,8 +259,8 @@ fms_serve(size_t i)
 		buf_consume(&fms.in[i], used);
 
 		/* one complete reply, nothing after it? */
-		whole = milter_map_parse_reply(reply != NULL ? reply : "",
-		    rlen, &action, &rused, &why) == PP_DONE && rused == rlen;
+		whole = milter_map_parse_reply(reply, rlen, &action, &rused,
+		    &why) == PP_DONE && rused == rlen;
 		free(action);
 		action = NULL;
 		switch (manner) {

@@ -120,6 +120,13 @@ static const struct {
 	/* a final ; is dropped; $ inside names and literals is text */
 	{ "SELECT a$b FROM u WHERE a='$1 %s' ;;",
 	  "SELECT a$b FROM u WHERE a=$1", { "$1 %s" } },
+	/* a literal that became $n stays a token of its own: '%u'0 was
+	 * $10 (another parameter) and '%s'AS $1AS (fuzz_sqlmap) */
+	{ "SELECT 1 FROM u WHERE a = '%u'0|| '@' || b AND c = '%d'",
+	  "SELECT 1 FROM u WHERE a = $1 0|| '@' || b AND c = $2",
+	  { "%u", "%d" } },
+	{ "SELECT '%s'AS k, '%s'::text, ('%s')r",
+	  "SELECT $1 AS k, $2::text, ($3)r", { "%s", "%s", "%s" } },
 	/* no expansion at all */
 	{ "SELECT 1", "SELECT 1", { NULL } },
 };
@@ -174,6 +181,10 @@ static const struct {
 	  "/etc/postfix/t.cf:2: query: a dollar-quoted string (use '...') "
 	  "at \"$$%s$$\"" },
 	{ CF_HEAD "query = SELECT 1 FROM u WHERE a = E'%s'\n",
+	  "/etc/postfix/t.cf:2: query: a % expansion inside an E'...', "
+	  "U&'...' or other prefixed string (use a plain '...') at \"'%s'\"" },
+	/* a$'%s' would have become the name a$$1 */
+	{ CF_HEAD "query = SELECT a$'%s'\n",
 	  "/etc/postfix/t.cf:2: query: a % expansion inside an E'...', "
 	  "U&'...' or other prefixed string (use a plain '...') at \"'%s'\"" },
 	{ CF_HEAD "query = SELECT 1 FROM \"t%s\"\n",
