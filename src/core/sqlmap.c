@@ -417,8 +417,8 @@ static size_t
 sqlmap_labels(const char *dom, const char *starts[SQLMAP_LABELS],
     size_t lens[SQLMAP_LABELS])
 {
-	size_t	 total = 0, len;
-	const char *end;
+	size_t	 total = 0;
+	const char *end, *start;
 
 	if (dom == NULL)
 		return 0;
@@ -428,14 +428,16 @@ sqlmap_labels(const char *dom, const char *starts[SQLMAP_LABELS],
 			end--;
 		if (end == dom)
 			break;
-		for (len = 0; end - len > dom && end[-len - 1] != '.'; len++)
+		/* pointers only, never end[-len - 1]: with an unsigned len
+		 * that is end + SIZE_MAX - len, undefined (UBSan) */
+		for (start = end; start > dom && start[-1] != '.'; start--)
 			;
 		if (total < SQLMAP_LABELS) {
-			starts[total] = end - len;
-			lens[total] = len;
+			starts[total] = start;
+			lens[total] = (size_t)(end - start);
 		}
 		total++;
-		end -= len;
+		end = start;
 	}
 	return total;
 }

@@ -178,6 +178,7 @@ static size_t
 fc_msgs(const struct config_msgs *msgs)
 {
 	size_t	 i, errors = 0;
+	const char *loc;
 
 	for (i = 0; i < msgs->n; i++) {
 		FUZZ_ASSERT(strchr(msgs->v[i], '\n') == NULL);
@@ -185,7 +186,9 @@ fc_msgs(const struct config_msgs *msgs)
 		 * another file */
 		FUZZ_ASSERT(msgs->v[i][0] == '/' &&
 		    strchr(msgs->v[i], ':') != NULL);
-		if (strstr(msgs->v[i], ": warning: ") == NULL)
+		/* "file[:line]: warning: ...", not a quoted ": warning: " */
+		loc = strstr(msgs->v[i], ": ");
+		if (loc == NULL || strncmp(loc + 2, "warning: ", 9) != 0)
 			errors++;
 	}
 	return errors;

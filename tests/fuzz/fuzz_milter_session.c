@@ -13,7 +13,8 @@
  * RCPT event scripted, in one of a few manners (keep the connection,
  * close after the reply, close without one, reply in two writes). It
  * closes any connection after a reply that is not one complete policy
- * reply, so that no exchange waits for the client's timeout.
+ * reply, so that no exchange waits for the client's timeout, and sends
+ * such a reply in one write (see fms_serve()).
  *
  * Input: one byte of switches (bit 0 lookup_failure_action dunno, bit 1
  * log rejects, bit 2 log accepts, bit 3 verbose), then events until the
@@ -268,7 +269,16 @@ fms_serve(size_t i)
 			free(reply);
 			return false;
 		case FMS_SPLIT:
-			half = rlen / 2;
+			/*
+			 * Only a whole reply is split: bytes after a reply
+			 * that come in a later write may arrive after the
+			 * client pooled the connection and checked it, and
+			 * be read as the start of the next reply. A server
+			 * that answers twice confuses any client of this
+			 * protocol (Postfix attr_clnt alike); that is not
+			 * what this target looks for.
+			 */
+			half = whole ? rlen / 2 : rlen;
 			if (!fms_send_all(fms.fd[i], reply, half) ||
 			    !fms_send_all(fms.fd[i], reply + half,
 			    rlen - half)) {

@@ -501,6 +501,12 @@ static const struct {
 	{ "SELECT '%2', '%1'", NULL, "u@a..com", { "a", "com" } },
 	{ "SELECT '%2'", NULL, "u@example.com.", { "example" } },
 	{ "SELECT '%2.%1' ", NULL, "u@example.com", { "example.com" } },
+	/* more labels than %1..%9 reach, one-letter and trailing ones
+	 * (the label scan computed end[-len - 1] with an unsigned len:
+	 * undefined, fuzz_sqlmap under UBSan) */
+	{ "SELECT '%9', '%1'", NULL, "u@a.b.c.d.e.f.g.h.i.j.k.",
+	  { "c", "k" } },
+	{ "SELECT '%1'", NULL, "u@x", { "x" } },
 	/* %% and literal text in a parameter */
 	{ "SELECT '%%%u%%'", NULL, "joe@example.com", { "%joe%" } },
 	{ "SELECT 'x''%s'", NULL, "k", { "x'k" } },
