@@ -29,7 +29,9 @@ shift 3
 
 # flags TARGET - the libFuzzer flags every run of TARGET gets
 flags() {
-	f="-timeout=10 -rss_limit_mb=2048 -print_final_stats=1"
+	# -timeout: a hang, not a busy machine (a 0.05 s input once took
+	# 13 s here while the machine was shared)
+	f="-timeout=30 -rss_limit_mb=2048 -print_final_stats=1"
 	[ -f "tests/fuzz/$1.dict" ] && f="$f -dict=tests/fuzz/$1.dict"
 	[ -f "tests/fuzz/$1.options" ] && f="$f $(cat "tests/fuzz/$1.options")"
 	echo "$f"
