@@ -1,7 +1,15 @@
 #!/bin/sh
 # check-layering - includes point inward only (README "Inside"):
-#   util <- core <- proto <- store, server <- daemon, ctl, milter
-# and the library headers stay in the adapters.
+#   util <- core <- proto, conf <- store <- server <- daemon
+#   client: proto, conf and below
+#   ctl: client, conf, proto, store and below; milter: client, conf,
+#   proto and below
+# nothing but the daemon includes daemon/, the library headers stay in
+# the adapters (libpq and hiredis in store/, libevent in store/ and
+# server/, libmilter in milter/, the table-file libraries (Berkeley DB,
+# LMDB, tinycdb, PCRE2, POSIX regex) in store/ only: vrcpt-milter links
+# none of them), and libpq's connect functions are called from
+# store/pgconn.c only.
 cd "$(dirname "$0")/.." || exit 1
 fail=0
 bad() { echo "layering: $1"; fail=1; }
@@ -20,15 +28,22 @@ check() {	# dir, allowed-project-dirs regex, forbidden system headers regex
 	done
 }
 
+M='|db\.h|lmdb\.h|cdb\.h|pcre2\.h|regex\.h'	# table-file libraries
 out=$(
-	check util  'util' 'event2/|libpq|hiredis|libmilter'
-	check core  'util|core' 'event2/|libpq|hiredis|libmilter'
-	check proto 'util|core|proto' 'event2/|libpq|hiredis|libmilter'
-	check store 'util|core|store' 'libmilter'
-	check server 'util|core|proto|store|server|daemon' 'libpq|hiredis|libmilter'
-	check daemon 'util|core|proto|store|server|daemon' 'libpq|hiredis|libmilter'
-	check ctl   'util|core|proto|store|daemon|ctl' 'event2/|libmilter'
-	check milter 'util|core|proto|daemon|milter' 'event2/|libpq|hiredis'
+	check util  'util' "event2/|libpq|hiredis|libmilter$M"
+	check core  'util|core' "event2/|libpq|hiredis|libmilter$M"
+	check proto 'util|core|proto' "event2/|libpq|hiredis|libmilter$M"
+	check conf  'util|core|conf' "event2/|libpq|hiredis|libmilter$M"
+	check store 'util|core|conf|store' 'libmilter'
+	check server 'util|core|proto|conf|store|server' "libpq|hiredis|libmilter$M"
+	check daemon 'util|core|proto|conf|store|server|daemon' "libpq|hiredis|libmilter$M"
+	check client 'util|core|proto|conf|client' "event2/|libpq|hiredis|libmilter$M"
+	check ctl   'util|core|proto|conf|store|client|ctl' "event2/|libmilter$M"
+	check milter 'util|core|proto|conf|client|milter' "event2/|libpq|hiredis$M"
+	# one way to reach PostgreSQL: libpq's connect functions in pgconn.c
+	grep -rnE '\<PQ(connect|setdb|ping|reset)[A-Za-z]*\(' src |
+	    grep -v '^src/store/pgconn\.c:' |
+	    sed 's/^/layering: libpq connect outside store\/pgconn.c: /'
 )
 if [ -n "$out" ]; then
 	echo "$out"

@@ -5,11 +5,21 @@
 #                           the unit tests
 #   scripts/deps.sh fuzz    build + clang and libFuzzer ("make fuzz")
 #   scripts/deps.sh run     build + PostgreSQL 15 and Redis ("make run")
-#   scripts/deps.sh check   run + what the tests drive: Postfix with pgsql
-#                           maps, swaks, pflogsumm, fail2ban (its
-#                           fail2ban-regex checks deploy/ filters),
-#                           miltertest, valgrind, clang and libFuzzer
+#   scripts/deps.sh check   run + what the tests drive: Postfix with pgsql,
+#                           lmdb, cdb and pcre maps, swaks, pflogsumm,
+#                           fail2ban (its fail2ban-regex checks deploy/
+#                           filters), miltertest, valgrind, pgbouncer,
+#                           Dovecot (SASL for the end-to-end tests),
+#                           Redis Sentinel, clang and libFuzzer
 #                           ("make check"; default)
+#   scripts/deps.sh package build + what "make check-package" needs:
+#                           debhelper, devscripts, lintian (build and lint
+#                           the .debs), logrotate (the shipped rotation),
+#                           prometheus (its promtool checks the rules and
+#                           /metrics), PostgreSQL 15, Postfix (group
+#                           "postfix", Debian's /etc/postfix), fail2ban,
+#                           systemd (systemd-analyze verify; it need not
+#                           run)
 #
 # Decides with dpkg-query what is missing; prints nothing and exits 0
 # when nothing is. As root it runs "apt-get update" once and installs the
@@ -21,17 +31,23 @@
 # the apt-get command to run and exits 1.
 #
 # All of these exist in Debian 12 (bookworm): fail2ban 1.0.2,
-# miltertest 2.11.0~beta2, postgresql 15, postfix 3.7.
+# miltertest 2.11.0~beta2, postgresql 15, postfix 3.7, dovecot-core 2.3,
+# redis-sentinel 7.0.
 set -u
 
 BUILD_PKGS="build-essential pkg-config libpq-dev libevent-dev libhiredis-dev
-    check libmilter-dev"
+    check libmilter-dev libdb-dev liblmdb-dev libcdb-dev libpcre2-dev"
 RUN_PKGS="postgresql redis-server"
-CHECK_PKGS="postfix postfix-pgsql swaks pflogsumm fail2ban miltertest valgrind"
+CHECK_PKGS="postfix postfix-pgsql postfix-lmdb postfix-cdb postfix-pcre swaks
+    pflogsumm fail2ban miltertest valgrind pgbouncer dovecot-core
+    redis-sentinel"
 # clang with its runtime libraries: libclang_rt.fuzzer, asan, ubsan
 FUZZ_PKGS="clang libclang-rt-dev"
 PG_BIN=/usr/lib/postgresql/15/bin
 POLICY_RC=/usr/sbin/policy-rc.d
+# "make check-package" (tests/package/run.sh)
+PACKAGE_PKGS="debhelper devscripts fakeroot lintian logrotate prometheus
+    postgresql postfix fail2ban man-db groff-base python3 systemd adduser"
 
 mode=${1:-check}
 case $mode in
@@ -39,10 +55,11 @@ build)	want="$BUILD_PKGS" ;;
 fuzz)	want="$BUILD_PKGS $FUZZ_PKGS" ;;
 run)	want="$BUILD_PKGS $RUN_PKGS" ;;
 check)	want="$BUILD_PKGS $RUN_PKGS $CHECK_PKGS $FUZZ_PKGS" ;;
+package) want="$BUILD_PKGS $PACKAGE_PKGS" ;;
 -h|--help|help)
 	sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 	exit 0 ;;
-*)	echo "usage: $0 [build|fuzz|run|check]" >&2
+*)	echo "usage: $0 [build|fuzz|run|check|package]" >&2
 	exit 2 ;;
 esac
 

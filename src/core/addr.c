@@ -270,3 +270,41 @@ addr_is_bare_postmaster(const struct addr *a)
 	/* smtpd_check_rcpt(): strcasecmp(recipient, "postmaster") == 0 */
 	return a->orig != NULL && strcasecmp(a->orig, ADDR_POSTMASTER) == 0;
 }
+
+bool
+addr_plain(const char *s, size_t len, const char *delims)
+{
+	const char *at = NULL;
+	size_t	 i;
+	char	 c, prev = '.';
+
+	if (len == 0 || len > ADDR_PLAIN_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		c = s[i];
+		if (c == '@') {
+			if (at != NULL || prev == '.')
+				return false;
+			at = s + i;
+			prev = c;
+			continue;
+		}
+		if (at == NULL) {
+			/* RFC 5322 atext, and dots between atoms */
+			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			    (c != '\0' && strchr(ADDR_PLAIN_ATEXT, c) != NULL)))
+				return false;
+			if (c == '.' && prev == '.')
+				return false;
+			if (delims != NULL && c != '\0' &&
+			    strchr(delims, c) != NULL)
+				return false;
+		} else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '-' || c == '_')) {
+			return false;
+		}
+		prev = c;
+	}
+	/* a domain, not ending in a dot (one would be removed) */
+	return at != NULL && at + 1 < s + len && s[len - 1] != '.';
+}

@@ -26,6 +26,8 @@
 
 #define ADDR_MAX	2048	/* longest recipient accepted, bytes */
 #define ADDR_KEYS_MAX	8	/* keys one address can produce */
+#define ADDR_PLAIN_MAX	1024	/* addr_plain(): CACHEFMT_KEY_MAX */
+#define ADDR_PLAIN_ATEXT "!#$%&'*+/=?^_`{|}~.-"	/* besides a-z 0-9 */
 
 enum addr_key_kind {
 	ADDR_KEY_FULL,		/* user+ext@domain */
@@ -75,6 +77,17 @@ void	addr_free(struct addr *a);
  * leading/trailing/double dots or is empty. Caller frees.
  */
 char	*addr_quote_local(const char *local);
+
+/*
+ * addr_plain - s[0..len) is a recipient in plain form: lower-case ASCII,
+ * one '@', a local part that needs no quoting (RFC 5322 atext and
+ * single dots between atoms) and holds no character of delims (may be
+ * NULL), a domain of letters, digits, '.', '-', '_' without a trailing
+ * dot, at most CACHEFMT_KEY_MAX bytes. Such an address is its own folded
+ * form, is never split at an extension, and its only lookup keys are
+ * itself, "@domain" and "domain".
+ */
+bool	addr_plain(const char *s, size_t len, const char *delims);
 
 /* addr_is_postmaster - bare "postmaster" (any case), no domain */
 bool	addr_is_bare_postmaster(const struct addr *a);

@@ -21,6 +21,7 @@
 
 #define CACHEFMT_FNV_PRIME	0x100000001b3ULL
 #define CACHEFMT_NS_VERSION	"vrcpt-cache-ns-1"
+#define CACHEFMT_DNS_VERSION	"vrcpt-decision-ns-1"
 #define CACHEFMT_REC_VERSION	"v1"
 #define CACHEFMT_U64_DIGITS	20	/* digits of UINT64_MAX */
 
@@ -134,6 +135,75 @@ cachefmt_ns(const struct sqlmap *sm, char ns[CACHEFMT_NS_LEN + 1])
 		h = ns_field(h, sm->domains[i]);
 	h = ns_field(h, sm->result_format);
 	h = ns_num(h, sm->expansion_limit);
+	snprintf(ns, CACHEFMT_NS_LEN + 1, "%016llx", (unsigned long long)h);
+}
+
+/* dns_maplist - a table list, as what its answers depend on */
+static uint64_t
+dns_maplist(uint64_t h, const struct maplist *ml)
+{
+	char	 ns[CACHEFMT_NS_LEN + 1];
+	size_t	 i, j;
+
+	h = ns_field(h, ml->param);
+	h = ns_num(h, ml->n);
+	for (i = 0; i < ml->n; i++) {
+		const struct map *m = ml->v[i];
+
+		h = ns_num(h, (uint64_t)m->type);
+		switch (m->type) {
+		case MAP_DOMAIN:
+			h = ns_field(h, m->u.domain);
+			break;
+		case MAP_INLINE:
+			h = ns_num(h, m->u.inl.n);
+			for (j = 0; j < m->u.inl.n; j++) {
+				h = ns_field(h, m->u.inl.kv[j].key);
+				h = ns_field(h, m->u.inl.kv[j].value);
+			}
+			break;
+		case MAP_STATIC:
+			h = ns_field(h, m->u.static_value);
+			break;
+		case MAP_PGSQL:
+			cachefmt_ns(m->u.sql, ns);
+			h = ns_field(h, ns);
+			break;
+		case MAP_FILE:
+			/* what was read, not when: a rebuild with the same
+			 * records keeps the decisions, any change drops them */
+			h = ns_field(h, m->u.file->type);
+			h = ns_field(h, m->u.file->path);
+			h = ns_num(h, m->u.file->content);
+			break;
+		}
+	}
+	return h;
+}
+
+void
+cachefmt_dns(const struct engine_cfg *cfg, char ns[CACHEFMT_NS_LEN + 1])
+{
+	uint64_t h = CACHEFMT_HASH_INIT;
+
+	h = ns_field(h, CACHEFMT_DNS_VERSION);
+	h = dns_maplist(h, &cfg->virtual_alias_domains);
+	h = dns_maplist(h, &cfg->virtual_mailbox_domains);
+	h = dns_maplist(h, &cfg->relay_domains);
+	h = dns_maplist(h, &cfg->virtual_alias_maps);
+	h = dns_maplist(h, &cfg->virtual_mailbox_maps);
+	h = dns_maplist(h, &cfg->relay_recipient_maps);
+	h = ns_field(h, cfg->addr.recipient_delimiter);
+	h = ns_num(h, cfg->addr.owner_request_special);
+	h = ns_field(h, cfg->addr.double_bounce_sender);
+	h = ns_num(h, cfg->unknown_virtual_alias_reject_code);
+	h = ns_num(h, cfg->unknown_virtual_mailbox_reject_code);
+	h = ns_num(h, cfg->unknown_relay_recipient_reject_code);
+	h = ns_num(h, cfg->show_user_unknown_table_name);
+	h = ns_num(h, cfg->soft_bounce);
+	h = ns_num(h, cfg->warn_if_reject);
+	h = ns_num(h, (uint64_t)cfg->lookup_failure_action);
+	h = ns_field(h, cfg->other_domain_action);
 	snprintf(ns, CACHEFMT_NS_LEN + 1, "%016llx", (unsigned long long)h);
 }
 
@@ -313,6 +383,44 @@ cachefmt_rec_parse(const char *s, size_t len, struct cachefmt_rec *r)
 	if (r->result == FACT_NOT_FOUND && r->vlen != 0)
 		return -1;
 	return 0;
+}
+
+void
+cachefmt_read_keys(const char *ns, const char *key, size_t klen,
+    char *keys[CACHEFMT_READ_PER], size_t lens[CACHEFMT_READ_PER])
+{
+	keys[0] = cachefmt_rkey_depoch(key, klen, &lens[0]);
+	keys[1] = cachefmt_rkey(ns, key, klen, &lens[1]);
+}
+
+enum cachefmt_judgement
+cachefmt_judge(const struct cachefmt_ttl *ttl, const uint64_t *epoch,
+    const char *dv, size_t dlen, const char *rv, size_t rlen,
+    uint64_t now_ms, uint64_t *depoch_r, struct cachefmt_rec *rec_r)
+{
+	*depoch_r = 0;
+	if (dv == NULL)
+		return CACHEFMT_J_NO_DEPOCH;
+	if (cachefmt_u64_parse(dv, dlen, depoch_r) < 0)
+		return CACHEFMT_J_FOREIGN;
+	if (rv == NULL)
+		return CACHEFMT_J_ABSENT;
+	if (cachefmt_rec_parse(rv, rlen, rec_r) < 0)
+		return CACHEFMT_J_UNREADABLE;
+	if (rec_r->tombstone)
+		return CACHEFMT_J_TOMBSTONE;
+	if (epoch == NULL || rec_r->epoch != *epoch ||
+	    rec_r->depoch != *depoch_r)
+		return CACHEFMT_J_FLUSHED;
+	switch (cachefmt_age(ttl, rec_r->result, rec_r->stored_ms, now_ms)) {
+	case CACHEFMT_FRESH:
+		return CACHEFMT_J_FRESH;
+	case CACHEFMT_STALE:
+		return CACHEFMT_J_STALE;
+	case CACHEFMT_EXPIRED:
+		break;
+	}
+	return CACHEFMT_J_EXPIRED;
 }
 
 uint64_t

@@ -18,8 +18,18 @@
  *                         readers miss, writers must not fill it)
  *   vrcpt:epoch           the global epoch (a random number): records of
  *                         another epoch are gone ("flush all")
- *   vrcpt:de:<domain>     the domain's epoch (absent = 0): records of
- *                         another one are gone ("flush @domain")
+ *   vrcpt:de:<domain>     the domain's epoch (a random number): records
+ *                         of another one are gone ("flush @domain")
+ *
+ * Every key expires: records after their TTL plus cache_stale_ttl,
+ * tombstones after CACHEFMT_TOMBSTONE_MS, epochs after
+ * CACHEFMT_EPOCH_TTL_MS (each fill of a record pushes its epochs' expiry
+ * out again). An epoch that is gone, expired or evicted, makes nothing
+ * valid again: with it absent no record is used, and the next reader
+ * sets a new random one (SET NX), which no old record carries. So Redis
+ * memory stays bounded under any flood (with maxmemory, any volatile-*
+ * or allkeys-* policy is safe), and eviction costs misses, never a
+ * wrong answer.
  *
  * Invalidation messages (one per NOTIFY payload):
  *   "a:<key>"     drop this lookup key in every map
@@ -33,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/engine.h"
 #include "core/fact.h"
 #include "core/sqlmap.h"
 
@@ -46,6 +57,14 @@
 #define CACHEFMT_RKEY_EPOCH	"vrcpt:epoch"
 #define CACHEFMT_RKEY_DEPOCH	"vrcpt:de:"
 #define CACHEFMT_CHANNEL	"vrcpt_invalidate"
+#define CACHEFMT_EPOCH_TTL_MS	(7ULL * 24 * 3600 * 1000)	/* an epoch
+					 * key that no fill refreshes */
+#define CACHEFMT_TOMBSTONE_MS	10000	/* a tombstone outlives any query
+					 * that started before it */
+/* the Redis read of a set of lookups: the global epoch, then for each
+ * lookup its domain epoch and its record (cachefmt_read_keys) */
+#define CACHEFMT_READ_HEAD	1
+#define CACHEFMT_READ_PER	2
 
 /* the three TTLs, in milliseconds */
 struct cachefmt_ttl {
@@ -97,6 +116,19 @@ uint64_t cachefmt_siphash(uint64_t k0, uint64_t k1, const void *p, size_t n);
 void	cachefmt_ns(const struct sqlmap *sm, char ns[CACHEFMT_NS_LEN + 1]);
 
 /*
+ * cachefmt_dns - the namespace of the decisions of an engine
+ * configuration: a hash of everything a verdict depends on besides the
+ * recipient (every table list with its tables' identities, the address
+ * and reply settings), so that a reload that changes nothing keeps the
+ * cached decisions and one that changes anything never reads them. A
+ * file table (hash:, regexp:, ...) counts with its type, path and the
+ * hash of the records or rules read (struct map_file: content), so a
+ * rebuilt file with other records is a new namespace.
+ */
+void	cachefmt_dns(const struct engine_cfg *cfg,
+	    char ns[CACHEFMT_NS_LEN + 1]);
+
+/*
  * cachefmt_key_domain - the domain a lookup key belongs to, for "d:"
  * invalidation: the part after the last '@', or the whole key when it
  * has none (a *_domains lookup). *off_r and *len_r give the span.
@@ -131,6 +163,40 @@ char	*cachefmt_tombstone(uint64_t now_ms, size_t *len_r);
  * trusted to hold well-formed data).
  */
 int	cachefmt_rec_parse(const char *s, size_t len, struct cachefmt_rec *r);
+
+/*
+ * cachefmt_read_keys - the CACHEFMT_READ_PER keys one lookup adds to the
+ * Redis read: its domain epoch and its record (fresh, caller frees).
+ */
+void	cachefmt_read_keys(const char *ns, const char *key, size_t klen,
+	    char *keys[CACHEFMT_READ_PER], size_t lens[CACHEFMT_READ_PER]);
+
+/* what Redis holds for one lookup, judged */
+enum cachefmt_judgement {
+	CACHEFMT_J_ABSENT,	/* no record */
+	CACHEFMT_J_FOREIGN,	/* the domain epoch is not one of ours */
+	CACHEFMT_J_NO_DEPOCH,	/* the domain has no epoch (yet, or any
+				 * more): no record of it is valid; the
+				 * reader sets one */
+	CACHEFMT_J_UNREADABLE,	/* a record we did not write */
+	CACHEFMT_J_TOMBSTONE,	/* invalidated a moment ago */
+	CACHEFMT_J_FLUSHED,	/* of another global or domain epoch */
+	CACHEFMT_J_FRESH,	/* an answer */
+	CACHEFMT_J_STALE,	/* only when the database cannot answer */
+	CACHEFMT_J_EXPIRED
+};
+
+/*
+ * cachefmt_judge - the values read for one lookup (dv: its domain epoch,
+ * rv: its record; NULL when absent) against the global epoch (NULL when
+ * it is unknown) at now_ms. *depoch_r is the domain epoch (unset for
+ * FOREIGN and NO_DEPOCH); *rec_r the parsed record (set from TOMBSTONE
+ * on).
+ */
+enum cachefmt_judgement cachefmt_judge(const struct cachefmt_ttl *ttl,
+	    const uint64_t *epoch, const char *dv, size_t dlen,
+	    const char *rv, size_t rlen, uint64_t now_ms, uint64_t *depoch_r,
+	    struct cachefmt_rec *rec_r);
 
 /* cachefmt_u64_parse - a decimal epoch; -1 if not one */
 int	cachefmt_u64_parse(const char *s, size_t len, uint64_t *v_r);

@@ -72,6 +72,9 @@ struct walk {
 	struct lookup_list *need;	/* unknown lookups the walk reached */
 	struct trace *trace;		/* NULL: not wanted */
 	const struct fact_entry *decided_by;	/* ended the last search */
+	bool	 frontier;		/* recipient-key tables: see below */
+	bool	 rcpt_known;		/* a recipient-key lookup is known */
+	bool	 stopped;		/* reached lookups are not asked for */
 };
 
 /*
@@ -154,6 +157,9 @@ walk_need(struct walk *w, const struct map *m, const char *key)
 	struct lookup_list *need = w->need;
 	size_t	 i;
 
+	if (w->stopped)
+		return;
+
 	for (i = 0; i < need->n; i++)
 		if (need->v[i].map == m && strcmp(need->v[i].key, key) == 0)
 			return;
@@ -191,10 +197,17 @@ walk_trace(struct walk *w, const char *param, const struct map *m,
  * the set of outcomes still possible given the unknown lookups; with
  * none unknown on the way exactly one bit is set, and w->decided_by is
  * the fact that ended the search (NULL if none, or a pure answer).
+ *
+ * partial[k] marks the partial keys (mail_addr_find.c: PARTIAL, i.e.
+ * maps_find(..., DICT_FLAG_FIXED)), which pattern tables are not asked.
+ * partial is NULL for a *_domains list (match_list.c: match_string), the
+ * only place where an empty value counts as a match; in a *_maps list
+ * maps_find() makes it a lookup error ("returns an empty string
+ * result"; smtpd answers 451 4.3.5, we lookup_failure_action).
  */
 static unsigned
 walk_list(struct walk *w, const struct maplist *ml,
-    const char *const *keys, size_t nkeys)
+    const char *const *keys, const bool *partial, size_t nkeys)
 {
 	const struct fact_entry *fe;
 	const struct map *m;
@@ -202,17 +215,35 @@ walk_list(struct walk *w, const struct maplist *ml,
 	enum fact_source src;
 	const char *value;
 	unsigned unsure = 0;
+	bool	 key_unknown = false;
 	size_t	 k, i;
 
 	w->decided_by = NULL;
 	for (k = 0; k < nkeys; k++) {
+		/*
+		 * The frontier of a first round: while nothing is known of
+		 * the recipient's own keys, ask for them one key at a time
+		 * (the first key of every table of this list), not for the
+		 * later keys and tables that only matter if that one misses:
+		 * a valid recipient is usually settled by its first key. Once
+		 * something is known, everything still possible is asked for
+		 * at once (an unknown recipient needs it all).
+		 */
+		if (w->frontier && k > 0 && key_unknown && !w->rcpt_known)
+			w->stopped = true;
+		key_unknown = false;
 		for (i = 0; i < ml->n; i++) {
 			m = ml->v[i];
 			fe = NULL;
+			if (partial != NULL && partial[k] && map_is_pattern(m))
+				continue;
 			if (map_lookup_pure(m, keys[k], &res, &value)) {
 				src = FACT_SRC_PURE;
 				if (res != FACT_FOUND)
 					value = NULL;
+				else if (partial != NULL && value != NULL &&
+				    *value == '\0')
+					res = FACT_UNAVAILABLE;
 			} else if ((fe = factset_get(w->facts, m,
 			    keys[k])) != NULL) {
 				res = fe->result;
@@ -221,9 +252,12 @@ walk_list(struct walk *w, const struct maplist *ml,
 			} else {
 				/* could be found, not found or an error */
 				unsure = OUT_FOUND | OUT_FAIL;
+				key_unknown = true;
 				walk_need(w, m, keys[k]);
 				continue;
 			}
+			if (w->frontier)
+				w->rcpt_known = true;
 			walk_trace(w, ml->param, m, keys[k], res, src, value);
 			switch (res) {
 			case FACT_FOUND:
@@ -247,7 +281,8 @@ walk_list(struct walk *w, const struct maplist *ml,
  * (with smtputf8_enable) and for a domain that fails
  * valid_utf8_hostname(); a numeric "domain" is not a host name either
  * (resolve_numeric_domain = no). IP literals and addresses without a
- * domain are not handled here (DESIGN.md).
+ * domain are not handled here (README, "What it answers": the
+ * other_domain_action row).
  */
 static bool
 engine_domain_routable(const struct addr *a)
@@ -400,6 +435,54 @@ verdict_not_handled(const struct engine_cfg *cfg, struct verdict *v)
 	    act != NULL && *act != '\0' ? act : ENGINE_DUNNO);
 }
 
+/* verdict_unknown_class - the unknown-user reject of a class */
+static void
+verdict_unknown_class(const struct engine_cfg *cfg, struct verdict *v,
+    enum domain_class dc)
+{
+	switch (dc) {
+	case DC_ALIAS:
+		verdict_unknown(cfg, v, dc,
+		    cfg->unknown_virtual_alias_reject_code,
+		    "virtual alias table");
+		return;
+	case DC_MAILBOX:
+		verdict_unknown(cfg, v, dc,
+		    cfg->unknown_virtual_mailbox_reject_code,
+		    "virtual mailbox table");
+		return;
+	case DC_RELAY:
+		verdict_unknown(cfg, v, dc,
+		    cfg->unknown_relay_recipient_reject_code,
+		    "relay recipient table");
+		return;
+	case DC_NONE:
+	case DC_OTHER:
+		break;
+	}
+	verdict_not_handled(cfg, v);
+}
+
+void
+engine_verdict(const struct engine_cfg *cfg, enum verdict_kind kind,
+    enum domain_class dc, struct verdict *v_r)
+{
+	switch (kind) {
+	case VERDICT_VALID:
+		verdict_valid(v_r, dc, NULL);
+		return;
+	case VERDICT_UNKNOWN:
+		verdict_unknown_class(cfg, v_r, dc);
+		return;
+	case VERDICT_FAILURE:
+		verdict_failure(cfg, v_r, dc, NULL);
+		return;
+	case VERDICT_NOT_HANDLED:
+		verdict_not_handled(cfg, v_r);
+		return;
+	}
+}
+
 /*
  * The decision.
  */
@@ -428,6 +511,7 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 	    &cfg->virtual_mailbox_domains, &cfg->relay_domains };
 	const enum domain_class dcs[] = { DC_ALIAS, DC_MAILBOX, DC_RELAY };
 	const char *keys[ADDR_KEYS_MAX];
+	bool	 partial[ADDR_KEYS_MAX];
 	const char *dkey = a->domain;
 	const struct fact_entry *cls_fe = NULL, *alias_fe, *class_fe = NULL;
 	const struct maplist *class_maps = NULL;
@@ -449,12 +533,14 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 		verdict_not_handled(cfg, v_r);
 		return ENGINE_DONE;
 	}
-	for (i = 0; i < a->nkeys; i++)
+	for (i = 0; i < a->nkeys; i++) {
 		keys[i] = a->keys[i].key;
+		partial[i] = a->keys[i].kind != ADDR_KEY_FULL;
+	}
 
 	/* resolve_addr(): the domain class, first list that matches */
 	for (i = 0; i < sizeof(dlists) / sizeof(dlists[0]) && reach; i++) {
-		o = walk_list(&w, dlists[i], &dkey, 1);
+		o = walk_list(&w, dlists[i], &dkey, NULL, 1);
 		if (o & OUT_FOUND)
 			classes |= 1u << dcs[i];
 		if (o & OUT_FAIL) {
@@ -468,9 +554,10 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 
 	/* check_rcpt_maps(): virtual_alias_maps first, for every class */
 	alias_fe = NULL;
+	w.frontier = true;
 	if (classes & ~(1u << DC_OTHER)) {
 		alias_o = walk_list(&w, &cfg->virtual_alias_maps, keys,
-		    a->nkeys);
+		    partial, a->nkeys);
 		alias_fe = w.decided_by;
 	}
 	/* then the table of the class; an empty parameter is no check */
@@ -478,13 +565,13 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 		if ((classes & (1u << DC_MAILBOX)) &&
 		    cfg->virtual_mailbox_maps.n > 0) {
 			mbox_o = walk_list(&w, &cfg->virtual_mailbox_maps,
-			    keys, a->nkeys);
+			    keys, partial, a->nkeys);
 			class_fe = w.decided_by;
 		}
 		if ((classes & (1u << DC_RELAY)) &&
 		    cfg->relay_recipient_maps.n > 0) {
 			relay_o = walk_list(&w, &cfg->relay_recipient_maps,
-			    keys, a->nkeys);
+			    keys, partial, a->nkeys);
 			class_fe = w.decided_by;
 		}
 	}
@@ -522,9 +609,7 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 		 * table"; check_rcpt_maps() rejects with
 		 * unknown_virtual_alias_reject_code.
 		 */
-		verdict_unknown(cfg, v_r, dc,
-		    cfg->unknown_virtual_alias_reject_code,
-		    "virtual alias table");
+		verdict_unknown_class(cfg, v_r, dc);
 		return ENGINE_DONE;
 	case DC_MAILBOX:
 		class_maps = &cfg->virtual_mailbox_maps;
@@ -549,14 +634,7 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 		verdict_failure(cfg, v_r, dc, class_fe);
 		return ENGINE_DONE;
 	}
-	if (dc == DC_MAILBOX)
-		verdict_unknown(cfg, v_r, dc,
-		    cfg->unknown_virtual_mailbox_reject_code,
-		    "virtual mailbox table");
-	else
-		verdict_unknown(cfg, v_r, dc,
-		    cfg->unknown_relay_recipient_reject_code,
-		    "relay recipient table");
+	verdict_unknown_class(cfg, v_r, dc);
 	return ENGINE_DONE;
 }
 

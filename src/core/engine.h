@@ -169,6 +169,13 @@ enum engine_status engine_decide(const struct engine_cfg *cfg,
  */
 void	engine_failure(const struct engine_cfg *cfg, struct verdict *v_r);
 
+/*
+ * engine_verdict - the verdict of a kind and class as engine_decide()
+ * makes it (decided_by NULL), for decisions remembered in the cache.
+ */
+void	engine_verdict(const struct engine_cfg *cfg, enum verdict_kind kind,
+	    enum domain_class dc, struct verdict *v_r);
+
 const char *domain_class_name(enum domain_class c);	/* "virtual alias", ...*/
 const char *verdict_kind_name(enum verdict_kind k);	/* "valid", ... */
 

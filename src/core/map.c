@@ -9,9 +9,11 @@
  * table where the last duplicate wins (util/dict_inline.c ->
  * dict_ht_update); static: answers every key; a pgsql: query whose
  * expansion is suppressed is "not found" without a query
- * (global/db_common.c: db_common_expand, db_common_check_domain).
+ * (global/db_common.c: db_common_expand, db_common_check_domain); an
+ * indexed file table is searched with "key\0", then "key"
+ * (util/dict_db.c), a pattern table rule by rule (util/dict_regexp.c).
  *
- * Depends on: util/, core/sqlmap.h. No I/O.
+ * Depends on: util/, core/{sqlmap,mapidx,mappat}.h. No I/O.
  *
  * Security: keys come from an untrusted address; they are only compared
  * or handed to sqlmap_expand(), never copied into fixed buffers.
@@ -41,11 +43,34 @@ map_found(const char *value, enum fact_result *result_r,
 	return true;
 }
 
+/*
+ * map_file_lookup - a file table: found with the value even when it is
+ * empty (see map.h), not found, nothing else (the table is in memory)
+ */
+static bool
+map_file_lookup(const struct map_file *mf, const char *key,
+    enum fact_result *result_r, const char **value_r)
+{
+	const char *v = NULL;
+	bool	 empty;
+
+	if (mf->idx != NULL) {
+		v = mapidx_lookup(mf->idx, key);
+	} else if (mf->pat != NULL) {
+		v = mappat_lookup(mf->pat, key, NULL, &empty);
+		if (v != NULL && empty)
+			v = "";
+	}
+	*result_r = v != NULL ? FACT_FOUND : FACT_NOT_FOUND;
+	if (value_r != NULL)
+		*value_r = v;
+	return true;
+}
+
 bool
 map_lookup_pure(const struct map *m, const char *key,
     enum fact_result *result_r, const char **value_r)
 {
-	char	*params[SQLMAP_PARAMS_MAX];
 	size_t	 i;
 
 	/* maps_find(): "buggy callers that pass zero-length keys" */
@@ -67,14 +92,33 @@ map_lookup_pure(const struct map *m, const char *key,
 	case MAP_STATIC:
 		return map_found(m->u.static_value, result_r, value_r);
 	case MAP_PGSQL:
-		if (!sqlmap_applies(m->u.sql, key))
+		if (!sqlmap_applies(m->u.sql, key) ||
+		    sqlmap_suppressed(m->u.sql, key))
 			return map_found(NULL, result_r, value_r);
-		memset(params, 0, sizeof(params));
-		if (!sqlmap_expand(m->u.sql, key, params))
-			return map_found(NULL, result_r, value_r);
-		for (i = 0; i < SQLMAP_PARAMS_MAX; i++)
-			free(params[i]);
 		return false;
+	case MAP_FILE:
+		return map_file_lookup(m->u.file, key, result_r, value_r);
 	}
 	return false;
+}
+
+bool
+map_is_pattern(const struct map *m)
+{
+	return m->type == MAP_FILE && m->u.file->pat != NULL;
+}
+
+void
+map_file_free(struct map_file **mfp)
+{
+	struct map_file *mf = *mfp;
+
+	*mfp = NULL;
+	if (mf == NULL)
+		return;
+	mapidx_free(&mf->idx);
+	mappat_free(&mf->pat);
+	free(mf->type);
+	free(mf->path);
+	free(mf);
 }

@@ -63,15 +63,6 @@
 #define SQLMAP_SQL_MAX		(SQLMAP_TEXT_MAX * 2)	/* compiled SQL */
 #define SQLMAP_PAREN_MAX	64	/* ( nesting tracked for ::text */
 
-/* what the templates need of the key, as db_common_parse() collects it */
-struct sqlmap_needs {
-	bool	 key_user;	/* %u %U (query), %U (result) */
-	bool	 key_domain;	/* %d %D %1..%9 (query), %D %1..%9 (result) */
-	bool	 val_user;	/* %u (result) */
-	bool	 val_domain;	/* %d (result) */
-	unsigned nparts;	/* highest %1..%9 */
-};
-
 /* the parameters a pgsql .cf file may set (pgsql_table(5)) */
 static const char *const sqlmap_known[] = {
 	"hosts", "user", "password", "dbname", "query", "result_format",
@@ -195,7 +186,7 @@ static void
 sqlmap_cf_flush(const char *path, struct buf *lbuf, unsigned line,
     struct sqlmap_cf *cf, struct sqlmap_names *names)
 {
-	char	*s = lbuf->data, *name, *ep, *cp, *value, *q;
+	char	*s = lbuf->data, *name, *ep, *cp, *value;
 	const char *why = NULL;
 	size_t	*slot;
 
@@ -213,10 +204,10 @@ sqlmap_cf_flush(const char *path, struct buf *lbuf, unsigned line,
 			why = "missing '=' after attribute name";
 	}
 	if (why != NULL) {
-		q = sqlmap_quote(s, lbuf->len);
+		/* not the line's text: it may be a password on its own */
 		sqlmap_msg_add(&cf->errors, &cf->nerrors,
-		    xasprintf("%s:%u: %s: \"%s\"", path, line, why, q));
-		free(q);
+		    xasprintf("%s:%u: %s (the line is not shown: it may hold "
+		    "a password)", path, line, why));
 		buf_reset(lbuf);
 		return;
 	}
@@ -262,7 +253,6 @@ sqlmap_cf_read(const char *path, const char *text, size_t len,
 	unsigned lineno = 0, first = 0;
 	const char *p, *nl;
 	bool	 orphan = false;
-	char	*q;
 
 	memset(cf, 0, sizeof(*cf));
 	buf_init(&lbuf, 0);
@@ -287,14 +277,12 @@ sqlmap_cf_read(const char *path, const char *text, size_t len,
 				buf_append(&lbuf, p, plen);
 				continue;
 			}
-			if (!orphan) {
-				q = sqlmap_quote(p, plen);
+			if (!orphan)
 				sqlmap_msg_add(&cf->warnings, &cf->nwarnings,
 				    xasprintf("%s:%u: warning: logical line "
-				    "must not start with whitespace: \"%s\" "
-				    "(ignored)", path, lineno, q));
-				free(q);
-			}
+				    "must not start with whitespace (ignored; "
+				    "the line is not shown: it may hold a "
+				    "password)", path, lineno));
 			orphan = true;
 			continue;
 		}
@@ -1190,6 +1178,8 @@ sqlmap_parse(const char *path, const char *text, size_t len,
 		return -1;
 	}
 	buf_free(&errs);
+	/* once, not per lookup: what the templates need of a key */
+	sqlmap_needs(sm, &sm->needs);
 	*sm_r = sm;
 	return 0;
 }
@@ -1243,15 +1233,19 @@ sqlmap_applies(const struct sqlmap *sm, const char *key)
 }
 
 bool
+sqlmap_suppressed(const struct sqlmap *sm, const char *key)
+{
+	return !sqlmap_key_ok(&sm->needs, key);
+}
+
+bool
 sqlmap_expand(const struct sqlmap *sm, const char *key,
     char *params[SQLMAP_PARAMS_MAX])
 {
-	struct sqlmap_needs needs;
 	struct buf b;
 	size_t	 i;
 
-	sqlmap_needs(sm, &needs);
-	if (!sqlmap_key_ok(&needs, key))
+	if (!sqlmap_key_ok(&sm->needs, key))
 		return false;
 	for (i = 0; i < sm->nparams; i++) {
 		buf_init(&b, 0);
@@ -1292,7 +1286,7 @@ sqlmap_result(const struct sqlmap *sm, const char *key,
     const char *const *vals, size_t nvals, char **value_r, char **why_r,
     char **warn_r)
 {
-	struct sqlmap_needs needs;
+	const struct sqlmap_needs *needs = &sm->needs;
 	struct buf out, one;
 	char	 skey[STR_SANITIZE_MAX + 4];
 	size_t	 i;
@@ -1302,8 +1296,7 @@ sqlmap_result(const struct sqlmap *sm, const char *key,
 	*value_r = NULL;
 	*why_r = NULL;
 	*warn_r = NULL;
-	sqlmap_needs(sm, &needs);
-	if (!sqlmap_key_ok(&needs, key))
+	if (!sqlmap_key_ok(needs, key))
 		return FACT_NOT_FOUND;	/* the query should not have run */
 	str_sanitize(skey, key, strlen(key), STR_SANITIZE_MAX);
 
@@ -1318,7 +1311,7 @@ sqlmap_result(const struct sqlmap *sm, const char *key,
 			warned = true;
 			continue;
 		}
-		if (!sqlmap_value_ok(&needs, vals[i]))
+		if (!sqlmap_value_ok(needs, vals[i]))
 			continue;
 		buf_init(&one, 0);
 		sqlmap_subst(&one, sm->result_format, vals[i], key);

@@ -52,6 +52,15 @@ struct sqlmap_conn {
 	unsigned idle_interval_s;	/* idle connection closed (60) */
 };
 
+/* what the templates need of the key, as db_common_parse() collects it */
+struct sqlmap_needs {
+	bool	 key_user;	/* %u %U (query), %U (result) */
+	bool	 key_domain;	/* %d %D %1..%9 (query), %D %1..%9 (result) */
+	bool	 val_user;	/* %u (result) */
+	bool	 val_domain;	/* %d (result) */
+	unsigned nparts;	/* highest %1..%9 */
+};
+
 struct sqlmap_param {
 	char	*tmpl;		/* literal content with % expansions */
 };
@@ -68,6 +77,7 @@ struct sqlmap {
 	size_t	 ndomains;
 	char	*result_format;	/* default "%s" */
 	unsigned expansion_limit;	/* 0 = none */
+	struct sqlmap_needs needs;	/* of both templates, found once */
 	unsigned id;		/* set by the config loader: statement index,
 				 * unique across the configuration */
 };
@@ -87,6 +97,13 @@ void	sqlmap_free(struct sqlmap **smp);
  * (then the lookup is "not found" without a query).
  */
 bool	sqlmap_applies(const struct sqlmap *sm, const char *key);
+
+/*
+ * sqlmap_suppressed - the query is not made for key (pgsql_table(5): %u
+ * with an empty local part, %d without a domain, %N without that label):
+ * the lookup is "not found". No allocation.
+ */
+bool	sqlmap_suppressed(const struct sqlmap *sm, const char *key);
 
 /*
  * sqlmap_expand - compute the parameter values for key. Returns true and

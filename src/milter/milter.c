@@ -10,20 +10,21 @@
  * callbacks that libmilter runs in its worker threads once smfi_main()
  * owns the process are in msess.c.
  *
- * It reads vrcptd's configuration file; "-o name=value" overrides a
- * parameter for the milter only (as postfix -o), e.g. its syslog_name:
+ * It reads vrcptd's configuration file, its own parameters only (it
+ * opens no table and reads no database password); "-o name=value"
+ * overrides a parameter for the milter only (as postfix -o), e.g. its
+ * syslog_name:
  * "vrcpt-milter/smtpd" makes pflogsumm --syslog-name=vrcpt-milter count
  * the milter's Postfix-shaped reject lines (milter_log_reject = yes),
  * which it does not for Postfix's own "milter-reject:" lines.
  *
- * Depends on: libmilter, util/, proto/, daemon/config.h (the same file
- * as vrcptd), milter/pclient.h, milter/msess.h. Security: binds its
+ * Depends on: libmilter, util/, proto/, conf/ (the same file as
+ * vrcptd), client/pclient.h, milter/msess.h. Security: binds its
  * socket, then drops root before serving.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -36,9 +37,9 @@
 
 #include <libmilter/mfapi.h>
 
-#include "daemon/config.h"
+#include "client/pclient.h"
+#include "conf/conf.h"
 #include "milter/msess.h"
-#include "milter/pclient.h"
 #include "proto/milter_map.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -49,18 +50,16 @@
 #define VRCPT_VERSION "dev"
 #endif
 
-#define MILTER_NAME		MSESS_NAME
+#define MILTER_NAME		"vrcpt-milter"
 #define MILTER_DAEMON_IDENT	"vrcptd"	/* syslog_name default */
 #define MILTER_POLICY_SLACK_MS	1000	/* beyond vrcptd's own deadline
 					 * (request_timeout), which
 					 * answers lookup_failure_action
 					 * itself when it fires */
-#define MILTER_OVERRIDES_MAX	32	/* -o name=value options */
-#define MILTER_READ_CHUNK	8192
 
 /* the process: set up in main() */
 static struct {
-	struct config *cfg;
+	struct conf *cfg;
 	struct pclient *pc;
 } milter;
 
@@ -77,131 +76,12 @@ usage(void)
 	    "smtpd\n"
 	    "  -t       test the configuration and exit\n"
 	    "  -v       verbose logging (repeat for more)\n",
-	    CONFIG_DEFAULT_PATH);
+	    CONF_DEFAULT_PATH);
 	exit(2);
 }
 
-/*
- * override_valid - "name=value" as postfix -o takes it: a parameter name
- * of [a-z0-9_], then '=', then a value without CR or LF (a line break
- * would start another parameter).
- */
-static bool
-override_valid(const char *o)
-{
-	const char *eq = strchr(o, '=');
-	const char *p;
-
-	if (eq == NULL || eq == o || strpbrk(o, "\r\n") != NULL)
-		return false;
-	for (p = o; p < eq; p++)
-		if (!islower((unsigned char)*p) &&
-		    !isdigit((unsigned char)*p) && *p != '_')
-			return false;
-	return true;
-}
-
-/*
- * relabel_msgs - configuration messages about the lines that -o added
- * name the option instead of a line the file does not have; that an
- * override overrides is its purpose, not worth a warning.
- */
 static void
-relabel_msgs(struct config_msgs *msgs, const char *path, size_t first,
-    char *const *ov, size_t nov)
-{
-	size_t	 i, keep = 0, plen = strlen(path);
-	unsigned long line;
-	char	*end, *m;
-
-	for (i = 0; i < msgs->n; i++) {
-		m = msgs->v[i];
-		if (strncmp(m, path, plen) != 0 || m[plen] != ':' ||
-		    !isdigit((unsigned char)m[plen + 1]) ||
-		    (line = strtoul(m + plen + 1, &end, 10)) < first ||
-		    *end != ':' || (line - first) % 2 != 0 ||
-		    (line - first) / 2 >= nov) {
-			msgs->v[keep++] = m;
-			continue;
-		}
-		if (strstr(end, ": warning: overriding earlier entry") ==
-		    end) {
-			free(m);
-			continue;
-		}
-		msgs->v[keep++] = xasprintf("-o %s%s", ov[(line - first) / 2],
-		    end);
-		free(m);
-	}
-	msgs->n = keep;
-}
-
-/*
- * load_config - the configuration file, with the -o overrides appended
- * as "name = value" lines (the last assignment of a name wins, as in
- * main.cf). 0, or -1; messages in *msgs (the caller prints them).
- */
-static int
-load_config(const char *path, char *const *ov, size_t nov,
-    struct config **cfg_r, struct config_msgs *msgs)
-{
-	struct buf text;
-	char	 chunk[MILTER_READ_CHUNK];
-	ssize_t	 n;
-	size_t	 i, first;
-	int	 fd, rc, err = 0;
-
-	*cfg_r = NULL;
-	if (nov == 0)
-		return config_load(path, cfg_r, msgs);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		fprintf(stderr, MILTER_NAME ": %s: cannot read: %s\n", path,
-		    strerror(errno));
-		return -1;
-	}
-	/* the file and the overrides; config_load_text() checks the size */
-	buf_init(&text, 0);
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			err = errno;
-		if (n <= 0)
-			break;
-		if (text.len + (size_t)n > CONFIG_FILE_MAX) {
-			err = EFBIG;
-			break;
-		}
-		buf_append(&text, chunk, (size_t)n);
-	}
-	close(fd);
-	if (err != 0) {
-		fprintf(stderr, MILTER_NAME ": %s: cannot read: %s\n", path,
-		    err == EFBIG ? "file too large" : strerror(err));
-		buf_free(&text);
-		return -1;
-	}
-	/* override i is on line first + 2 * i (a blank line before each) */
-	first = 1;
-	for (i = 0; i < text.len; i++)
-		if (text.data[i] == '\n')
-			first++;
-	first++;
-	for (i = 0; i < nov; i++) {
-		const char *eq = strchr(ov[i], '=');
-
-		buf_printf(&text, "\n%.*s = %s\n", (int)(eq - ov[i]), ov[i],
-		    eq + 1);
-	}
-	rc = config_load_text(path, buf_str(&text), text.len, cfg_r, msgs);
-	buf_free(&text);
-	relabel_msgs(msgs, path, first, ov, nov);
-	return rc;
-}
-
-static void
-print_msgs(const struct config_msgs *msgs)
+print_msgs(const struct conf_msgs *msgs)
 {
 	size_t	 i;
 
@@ -230,7 +110,7 @@ log_ident(const char *syslog_name)
 }
 
 static void
-open_log(const struct config *cfg)
+open_log(const struct conf *cfg)
 {
 	const char *err;
 	char	*ident = log_ident(cfg->syslog_name);
@@ -242,45 +122,32 @@ open_log(const struct config *cfg)
 }
 
 /* policy_service - where to ask: milter_policy_service, else listen[0] */
-static const char *
-policy_service(const struct config *cfg)
+static const struct endpoint *
+policy_service(const struct conf *cfg)
 {
-	if (cfg->milter_policy_service != NULL &&
-	    *cfg->milter_policy_service != '\0')
-		return cfg->milter_policy_service;
-	if (cfg->nlisten > 0)
-		return cfg->listen[0];
-	return NULL;
+	if (cfg->milter_policy_service.kind != ENDPOINT_NONE)
+		return &cfg->milter_policy_service;
+	return &cfg->listen.v[0];	/* conf: at least one */
 }
 
 /* setup - everything -t checks; 0 / -1 with a message on stderr */
 static int
-setup(const struct config *cfg, char **spec_r)
+setup(const struct conf *cfg, char *spec, size_t spec_size)
 {
-	const char *svc = policy_service(cfg);
 	char	 err[PCLIENT_ERR_LEN];
 
-	if (cfg->milter_listen == NULL || *cfg->milter_listen == '\0') {
-		fprintf(stderr, MILTER_NAME ": fatal: milter_listen is empty "
-		    "in %s: set it to the endpoint the MTA connects to, e.g. "
-		    "inet:127.0.0.1:10024\n", cfg->path);
+	if (cfg->milter_listen.kind == ENDPOINT_NONE) {
+		fprintf(stderr, MILTER_NAME ": fatal: %s is empty in %s: set "
+		    "it to the endpoint the MTA connects to, e.g. "
+		    "inet:127.0.0.1:10024\n", CONF_NAME(milter_listen),
+		    cfg->path);
 		return -1;
 	}
-	if (milter_map_conn_spec(cfg->milter_listen, spec_r) < 0) {
-		fprintf(stderr, MILTER_NAME ": fatal: milter_listen = %s: "
-		    "want unix:/path, inet:host:port or inet:port@host\n",
-		    cfg->milter_listen);
-		return -1;
-	}
-	if (svc == NULL) {
-		fprintf(stderr, MILTER_NAME ": fatal: no policy service: set "
-		    "milter_policy_service or listen\n");
-		return -1;
-	}
-	if (pclient_new(svc, cfg->request_timeout_ms + MILTER_POLICY_SLACK_MS,
-	    &milter.pc, err) < 0) {
-		fprintf(stderr, MILTER_NAME ": fatal: milter_policy_service: "
-		    "%s\n", err);
+	endpoint_milter_spec(&cfg->milter_listen, spec, spec_size);
+	if (pclient_new(policy_service(cfg), cfg->request_timeout +
+	    MILTER_POLICY_SLACK_MS, &milter.pc, err) < 0) {
+		fprintf(stderr, MILTER_NAME ": fatal: %s: %s\n",
+		    CONF_NAME(milter_policy_service), err);
 		return -1;
 	}
 	return 0;
@@ -291,13 +158,13 @@ main(int argc, char **argv)
 {
 	struct smfiDesc desc;
 	struct msess_opts opts;
-	struct config_msgs msgs = { 0 };
-	const char *path = CONFIG_DEFAULT_PATH;
+	struct conf_msgs msgs = { 0 };
+	const char *path = CONF_DEFAULT_PATH;
 	const char *unix_path = NULL;
 	struct stat st;
 	bool	 test_only = false;
-	char	*spec = NULL;
-	char	*ov[MILTER_OVERRIDES_MAX];
+	char	 spec[ENDPOINT_TEXT_MAX + 16];
+	const char *ov[CONF_OVERRIDES_MAX];
 	size_t	 nov = 0;
 	int	 ch, verbose = 0, rc;
 
@@ -307,15 +174,10 @@ main(int argc, char **argv)
 			path = optarg;
 			break;
 		case 'o':
-			if (!override_valid(optarg)) {
-				fprintf(stderr, MILTER_NAME ": fatal: -o %s: "
-				    "want name=value\n", optarg);
-				return 2;
-			}
-			if (nov == MILTER_OVERRIDES_MAX) {
+			if (nov == CONF_OVERRIDES_MAX) {
 				fprintf(stderr, MILTER_NAME ": fatal: more "
 				    "than %d -o options\n",
-				    MILTER_OVERRIDES_MAX);
+				    CONF_OVERRIDES_MAX);
 				return 2;
 			}
 			ov[nov++] = optarg;
@@ -336,22 +198,22 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 
-	rc = load_config(path, ov, nov, &milter.cfg, &msgs);
+	/* the milter's own parameters only: no table, no password */
+	rc = conf_load(path, CONF_M, ov, nov, &milter.cfg, &msgs);
 	print_msgs(&msgs);
-	config_msgs_free(&msgs);
+	conf_msgs_free(&msgs);
 	if (rc < 0) {
 		fprintf(stderr, MILTER_NAME ": fatal: %s: configuration "
 		    "errors\n", path);
 		return 1;
 	}
-	if (setup(milter.cfg, &spec) < 0) {
-		config_unref(&milter.cfg);
+	if (setup(milter.cfg, spec, sizeof(spec)) < 0) {
+		conf_unref(&milter.cfg);
 		return 1;
 	}
 	if (test_only) {
-		free(spec);
 		pclient_free(&milter.pc);
-		config_unref(&milter.cfg);
+		conf_unref(&milter.cfg);
 		return 0;
 	}
 	open_log(milter.cfg);
@@ -359,7 +221,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	memset(&opts, 0, sizeof(opts));
 	opts.pc = milter.pc;
-	opts.lfa = milter.cfg->engine.lookup_failure_action;
+	opts.lfa = milter.cfg->lookup_failure_action;
 	opts.log_reject = milter.cfg->milter_log_reject;
 	opts.log_accept = milter.cfg->milter_log_reject &&
 	    milter.cfg->log_level >= 1;
@@ -371,17 +233,25 @@ main(int argc, char **argv)
 		msg_fatal("smfi_register failed");
 	/* bind now, as root if we are, and remove a stale socket */
 	if (smfi_opensocket(true) != MI_SUCCESS)
-		msg_fatal("cannot listen on %s (milter_listen)", spec);
-	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0)
-		unix_path = strchr(spec, ':') + 1;
-	if (unix_path != NULL &&
-	    chmod(unix_path, milter.cfg->listen_mode) < 0)
-		msg_fatal("chmod %s: %s", unix_path, strerror(errno));
+		msg_fatal("cannot listen on %s (%s)", spec,
+		    CONF_NAME(milter_listen));
+	if (milter.cfg->milter_listen.kind == ENDPOINT_UNIX)
+		unix_path = milter.cfg->milter_listen.path;
+	if (unix_path != NULL) {
+		gid_t	 gid = priv_socket_group(milter.cfg->listen_group,
+		    milter.cfg->origin[CONF_P_listen_group].src ==
+		    CONF_SRC_DEFAULT, CONF_NAME(listen_group));
+
+		if (gid != (gid_t)-1 && chown(unix_path, (uid_t)-1, gid) < 0)
+			msg_fatal("chown %s: %s", unix_path, strerror(errno));
+		if (chmod(unix_path, milter.cfg->listen_mode) < 0)
+			msg_fatal("chmod %s: %s", unix_path, strerror(errno));
+	}
 	priv_drop(milter.cfg->user);
 
 	msg_info(MILTER_NAME " %s starting: milter %s, policy service %s, "
-	    "lookup_failure_action = %s", VRCPT_VERSION, spec,
-	    pclient_endpoint(milter.pc), opts.lfa == LFA_DEFER ?
+	    "%s = %s", VRCPT_VERSION, spec, pclient_endpoint(milter.pc),
+	    CONF_NAME(lookup_failure_action), opts.lfa == LFA_DEFER ?
 	    "defer" : "dunno");
 	rc = smfi_main();
 	msg_info("stopped");
@@ -391,8 +261,7 @@ main(int argc, char **argv)
 		(void)unlink(unix_path);
 
 	pclient_free(&milter.pc);
-	config_unref(&milter.cfg);
-	free(spec);
+	conf_unref(&milter.cfg);
 	log_close();
 	return rc == MI_SUCCESS ? 0 : 1;
 }

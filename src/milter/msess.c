@@ -13,7 +13,8 @@
  * callback: per-message state is replaced at the next MAIL and dropped
  * in xxfi_abort and xxfi_close.
  *
- * Depends on: libmilter, util/, proto/, milter/pclient.h. Security:
+ * Depends on: libmilter, util/, proto/, client/pclient.h, conf/ (the
+ * parameter names in warnings). Security:
  * every value from the MTA is peer text (sanitised before it is logged,
  * refused by the request formatter if it has CR or LF); when vrcptd
  * cannot answer, lookup_failure_action decides and a warning says so:
@@ -34,8 +35,9 @@
 
 #include <libmilter/mfapi.h>
 
+#include "client/pclient.h"
+#include "conf/conf.h"
 #include "milter/msess.h"
-#include "milter/pclient.h"
 #include "proto/milter_map.h"
 #include "proto/policy.h"
 #include "util/buf.h"
@@ -261,12 +263,13 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 	struct msess *s = msess_get(ctx);
 	struct milter_env env;
 	struct milter_outcome o;
-	struct policy_req pr;
+	struct policy_req pr = { 0 };
 	struct buf req;
 	char	 inst[MILTER_INSTANCE_MAX], err[PCLIENT_ERR_LEN];
 	char	 san[STR_SANITIZE_MAX + 4], san2[STR_SANITIZE_MAX + 4];
 	const char *lookup = "policy";
-	char	*action = NULL;
+	char	*action = NULL, *reply = NULL;
+	size_t	 reply_len;
 	uint64_t t0 = clock_mono_us();
 	sfsistat rc = SMFIS_CONTINUE;
 
@@ -293,26 +296,29 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 		    milter.lfa, &o);
 		lookup = "none";
 		msg_warn("<%s>: a value is too long or holds CR/LF; not asking "
-		    "%s, answering lookup_failure_action (%s)", san,
-		    pclient_endpoint(milter.pc),
+		    "%s, answering %s (%s)", san, pclient_endpoint(milter.pc),
+		    CONF_NAME(lookup_failure_action),
 		    milter_decision_name(o.decision));
-	} else if (pclient_ask(milter.pc, req.data, req.len, &action,
-	    err) < 0) {
+	} else if (pclient_ask(milter.pc, req.data, req.len, &reply,
+	    &reply_len, err) < 0) {
 		milter_map_failure(MILTER_CAUSE_UNREACHABLE, pr.recipient,
 		    milter.lfa, &o);
 		lookup = "unavailable";
-		msg_warn("policy service %s: %s; <%s>: answering "
-		    "lookup_failure_action (%s)", pclient_endpoint(milter.pc),
-		    err, san, milter_decision_name(o.decision));
+		msg_warn("policy service %s: %s; <%s>: answering %s (%s)",
+		    pclient_endpoint(milter.pc), err, san,
+		    CONF_NAME(lookup_failure_action),
+		    milter_decision_name(o.decision));
 	} else {
+		action = pp_reply_value(reply, reply_len, "action");
 		milter_map_action(action, pr.recipient, milter.lfa, &o);
 		if (o.cause == MILTER_CAUSE_BAD_ACTION) {
 			lookup = "unavailable";
 			msg_warn("policy service %s: unusable action \"%s\" "
-			    "for <%s>; answering lookup_failure_action (%s)",
+			    "for <%s>; answering %s (%s)",
 			    pclient_endpoint(milter.pc), str_sanitize(san2,
 			    o.action, strlen(o.action), STR_SANITIZE_MAX),
-			    san, milter_decision_name(o.decision));
+			    san, CONF_NAME(lookup_failure_action),
+			    milter_decision_name(o.decision));
 		}
 	}
 	switch (o.decision) {
@@ -330,6 +336,7 @@ m_envrcpt(SMFICTX *ctx, char **argv)
 	}
 	log_outcome(&pr, &o, lookup, clock_mono_us() - t0);
 	free(action);
+	free(reply);
 	buf_free(&req);
 	policy_req_free(&pr);
 	return rc;

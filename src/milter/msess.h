@@ -7,14 +7,14 @@
  * callbacks the MTA drives (tests/fuzz/fuzz_milter_session.c).
  *
  * Depends on: libmilter (types, smfi_getpriv/setpriv/getsymval/setreply/
- * setsymlist), util/, proto/milter_map.h, milter/pclient.h.
+ * setsymlist), util/, proto/milter_map.h, client/pclient.h.
  */
 #include <stdbool.h>
 
 #include <libmilter/mfapi.h>
 
 #include "core/engine.h"
-#include "milter/pclient.h"
+#include "client/pclient.h"
 
 #define MSESS_NAME	"vrcpt-milter"
 

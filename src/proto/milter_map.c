@@ -37,8 +37,6 @@
 #define MILTER_MAP_REJECT_CODE	554	/* access_map_reject_code */
 #define MILTER_MAP_DEFER_CODE	450	/* access_map_defer_code */
 #define MILTER_DSN_DIGS_MAX	3	/* digits in one DSN part */
-#define MILTER_UTF8_SEQ_MAX	4
-#define MILTER_PORT_DIGITS_MAX	5
 #define MILTER_IPV6_PREFIX	"IPv6:"
 #define MILTER_V4MAPPED_PREFIX	"::ffff:"
 #define MILTER_ADDR_GROWTH	1	/* the ']' of an unterminated "[..." */
@@ -262,33 +260,39 @@ milter_map_instance(char buf[MILTER_INSTANCE_MAX], unsigned pid,
 	return buf;
 }
 
-/* dup_or_empty - a copy of s, "" for NULL */
-static char *
-dup_or_empty(const char *s)
+/* or_empty - s, "" for NULL */
+static const char *
+or_empty(const char *s)
 {
-	return xstrdup(s != NULL ? s : "");
+	return s != NULL ? s : "";
 }
 
 void
 milter_map_request(const struct milter_env *env, struct policy_req *pr)
 {
-	memset(pr, 0, sizeof(*pr));
-	pr->request = xstrdup("smtpd_access_policy");
-	pr->protocol_state = xstrdup("RCPT");
-	pr->protocol_name = xstrdup(milter_map_protocol(env->mac_protocol));
-	pr->client_address = milter_map_client_addr(env->hostaddr != NULL ?
+	const char *vals[POLICY_NFIELDS] = { 0 };
+	char	*client_address, *sender, *recipient;
+
+	client_address = milter_map_client_addr(env->hostaddr != NULL ?
 	    env->hostaddr : env->mac_client_addr);
-	pr->client_name = xstrdup(milter_map_client_name(
-	    env->hostname != NULL ? env->hostname : env->mac_client_name));
-	pr->helo_name = dup_or_empty(env->helo);
-	pr->sender = env->envfrom != NULL ? milter_map_addr(env->envfrom) :
-	    xstrdup("");
-	pr->recipient = milter_map_addr(env->envrcpt != NULL ?
-	    env->envrcpt : "");
-	pr->queue_id = dup_or_empty(env->mac_queue_id);
-	pr->instance = dup_or_empty(env->instance);
-	pr->sasl_username = dup_or_empty(env->mac_auth_authen);
-	pr->nattrs = 11;
+	sender = milter_map_addr(env->envfrom != NULL ? env->envfrom : "");
+	recipient = milter_map_addr(env->envrcpt != NULL ? env->envrcpt : "");
+	vals[POLICY_F_request] = "smtpd_access_policy";
+	vals[POLICY_F_protocol_state] = "RCPT";
+	vals[POLICY_F_protocol_name] = milter_map_protocol(env->mac_protocol);
+	vals[POLICY_F_client_address] = client_address;
+	vals[POLICY_F_client_name] = milter_map_client_name(
+	    env->hostname != NULL ? env->hostname : env->mac_client_name);
+	vals[POLICY_F_helo_name] = or_empty(env->helo);
+	vals[POLICY_F_sender] = sender;
+	vals[POLICY_F_recipient] = recipient;
+	vals[POLICY_F_queue_id] = or_empty(env->mac_queue_id);
+	vals[POLICY_F_instance] = or_empty(env->instance);
+	vals[POLICY_F_sasl_username] = or_empty(env->mac_auth_authen);
+	pp_set(pr, vals, 11);
+	free(client_address);
+	free(sender);
+	free(recipient);
 }
 
 int
@@ -349,10 +353,9 @@ enum pp_status
 milter_map_parse_reply(const char *buf, size_t len, char **action_r,
     size_t *consumed_r, enum pp_error *why_r)
 {
-	struct policy_req scratch;
-	const char *line, *end, *nl;
+	struct policy_req scratch = { 0 };
 	enum pp_status st;
-	size_t	 used, llen;
+	size_t	 used;
 
 	/* the grammar and limits are those of a request: let the request
 	 * parser judge, then pick the one attribute it does not keep */
@@ -361,20 +364,7 @@ milter_map_parse_reply(const char *buf, size_t len, char **action_r,
 	if (st != PP_DONE)
 		return st;
 	*consumed_r = used;
-	*action_r = NULL;
-	for (line = buf, end = buf + used; line < end; line = nl + 1) {
-		nl = memchr(line, '\n', (size_t)(end - line));
-		llen = (size_t)(nl - line);
-		if (llen > 0 && line[llen - 1] == '\r')
-			llen--;
-		if (llen == 0)
-			break;
-		/* the first action wins, as in Postfix attr_scan */
-		if (llen >= 7 && memcmp(line, "action=", 7) == 0) {
-			*action_r = xstrndup(line + 7, llen - 7);
-			break;
-		}
-	}
+	*action_r = pp_reply_value(buf, used, "action");
 	return PP_DONE;
 }
 
@@ -697,62 +687,6 @@ milter_map_log_line(struct buf *out, const struct policy_req *pr,
 }
 
 /* ---------------------------------------------------------------- misc */
-
-int
-milter_map_conn_spec(const char *listen, char **spec_r)
-{
-	const char *rest, *colon, *close_br;
-
-	*spec_r = NULL;
-	if (strncmp(listen, "unix:", 5) == 0 ||
-	    strncmp(listen, "local:", 6) == 0) {
-		rest = strchr(listen, ':') + 1;
-		if (*rest != '/')
-			return -1;
-		*spec_r = xstrdup(listen);
-		return 0;
-	}
-	if (strncmp(listen, "inet6:", 6) == 0) {
-		if (listen[6] == '\0')
-			return -1;
-		*spec_r = xstrdup(listen);
-		return 0;
-	}
-	if (strncmp(listen, "inet:", 5) != 0)
-		return -1;
-	rest = listen + 5;
-	if (strchr(rest, '@') != NULL) {		/* inet:port@host */
-		if (!all_digits(rest, strcspn(rest, "@")) ||
-		    strcspn(rest, "@") > MILTER_PORT_DIGITS_MAX ||
-		    rest[strcspn(rest, "@") + 1] == '\0')
-			return -1;
-		*spec_r = xstrdup(listen);
-		return 0;
-	}
-	if (all_digits(rest, strlen(rest))) {		/* inet:port */
-		if (strlen(rest) > MILTER_PORT_DIGITS_MAX)
-			return -1;
-		*spec_r = xstrdup(listen);
-		return 0;
-	}
-	if (*rest == '[') {				/* inet:[v6]:port */
-		if ((close_br = strchr(rest, ']')) == NULL ||
-		    close_br == rest + 1 || close_br[1] != ':' ||
-		    !all_digits(close_br + 2, strlen(close_br + 2)) ||
-		    strlen(close_br + 2) > MILTER_PORT_DIGITS_MAX)
-			return -1;
-		*spec_r = xasprintf("inet6:%s@%.*s", close_br + 2,
-		    (int)(close_br + 1 - rest), rest);
-		return 0;
-	}
-	if ((colon = strrchr(rest, ':')) == NULL || colon == rest ||
-	    !all_digits(colon + 1, strlen(colon + 1)) ||
-	    strlen(colon + 1) > MILTER_PORT_DIGITS_MAX)
-		return -1;
-	*spec_r = xasprintf("inet:%s@%.*s", colon + 1,
-	    (int)(colon - rest), rest);
-	return 0;
-}
 
 const char *
 milter_decision_name(enum milter_decision d)

@@ -49,7 +49,6 @@
 #define MILTER_DETAIL_MAX	ENGINE_ACTION_MAX	/* text after "Recipient
 					 * address rejected: " */
 #define MILTER_INSTANCE_MAX	64	/* an instance attribute */
-#define MILTER_CONN_SPEC_MAX	1024	/* a libmilter socket spec */
 
 /* what to tell the MTA */
 enum milter_decision {
@@ -145,7 +144,7 @@ char	*milter_map_instance(char buf[MILTER_INSTANCE_MAX], unsigned pid,
 	    unsigned long conn, unsigned long msg);
 
 /*
- * milter_map_request - fill *pr (all strings owned; policy_req_free())
+ * milter_map_request - fill *pr (zeroed or reused; policy_req_free())
  * for protocol_state RCPT from env. client_name/client_address prefer
  * the xxfi_connect arguments over the macros.
  */
@@ -215,15 +214,6 @@ int	milter_map_escape(const char *text, char out[MILTER_REPLY_MAX + 1]);
 void	milter_map_log_line(struct buf *out, const struct policy_req *pr,
 	    const struct milter_outcome *o, const char *lookup,
 	    uint64_t delay_us);
-
-/*
- * milter_map_conn_spec - a libmilter socket spec (smfi_setconn) from a
- * milter_listen value: "unix:/path" and "local:/path" as they are,
- * "inet:port@host", "inet6:port@host" and "inet:port" as they are,
- * "inet:host:port" -> "inet:port@host", "inet:[v6]:port" ->
- * "inet6:port@[v6]". 0 and *spec_r (caller frees), or -1.
- */
-int	milter_map_conn_spec(const char *listen, char **spec_r);
 
 const char *milter_decision_name(enum milter_decision d); /* "reject", ..*/
 const char *milter_cause_name(enum milter_cause c);

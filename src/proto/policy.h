@@ -43,35 +43,73 @@ enum pp_error {
 	PP_ERR_NUL_BYTE
 };
 
-/* the attributes vrcpt uses; NULL when absent. Owned by the request. */
+/* the attributes vrcpt uses, in this order (pp_set takes them so) */
+#define POLICY_FIELDS(X)						\
+	X(request)		/* "smtpd_access_policy" */		\
+	X(protocol_state)	/* "RCPT", ... */			\
+	X(protocol_name)	/* "SMTP" / "ESMTP" */			\
+	X(client_address)						\
+	X(client_name)							\
+	X(client_port)							\
+	X(reverse_client_name)						\
+	X(helo_name)							\
+	X(sender)							\
+	X(recipient)							\
+	X(queue_id)							\
+	X(instance)							\
+	X(sasl_username)
+
+enum policy_field {
+#define POLICY_X_ID(f) POLICY_F_##f,
+	POLICY_FIELDS(POLICY_X_ID)
+#undef POLICY_X_ID
+	POLICY_NFIELDS
+};
+
+/*
+ * A request: the attributes vrcpt uses (NULL when absent), pointing into
+ * the request's own arena, a copy of the request's bytes. The arena is
+ * kept from one request to the next, so that a request struct that is
+ * reused (one per client connection) parses without allocating once it
+ * has grown to the size of the requests it sees. Start with a zeroed
+ * struct; policy_req_free() releases the arena.
+ */
 struct policy_req {
-	char	*request;		/* "smtpd_access_policy" */
-	char	*protocol_state;	/* "RCPT", ... */
-	char	*protocol_name;		/* "SMTP" / "ESMTP" */
-	char	*client_address;
-	char	*client_name;
-	char	*client_port;
-	char	*reverse_client_name;
-	char	*helo_name;
-	char	*sender;
-	char	*recipient;
-	char	*queue_id;
-	char	*instance;
-	char	*sasl_username;
+#define POLICY_X_FIELD(f) const char *f;
+	POLICY_FIELDS(POLICY_X_FIELD)
+#undef POLICY_X_FIELD
 	size_t	 nattrs;		/* attribute lines seen */
+	struct buf arena;		/* private: the values' storage */
 };
 
 /*
  * pp_parse - parse one request from buf[0..len). On PP_DONE fills *req
- * (free with policy_req_free) and sets *consumed_r to the bytes used,
- * including the empty line; the rest of buf is the next request. On
- * PP_AGAIN and PP_ERROR nothing is allocated; on PP_ERROR *why_r says
- * why.
+ * (its arena is reused; fields point into it, valid until the next
+ * pp_parse/pp_set on req or policy_req_free) and sets *consumed_r to
+ * the bytes used, including the empty line; the rest of buf is the
+ * next request. On PP_AGAIN and PP_ERROR the fields are all NULL; on
+ * PP_ERROR *why_r says why.
  */
 enum pp_status pp_parse(const char *buf, size_t len, struct policy_req *req,
 	    size_t *consumed_r, enum pp_error *why_r);
+/*
+ * pp_set - fill *req from vals[POLICY_NFIELDS] (NULL: absent), copied
+ * into its arena, as if parsed; nattrs is set to nattrs. For requests
+ * made rather than received (vrcpt-milter).
+ */
+void	pp_set(struct policy_req *req, const char *const vals[POLICY_NFIELDS],
+	    size_t nattrs);
 void	policy_req_free(struct policy_req *req);
 const char *pp_strerror(enum pp_error why);
+
+/*
+ * pp_reply_value - the value of the first "name" attribute of a reply
+ * that pp_parse() accepted, buf[0..len) (up to its empty line; a "\r"
+ * before "\n" is not part of the value), as a new string (caller
+ * frees), or NULL when there is none. The first wins, as in Postfix's
+ * attr_scan.
+ */
+char	*pp_reply_value(const char *buf, size_t len, const char *name);
 
 /*
  * pp_format_reply - append "action=ACTION\n\n". The action must not

@@ -22,11 +22,11 @@
 
 #include <event2/event.h>
 
-#include "daemon/config.h"
+#include "conf/conf.h"
 #include "proto/policy.h"
 #include "server/conn.h"
 #include "server/dispatch.h"
-#include "server/metrics.h"
+#include "server/stats.h"
 #include "server/worker.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -34,6 +34,7 @@
 #include "util/xalloc.h"
 
 static void conn_process(struct conn *c);
+static void conn_finish(struct conn *c);
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void conn_on_write(evutil_socket_t fd, short what, void *arg);
 
@@ -89,7 +90,7 @@ conn_best(struct worker *w)
 
 	for (c = w->conns; c != NULL; c = c->next) {
 		key = atomic_load_explicit(&c->shed_key, memory_order_relaxed);
-		if (key == 0 || atomic_load(&c->shed))
+		if (key == 0 || c->control || atomic_load(&c->shed))
 			continue;
 		if (best == NULL || key < best_key) {
 			best = c;
@@ -139,16 +140,17 @@ conn_shed(struct worker *w, uint64_t now, unsigned limit)
 	memcpy(peer, c->peer, sizeof(peer));
 	pthread_mutex_unlock(&vw->conns_lock);
 	if (log_rate_ok(w->shed_log, now, CONN_LOG_INTERVAL_MS, &held))
-		msg_warn("connection_limit (%u) reached: closing the "
-		    "connection from %s, %llus without a request, to make "
-		    "room (%lu more like this not logged)", limit, peer,
+		msg_warn("%s (%u) reached: closing the connection from %s, "
+		    "%llus without a request, to make room (%lu more like "
+		    "this not logged)", CONF_NAME(connection_limit), limit,
+		    peer,
 		    (unsigned long long)(idle / CLOCK_MS_PER_S), held);
-	metrics_conn_shed();
+	stats_add(conns_shed, 1);
 	return true;
 }
 
 enum conn_accept_status
-conn_accept(struct worker *w, int lfd)
+conn_accept(struct worker *w, int lfd, bool control)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
@@ -186,27 +188,39 @@ conn_accept(struct worker *w, int lfd)
 	}
 	now = clock_mono_ms();
 	limit = conn_limit(w);
-	if (atomic_load(w->server_conns) - atomic_load(w->shed_pending) >=
-	    limit && !conn_shed(w, now, limit)) {
+	if (control && w->nctl >= CONN_CONTROL_MAX) {
 		if (log_rate_ok(w->refuse_log, now, CONN_LOG_INTERVAL_MS,
 		    &held))
-			msg_warn("connection_limit (%u) reached and every "
-			    "connection has a request in flight: refusing a "
-			    "new client (%lu more like this not logged)",
-			    limit, held);
-		metrics_conn_refused();
+			msg_warn("%d control connections open: refusing "
+			    "another (%lu more like this not logged)",
+			    CONN_CONTROL_MAX, held);
+		close(fd);
+		return CONN_ACCEPT_DONE;
+	}
+	if (!control && atomic_load(w->server_conns) -
+	    atomic_load(w->shed_pending) >= limit &&
+	    !conn_shed(w, now, limit)) {
+		if (log_rate_ok(w->refuse_log, now, CONN_LOG_INTERVAL_MS,
+		    &held))
+			msg_warn("%s (%u) reached and every connection has "
+			    "a request in flight: refusing a new client (%lu "
+			    "more like this not logged)",
+			    CONF_NAME(connection_limit), limit, held);
+		stats_add(conns_refused, 1);
 		close(fd);
 		return CONN_ACCEPT_DONE;
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->w = w;
 	c->fd = fd;
+	c->control = control;
 	c->progress_ms = now;
 	atomic_init(&c->shed_key, now);
 	atomic_init(&c->shed, false);
 	conn_peer_name(c, &ss);
 	buf_init(&c->in, CONN_IN_MAX);
 	buf_init(&c->out, CONN_OUT_MAX);
+	c->req = dispatch_req_new(w, c);
 	c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
 	c->wev = event_new(w->base, fd, EV_WRITE | EV_PERSIST, conn_on_write,
 	    c);
@@ -220,47 +234,61 @@ conn_accept(struct worker *w, int lfd)
 	w->conns = c;
 	w->nconns++;
 	pthread_mutex_unlock(&w->conns_lock);
-	atomic_fetch_add(w->server_conns, 1);
-	metrics_conn_open();
+	if (control) {
+		w->nctl++;
+	} else {
+		atomic_fetch_add(w->server_conns, 1);
+		stats_add(conns_open, 1);
+		stats_add(conns_total, 1);
+	}
 	if (log_verbose())
 		msg_debug("connect from %s", c->peer);
 	return CONN_ACCEPT_DONE;
 }
 
+/* slow or stuck clients: one line a second at most per kind, whoever
+ * they are */
+static struct log_rate read_timeout_log, write_timeout_log;
+
 void
 conn_sweep(struct worker *w)
 {
-	const struct config *cfg = w->gen->cfg;
+	const struct conf *cfg = w->gen->cfg;
 	uint64_t now = clock_mono_ms();
 	struct conn *c, *next;
+	struct log_rate *lr = NULL;
 	const char *why;
 
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
 		why = NULL;
 		if (c->write_since_ms != 0 &&
-		    now - c->write_since_ms >= cfg->io_timeout_ms)
+		    now - c->write_since_ms >= cfg->io_timeout) {
 			why = "does not read its replies";
-		else if (c->busy)
+			lr = &write_timeout_log;
+		} else if (c->busy) {
 			continue;	/* request_timeout bounds it */
-		else if (c->read_since_ms != 0 &&
-		    now - c->read_since_ms >= cfg->io_timeout_ms)
+		} else if (c->read_since_ms != 0 &&
+		    now - c->read_since_ms >= cfg->io_timeout) {
 			why = "sends an incomplete request";
-		else if (c->read_since_ms == 0 &&
-		    now - c->progress_ms >= cfg->idle_timeout_ms) {
+			lr = &read_timeout_log;
+		} else if (c->read_since_ms == 0 &&
+		    now - c->progress_ms >= cfg->idle_timeout) {
 			if (log_verbose())
 				msg_debug("%s: idle for %llus; disconnecting",
 				    c->peer, (unsigned long long)
-				    (cfg->idle_timeout_ms / CLOCK_MS_PER_S));
-			metrics_conn_timeout();
+				    (cfg->idle_timeout / CLOCK_MS_PER_S));
+			stats_add(conns_timeout, 1);
 			conn_close(c);
 			continue;
 		}
 		if (why == NULL)
 			continue;
-		msg_warn("%s: timeout: %s (io_timeout %llums); disconnecting",
-		    c->peer, why, (unsigned long long)cfg->io_timeout_ms);
-		metrics_conn_timeout();
+		msg_warn_rated(lr, LOG_RATE_OUTAGE_MS,
+		    "%s: timeout: %s (%s %llums); disconnecting",
+		    c->peer, why, CONF_NAME(io_timeout),
+		    (unsigned long long)cfg->io_timeout);
+		stats_add(conns_timeout, 1);
 		conn_close(c);
 	}
 }
@@ -270,8 +298,7 @@ conn_close(struct conn *c)
 {
 	struct worker *w = c->w;
 
-	if (c->req != NULL)
-		dispatch_abort(&c->req);
+	dispatch_req_free(&c->req);
 	event_free(c->rev);
 	event_free(c->wev);
 	pthread_mutex_lock(&w->conns_lock);
@@ -288,8 +315,12 @@ conn_close(struct conn *c)
 	buf_free(&c->out);
 	if (atomic_load(&c->shed))
 		atomic_fetch_sub(w->shed_pending, 1);
-	atomic_fetch_sub(w->server_conns, 1);
-	metrics_conn_close();
+	if (c->control) {
+		w->nctl--;
+	} else {
+		atomic_fetch_sub(w->server_conns, 1);
+		stats_sub(conns_open, 1);
+	}
 	if (log_verbose())
 		msg_debug("disconnect from %s after %llu requests", c->peer,
 		    (unsigned long long)c->nrequests);
@@ -329,15 +360,29 @@ conn_flush(struct conn *c)
 void
 conn_done(struct conn *c, const char *action)
 {
+	/* conn_process() stops starting requests at half of CONN_OUT_MAX */
+	if (pp_format_reply(&c->out, action) < 0)
+		msg_panic("conn_done: reply buffer overflow");
+	conn_finish(c);
+}
+
+void
+conn_done_reply(struct conn *c, const char *reply, size_t len)
+{
+	if (buf_append(&c->out, reply, len) < 0)
+		msg_panic("conn_done_reply: reply buffer overflow");
+	conn_finish(c);
+}
+
+/* conn_finish - the reply of the request in flight is queued: go on */
+static void
+conn_finish(struct conn *c)
+{
 	c->busy = false;
-	c->req = NULL;
 	c->nrequests++;
 	c->progress_ms = clock_mono_ms();
 	atomic_store_explicit(&c->shed_key, c->progress_ms,
 	    memory_order_relaxed);
-	/* conn_process() stops starting requests at half of CONN_OUT_MAX */
-	if (pp_format_reply(&c->out, action) < 0)
-		msg_panic("conn_done: reply buffer overflow");
 	if (c->in_process)
 		return;			/* conn_process() goes on */
 	if (!conn_flush(c))
@@ -353,21 +398,25 @@ conn_done(struct conn *c, const char *action)
 static void
 conn_process(struct conn *c)
 {
-	struct policy_req pr;
+	struct policy_req *pr = dispatch_req_pr(c->req);
 	enum pp_status st;
 	enum pp_error why;
 	size_t used;
 
+again:
 	c->in_process = true;
 	st = PP_DONE;
 	while (!c->busy && c->in.len > 0 && c->out.len < CONN_OUT_MAX / 2) {
-		st = pp_parse(c->in.data, c->in.len, &pr, &used, &why);
+		st = pp_parse(c->in.data, c->in.len, pr, &used, &why);
 		if (st == PP_AGAIN)
 			break;
 		if (st == PP_ERROR) {
+			/* each one: SMTPD_POLICY_README says "log a
+			 * warning and disconnect", and only local clients
+			 * reach the sockets (listen_mode, listen_group) */
 			msg_warn("%s: policy protocol error: %s; disconnecting",
 			    c->peer, pp_strerror(why));
-			metrics_protocol_error();
+			stats_add(protocol_errors, 1);
 			conn_close(c);
 			return;
 		}
@@ -376,7 +425,7 @@ conn_process(struct conn *c)
 		c->read_since_ms = c->in.len > 0 ? clock_mono_ms() : 0;
 		c->busy = true;
 		atomic_store_explicit(&c->shed_key, 0, memory_order_relaxed);
-		dispatch_start(c->w, c, c->w->gen, &pr);
+		dispatch_start(c->req, c->w->gen);
 	}
 	c->in_process = false;
 	/* a full buffer with a request in flight: stop reading for now */
@@ -386,6 +435,13 @@ conn_process(struct conn *c)
 		event_add(c->rev, NULL);
 	if (!conn_flush(c))
 		return;
+	/*
+	 * Stopped at the reply cap and every reply written at once: nothing
+	 * else would wake us (the rest of a pipelined burst may be here
+	 * already, its client waiting for replies), so go on now.
+	 */
+	if (!c->busy && c->out.len == 0 && c->in.len > 0 && st == PP_DONE)
+		goto again;
 	/*
 	 * After the peer closed its side: once everything complete has been
 	 * answered and written, close; a partial request is dropped.

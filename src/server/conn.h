@@ -23,6 +23,7 @@ struct worker;
 #define CONN_OUT_MAX	(64 * 1024)	/* buffered replies */
 #define CONN_READ_CHUNK	16384
 #define CONN_PEER_MAX	80
+#define CONN_CONTROL_MAX	8	/* control connections at once */
 #define CONN_SWEEP_MS	1000	/* how often timeouts are checked */
 #define CONN_LOG_INTERVAL_MS	(60 * 1000)	/* limit and accept() failure
 						 * lines: one a minute */
@@ -33,10 +34,12 @@ struct conn {
 	int	 fd;
 	struct event *rev, *wev;
 	struct buf in, out;
-	struct req *req;		/* the request in flight, or NULL */
+	struct req *req;		/* its request (dispatch.h), reused */
 	bool	 busy;			/* a request is running */
 	bool	 in_process;		/* inside conn_process() */
 	bool	 eof;			/* peer closed its side */
+	bool	 control;		/* on control_listen (server/control.h):
+					 * not a policy client */
 	char	 peer[CONN_PEER_MAX];	/* for log messages */
 	uint64_t nrequests;
 	/* monotonic ms, for the timeouts (conn_sweep) and for choosing
@@ -58,7 +61,10 @@ enum conn_accept_status {
 };
 
 /*
- * conn_accept - accept one client on listening fd lfd. At
+ * conn_accept - accept one client on listening fd lfd. A control
+ * connection (control_listen) is not a policy client: it does not count
+ * towards connection_limit, is never shed, and at most CONN_CONTROL_MAX
+ * are open at once. At
  * connection_limit the connection, of any worker, that has gone longest
  * without a request is closed to make room (Postfix reconnects when it
  * next needs one); if every connection has a request in flight, the new
@@ -70,7 +76,7 @@ enum conn_accept_status {
  * worker's conns_lock, which its worker holds while it adds or closes a
  * connection: the descriptor cannot be another connection's by then.
  */
-enum conn_accept_status conn_accept(struct worker *w, int lfd);
+enum conn_accept_status conn_accept(struct worker *w, int lfd, bool control);
 /*
  * conn_sweep - close this worker's connections past their deadline:
  * idle_timeout without a request, io_timeout for a request to arrive
@@ -82,6 +88,9 @@ void	conn_sweep(struct worker *w);
  * dispatch exactly once per request, possibly from inside dispatch_start.
  */
 void	conn_done(struct conn *c, const char *action);
+/* conn_done_reply - the same, with a whole reply formatted by the caller
+ * (the control requests: server/control.h); at most CONN_OUT_MAX / 2 */
+void	conn_done_reply(struct conn *c, const char *reply, size_t len);
 /* conn_close - drop the connection now (cancels its request) */
 void	conn_close(struct conn *c);
 

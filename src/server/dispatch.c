@@ -1,18 +1,28 @@
 /*
  * dispatch - run one policy request. See dispatch.h.
  *
- * The flow: non-RCPT requests get DUNNO at once. For RCPT, parse the
- * recipient, then loop: ask the engine; it either decides, or lists the
- * lookups it may need; those go to the resolver (server/resolve: the
- * in-process cache, Redis, then PostgreSQL pipelined per database, with
- * single flight), and when all are answered, ask again. A deadline
- * (request_timeout) bounds the whole request: when it fires, the
- * lookups still pending are answered from the cache if it knows them
- * (stale is better than nothing when the database hangs) or as lookup
- * failures, and the engine decides with that, as Postfix would have at
- * its first failed lookup: lookup_failure_action.
+ * The flow: non-RCPT requests get DUNNO at once. For RCPT, a recipient
+ * in plain form (below) is first looked up in the decision cache: a
+ * fresh decision there is the answer, with no parsing, no engine and
+ * no allocation. Otherwise parse the recipient, then loop: ask the
+ * engine; it either decides, or lists the lookups it may need; those
+ * go to the resolver (server/resolve: the in-process cache, Redis, then
+ * PostgreSQL pipelined per database, with single flight), and when all
+ * are answered, ask again. A decision made from fresh facts while the
+ * cache was trusted goes into the decision cache, fresh until the
+ * earliest of those facts would expire. A deadline (request_timeout)
+ * bounds the whole request: when it fires, the lookups still pending
+ * are answered from the cache if it knows them (stale is better than
+ * nothing when the database hangs) or as lookup failures, and the
+ * engine decides with that, as Postfix would have at its first failed
+ * lookup: lookup_failure_action.
  *
- * Depends on: core/, proto/, server/{resolve,stats,metrics}, util/,
+ * Only a recipient in plain form (core/addr.h: addr_plain) is cached:
+ * it is its own folded form and its only keys are itself, "@domain" and
+ * "domain", which is what invalidation messages name (server/cache.h);
+ * anything else takes the engine path every time.
+ *
+ * Depends on: core/, proto/, server/{cache,control,resolve,stats}, util/,
  * libevent (timer only).
  * Security: the recipient and every logged field are untrusted; they are
  * never pasted into SQL (sqlmap makes parameters) and are sanitised in
@@ -24,14 +34,17 @@
 
 #include <event2/event.h>
 
+#include "conf/conf.h"
 #include "core/addr.h"
+#include "core/cachefmt.h"
 #include "core/engine.h"
-#include "daemon/config.h"
 #include "proto/declog.h"
+#include "proto/control.h"
 #include "proto/policy.h"
+#include "server/cache.h"
 #include "server/conn.h"
+#include "server/control.h"
 #include "server/dispatch.h"
-#include "server/metrics.h"
 #include "server/resolve.h"
 #include "server/stats.h"
 #include "server/worker.h"
@@ -40,42 +53,102 @@
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-#define MS_PER_S	1000ULL
+_Static_assert(ADDR_PLAIN_MAX <= CACHEFMT_KEY_MAX,
+    "a plain recipient must be a cacheable key");
+
+/* a decision as the cache keeps it: kind, class */
+#define DECISION_PACK(kind, dc)	((uint32_t)(kind) | (uint32_t)(dc) << 4)
+#define DECISION_KIND(p)	((enum verdict_kind)((p) & 0xf))
+#define DECISION_CLASS(p)	((enum domain_class)(((p) >> 4) & 0xf))
 
 struct req {
 	struct worker *w;
 	struct conn *conn;
-	struct gen *gen;
-	struct policy_req pr;
+	struct policy_req pr;		/* kept: its arena is reused */
+	struct event *timer;		/* kept */
+	/* per request, from here on */
+	bool	 active;		/* between start and finish */
+	struct gen *gen;		/* a reference while active */
+	bool	 parsed;		/* addr and facts are set */
 	struct addr addr;
 	struct factset facts;
 	struct lookup_list need;
-	struct event *timer;
 	struct resolve_req *rq;		/* lookups in the air, or NULL */
 	unsigned rounds;
-	uint64_t t0;
+	uint64_t t0;			/* monotonic us */
+	uint64_t seq0;			/* cache_seq() at the start */
+	bool	 trusted0;		/* cache_trusted() at the start */
+	bool	 query;			/* vrcptctl's, on control_listen */
+	bool	 from_decision;		/* answered by the decision cache */
+	bool	 plain;			/* the recipient is in plain form */
+	bool	 storable;		/* the facts allow a cached decision */
+	uint64_t fresh_until_ms;	/* the earliest of the facts' ends */
 	enum fact_source costliest;	/* of the facts used: pure < local <
 					 * redis < db */
 	unsigned nstale;		/* cached answers used past their TTL
 					 * because the database failed */
+	unsigned nstale_neg;		/* of them, "not found" answers */
 	uint64_t stale_age_ms;		/* the oldest of them */
 };
 
 static void dispatch_step(struct req *r);
+static void dispatch_timeout(evutil_socket_t fd, short what, void *arg);
 
-/* req_free - release everything; cancels lookups still out */
+struct req *
+dispatch_req_new(struct worker *w, struct conn *c)
+{
+	struct req *r = xcalloc(1, sizeof(*r));
+
+	r->w = w;
+	r->conn = c;
+	r->timer = evtimer_new(w->base, dispatch_timeout, r);
+	if (r->timer == NULL)
+		msg_fatal("evtimer_new: out of memory");
+	return r;
+}
+
+struct policy_req *
+dispatch_req_pr(struct req *r)
+{
+	return &r->pr;
+}
+
+/*
+ * req_reset - the end of a request: cancel lookups still out, free its
+ * parts; the caller takes over the generation reference (*g_r)
+ */
 static void
-req_free(struct req *r)
+req_reset(struct req *r, struct gen **g_r)
 {
 	if (r->rq != NULL)
 		resolve_cancel(r->rq);
 	r->rq = NULL;
-	if (r->timer)
-		event_free(r->timer);
-	factset_free(&r->facts);
-	addr_free(&r->addr);
+	evtimer_del(r->timer);
+	if (r->parsed) {
+		factset_free(&r->facts);
+		addr_free(&r->addr);
+		r->parsed = false;
+	}
+	*g_r = r->gen;
+	r->gen = NULL;
+	r->active = false;
+}
+
+void
+dispatch_req_free(struct req **rp)
+{
+	struct req *r = *rp;
+	struct gen *g;
+
+	*rp = NULL;
+	if (r == NULL)
+		return;
+	if (r->active) {
+		req_reset(r, &g);
+		gen_unref(r->w, &g);
+	}
+	event_free(r->timer);
 	policy_req_free(&r->pr);
-	gen_unref(r->w, &r->gen);
 	free(r);
 }
 
@@ -109,30 +182,67 @@ source_name(const struct req *r, const struct verdict *v)
 	return fact_source_name(r->costliest);
 }
 
+/* remember - put a decision made by the engine into the decision cache */
+static void
+remember(struct req *r, const struct verdict *v)
+{
+	const struct conf *cfg = r->gen->cfg;
+	struct cache *cache = r->w->cache;
+	uint64_t now = clock_wall_ms(), until = r->fresh_until_ms;
+	const char *rcpt = r->pr.recipient;
+
+	if (!r->plain || !r->storable || !r->trusted0 ||
+	    v->kind == VERDICT_FAILURE || !cache_trusted(cache))
+		return;
+	/* from pure tables only: as long as a found answer may be kept */
+	if (until == UINT64_MAX)
+		until = now + cfg->cache_positive_ttl;
+	if (until <= now)
+		return;
+	if (cache_decision_put(cache, r->gen->dns, rcpt, strlen(rcpt),
+	    r->seq0, DECISION_PACK(v->kind, v->dclass), now, until, now))
+		stats_add(decision_stored, 1);
+}
+
 /*
  * dispatch_finish - log and answer. The log line goes out for rejects
- * and defers always, for the rest with log_level >= 1.
+ * and defers always, for the rest with log_level >= 1. The request is
+ * reset before the answer goes out: conn_done() may start the next one
+ * on it. v may be the generation's: it is kept until then.
  */
 static void
 dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 {
-	const struct config *cfg = r->gen->cfg;
+	const struct conf *cfg = r->gen->cfg;
+	struct worker *w = r->w;
 	struct conn *c = r->conn;
 	uint64_t delay = clock_mono_us() - r->t0;
 	struct buf line;
-	char *action;
+	struct gen *g;
 
+	if (r->query) {
+		buf_init(&line, CONTROL_REPLY_MAX);
+		control_query_reply(&line, v, r->from_decision ?
+		    "decision_cache" : lookup, r->nstale, delay);
+		req_reset(r, &g);
+		conn_done_reply(c, line.data, line.len);
+		buf_free(&line);
+		gen_unref(w, &g);
+		return;
+	}
 	stats_add(rcpt, 1);
-	metrics_decision(v->kind, v->dclass, v->warn_only, delay);
+	stats_decision(v->kind, v->dclass, v->warn_only, delay);
 	if (r->nstale > 0) {
+		static struct log_rate lr;
 		char	 rc[STR_SANITIZE_MAX + 4];
 
-		msg_warn("<%s>: PostgreSQL did not answer; %u lookup%s "
-		    "answered from the cache, stale (up to %llus old, "
-		    "cache_stale_ttl)", str_sanitize(rc, r->pr.recipient,
-		    strlen(r->pr.recipient), STR_SANITIZE_MAX), r->nstale,
-		    r->nstale == 1 ? "" : "s",
-		    (unsigned long long)(r->stale_age_ms / MS_PER_S));
+		msg_warn_rated(&lr, LOG_RATE_OUTAGE_MS,
+		    "<%s>: PostgreSQL did not answer; %u lookup%s "
+		    "answered from the cache, stale (up to %llus old, %s)",
+		    str_sanitize(rc, r->pr.recipient, strlen(r->pr.recipient),
+		    STR_SANITIZE_MAX), r->nstale, r->nstale == 1 ? "" : "s",
+		    (unsigned long long)(r->stale_age_ms / CLOCK_MS_PER_S),
+		    CONF_NAME(cache_stale_ttl));
 	}
 	if (v->code != 0 || cfg->log_level >= 1) {
 		buf_init(&line, 0);
@@ -140,11 +250,50 @@ dispatch_finish(struct req *r, const struct verdict *v, const char *lookup)
 		msg_info("%s", buf_str(&line));
 		buf_free(&line);
 	}
-	action = xstrdup(v->action);
-	c->req = NULL;
-	req_free(r);
-	conn_done(c, action);
-	free(action);
+	req_reset(r, &g);
+	conn_done(c, v->action);	/* may free r and c */
+	gen_unref(w, &g);
+}
+
+/* dispatch_reply - answer a control request with a whole reply */
+static void
+dispatch_reply(struct req *r, struct buf *reply)
+{
+	struct worker *w = r->w;
+	struct gen *g;
+
+	req_reset(r, &g);
+	conn_done_reply(r->conn, reply->data, reply->len);
+	buf_free(reply);
+	gen_unref(w, &g);
+}
+
+/*
+ * dispatch_control - a request on control_listen: the counters, or an
+ * error, are answered here (true); a query goes on as an RCPT (false)
+ */
+static bool
+dispatch_control(struct req *r)
+{
+	const char *req = r->pr.request;
+	struct buf reply;
+
+	buf_init(&reply, CONTROL_REPLY_MAX);
+	if (req != NULL && strcmp(req, CONTROL_REQ_QUERY) == 0) {
+		if (r->pr.recipient != NULL) {
+			buf_free(&reply);
+			r->query = true;
+			return false;
+		}
+		control_error_reply(&reply, "no recipient");
+	} else if (req != NULL && strcmp(req, CONTROL_REQ_STATS) == 0) {
+		control_stats_reply(&reply, r->w->cache);
+	} else {
+		control_error_reply(&reply, "unknown request (this is the "
+		    "control socket: vrcpt_query, vrcpt_stats)");
+	}
+	dispatch_reply(r, &reply);
+	return true;
 }
 
 /* dispatch_fact - one answered lookup into the fact set */
@@ -152,6 +301,8 @@ static void
 dispatch_fact(void *arg, const struct resolve_fact *f)
 {
 	struct req *r = arg;
+	const struct conf *cfg = r->gen->cfg;
+	uint64_t life, until;
 
 	factset_add(&r->facts, f->map, f->key, f->result, f->source, f->value,
 	    f->why);
@@ -159,9 +310,22 @@ dispatch_fact(void *arg, const struct resolve_fact *f)
 		r->costliest = f->source;
 	if (f->stale) {
 		r->nstale++;
+		if (f->result == FACT_NOT_FOUND)
+			r->nstale_neg++;
 		if (f->age_ms > r->stale_age_ms)
 			r->stale_age_ms = f->age_ms;
 	}
+	/* a decision lasts as long as the shortest-lived fact it used;
+	 * one from a standby behind a change is not kept at all */
+	if (f->stale || f->behind || f->result == FACT_UNAVAILABLE) {
+		r->storable = false;
+		return;
+	}
+	life = f->result == FACT_FOUND ? cfg->cache_positive_ttl :
+	    cfg->cache_negative_ttl;
+	until = clock_wall_ms() - f->age_ms + life;
+	if (until < r->fresh_until_ms)
+		r->fresh_until_ms = until;
 }
 
 /* dispatch_resolved - every lookup of the round is answered */
@@ -174,6 +338,30 @@ dispatch_resolved(void *arg)
 	dispatch_step(r);
 }
 
+/*
+ * stale_guard - a reject may not rest on a stale "not found": while the
+ * database cannot answer, a mailbox created since would be bounced for
+ * good. Native Postfix defers when it cannot look a recipient up, and so
+ * does vrcpt then (lookup_failure_action). A stale "found" stays what
+ * it is: accepting an address that existed a moment ago loses nothing.
+ */
+static void
+stale_guard(struct req *r, struct verdict *v)
+{
+	const struct engine_cfg *ecfg = &r->gen->cfg->engine;
+	bool	 rejects;
+
+	if (r->nstale_neg == 0)
+		return;
+	/* other_domain_action may be a "5xx text" reply of its own (a
+	 * restriction name is Postfix's to evaluate, with its own lookups) */
+	rejects = v->kind == VERDICT_UNKNOWN ||
+	    (v->kind == VERDICT_NOT_HANDLED && v->action[0] == '5');
+	if (!rejects)
+		return;
+	engine_failure(ecfg, v);
+}
+
 static void
 dispatch_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -181,13 +369,17 @@ dispatch_timeout(evutil_socket_t fd, short what, void *arg)
 	const struct engine_cfg *ecfg = &r->gen->cfg->engine;
 	struct verdict v;
 	char rcpt[STR_SANITIZE_MAX + 4];
+	static struct log_rate lr;
 
-	msg_warn("request for <%s> timed out after %llums (request_timeout)",
+	msg_warn_rated(&lr, LOG_RATE_OUTAGE_MS,
+	    "request for <%s> timed out after %llums (%s)",
 	    str_sanitize(rcpt, r->pr.recipient, strlen(r->pr.recipient),
-	    STR_SANITIZE_MAX), r->gen->cfg->request_timeout_ms);
+	    STR_SANITIZE_MAX), (unsigned long long)r->gen->cfg->request_timeout,
+	    CONF_NAME(request_timeout));
 	if (r->rq != NULL)
 		resolve_abandon(r->rq, "request timed out");
 	r->rq = NULL;
+	r->storable = false;
 	/* decide with what is known; whatever else is needed now comes
 	 * from the in-process cache or is a lookup failure */
 	for (;;) {
@@ -201,6 +393,7 @@ dispatch_timeout(evutil_socket_t fd, short what, void *arg)
 		resolve_fallback(r->gen->resolver, r->need.v, r->need.n,
 		    dispatch_fact, r, "request timed out");
 	}
+	stale_guard(r, &v);
 	dispatch_finish(r, &v, v.kind == VERDICT_FAILURE ? "timeout" :
 	    source_name(r, &v));
 }
@@ -209,7 +402,7 @@ dispatch_timeout(evutil_socket_t fd, short what, void *arg)
 static void
 dispatch_step(struct req *r)
 {
-	const struct config *cfg = r->gen->cfg;
+	const struct conf *cfg = r->gen->cfg;
 	struct verdict v;
 
 	for (;;) {
@@ -217,6 +410,8 @@ dispatch_step(struct req *r)
 			msg_panic("dispatch_step: engine did not converge");
 		if (engine_decide(&cfg->engine, &r->addr, &r->facts, &r->need,
 		    &v, NULL) == ENGINE_DONE) {
+			stale_guard(r, &v);
+			remember(r, &v);
 			dispatch_finish(r, &v, source_name(r, &v));
 			return;
 		}
@@ -226,66 +421,102 @@ dispatch_step(struct req *r)
 	}
 }
 
-void
-dispatch_start(struct worker *w, struct conn *c, struct gen *g,
-    struct policy_req *pr)
+/* dispatch_cached - the decision cache knows: answer at once */
+static bool
+dispatch_cached(struct req *r)
 {
-	const struct config *cfg = g->cfg;
-	struct timeval tv;
-	const char *err;
-	struct req *r;
+	const struct gen *g = r->gen;
+	const char *rcpt = r->pr.recipient;
+	uint32_t packed;
+	enum verdict_kind k;
+	enum domain_class dc;
 
-	r = xcalloc(1, sizeof(*r));
-	r->w = w;
-	r->conn = c;
-	r->gen = gen_ref(g);
-	r->pr = *pr;
-	memset(pr, 0, sizeof(*pr));
-	r->t0 = clock_mono_us();
-	factset_init(&r->facts);
-	r->costliest = FACT_SRC_PURE;
-
-	/* Only RCPT is ours; everything else goes on to other restrictions */
-	if (r->pr.protocol_state == NULL ||
-	    strcasecmp(r->pr.protocol_state, "RCPT") != 0) {
-		metrics_request(false);
-		req_free(r);
-		conn_done(c, "DUNNO");
-		return;
-	}
-	metrics_request(true);
-	if (r->pr.recipient == NULL ||
-	    addr_parse(r->pr.recipient, &cfg->engine.addr, &r->addr,
-	    &err) < 0) {
-		char s[STR_SANITIZE_MAX + 4];
-		const char *rc = r->pr.recipient ? r->pr.recipient : "";
-		char *action = xstrdup(cfg->engine.other_domain_action);
-
-		msg_warn("%s: bad or missing recipient \"%s\": %s; answering "
-		    "%s", c->peer, str_sanitize(s, rc, strlen(rc),
-		    STR_SANITIZE_MAX), r->pr.recipient ? err : "absent",
-		    action);
-		req_free(r);
-		conn_done(c, action);
-		free(action);
-		return;
-	}
-	c->req = r;
-	r->timer = evtimer_new(w->base, dispatch_timeout, r);
-	if (r->timer == NULL)
-		msg_fatal("evtimer_new: out of memory");
-	tv.tv_sec = (time_t)(cfg->request_timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(cfg->request_timeout_ms % 1000) * 1000;
-	evtimer_add(r->timer, &tv);
-	dispatch_step(r);
+	if (!r->plain || !r->trusted0 ||
+	    !cache_decision_get(r->w->cache, g->dns, rcpt, strlen(rcpt),
+	    clock_wall_ms(), &packed))
+		return false;
+	k = DECISION_KIND(packed);
+	dc = DECISION_CLASS(packed);
+	if ((unsigned)k >= GEN_KINDS || (unsigned)dc >= GEN_CLASSES)
+		return false;
+	if (!r->query)
+		stats_add(decision_hit, 1);
+	r->from_decision = true;
+	dispatch_finish(r, &g->vtab[k][dc],
+	    fact_source_name(FACT_SRC_CACHE_LOCAL));
+	return true;
 }
 
 void
-dispatch_abort(struct req **rp)
+dispatch_start(struct req *r, struct gen *g)
 {
-	struct req *r = *rp;
+	const struct conf *cfg = g->cfg;
+	const char *err, *rcpt;
+	struct timeval tv;
+	struct gen *gref;
 
-	*rp = NULL;
-	if (r != NULL)
-		req_free(r);
+	r->active = true;
+	r->gen = gen_ref(g);
+	r->t0 = clock_mono_us();
+	r->rounds = 0;
+	r->costliest = FACT_SRC_PURE;
+	r->nstale = 0;
+	r->nstale_neg = 0;
+	r->stale_age_ms = 0;
+	r->query = false;
+	r->from_decision = false;
+
+	if (r->conn->control) {
+		if (dispatch_control(r))
+			return;
+	} else if (r->pr.protocol_state == NULL ||
+	    strcasecmp(r->pr.protocol_state, "RCPT") != 0) {
+		/* Only RCPT is ours; the rest goes on to other restrictions */
+		stats_add(req_other, 1);
+		req_reset(r, &gref);
+		conn_done(r->conn, "DUNNO");
+		gen_unref(r->w, &gref);
+		return;
+	} else
+		stats_add(req_rcpt, 1);
+	rcpt = r->pr.recipient;
+	r->seq0 = cache_seq(r->w->cache);
+	r->trusted0 = cache_trusted(r->w->cache);
+	r->plain = rcpt != NULL && g->decisions_on &&
+	    addr_plain(rcpt, strlen(rcpt), cfg->recipient_delimiter);
+	if (dispatch_cached(r))
+		return;
+	r->storable = true;
+	r->fresh_until_ms = UINT64_MAX;
+	if (rcpt == NULL ||
+	    addr_parse(rcpt, &cfg->engine.addr, &r->addr, &err) < 0) {
+		struct worker *w = r->w;
+		struct conn *c = r->conn;
+		char s[STR_SANITIZE_MAX + 4];
+
+		if (r->query) {
+			struct buf reply;
+
+			buf_init(&reply, CONTROL_REPLY_MAX);
+			control_error_reply(&reply, err);
+			dispatch_reply(r, &reply);
+			return;
+		}
+		static struct log_rate lr;
+
+		msg_warn_rated(&lr, LOG_RATE_OUTAGE_MS,
+		    "%s: bad or missing recipient \"%s\": %s; answering "
+		    "%s", c->peer, str_sanitize(s, rcpt ? rcpt : "",
+		    rcpt ? strlen(rcpt) : 0, STR_SANITIZE_MAX),
+		    rcpt ? err : "absent", cfg->engine.other_domain_action);
+		req_reset(r, &gref);
+		conn_done(c, cfg->engine.other_domain_action);
+		gen_unref(w, &gref);
+		return;
+	}
+	factset_init(&r->facts);
+	r->parsed = true;
+	tv = clock_tv_ms(cfg->request_timeout);
+	evtimer_add(r->timer, &tv);
+	dispatch_step(r);
 }

@@ -19,6 +19,8 @@
 
 #include <event2/event.h>
 
+#include "conf/endpoint.h"
+#include "server/cache.h"
 #include "server/listen.h"
 #include "server/metrics.h"
 #include "server/stats.h"
@@ -27,102 +29,6 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-
-/* decision latency histogram bounds, microseconds */
-static const uint64_t metrics_bounds_us[] = {
-	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
-	250000, 500000, 1000000, 2500000
-};
-#define METRICS_NBUCKETS \
-	(sizeof(metrics_bounds_us) / sizeof(metrics_bounds_us[0]))
-
-#define NKINDS	4	/* enum verdict_kind */
-#define NCLASSES 5	/* enum domain_class */
-
-static struct {
-	atomic_uint_fast64_t conns_open;
-	atomic_uint_fast64_t conns_total;
-	atomic_uint_fast64_t protocol_errors;
-	atomic_uint_fast64_t conns_shed;
-	atomic_uint_fast64_t conns_refused;
-	atomic_uint_fast64_t conns_timeout;
-	atomic_uint_fast64_t req_rcpt;
-	atomic_uint_fast64_t req_other;
-	atomic_uint_fast64_t decisions[NKINDS][NCLASSES];
-	atomic_uint_fast64_t warn_only;
-	atomic_uint_fast64_t delay_bucket[METRICS_NBUCKETS + 1];
-	atomic_uint_fast64_t delay_sum_us;
-	atomic_uint_fast64_t delay_count;
-} m;
-
-#define INC(x)	atomic_fetch_add_explicit(&(x), 1, memory_order_relaxed)
-#define GET(x)	((unsigned long long)atomic_load_explicit(&(x), \
-		    memory_order_relaxed))
-
-void
-metrics_conn_open(void)
-{
-	INC(m.conns_open);
-	INC(m.conns_total);
-}
-
-void
-metrics_conn_close(void)
-{
-	atomic_fetch_sub_explicit(&m.conns_open, 1, memory_order_relaxed);
-}
-
-void
-metrics_protocol_error(void)
-{
-	INC(m.protocol_errors);
-}
-
-void
-metrics_conn_shed(void)
-{
-	INC(m.conns_shed);
-}
-
-void
-metrics_conn_refused(void)
-{
-	INC(m.conns_refused);
-}
-
-void
-metrics_conn_timeout(void)
-{
-	INC(m.conns_timeout);
-}
-
-void
-metrics_request(bool rcpt)
-{
-	if (rcpt)
-		INC(m.req_rcpt);
-	else
-		INC(m.req_other);
-}
-
-void
-metrics_decision(enum verdict_kind kind, enum domain_class dclass,
-    bool warn_only, uint64_t delay_us)
-{
-	size_t i;
-
-	if ((unsigned)kind < NKINDS && (unsigned)dclass < NCLASSES)
-		INC(m.decisions[kind][dclass]);
-	if (warn_only)
-		INC(m.warn_only);
-	for (i = 0; i < METRICS_NBUCKETS; i++)
-		if (delay_us <= metrics_bounds_us[i])
-			break;
-	INC(m.delay_bucket[i]);
-	atomic_fetch_add_explicit(&m.delay_sum_us, delay_us,
-	    memory_order_relaxed);
-	INC(m.delay_count);
-}
 
 /* class names as labels: "virtual alias" is not a good label value */
 static const char *
@@ -143,95 +49,71 @@ class_label(enum domain_class c)
 	return "none";
 }
 
+/* the process's cache, for its trust (set once, main thread) */
+static struct cache *metrics_cache;
+
+/* metrics_registry - every series of the registry (server/stats.h) */
 static void
-counter(struct buf *b, const char *name, const char *help,
-    unsigned long long v)
+metrics_registry(struct buf *b)
 {
-	buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name,
-	    help, name, name, v);
+	const struct stats_desc *d;
+	size_t	 i;
+
+	for (i = 0; i < STATS_N; i++) {
+		d = &stats_descs[i];
+		if (i == 0 || strcmp(d->metric, stats_descs[i - 1].metric) != 0)
+			buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n",
+			    d->metric, d->help, d->metric,
+			    d->type == STATS_GAUGE ? "gauge" : "counter");
+		buf_printf(b, "%s%s%s%s %llu\n", d->metric, *d->labels ?
+		    "{" : "", d->labels, *d->labels ? "}" : "",
+		    (unsigned long long)stats_sum((enum stats_id)i));
+	}
 }
 
 char *
 metrics_format(void)
 {
 	struct buf b;
-	unsigned long long cum = 0;
-	unsigned k, c;
-	size_t i;
-	char *out;
+	uint64_t cum = 0, sum_us = 0, n;
+	unsigned k, c, i;
+	char	*out;
 
 	buf_init(&b, 0);
-	buf_printf(&b, "# HELP vrcpt_connections Policy client connections "
-	    "open.\n# TYPE vrcpt_connections gauge\nvrcpt_connections "
-	    "%llu\n", GET(m.conns_open));
-	counter(&b, "vrcpt_connections_total", "Policy client connections "
-	    "accepted.", GET(m.conns_total));
-	counter(&b, "vrcpt_protocol_errors_total", "Connections dropped for "
-	    "policy protocol violations.", GET(m.protocol_errors));
-	buf_printf(&b, "# HELP vrcpt_connections_closed_total Policy client "
-	    "connections closed by vrcptd, by reason.\n# TYPE "
-	    "vrcpt_connections_closed_total counter\n"
-	    "vrcpt_connections_closed_total{reason=\"limit_shed\"} %llu\n"
-	    "vrcpt_connections_closed_total{reason=\"limit_refused\"} %llu\n"
-	    "vrcpt_connections_closed_total{reason=\"timeout\"} %llu\n",
-	    GET(m.conns_shed), GET(m.conns_refused), GET(m.conns_timeout));
-	buf_printf(&b, "# HELP vrcpt_requests_total Policy requests by "
-	    "protocol state.\n# TYPE vrcpt_requests_total counter\n"
-	    "vrcpt_requests_total{state=\"rcpt\"} %llu\n"
-	    "vrcpt_requests_total{state=\"other\"} %llu\n",
-	    GET(m.req_rcpt), GET(m.req_other));
+	metrics_registry(&b);
 	buf_printf(&b, "# HELP vrcpt_decisions_total RCPT decisions by "
 	    "outcome and domain class.\n# TYPE vrcpt_decisions_total "
 	    "counter\n");
-	for (k = 0; k < NKINDS; k++)
-		for (c = 0; c < NCLASSES; c++)
-			if (GET(m.decisions[k][c]) != 0)
+	for (k = 0; k < STATS_NKINDS; k++)
+		for (c = 0; c < STATS_NCLASSES; c++)
+			if ((n = stats_decisions(k, c)) != 0)
 				buf_printf(&b, "vrcpt_decisions_total{decision="
 				    "\"%s\",class=\"%s\"} %llu\n",
 				    verdict_kind_name((enum verdict_kind)k),
 				    class_label((enum domain_class)c),
-				    GET(m.decisions[k][c]));
-	counter(&b, "vrcpt_warn_only_total", "Rejects logged but not "
-	    "enforced (warn_if_reject).", GET(m.warn_only));
+				    (unsigned long long)n);
 	buf_printf(&b, "# HELP vrcpt_decision_seconds Time from request to "
 	    "decision.\n# TYPE vrcpt_decision_seconds histogram\n");
-	for (i = 0; i < METRICS_NBUCKETS; i++) {
-		cum += GET(m.delay_bucket[i]);
-		buf_printf(&b, "vrcpt_decision_seconds_bucket{le=\"%g\"} %llu\n",
-		    (double)metrics_bounds_us[i] / 1e6, cum);
+	for (i = 0; i < STATS_NBUCKETS; i++) {
+		cum += stats_delay(i, NULL);
+		buf_printf(&b, "vrcpt_decision_seconds_bucket{le=\"%g\"} "
+		    "%llu\n", (double)stats_bounds_us[i] / 1e6,
+		    (unsigned long long)cum);
 	}
-	cum += GET(m.delay_bucket[METRICS_NBUCKETS]);
+	cum += stats_delay(STATS_NBUCKETS, &sum_us);
 	buf_printf(&b, "vrcpt_decision_seconds_bucket{le=\"+Inf\"} %llu\n"
 	    "vrcpt_decision_seconds_sum %.6f\nvrcpt_decision_seconds_count "
-	    "%llu\n", cum, (double)GET(m.delay_sum_us) / 1e6,
-	    GET(m.delay_count));
-	buf_printf(&b, "# HELP vrcpt_lookups_total Lookups by where the "
-	    "answer came from.\n# TYPE vrcpt_lookups_total counter\n"
-	    "vrcpt_lookups_total{tier=\"local\",result=\"hit\"} %llu\n"
-	    "vrcpt_lookups_total{tier=\"local\",result=\"miss\"} %llu\n"
-	    "vrcpt_lookups_total{tier=\"redis\",result=\"hit\"} %llu\n"
-	    "vrcpt_lookups_total{tier=\"redis\",result=\"miss\"} %llu\n"
-	    "vrcpt_lookups_total{tier=\"redis\",result=\"timeout\"} %llu\n"
-	    "vrcpt_lookups_total{tier=\"redis\",result=\"skipped\"} %llu\n",
-	    GET(stats.local_hit), GET(stats.local_miss), GET(stats.redis_hit),
-	    GET(stats.redis_miss), GET(stats.redis_timeout),
-	    GET(stats.redis_skip));
-	counter(&b, "vrcpt_db_queries_total", "SQL queries sent to "
-	    "PostgreSQL.", GET(stats.db_query));
-	counter(&b, "vrcpt_db_batches_total", "Pipelined batches (round "
-	    "trips) sent to PostgreSQL.", GET(stats.db_batch));
-	counter(&b, "vrcpt_db_errors_total", "SQL queries that failed.",
-	    GET(stats.db_error));
-	counter(&b, "vrcpt_singleflight_joins_total", "Cache misses that "
-	    "waited for a query already running.", GET(stats.flight_join));
-	counter(&b, "vrcpt_stale_answers_total", "Cached answers served "
-	    "past their TTL while PostgreSQL was down.",
-	    GET(stats.stale_served));
-	counter(&b, "vrcpt_invalidations_total", "Cache invalidations "
-	    "applied.", GET(stats.invalidations));
+	    "%llu\n", (unsigned long long)cum, (double)sum_us / 1e6,
+	    (unsigned long long)cum);
 	buf_printf(&b, "# HELP vrcpt_db_connections_up PostgreSQL "
 	    "connections ready.\n# TYPE vrcpt_db_connections_up gauge\n"
 	    "vrcpt_db_connections_up %u\n", db_ready_connections());
+	if (metrics_cache != NULL)
+		buf_printf(&b, "# HELP vrcpt_cache_trusted 1 when cached "
+		    "answers are used: the LISTEN connection is up and the "
+		    "database has the vrcpt triggers.\n# TYPE "
+		    "vrcpt_cache_trusted gauge\nvrcpt_cache_trusted %d\n",
+		    cache_trusted(metrics_cache) ? 1 : 0);
 	out = xstrdup(buf_str(&b));
 	buf_free(&b);
 	return out;
@@ -243,8 +125,9 @@ struct metrics_server {
 	struct event *resume_ev;	/* accepting again after EMFILE */
 	int	 fd;
 	bool	 need_db;
+	struct cache *cache;		/* for trust; NULL until set */
 	unsigned nconns;
-	char	*unix_path;
+	struct endpoint ep;		/* a copy: reloads free the config */
 	struct mconn *conns;		/* open scraper connections, newest
 					 * first */
 	struct mconn *oldest;
@@ -351,11 +234,17 @@ mconn_on_read(evutil_socket_t fd, short what, void *arg)
 	} else if (strcmp(path, "/healthz") == 0) {
 		mconn_reply(mc, "200 OK", "text/plain", "ok\n");
 	} else if (strcmp(path, "/readyz") == 0) {
-		if (!mc->ms->need_db || db_ready_connections() > 0)
-			mconn_reply(mc, "200 OK", "text/plain", "ready\n");
-		else
+		if (mc->ms->need_db && db_ready_connections() == 0)
 			mconn_reply(mc, "503 Service Unavailable",
 			    "text/plain", "no PostgreSQL connection\n");
+		else if (mc->ms->cache != NULL &&
+		    !cache_trusted(mc->ms->cache))
+			mconn_reply(mc, "503 Service Unavailable",
+			    "text/plain", "cache not trusted: no LISTEN "
+			    "connection, or no vrcpt triggers in the "
+			    "database\n");
+		else
+			mconn_reply(mc, "200 OK", "text/plain", "ready\n");
 	} else {
 		mconn_reply(mc, "404 Not Found", "text/plain",
 		    "try /metrics, /healthz or /readyz\n");
@@ -374,10 +263,8 @@ static void
 metrics_on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct metrics_server *ms = arg;
-	struct timeval tv = { METRICS_TIMEOUT_MS / 1000,
-	    (METRICS_TIMEOUT_MS % 1000) * 1000 };
-	struct timeval pause = { METRICS_ACCEPT_PAUSE_MS / 1000,
-	    (METRICS_ACCEPT_PAUSE_MS % 1000) * 1000 };
+	struct timeval tv = clock_tv_ms(METRICS_TIMEOUT_MS);
+	struct timeval pause = clock_tv_ms(METRICS_ACCEPT_PAUSE_MS);
 	unsigned long held;
 	struct mconn *mc;
 	int fd;
@@ -427,15 +314,14 @@ metrics_on_accept(evutil_socket_t lfd, short what, void *arg)
 }
 
 struct metrics_server *
-metrics_start(struct event_base *base, const char *endpoint,
-    unsigned unix_mode, bool need_db, const char **error_r)
+metrics_start(struct event_base *base, const struct endpoint *ep,
+    unsigned unix_mode, gid_t unix_gid, bool need_db, const char **error_r)
 {
 	static char err[LISTEN_ERR_LEN];
 	struct metrics_server *ms;
-	const char *up;
 	int fd;
 
-	fd = listen_open(endpoint, (mode_t)unix_mode, err);
+	fd = listen_open(ep, (mode_t)unix_mode, unix_gid, err);
 	if (fd < 0) {
 		*error_r = err;
 		return NULL;
@@ -444,8 +330,7 @@ metrics_start(struct event_base *base, const char *endpoint,
 	ms->base = base;
 	ms->fd = fd;
 	ms->need_db = need_db;
-	if ((up = listen_unix_path(endpoint)) != NULL)
-		ms->unix_path = xstrdup(up);
+	ms->ep = *ep;
 	ms->lev = event_new(base, fd, EV_READ | EV_PERSIST, metrics_on_accept,
 	    ms);
 	ms->resume_ev = evtimer_new(base, metrics_accept_resume, ms);
@@ -456,6 +341,13 @@ metrics_start(struct event_base *base, const char *endpoint,
 }
 
 void
+metrics_set_cache(struct metrics_server *ms, struct cache *cache)
+{
+	ms->cache = cache;
+	metrics_cache = cache;
+}
+
+void
 metrics_stop(struct metrics_server **msp)
 {
 	struct metrics_server *ms = *msp;
@@ -463,14 +355,11 @@ metrics_stop(struct metrics_server **msp)
 	*msp = NULL;
 	if (ms == NULL)
 		return;
+	metrics_cache = NULL;
 	while (ms->conns != NULL)
 		mconn_free(ms->conns);
 	event_free(ms->lev);
 	event_free(ms->resume_ev);
-	close(ms->fd);
-	if (ms->unix_path != NULL) {
-		(void)unlink(ms->unix_path);
-		free(ms->unix_path);
-	}
+	listen_close(&ms->ep, ms->fd);
 	free(ms);
 }

@@ -4,17 +4,20 @@
  * metrics - Prometheus text at /metrics, /healthz and /readyz over a
  * tiny HTTP/1.0 listener (metrics_listen), served by the main thread.
  *
- * The counters are process-wide relaxed atomics that workers bump on
- * their own; the server/stats.h counters of the lookup path are shown
- * too. /healthz: 200 while the process runs its loop. /readyz: 200 when
- * at least one PostgreSQL connection is up (or no pgsql map is
- * configured), else 503.
+ * It shows the counter registry (server/stats.h) and the state of the
+ * PostgreSQL pools. /healthz: 200 while the process runs its loop.
+ * /readyz: 200 when at least one PostgreSQL connection is up (or no
+ * pgsql map is configured) and the cache is trusted (LISTEN up and the
+ * vrcpt triggers present, server/cache.h), else 503 saying which.
  */
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/engine.h"
 
+struct cache;
+struct endpoint;
 struct event_base;
 struct metrics_server;
 
@@ -26,25 +29,20 @@ struct metrics_server;
 #define METRICS_ACCEPT_PAUSE_MS	250	/* out of descriptors: pause */
 #define METRICS_LOG_INTERVAL_MS	(60 * 1000)
 
-/* worker side: count events (any thread) */
-void	metrics_conn_open(void);
-void	metrics_conn_close(void);
-void	metrics_protocol_error(void);
-void	metrics_conn_shed(void);	/* closed to make room (limit) */
-void	metrics_conn_refused(void);	/* refused: limit, all busy */
-void	metrics_conn_timeout(void);	/* idle_timeout or io_timeout */
-void	metrics_request(bool rcpt);
-void	metrics_decision(enum verdict_kind kind, enum domain_class dclass,
-	    bool warn_only, uint64_t delay_us);
-
 /*
- * metrics_start - listen on endpoint (listen.c syntax) on base; NULL
- * with *error_r set when the socket cannot be had. need_db: whether
- * readiness depends on PostgreSQL.
+ * metrics_start - listen on ep (copied) on base (a unix socket with
+ * unix_mode and group unix_gid, as listen_open);
+ * NULL with *error_r set when the socket cannot be had. need_db:
+ * whether readiness depends on PostgreSQL.
  */
 struct metrics_server *metrics_start(struct event_base *base,
-	    const char *endpoint, unsigned unix_mode, bool need_db,
-	    const char **error_r);
+	    const struct endpoint *ep, unsigned unix_mode, gid_t unix_gid,
+	    bool need_db, const char **error_r);
+/*
+ * metrics_set_cache - the cache whose trust /metrics shows and /readyz
+ * requires (borrowed until metrics_stop)
+ */
+void	metrics_set_cache(struct metrics_server *ms, struct cache *cache);
 void	metrics_stop(struct metrics_server **msp);
 
 /* metrics_format - the /metrics body (for tests); caller frees */

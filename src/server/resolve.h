@@ -7,7 +7,11 @@
  * PostgreSQL (one pipelined batch per database), with single flight
  * (a key already being queried is waited for, not queried again).
  * Answers from the database fill both tiers (FOUND and NOT_FOUND, never
- * a failure); answers from Redis fill the in-process tier.
+ * a failure); answers from Redis fill the in-process tier. An answer
+ * from a standby that has not replayed a change this process was
+ * notified of (server/cache.h: cache_replayed) is asked again every
+ * RESOLVE_REPLAY_POLL_MS for up to db_replay_wait, then used but not
+ * cached.
  *
  * When the database cannot answer a lookup, a cached answer past its
  * TTL but within cache_stale_ttl is used instead (reported stale); with
@@ -31,13 +35,15 @@
 
 #include "core/engine.h"
 
-struct config;
+struct cache;
+struct conf;
 struct db;
 struct event_base;
 struct resolver;
 struct resolve_req;
 
 #define RESOLVE_BATCHES_MAX	16	/* database batches of one round */
+#define RESOLVE_REPLAY_POLL_MS	20	/* a standby behind: ask again */
 
 /* one answered lookup; strings valid during the callback only */
 struct resolve_fact {
@@ -49,6 +55,10 @@ struct resolve_fact {
 	const char *why;		/* UNAVAILABLE: the reason */
 	bool	 stale;			/* a cached answer used because the
 					 * database could not answer */
+	bool	 behind;		/* DB: from a standby that had not
+					 * replayed a change this process was
+					 * notified of (db_replay_wait ran
+					 * out): used, not cached */
 	uint64_t age_ms;		/* cached answers: their age */
 };
 
@@ -56,13 +66,14 @@ typedef void resolve_fact_cb(void *arg, const struct resolve_fact *f);
 typedef void resolve_done_cb(void *arg);
 
 /*
- * resolver_new - for cfg (borrowed) and the generation's pools:
- * dbs[db_of_sqlmap[sqlmap id]] serves a pgsql map. Connects to Redis
- * when cfg->cache says so.
+ * resolver_new - for cfg, the process's cache and the generation's pools
+ * (all borrowed): dbs[db_of_sqlmap[sqlmap id]] serves a pgsql map.
+ * Connects to Redis when cfg->cache says so.
  */
 struct resolver *resolver_new(struct event_base *base,
-	    const struct config *cfg, struct db *const *dbs,
-	    const unsigned *db_of_sqlmap, size_t nsqlmaps);
+	    const struct conf *cfg, struct cache *cache,
+	    struct db *const *dbs, const unsigned *db_of_sqlmap,
+	    size_t nsqlmaps);
 /* resolver_free - before the pools: cancels its batches. No request may
  * be running on it. */
 void	resolver_free(struct resolver **rvp);
@@ -89,8 +100,5 @@ void	resolve_abandon(struct resolve_req *rq, const char *why);
  */
 void	resolve_fallback(struct resolver *rv, const struct lookup *lks,
 	    size_t n, resolve_fact_cb *fact, void *arg, const char *why);
-
-/* resolve_redis_state - "off", or the Redis connection state */
-const char *resolve_redis_state(const struct resolver *rv);
 
 #endif

@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,13 @@
 
 #include <event2/event.h>
 
-#include "daemon/config.h"
+#include "conf/conf.h"
 #include "server/cache.h"
 #include "server/conn.h"
 #include "server/metrics.h"
 #include "server/resolve.h"
 #include "server/server.h"
+#include "server/stats.h"
 #include "server/worker.h"
 #include "store/db.h"
 #include "util/clock.h"
@@ -35,6 +37,7 @@
 struct server {
 	struct worker *workers;
 	unsigned nworkers;
+	struct cache *cache;		/* the process's, shared by workers */
 	atomic_uint nconns;		/* client connections, all workers */
 	atomic_uint shed_pending;	/* of them, being closed to make room */
 	struct log_rate accept_log;	/* one line a minute for them all */
@@ -44,13 +47,14 @@ struct server {
 
 /* gen_new - a generation for cfg in worker w: a db pool per server */
 static struct gen *
-gen_new(struct worker *w, struct config *cfg, unsigned nworkers)
+gen_new(struct worker *w, struct conf *cfg, unsigned nworkers)
 {
 	struct gen *g = xcalloc(1, sizeof(*g));
 	struct db_opts opts;
 	size_t i, j, maxid = 0;
+	unsigned k, c;
 
-	g->cfg = config_ref(cfg);
+	g->cfg = conf_ref(cfg);
 	g->refs = 1;
 	for (i = 0; i < cfg->ndbconfs; i++)
 		for (j = 0; j < cfg->dbconfs[i].nmaps; j++)
@@ -65,6 +69,7 @@ gen_new(struct worker *w, struct config *cfg, unsigned nworkers)
 	if (opts.pool_size == 0)
 		opts.pool_size = 1;
 	opts.application_name = cfg->syslog_name;
+	opts.target = cfg->db_read_target;
 	for (i = 0; i < cfg->ndbconfs; i++) {
 		for (j = 0; j < cfg->dbconfs[i].nmaps; j++)
 			g->db_of_sqlmap[cfg->dbconfs[i].maps[j]->id] =
@@ -72,8 +77,16 @@ gen_new(struct worker *w, struct config *cfg, unsigned nworkers)
 		g->dbs[i] = db_new(w->base, cfg->dbconfs[i].maps,
 		    cfg->dbconfs[i].nmaps, &opts);
 	}
-	g->resolver = resolver_new(w->base, cfg, g->dbs, g->db_of_sqlmap,
-	    g->nsqlmaps);
+	g->resolver = resolver_new(w->base, cfg, w->cache, g->dbs,
+	    g->db_of_sqlmap, g->nsqlmaps);
+	/* the decision cache: its namespace and every verdict it returns */
+	g->decisions_on = cfg->cache_max_entries > 0 &&
+	    cfg->cache_max_bytes > 0;
+	cachefmt_dns(&cfg->engine, g->dns);
+	for (k = 0; k < GEN_KINDS; k++)
+		for (c = 0; c < GEN_CLASSES; c++)
+			engine_verdict(&cfg->engine, (enum verdict_kind)k,
+			    (enum domain_class)c, &g->vtab[k][c]);
 	return g;
 }
 
@@ -98,7 +111,7 @@ gen_unref(struct worker *w, struct gen **gp)
 		db_free(&g->dbs[i]);
 	free(g->dbs);
 	free(g->db_of_sqlmap);
-	config_unref(&g->cfg);
+	conf_unref(&g->cfg);
 	free(g);
 }
 
@@ -125,6 +138,12 @@ worker_listen_on(struct worker *w, bool on)
 		else
 			event_del(w->listen_evs[i]);
 	}
+	if (w->ctl_ev != NULL) {
+		if (on)
+			event_add(w->ctl_ev, NULL);
+		else
+			event_del(w->ctl_ev);
+	}
 }
 
 static void
@@ -146,17 +165,16 @@ worker_accept_resume(evutil_socket_t fd, short what, void *arg)
 static void
 worker_accept_pause(struct worker *w, int err)
 {
-	struct timeval tv = { SERVER_ACCEPT_PAUSE_MS / 1000,
-	    (SERVER_ACCEPT_PAUSE_MS % 1000) * 1000 };
+	struct timeval tv = clock_tv_ms(SERVER_ACCEPT_PAUSE_MS);
 	unsigned long held;
 
 	if (log_rate_ok(w->accept_log, clock_mono_ms(), CONN_LOG_INTERVAL_MS,
 	    &held))
 		msg_warn("accept: %s with %u client connections; not "
 		    "accepting for %dms (raise the open-file limit, "
-		    "LimitNOFILE=, or lower connection_limit; %lu more like "
-		    "this not logged)", strerror(err),
-		    atomic_load(w->server_conns), SERVER_ACCEPT_PAUSE_MS, held);
+		    "LimitNOFILE=, or lower %s; %lu more like this not "
+		    "logged)", strerror(err), atomic_load(w->server_conns),
+		    SERVER_ACCEPT_PAUSE_MS, CONF_NAME(connection_limit), held);
 	worker_listen_on(w, false);
 	w->accept_paused = true;
 	evtimer_add(w->resume_ev, &tv);
@@ -167,7 +185,16 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	if (conn_accept(w, fd) == CONN_ACCEPT_NOFDS)
+	if (conn_accept(w, fd, false) == CONN_ACCEPT_NOFDS)
+		worker_accept_pause(w, errno);
+}
+
+static void
+worker_on_accept_ctl(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (conn_accept(w, fd, true) == CONN_ACCEPT_NOFDS)
 		worker_accept_pause(w, errno);
 }
 
@@ -201,7 +228,7 @@ static void
 worker_on_notify(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct config *cfg;
+	struct conf *cfg;
 	char junk[64];
 	bool stopping;
 
@@ -216,12 +243,11 @@ worker_on_notify(evutil_socket_t fd, short what, void *arg)
 		struct gen *old = w->gen;
 
 		w->gen = gen_new(w, cfg, w->srv->nworkers);
-		config_unref(&cfg);
+		conf_unref(&cfg);
 		gen_unref(w, &old);
 	}
 	if (stopping) {
-		struct timeval tv = { SERVER_DRAIN_MS / 1000,
-		    (SERVER_DRAIN_MS % 1000) * 1000 };
+		struct timeval tv = clock_tv_ms(SERVER_DRAIN_MS);
 
 		worker_listen_on(w, false);
 		if (w->drain_ev == NULL) {
@@ -237,6 +263,7 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	stats_slot_bind();
 	event_base_dispatch(w->base);
 	return NULL;
 }
@@ -263,7 +290,7 @@ worker_notify(struct worker *w)
 
 /* server_nworkers - the event loops cfg asks for */
 static unsigned
-server_nworkers(const struct config *cfg)
+server_nworkers(const struct conf *cfg)
 {
 	unsigned n = cfg->workers;
 	long ncpu;
@@ -277,7 +304,7 @@ server_nworkers(const struct config *cfg)
 
 /* server_fds_reserved - descriptors that are not client connections */
 static rlim_t
-server_fds_reserved(const struct config *cfg)
+server_fds_reserved(const struct conf *cfg)
 {
 	rlim_t nw = server_nworkers(cfg);
 
@@ -289,7 +316,7 @@ server_fds_reserved(const struct config *cfg)
 }
 
 unsigned
-server_fd_cap(const struct config *cfg)
+server_fd_cap(const struct conf *cfg)
 {
 	struct rlimit rl;
 	rlim_t reserved = server_fds_reserved(cfg), cap;
@@ -301,7 +328,7 @@ server_fd_cap(const struct config *cfg)
 }
 
 void
-server_raise_nofile(const struct config *cfg)
+server_raise_nofile(const struct conf *cfg)
 {
 	struct rlimit rl;
 	rlim_t want = server_fds_reserved(cfg) + cfg->connection_limit;
@@ -319,12 +346,13 @@ server_raise_nofile(const struct config *cfg)
 }
 
 struct server *
-server_start(struct config *cfg, const int *fds, size_t nfds)
+server_start(struct conf *cfg, const int *fds, size_t nfds, int ctl_fd)
 {
 	struct server *srv = xcalloc(1, sizeof(*srv));
 	sigset_t all, old;
 	unsigned i, n, fd_cap;
 	size_t j;
+	int rc;
 
 	n = server_nworkers(cfg);
 	srv->nworkers = n;
@@ -333,22 +361,21 @@ server_start(struct config *cfg, const int *fds, size_t nfds)
 	fd_cap = server_fd_cap(cfg);
 	if (fd_cap < cfg->connection_limit)
 		msg_warn("the open-file limit leaves room for %u client "
-		    "connections, fewer than connection_limit (%u): raise "
-		    "it (LimitNOFILE= in the unit, ulimit -n)", fd_cap,
-		    cfg->connection_limit);
+		    "connections, fewer than %s (%u): raise it (LimitNOFILE= "
+		    "in the unit, ulimit -n)", fd_cap,
+		    CONF_NAME(connection_limit), cfg->connection_limit);
 	srv->workers = xcalloc(n, sizeof(struct worker));
 	/* every worker may look at every other's connections (conn_shed) */
 	for (i = 0; i < n; i++)
 		pthread_mutex_init(&srv->workers[i].conns_lock, NULL);
-	cache_start(cfg);
+	srv->cache = cache_new(cfg);
 	/* workers never take signals: the main thread handles them */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (i = 0; i < n; i++) {
 		struct worker *w = &srv->workers[i];
-		struct timeval tick = { 0, 100 * 1000 };
-		struct timeval sweep = { CONN_SWEEP_MS / 1000,
-		    (CONN_SWEEP_MS % 1000) * 1000 };
+		struct timeval tick = clock_tv_ms(SERVER_TICK_MS);
+		struct timeval sweep = clock_tv_ms(CONN_SWEEP_MS);
 		int p[2];
 
 		w->idx = i;
@@ -373,6 +400,7 @@ server_start(struct config *cfg, const int *fds, size_t nfds)
 		w->resume_ev = evtimer_new(w->base, worker_accept_resume, w);
 		if (w->sweep_ev == NULL || w->resume_ev == NULL)
 			msg_fatal("event_new: out of memory");
+		w->cache = srv->cache;
 		w->server_conns = &srv->nconns;
 		w->shed_pending = &srv->shed_pending;
 		w->all = srv->workers;
@@ -383,15 +411,25 @@ server_start(struct config *cfg, const int *fds, size_t nfds)
 		w->fd_conn_cap = fd_cap;
 		w->listen_fds = fds;
 		w->nlisten = nfds;
-		w->listen_evs = xcalloc(nfds ? nfds : 1, sizeof(struct event *));
+		w->listen_evs = xcalloc(nfds ? nfds : 1,
+		    sizeof(struct event *));
 		for (j = 0; j < nfds; j++) {
 			w->listen_evs[j] = event_new(w->base, fds[j],
 			    EV_READ | EV_PERSIST, worker_on_accept, w);
 			event_add(w->listen_evs[j], NULL);
 		}
+		/* the admin's few connections: one worker is plenty */
+		if (ctl_fd >= 0 && i == 0) {
+			w->ctl_ev = event_new(w->base, ctl_fd,
+			    EV_READ | EV_PERSIST, worker_on_accept_ctl, w);
+			if (w->ctl_ev == NULL)
+				msg_fatal("event_new: out of memory");
+			event_add(w->ctl_ev, NULL);
+		}
 		w->gen = gen_new(w, cfg, n);
-		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
-			msg_fatal("pthread_create: %s", strerror(errno));
+		if ((rc = pthread_create(&w->thread, NULL, worker_main,
+		    w)) != 0)
+			msg_fatal("pthread_create: %s", strerror(rc));
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	msg_info("started %u worker%s", n, n == 1 ? "" : "s");
@@ -399,21 +437,40 @@ server_start(struct config *cfg, const int *fds, size_t nfds)
 }
 
 void
-server_reload(struct server *srv, struct config *cfg)
+server_reload(struct server *srv, struct conf *cfg)
 {
 	unsigned i;
 
-	cache_reload(cfg);
+	cache_reload(srv->cache, cfg);
 	for (i = 0; i < srv->nworkers; i++) {
 		struct worker *w = &srv->workers[i];
 
 		pthread_mutex_lock(&w->lock);
 		if (w->pending_cfg != NULL)
-			config_unref(&w->pending_cfg);
-		w->pending_cfg = config_ref(cfg);
+			conf_unref(&w->pending_cfg);
+		w->pending_cfg = conf_ref(cfg);
 		pthread_mutex_unlock(&w->lock);
 		worker_notify(w);
 	}
+}
+
+struct cache *
+server_cache(struct server *srv)
+{
+	return srv->cache;
+}
+
+void
+server_status(struct server *srv, char *buf, size_t size)
+{
+	snprintf(buf, size, "%u client connections, %llu RCPTs decided "
+	    "(%llu from the decision cache), cache %s, %u PostgreSQL "
+	    "connections up", atomic_load(&srv->nconns),
+	    (unsigned long long)stats_get(rcpt),
+	    (unsigned long long)stats_get(decision_hit),
+	    cache_trusted(srv->cache) ? "trusted" :
+	    "not trusted (LISTEN down or no vrcpt triggers)",
+	    db_ready_connections());
 }
 
 void
@@ -443,10 +500,12 @@ server_stop(struct server **srvp)
 			conn_close(w->conns);
 		gen_unref(w, &w->gen);
 		if (w->pending_cfg != NULL)
-			config_unref(&w->pending_cfg);
+			conf_unref(&w->pending_cfg);
 		for (j = 0; j < w->nlisten; j++)
 			event_free(w->listen_evs[j]);
 		free(w->listen_evs);
+		if (w->ctl_ev != NULL)
+			event_free(w->ctl_ev);
 		event_free(w->notify_ev);
 		if (w->drain_ev)
 			event_free(w->drain_ev);
@@ -461,6 +520,6 @@ server_stop(struct server **srvp)
 	for (i = 0; i < srv->nworkers; i++)
 		pthread_mutex_destroy(&srv->workers[i].conns_lock);
 	free(srv->workers);
+	cache_free(&srv->cache);
 	free(srv);
-	cache_stop();
 }

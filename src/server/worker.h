@@ -10,24 +10,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cachefmt.h"
+#include "core/engine.h"
 #include "util/log.h"
 
-struct config;
+struct cache;
+struct conf;
 struct db;
 struct event;
 struct event_base;
 struct conn;
 struct resolver;
 
+#define GEN_KINDS	4		/* enum verdict_kind */
+#define GEN_CLASSES	5		/* enum domain_class */
+
 /* what a request needs from its configuration, kept alive while it runs */
 struct gen {
-	struct config *cfg;		/* a reference */
+	struct conf *cfg;		/* a reference */
 	struct db **dbs;		/* one pool per cfg->dbconfs[i] */
 	size_t	 ndbs;
 	unsigned *db_of_sqlmap;		/* sqlmap id -> index in dbs */
 	size_t	 nsqlmaps;
 	struct resolver *resolver;	/* caches, single flight, batches
 					 * (server/resolve.h) */
+	bool	 decisions_on;		/* the in-process tier is on */
+	char	 dns[CACHEFMT_NS_LEN + 1];	/* decision namespace */
+	struct verdict vtab[GEN_KINDS][GEN_CLASSES];	/* each decision
+							 * as remembered */
 	unsigned refs;			/* worker thread only */
 };
 
@@ -36,13 +46,16 @@ struct worker {
 	pthread_t thread;
 	struct event_base *base;
 	struct server *srv;
+	struct cache *cache;		/* the server's */
 	struct gen *gen;		/* current generation */
 	const int *listen_fds;
 	size_t	 nlisten;
 	struct event **listen_evs;
+	struct event *ctl_ev;		/* control_listen (worker 0), or NULL */
+	unsigned nctl;			/* control connections open */
 	int	 notify_rd, notify_wr;	/* main -> worker wakeups */
 	struct event *notify_ev;
-	struct config *pending_cfg;	/* handed over by server_reload */
+	struct conf *pending_cfg;	/* handed over by server_reload */
 	pthread_mutex_t lock;		/* protects pending_cfg, stopping */
 	bool	 stopping;
 	struct conn *conns;		/* list of live connections */

@@ -1,26 +1,45 @@
 /*
  * db - a pool of non-blocking libpq connections driven by libevent.
  *
- * Each connection is made with PQconnectStartParams()/PQconnectPoll()
- * under our own timer, then put in non-blocking pipeline mode and given
- * every statement of the pool's maps (PQsendPrepare, "vrcpt_<id>"). A
- * submitted batch waits in a bounded FIFO until a ready connection has
- * room (at most DB_PIPELINE_MAX batches in flight each), is sent as its
- * queries plus one PQpipelineSync(), and completes when its
- * PGRES_PIPELINE_SYNC comes back; results arrive in send order, so the
- * batches in flight on a connection are a FIFO too.
+ * Each connection is made with pgconn's connect steps (pgconn_start,
+ * pgconn_poll) under our own timer, then put in non-blocking pipeline
+ * mode and given every statement of the pool's maps (PQsendPrepare,
+ * "vrcpt_<id>"). A submitted batch waits in a bounded FIFO until a
+ * ready connection has room (at most DB_PIPELINE_MAX batches in flight
+ * each), is sent as its queries plus one PQpipelineSync(), and
+ * completes when its PGRES_PIPELINE_SYNC comes back; results arrive in
+ * send order, so the batches in flight on a connection are a FIFO too.
  *
- * Failure handling follows Postfix dict_pgsql.c: hosts are tried in
- * random order, unix sockets before TCP before URIs; a host that failed
- * to connect is skipped for retry_interval while another host is left;
+ * Standbys: a connection knows its server's role from in_hot_standby
+ * (pgconn_role; PostgreSQL 14 and later). On a connection that is not
+ * known to be on a primary, every batch starts with DB_REPLAY_SQL, in
+ * the same pipeline: whether the server is in recovery, and how far it
+ * has replayed the primary's WAL. It runs before the lookups, so every
+ * change up to that position is visible to them (each statement takes
+ * its snapshot when it starts); the batch's results carry both
+ * (db_result.standby, replay_lsn). A primary stays a primary for the
+ * life of a connection (a server is demoted only by a restart), so
+ * batches on one pay nothing; a standby that is promoted shows it in
+ * the next batch's first answer. With db_read_target = prefer-standby a
+ * new connection that finds a primary while a host that is, or may be,
+ * a standby is not being skipped leaves it for that host at once (not
+ * a failure); with primary, libpq refuses a standby at connect
+ * (target_session_attrs, see pgconn_set_target).
+ *
+ * Failure handling follows Postfix dict_pgsql.c: each new connection
+ * goes to the first host of pgconn_order() (unix sockets before TCP
+ * before URIs, random within each kind, a host that failed to connect
+ * skipped for retry_interval: core/dbhosts); when its connect fails and
+ * another host is not being skipped, it tries that one at once;
  * "warning: connect to pgsql server HOST: REASON" is logged once per
  * change of a host's state (and an info line when it is back). Beyond
- * Postfix: each connection reconnects with exponential backoff
- * (DB_BACKOFF_MIN_MS..DB_BACKOFF_MAX_MS, jittered), a batch that cannot
- * be sent within DB_CONNECT_TIMEOUT_MS fails, and when every connection
- * is waiting out a backoff queued batches fail at once (as Postfix does
- * while all hosts are skipped) instead of piling up. idle_interval
- * closes a connection unused that long, but never the last ready one.
+ * Postfix: each connection reconnects with the backoff of core/dbhosts
+ * (growing, jittered; at once after a connection that had been up a
+ * while), a batch that cannot be sent within DB_CONNECT_TIMEOUT_MS
+ * fails, and when every connection is waiting out a backoff queued
+ * batches fail at once (as Postfix does while all hosts are skipped)
+ * instead of piling up. idle_interval closes a connection unused that
+ * long, but never the last ready one.
  *
  * Callbacks run only from db_deliver(), an event of its own, so never
  * inside db_submit() and never inside libpq processing; a callback may
@@ -48,26 +67,24 @@
 #include <libpq-fe.h>
 
 #include "store/db.h"
+#include "core/fence.h"
 #include "store/pgconn.h"
 #include "util/clock.h"
 #include "util/log.h"
-#include "util/rand.h"
 #include "util/xalloc.h"
 
 #define DB_POOL_MAX		64	/* connections in one pool */
 #define DB_PIPELINE_MAX		4	/* batches in flight, per conn */
-#define DB_BACKOFF_MIN_MS	100	/* first reconnect delay */
-#define DB_BACKOFF_MAX_MS	5000	/* reconnect delay cap */
-/* a connection up this long was healthy: when lost, reconnect at once */
-#define DB_STABLE_MS		10000
 #define DB_QUERY_TIMEOUT_MS	5000	/* oldest batch unanswered this
 					 * long: the connection is dropped
 					 * (no non-blocking cancel in libpq
 					 * 15); lookups take milliseconds */
 #define DB_APPNAME_DEFAULT	"vrcpt"
+/* first in each batch on a connection not known to be on a primary;
+ * any role may run both functions */
+#define DB_REPLAY_SQL		"SELECT pg_is_in_recovery(), " \
+				"pg_last_wal_replay_lsn()"
 
-#define US_PER_MS		1000ULL
-#define US_PER_S		1000000ULL
 
 enum db_op_kind {
 	DB_OP_BATCH,		/* a db_submit() */
@@ -84,7 +101,7 @@ enum db_op_state {
 enum db_conn_state {
 	DB_CONN_CLOSED,		/* no connection, none wanted (idle) */
 	DB_CONN_WAIT,		/* backoff; the timer connects again */
-	DB_CONN_CONNECTING,	/* PQconnectPoll() under the connect timer */
+	DB_CONN_CONNECTING,	/* pgconn_poll() under the connect timer */
 	DB_CONN_READY		/* pipeline mode, statements sent */
 };
 
@@ -106,8 +123,13 @@ struct db_op {
 	db_done_cb *cb;		/* NULL: cancelled, or a prepare */
 	void	*arg;
 	uint64_t t_us;		/* queued at, then sent at */
-	size_t	 cur;		/* query being read */
+	size_t	 cur;		/* result being read: DB_REPLAY_SQL's
+				 * (with pre), then q[cur - pre] */
 	bool	 cur_seen;	/* cur has had a result */
+	size_t	 pre;		/* 1: DB_REPLAY_SQL was sent first */
+	bool	 standby;	/* DB_REPLAY_SQL: in recovery (or could
+				 * not tell) */
+	uint64_t replay_lsn;	/* ... replayed up to (0: unknown) */
 	char	*strings;	/* parameter copies */
 	char	*error;		/* why unanswered ones failed */
 	struct db_result *res;	/* built for the callback */
@@ -117,28 +139,18 @@ struct db_op {
 
 TAILQ_HEAD(db_opq_head, db_op);
 
-struct db_host {
-	char	*spec;		/* as written in hosts = */
-	char	*label;		/* for messages */
-	struct pgconn_params params;
-	const char *bad;	/* unusable entry: why (static) */
-	uint64_t skip_until_us;	/* failed: not tried before this */
-	bool	 down;		/* a failure was logged */
-	char	*reason;	/* ... with this reason */
-};
-
 struct db_conn {
 	struct db *db;
 	unsigned idx;
 	enum db_conn_state state;
 	PGconn	*pg;
-	struct db_host *host;
+	size_t	 host;		/* index in db->pc, while pg != NULL */
 	int	 fd;
 	short	 watch;		/* what ev_io waits for */
 	struct event *ev_io;
 	struct event *ev_timer;
-	unsigned backoff_ms;
-	uint64_t up_us;		/* READY since */
+	struct dbhosts_backoff backoff;	/* its up_us: READY since */
+	enum dbhosts_role role;	/* of its server, while pg != NULL */
 	uint64_t used_us;	/* last batch finished */
 	char	*fatal;		/* FATAL notice: why it will close */
 	struct db_opq_head sent;
@@ -158,10 +170,8 @@ struct db {
 	struct db_stmt *stmts;	/* unique by sqlmap.id */
 	size_t	 nstmts;
 	char	*appname;
-	unsigned retry_interval_s;
 	unsigned idle_interval_s;
-	struct db_host *hosts;
-	size_t	 nhosts;
+	struct pgconn *pc;	/* the hosts, their order and state */
 	struct db_conn *conns;
 	unsigned nconns;
 	struct db_opq_head queue;
@@ -204,11 +214,16 @@ static void conn_arm_ready(struct db_conn *);
 static void
 db_timer_add(struct event *ev, uint64_t us)
 {
-	struct timeval tv;
+	struct timeval tv = clock_tv_us(us);
 
-	tv.tv_sec = (time_t)(us / US_PER_S);
-	tv.tv_usec = (suseconds_t)(us % US_PER_S);
 	evtimer_add(ev, &tv);
+}
+
+/* db_label - the host a connection is on, for messages */
+static const char *
+db_label(const struct db_conn *c)
+{
+	return pgconn_label(c->db->pc, c->host);
 }
 
 /*
@@ -242,11 +257,49 @@ op_free(struct db_op *op)
 	free(op);
 }
 
-/* op_store - keep what came back for the query being read */
+/* conn_set_role - the server of c is (now) a primary or a standby */
 static void
-op_store(struct db_conn *c, struct db_op *op, const PGresult *res)
+conn_set_role(struct db_conn *c, enum dbhosts_role r)
 {
-	struct db_opq *q = &op->q[op->cur];
+	if (c->role == DBHOSTS_ROLE_STANDBY && r == DBHOSTS_ROLE_PRIMARY)
+		msg_info("pgsql server %s: a primary now (promoted)",
+		    pgconn_label(c->db->pc, c->host));
+	c->role = r;
+	if (r != DBHOSTS_ROLE_UNKNOWN)
+		pgconn_set_role(c->db->pc, c->host, r);
+}
+
+/*
+ * op_store_replay - DB_REPLAY_SQL's answer. Anything unexpected counts
+ * as a standby of unknown position: its answers are used, never kept.
+ */
+static void
+op_store_replay(struct db_conn *c, struct db_op *op, const PGresult *res)
+{
+	uint64_t lsn;
+
+	op->standby = true;
+	op->replay_lsn = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+	    PQnfields(res) != 2 || PQgetisnull(res, 0, 0))
+		return;
+	if (strcmp(PQgetvalue(res, 0, 0), "f") == 0) {
+		op->standby = false;
+		conn_set_role(c, DBHOSTS_ROLE_PRIMARY);
+		return;
+	}
+	if (c->role == DBHOSTS_ROLE_UNKNOWN)
+		conn_set_role(c, DBHOSTS_ROLE_STANDBY);
+	if (!PQgetisnull(res, 0, 1) &&
+	    fence_lsn_parse(PQgetvalue(res, 0, 1), &lsn) == 0)
+		op->replay_lsn = lsn;
+}
+
+/* op_store - keep what came back for query i */
+static void
+op_store(struct db_conn *c, struct db_op *op, size_t i, const PGresult *res)
+{
+	struct db_opq *q = &op->q[i];
 	char	*error = NULL;
 	size_t	 nvals;
 
@@ -263,7 +316,7 @@ op_store(struct db_conn *c, struct db_op *op, const PGresult *res)
 		if (pgconn_values(res, &q->vals, &nvals, &error) < 0)
 			q->error = error;
 		else
-			op->res[op->cur].nvals = nvals;
+			op->res[i].nvals = nvals;
 		return;
 	default:
 		q->error = pgconn_result_error(res);
@@ -271,12 +324,15 @@ op_store(struct db_conn *c, struct db_op *op, const PGresult *res)
 	}
 	if (op->kind == DB_OP_PREPARE) {
 		msg_warn("pgsql server %s: cannot prepare the query of %s: %s",
-		    c->host->label, c->db->stmts[q->stmt].sm->path != NULL ?
+		    db_label(c), c->db->stmts[q->stmt].sm->path != NULL ?
 		    c->db->stmts[q->stmt].sm->path : "(unknown)", q->error);
 	} else {
+		static struct log_rate lr;
+
 		/* Postfix dict_pgsql.c plpgsql_query() */
-		msg_warn("pgsql query failed: fatal error from host %s: %s",
-		    c->host->label, q->error);
+		msg_warn_rated(&lr, LOG_RATE_OUTAGE_MS,
+		    "pgsql query failed: fatal error from host %s: %s",
+		    db_label(c), q->error);
 	}
 }
 
@@ -309,6 +365,8 @@ op_complete(struct db_conn *c, struct db_op *op, const char *why)
 			op->res[i].status = DB_OK;
 			op->res[i].error = NULL;
 			op->res[i].vals = (const char *const *)q->vals;
+			op->res[i].standby = op->standby;
+			op->res[i].replay_lsn = op->replay_lsn;
 		}
 	}
 	if (op->cb == NULL) {
@@ -360,90 +418,26 @@ db_deliver(evutil_socket_t fd, short what, void *arg)
  * Hosts.
  */
 
-/* db_pick_host - Postfix dict_pgsql_find_host(): random, unix first */
-static struct db_host *
-db_pick_host(struct db *db)
-{
-	struct db_host *h, *best = NULL;
-	uint64_t now = clock_mono_us();
-	size_t	 i, count = 0, pick;
-	enum pgconn_kind kind = PGCONN_URI;
-	bool	 any = false;
-
-	for (i = 0; i < db->nhosts; i++) {
-		h = &db->hosts[i];
-		if (h->skip_until_us > now)
-			continue;
-		if (!any || h->params.kind < kind) {
-			kind = h->params.kind;
-			any = true;
-		}
-	}
-	if (!any) {
-		/* all failed lately: the one that has waited longest */
-		for (i = 0; i < db->nhosts; i++) {
-			h = &db->hosts[i];
-			if (best == NULL ||
-			    h->skip_until_us < best->skip_until_us)
-				best = h;
-		}
-		return best;
-	}
-	for (i = 0; i < db->nhosts; i++) {
-		h = &db->hosts[i];
-		if (h->skip_until_us <= now && h->params.kind == kind)
-			count++;
-	}
-	pick = (size_t)(rand_fast() % count);
-	for (i = 0; i < db->nhosts; i++) {
-		h = &db->hosts[i];
-		if (h->skip_until_us <= now && h->params.kind == kind &&
-		    pick-- == 0)
-			return h;
-	}
-	msg_panic("db_pick_host: lost count");
-}
-
-/* db_host_eligible - a host other than h is not being skipped */
-static bool
-db_host_eligible(struct db *db, const struct db_host *h)
-{
-	uint64_t now = clock_mono_us();
-	size_t	 i;
-
-	for (i = 0; i < db->nhosts; i++) {
-		if (&db->hosts[i] != h && db->hosts[i].skip_until_us <= now)
-			return true;
-	}
-	return false;
-}
-
+/* db_host_failed - connecting to host i failed: tell, skip it */
 static void
-db_host_failed(struct db *db, struct db_host *h, const char *why)
+db_host_failed(struct db *db, size_t i, const char *why)
 {
-	if (db->nhosts > 1 && db->retry_interval_s > 0)
-		h->skip_until_us = clock_mono_us() +
-		    (uint64_t)db->retry_interval_s * US_PER_S;
-	if (!h->down || h->reason == NULL || strcmp(h->reason, why) != 0)
-		msg_warn("connect to pgsql server %s: %s", h->label, why);
-	h->down = true;
-	free(h->reason);
-	h->reason = xstrdup(why);
+	const char *label = pgconn_label(db->pc, i);
+
+	/* dict_pgsql.c: plpgsql_connect_single(), once per change */
+	if (pgconn_failed(db->pc, i, why))
+		msg_warn("connect to pgsql server %s: %s", label, why);
 	free(db->last_error);
-	db->last_error = xasprintf("connect to pgsql server %s: %s",
-	    h->label, why);
+	db->last_error = xasprintf("connect to pgsql server %s: %s", label,
+	    why);
 }
 
 static void
-db_host_up(struct db_host *h)
+db_host_up(struct db *db, size_t i)
 {
-	if (h->down)
+	if (pgconn_up(db->pc, i))
 		msg_info("connect to pgsql server %s: connection restored",
-		    h->label);
-	h->down = false;
-	h->skip_until_us = 0;
-	free(h->reason);
-	h->reason = NULL;
+		    pgconn_label(db->pc, i));
 }
 
 /*
@@ -469,20 +463,17 @@ db_notice(void *arg, const char *message)
 		c->fatal = line;
 		return;
 	}
-	msg_warn("pgsql server %s: %s", c->host != NULL ? c->host->label :
-	    "(unknown)", line);
+	msg_warn("pgsql server %s: %s", db_label(c), line);
 	free(line);
 }
 
-/* conn_watch - wait for what on the connection's current socket */
+/* conn_watch_fd - wait for what on fd, the connection's socket */
 static int
-conn_watch(struct db_conn *c, short what)
+conn_watch_fd(struct db_conn *c, int fd, short what)
 {
-	int	 fd = PQsocket(c->pg);
-
 	if (fd < 0)
 		return -1;
-	/* libpq may change the socket during PQconnectPoll() */
+	/* libpq may change the socket while it connects */
 	if (c->ev_io != NULL && c->fd == fd && c->watch == what)
 		return 0;
 	if (c->ev_io != NULL)
@@ -494,6 +485,13 @@ conn_watch(struct db_conn *c, short what)
 	if (c->ev_io == NULL || event_add(c->ev_io, NULL) < 0)
 		msg_fatal("db: cannot register a libpq socket with libevent");
 	return 0;
+}
+
+/* conn_watch - wait for what on the connection's current socket */
+static int
+conn_watch(struct db_conn *c, short what)
+{
+	return conn_watch_fd(c, PQsocket(c->pg), what);
 }
 
 /* conn_close - drop the connection; fail what was in flight on it */
@@ -539,33 +537,26 @@ conn_wait(struct db_conn *c, uint64_t delay_us)
 	db_timer_add(c->ev_timer, delay_us);
 }
 
-/* conn_backoff_us - the next backoff delay, jittered to 50..100% */
-static uint64_t
-conn_backoff_us(struct db_conn *c)
-{
-	uint64_t ms;
-
-	ms = backoff_next(&c->backoff_ms, DB_BACKOFF_MIN_MS, DB_BACKOFF_MAX_MS);
-	return ms * US_PER_MS;
-}
-
 /* conn_connect_failed - this attempt is over; try another host or wait */
 static void
 conn_connect_failed(struct db_conn *c, const char *why)
 {
-	struct db_host *h = c->host;
+	size_t	 order[DBHOSTS_MAX], h = c->host;
 
 	conn_close(c, why);
 	db_host_failed(c->db, h, why);
 	/*
-	 * Another host is there: try it now. The recursion ends because
-	 * every failed host is skipped from here on.
+	 * Another host is not being skipped: try it now (dict_pgsql.c:
+	 * dict_pgsql_get_active() goes on to the next host). The recursion
+	 * ends because every failed host is skipped from here on.
 	 */
-	if (h->skip_until_us > clock_mono_us() && db_host_eligible(c->db, h)) {
+	(void)pgconn_order(c->db->pc, order);
+	if (pgconn_skipped(c->db->pc, h) &&
+	    !pgconn_skipped(c->db->pc, order[0])) {
 		conn_wait(c, 0);
 		return;
 	}
-	conn_wait(c, conn_backoff_us(c));
+	conn_wait(c, dbhosts_backoff_failed(&c->backoff) * CLOCK_US_PER_MS);
 }
 
 /* conn_lost - a ready connection broke */
@@ -573,21 +564,20 @@ static void
 conn_lost(struct db_conn *c, const char *why)
 {
 	char	*line;
-	uint64_t now = clock_mono_us();
-	bool	 stable = now - c->up_us >= DB_STABLE_MS * US_PER_MS;
+	unsigned ms;
 
 	line = c->fatal != NULL ? xstrdup(c->fatal) : pgconn_oneline(why);
 	if (c->nbatches > 0)
 		msg_warn("pgsql server %s: connection lost: %s",
-		    c->host->label, line);
+		    db_label(c), line);
 	else
 		msg_info("pgsql server %s: connection lost: %s",
-		    c->host->label, line);
+		    db_label(c), line);
 	conn_close(c, line);
 	free(line);
-	if (stable)
-		c->backoff_ms = 0;
-	conn_wait(c, stable ? 0 : conn_backoff_us(c));
+	/* not a connect failure: the host is not skipped (dbhosts.h) */
+	ms = dbhosts_backoff_lost(&c->backoff, clock_mono_us());
+	conn_wait(c, ms * CLOCK_US_PER_MS);
 }
 
 /* conn_flush - push queued output; wait for writability if needed */
@@ -637,6 +627,9 @@ conn_send(struct db_conn *c, struct db_op *op)
 	op->t_us = clock_mono_us();
 	op->cur = 0;
 	op->cur_seen = false;
+	op->standby = false;
+	op->replay_lsn = 0;
+	op->pre = c->role == DBHOSTS_ROLE_PRIMARY ? 0 : 1;
 	for (i = 0; i < op->n; i++) {
 		q = &op->q[i];
 		if (!c->prepared[q->stmt] && conn_send_prepare(c, q->stmt) < 0)
@@ -645,6 +638,9 @@ conn_send(struct db_conn *c, struct db_op *op)
 	/* after the prepares it may need: they come back first */
 	TAILQ_INSERT_TAIL(&c->sent, op, link);
 	c->nbatches++;
+	if (op->pre && PQsendQueryParams(c->pg, DB_REPLAY_SQL, 0, NULL,
+	    NULL, NULL, NULL, 0) == 0)
+		return -1;
 	for (i = 0; i < op->n; i++) {
 		q = &op->q[i];
 		if (PQsendQueryPrepared(c->pg,
@@ -664,7 +660,7 @@ broken:
 	return -1;
 }
 
-/* conn_established - PQconnectPoll() said OK */
+/* conn_established - the connect steps are done */
 static void
 conn_established(struct db_conn *c)
 {
@@ -677,9 +673,23 @@ conn_established(struct db_conn *c)
 		    "mode");
 		return;
 	}
+	c->role = DBHOSTS_ROLE_UNKNOWN;
+	conn_set_role(c, pgconn_role(c->pg));
+	if (!pgconn_fits(c->db->pc, c->host)) {
+		/* prefer-standby found a primary: try the hosts that are,
+		 * or may be, standbys first (now known: no loop) */
+		msg_info("pgsql server %s is a primary; %s = %s: trying "
+		    "another host", db_label(c), "db_read_target",
+		    dbhosts_target_name(pgconn_target(c->db->pc)));
+		db_host_up(c->db, c->host);
+		conn_close(c, "a primary, a standby is preferred");
+		conn_connect(c);
+		return;
+	}
 	conn_set_state(c, DB_CONN_READY);
-	c->up_us = c->used_us = clock_mono_us();
-	db_host_up(c->host);
+	c->used_us = clock_mono_us();
+	dbhosts_backoff_up(&c->backoff, c->used_us);
+	db_host_up(c->db, c->host);
 	for (s = 0; s < c->db->nstmts; s++) {
 		if (conn_send_prepare(c, s) < 0) {
 			conn_lost(c, PQerrorMessage(c->pg));
@@ -693,68 +703,50 @@ conn_established(struct db_conn *c)
 	conn_arm_ready(c);
 }
 
-/* conn_poll - one step of PQconnectPoll() */
+/* conn_poll - the socket is ready: the next connect step */
 static void
 conn_poll(struct db_conn *c)
 {
-	char	*why;
-	int	 rc = 0;
+	char	*why = NULL;
+	int	 fd = -1;
 
-	switch (PQconnectPoll(c->pg)) {
-	case PGRES_POLLING_READING:
-		rc = conn_watch(c, EV_READ);
+	switch (pgconn_poll(c->pg, &fd, &why)) {
+	case PGCONN_STEP_READ:
+		(void)conn_watch_fd(c, fd, EV_READ);
 		break;
-	case PGRES_POLLING_WRITING:
-		rc = conn_watch(c, EV_WRITE);
+	case PGCONN_STEP_WRITE:
+		(void)conn_watch_fd(c, fd, EV_WRITE);
 		break;
-	case PGRES_POLLING_OK:
+	case PGCONN_STEP_OK:
 		conn_established(c);
-		return;
-	case PGRES_POLLING_FAILED:
-	default:
-		rc = -1;
 		break;
-	}
-	if (rc < 0) {
-		why = pgconn_oneline(PQerrorMessage(c->pg));
+	case PGCONN_STEP_FAILED:
 		conn_connect_failed(c, why);
 		free(why);
+		break;
 	}
 }
 
-/* conn_connect - start connecting to a host the pool may use now */
+/* conn_connect - start connecting to the host pgconn_order() puts first */
 static void
 conn_connect(struct db_conn *c)
 {
-	struct db_host *h;
-	char	*why;
+	size_t	 order[DBHOSTS_MAX];
+	char	*why = NULL;
+	int	 fd = -1;
 
-	h = c->host = db_pick_host(c->db);
-	if (h->bad != NULL) {
-		conn_connect_failed(c, h->bad);
-		return;
-	}
-	c->pg = PQconnectStartParams(h->params.keywords, h->params.values,
-	    h->params.expand_dbname);
-	if (c->pg == NULL) {
-		conn_connect_failed(c, "out of memory");
+	(void)pgconn_order(c->db->pc, order);
+	c->host = order[0];
+	if (pgconn_start(c->db->pc, c->host, &c->pg, &fd, &why) ==
+	    PGCONN_STEP_FAILED) {
+		conn_connect_failed(c, why);
+		free(why);
 		return;
 	}
 	PQsetNoticeProcessor(c->pg, db_notice, c);
-	if (PQstatus(c->pg) == CONNECTION_BAD) {
-		why = pgconn_oneline(PQerrorMessage(c->pg));
-		conn_connect_failed(c, why);
-		free(why);
-		return;
-	}
 	conn_set_state(c, DB_CONN_CONNECTING);
-	db_timer_add(c->ev_timer, DB_CONNECT_TIMEOUT_MS * US_PER_MS);
-	/* libpq: before the first PQconnectPoll(), wait for writability */
-	if (conn_watch(c, EV_WRITE) < 0) {
-		why = pgconn_oneline(PQerrorMessage(c->pg));
-		conn_connect_failed(c, why);
-		free(why);
-	}
+	db_timer_add(c->ev_timer, DB_CONNECT_TIMEOUT_MS * CLOCK_US_PER_MS);
+	(void)conn_watch_fd(c, fd, EV_WRITE);
 }
 
 /* conn_drain - take every result libpq has complete, route it */
@@ -793,8 +785,12 @@ conn_drain(struct db_conn *c)
 			op_complete(c, op, "no result");
 			continue;
 		}
-		if (op->cur < op->n && !op->cur_seen)
-			op_store(c, op, res);
+		if (!op->cur_seen && op->kind == DB_OP_BATCH && op->pre &&
+		    op->cur == 0)
+			op_store_replay(c, op, res);
+		else if (!op->cur_seen && op->cur >= op->pre &&
+		    op->cur - op->pre < op->n)
+			op_store(c, op, op->cur - op->pre, res);
 		op->cur_seen = true;
 		PQclear(res);
 		if (PQstatus(c->pg) == CONNECTION_BAD)
@@ -850,15 +846,15 @@ conn_arm_ready(struct db_conn *c)
 	uint64_t now = clock_mono_us(), at;
 
 	if (op != NULL)
-		at = op->t_us + DB_QUERY_TIMEOUT_MS * US_PER_MS;
+		at = op->t_us + DB_QUERY_TIMEOUT_MS * CLOCK_US_PER_MS;
 	else if (c->db->idle_interval_s > 0) {
-		at = c->used_us + (uint64_t)c->db->idle_interval_s * US_PER_S;
+		at = c->used_us + (uint64_t)c->db->idle_interval_s * CLOCK_US_PER_S;
 		/*
 		 * Past the idle time but kept (the last ready connection):
 		 * look again one idle interval from now, not in a busy loop.
 		 */
 		if (at <= now)
-			at = now + (uint64_t)c->db->idle_interval_s * US_PER_S;
+			at = now + (uint64_t)c->db->idle_interval_s * CLOCK_US_PER_S;
 	} else {
 		evtimer_del(c->ev_timer);
 		return;
@@ -900,13 +896,13 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case DB_CONN_READY:
 		op = TAILQ_FIRST(&c->sent);
 		if (op != NULL && now - op->t_us >=
-		    DB_QUERY_TIMEOUT_MS * US_PER_MS) {
+		    DB_QUERY_TIMEOUT_MS * CLOCK_US_PER_MS) {
 			snprintf(why, sizeof(why), "no answer in %d ms",
 			    DB_QUERY_TIMEOUT_MS);
 			conn_lost(c, why);
 		} else if (op == NULL && c->db->idle_interval_s > 0 &&
 		    now - c->used_us >=
-		    (uint64_t)c->db->idle_interval_s * US_PER_S &&
+		    (uint64_t)c->db->idle_interval_s * CLOCK_US_PER_S &&
 		    conn_others_ready(c)) {
 			/* Postfix closes idle connections; keep one ready */
 			conn_close(c, "idle");
@@ -931,16 +927,13 @@ db_queue_cb(evutil_socket_t fd, short what, void *arg)
 	struct db *db = arg;
 	uint64_t now = clock_mono_us();
 	char	 why[80];
-	size_t	 i;
-	bool	 down = false;
+	bool	 down = pgconn_ndown(db->pc) > 0;
 
-	for (i = 0; i < db->nhosts; i++)
-		down |= db->hosts[i].down;
-	if (now >= DB_CONNECT_TIMEOUT_MS * US_PER_MS) {
+	if (now >= DB_CONNECT_TIMEOUT_MS * CLOCK_US_PER_MS) {
 		snprintf(why, sizeof(why), "no pgsql connection available "
 		    "within %d ms", DB_CONNECT_TIMEOUT_MS);
 		/* name the server trouble if there is any */
-		db_fail_queued(db, now - DB_CONNECT_TIMEOUT_MS * US_PER_MS,
+		db_fail_queued(db, now - DB_CONNECT_TIMEOUT_MS * CLOCK_US_PER_MS,
 		    down && db->last_error != NULL ? db->last_error : why);
 	}
 	db_dispatch(db);
@@ -1014,9 +1007,9 @@ db_dispatch(struct db *db)
 	}
 	now = clock_mono_us();
 	op = TAILQ_FIRST(&db->queue);
-	if (op->t_us + DB_CONNECT_TIMEOUT_MS * US_PER_MS > now)
+	if (op->t_us + DB_CONNECT_TIMEOUT_MS * CLOCK_US_PER_MS > now)
 		db_timer_add(db->ev_queue,
-		    op->t_us + DB_CONNECT_TIMEOUT_MS * US_PER_MS - now);
+		    op->t_us + DB_CONNECT_TIMEOUT_MS * CLOCK_US_PER_MS - now);
 	else
 		db_timer_add(db->ev_queue, 0);
 }
@@ -1031,8 +1024,6 @@ db_new(struct event_base *base, const struct sqlmap *const *maps,
 {
 	struct db *db;
 	const struct sqlmap_conn *sc;
-	struct db_host *h;
-	const char *error;
 	size_t	 i, j;
 	unsigned n;
 
@@ -1062,23 +1053,11 @@ db_new(struct event_base *base, const struct sqlmap *const *maps,
 
 	/* hosts: from the first map; all maps of a pool share them */
 	sc = nmaps > 0 ? &maps[0]->conn : NULL;
-	db->nhosts = sc != NULL && sc->nhosts > 0 ? sc->nhosts : 1;
-	db->hosts = xcalloc(db->nhosts, sizeof(db->hosts[0]));
-	for (i = 0; i < db->nhosts; i++) {
-		h = &db->hosts[i];
-		h->spec = xstrdup(sc != NULL && sc->nhosts > 0 ?
-		    sc->hosts[i] : "localhost");
-		h->label = pgconn_host_label(h->spec);
-		if (sc == NULL)
-			h->bad = "no maps in this pool";
-		else if (pgconn_params_init(&h->params, sc, h->spec,
-		    db->appname, 0, &error) < 0)
-			h->bad = error;
-	}
-	if (sc != NULL) {
-		db->retry_interval_s = sc->retry_interval_s;
+	db->pc = pgconn_new(sc, db->appname);
+	pgconn_set_target(db->pc, opts != NULL ? opts->target :
+	    DBHOSTS_TARGET_ANY);
+	if (sc != NULL)
 		db->idle_interval_s = sc->idle_interval_s;
-	}
 
 	n = opts != NULL ? opts->pool_size : 1;
 	if (n < 1)
@@ -1130,15 +1109,9 @@ db_free(struct db **dbp)
 		TAILQ_REMOVE(&db->done, op, link);
 		op_free(op);
 	}
-	for (i = 0; i < db->nhosts; i++) {
-		pgconn_params_free(&db->hosts[i].params);
-		free(db->hosts[i].spec);
-		free(db->hosts[i].label);
-		free(db->hosts[i].reason);
-	}
+	pgconn_free(&db->pc);
 	event_free(db->ev_deliver);
 	event_free(db->ev_queue);
-	free(db->hosts);
 	free(db->conns);
 	free(db->maps);
 	free(db->stmts);
@@ -1256,7 +1229,7 @@ const char *
 db_state(struct db *db, char *buf, size_t size)
 {
 	unsigned i, up = 0;
-	size_t	 h, down = 0;
+	size_t	 down = pgconn_ndown(db->pc), nhosts = pgconn_nhosts(db->pc);
 
 	if (size == 0)
 		return buf;
@@ -1264,13 +1237,9 @@ db_state(struct db *db, char *buf, size_t size)
 		if (db->conns[i].state == DB_CONN_READY)
 			up++;
 	}
-	for (h = 0; h < db->nhosts; h++) {
-		if (db->hosts[h].down)
-			down++;
-	}
 	if (down > 0)
 		snprintf(buf, size, "%u/%u connections up, %zu/%zu hosts "
-		    "down", up, db->nconns, down, db->nhosts);
+		    "down", up, db->nconns, down, nhosts);
 	else
 		snprintf(buf, size, "%u/%u connections up", up, db->nconns);
 	return buf;

@@ -6,24 +6,31 @@
  * A struct db is a pool of connections to one server identity (the
  * hosts/user/password/dbname of one or more pgsql: map files) owned by
  * one event loop (one worker thread). Connections are made
- * asynchronously (PQconnectStartParams/PQconnectPoll, our own connect
+ * asynchronously (store/pgconn's connect steps, our own connect
  * timeout), use client_encoding UTF8, prepare every statement of the
  * pool once after connecting, and run in pipeline mode: the queries of
  * one request are sent together with one sync point, so a request costs
- * one round trip. A connection that fails is reconnected with backoff;
- * a host that failed is skipped for retry_interval when others exist
- * (Postfix dict_pgsql "hosts" semantics: tried in random order).
+ * one round trip. Hosts are tried in Postfix dict_pgsql's order (unix
+ * sockets, then TCP, then URIs, random within each kind); a host that
+ * failed to connect is skipped for retry_interval while another one is
+ * not; a connection that fails is reconnected with backoff. The read
+ * target (db_read_target) puts standbys or the primary first, and every
+ * batch says whether a standby answered it, and how far that standby
+ * had replayed the primary's WAL when it did (db_result), so that the
+ * caller knows whether the answers may predate a change it was told of.
  *
  * Contract: db_submit() returns -1 when the request cannot be queued (the
  * callback will never run), or 0 and then the callback runs exactly once,
  * later, from the event loop (never from inside db_submit), unless
  * db_cancel() is called first. After db_cancel() the callback never runs.
  *
- * This is the only module besides dbsync that includes libpq-fe.h.
+ * This header does not include libpq-fe.h: callers outside src/store
+ * need not know about libpq.
  */
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/dbhosts.h"
 #include "core/sqlmap.h"
 
 struct event_base;
@@ -53,6 +60,13 @@ struct db_result {
 	const char *error;	/* DB_ERROR: one-line reason */
 	const char *const *vals;	/* NULL entries are SQL NULLs */
 	size_t	 nvals;
+	bool	 standby;	/* DB_OK: answered by a standby (a server
+				 * in recovery), or by a server whose role
+				 * could not be told */
+	uint64_t replay_lsn;	/* standby: the primary's WAL it had
+				 * replayed before the batch ran (all of
+				 * it was visible to the queries); 0:
+				 * unknown */
 };
 
 /* results[i] answers queries[i]; valid only during the callback */
@@ -62,6 +76,7 @@ typedef void db_done_cb(void *arg, const struct db_result *results,
 struct db_opts {
 	unsigned pool_size;		/* connections, >= 1 */
 	const char *application_name;	/* "vrcptd" */
+	enum dbhosts_target target;	/* db_read_target */
 };
 
 /*

@@ -4,12 +4,16 @@
  * and the same result handling (pgconn_values, sqlmap_result) as the
  * daemon's db.c, one query at a time.
  *
- * Hosts are tried as Postfix dict_pgsql.c does (random order, unix
- * sockets first); a failed connect is logged as Postfix logs it. The
- * connection is made with PQconnectdbParams() and connect_timeout; the
- * query is sent with PQsendQueryParams() and its answer awaited with
- * poll() until the call's deadline, so that a hung server cannot hang
- * the tool. A connection found broken is reconnected once.
+ * Hosts are tried as the daemon tries them (pgconn_order: Postfix
+ * dict_pgsql.c's order; a host that failed to connect is skipped for
+ * retry_interval by the later lookups of the same run); a failed
+ * connect is logged as Postfix logs it. Each host gets timeout_ms to
+ * connect (pgconn_connect), and with db_read_target = prefer-standby a
+ * primary that answers is kept only as a fallback while the hosts after
+ * it are tried for a standby; the query is sent with PQsendQueryParams()
+ * and its answer awaited with poll() until the call's deadline, so that
+ * a hung server cannot hang the tool. A connection found broken is
+ * reconnected once.
  *
  * Depends on: libpq, store/pgconn, core/sqlmap, util/. Blocking: never
  * use it inside the daemon's event loop.
@@ -18,13 +22,10 @@
  * and server messages are made one sanitised line before anyone sees
  * them; URIs are named without their password.
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -35,77 +36,25 @@
 #include "util/xalloc.h"
 
 #define DBSYNC_APPNAME		"vrcptctl"
-#define DBSYNC_MIN_CONNECT_S	2	/* libpq treats less as 2 anyway */
 #define DBSYNC_ATTEMPTS		2	/* broken connection: retry */
 #define DBSYNC_DEFAULT_MS	5000	/* timeout_ms 0 */
 #define US_PER_MS		1000ULL
 
-struct dbsync_host {
-	char	*label;
-	struct pgconn_params params;
-	const char *bad;	/* unusable entry: why */
-};
-
 struct dbsync {
-	struct dbsync_host *hosts;
-	size_t	 nhosts;
-	size_t	*order;		/* connect order, Postfix style */
+	struct pgconn *pc;	/* the hosts, their order and state */
 	PGconn	*pg;
-	const struct dbsync_host *cur;
+	size_t	 cur;		/* the host of pg */
 	unsigned timeout_ms;
 };
-
-/* dbsync_order - random within each kind, unix, then inet, then URI */
-static void
-dbsync_order(struct dbsync *ds)
-{
-	size_t	 i, j, n = 0, t;
-	enum pgconn_kind kind;
-	unsigned seed;
-
-	seed = (unsigned)(clock_mono_us() ^ (uint64_t)getpid());
-	for (kind = PGCONN_UNIX; kind <= PGCONN_URI; kind++) {
-		size_t first = n;
-
-		for (i = 0; i < ds->nhosts; i++) {
-			if (ds->hosts[i].params.kind == kind)
-				ds->order[n++] = i;
-		}
-		for (i = n; i > first + 1; i--) {
-			j = first + (size_t)rand_r(&seed) % (i - first);
-			t = ds->order[i - 1];
-			ds->order[i - 1] = ds->order[j];
-			ds->order[j] = t;
-		}
-	}
-}
 
 struct dbsync *
 dbsync_new(const struct sqlmap_conn *conn, unsigned timeout_ms)
 {
 	struct dbsync *ds;
-	struct dbsync_host *h;
-	unsigned connect_s;
-	const char *spec, *error;
-	size_t	 i;
 
 	ds = xcalloc(1, sizeof(*ds));
 	ds->timeout_ms = timeout_ms > 0 ? timeout_ms : DBSYNC_DEFAULT_MS;
-	connect_s = (ds->timeout_ms + 999) / 1000;
-	if (connect_s < DBSYNC_MIN_CONNECT_S)
-		connect_s = DBSYNC_MIN_CONNECT_S;
-	ds->nhosts = conn->nhosts > 0 ? conn->nhosts : 1;
-	ds->hosts = xcalloc(ds->nhosts, sizeof(ds->hosts[0]));
-	ds->order = xcalloc(ds->nhosts, sizeof(ds->order[0]));
-	for (i = 0; i < ds->nhosts; i++) {
-		h = &ds->hosts[i];
-		spec = conn->nhosts > 0 ? conn->hosts[i] : NULL;
-		h->label = pgconn_host_label(spec);
-		if (pgconn_params_init(&h->params, conn, spec, DBSYNC_APPNAME,
-		    connect_s, &error) < 0)
-			h->bad = error;
-	}
-	dbsync_order(ds);
+	ds->pc = pgconn_new(conn, DBSYNC_APPNAME);
 	return ds;
 }
 
@@ -113,56 +62,80 @@ void
 dbsync_free(struct dbsync **dsp)
 {
 	struct dbsync *ds = *dsp;
-	size_t	 i;
 
 	if (ds == NULL)
 		return;
 	*dsp = NULL;
 	if (ds->pg != NULL)
 		PQfinish(ds->pg);
-	for (i = 0; i < ds->nhosts; i++) {
-		pgconn_params_free(&ds->hosts[i].params);
-		free(ds->hosts[i].label);
-	}
-	free(ds->hosts);
-	free(ds->order);
+	pgconn_free(&ds->pc);
 	free(ds);
 }
 
-/* dbsync_connect - the first host that answers; -1 and *why_r if none */
+void
+dbsync_set_target(struct dbsync *ds, enum dbhosts_target t)
+{
+	pgconn_set_target(ds->pc, t);
+}
+
+/*
+ * dbsync_connect - the first host that answers and fits the read target
+ * (else the first that answered), *why_r NULL; or -1 and *why_r (fresh:
+ * the last host's failure) if none
+ */
 static int
 dbsync_connect(struct dbsync *ds, char **why_r)
 {
-	const struct dbsync_host *h;
+	size_t	 order[DBHOSTS_MAX], i, n, spare_host = 0;
+	PGconn	*spare = NULL;
+	const char *label;
 	char	*line;
-	size_t	 i;
 
-	for (i = 0; i < ds->nhosts; i++) {
-		h = &ds->hosts[ds->order[i]];
-		if (h->bad != NULL) {
-			line = xstrdup(h->bad);
-		} else {
-			ds->pg = PQconnectdbParams(h->params.keywords,
-			    h->params.values, h->params.expand_dbname);
-			if (ds->pg != NULL &&
-			    PQstatus(ds->pg) == CONNECTION_OK) {
-				ds->cur = h;
-				return 0;
+	n = pgconn_order(ds->pc, order);
+	for (i = 0; i < n; i++) {
+		if (pgconn_connect(ds->pc, order[i], ds->timeout_ms, -1,
+		    &ds->pg, &line) == 0) {
+			(void)pgconn_up(ds->pc, order[i]);
+			pgconn_set_role(ds->pc, order[i], pgconn_role(ds->pg));
+			if (!pgconn_fits(ds->pc, order[i]) && spare == NULL) {
+				/* prefer-standby found a primary first */
+				spare = ds->pg;
+				spare_host = order[i];
+				ds->pg = NULL;
+				continue;
 			}
-			line = pgconn_oneline(ds->pg != NULL ?
-			    PQerrorMessage(ds->pg) : "out of memory");
-			if (ds->pg != NULL)
-				PQfinish(ds->pg);
-			ds->pg = NULL;
+			if (spare != NULL)
+				PQfinish(spare);
+			ds->cur = order[i];
+			/* an earlier host's failure is not the answer's */
+			free(*why_r);
+			*why_r = NULL;
+			return 0;
 		}
+		label = pgconn_label(ds->pc, order[i]);
+		(void)pgconn_failed(ds->pc, order[i], line);
 		/* Postfix dict_pgsql.c plpgsql_connect_single() */
-		msg_warn("connect to pgsql server %s: %s", h->label, line);
+		msg_warn("connect to pgsql server %s: %s", label, line);
 		free(*why_r);
-		*why_r = xasprintf("connect to pgsql server %s: %s", h->label,
+		*why_r = xasprintf("connect to pgsql server %s: %s", label,
 		    line);
 		free(line);
 	}
+	if (spare != NULL) {
+		ds->pg = spare;
+		ds->cur = spare_host;
+		free(*why_r);
+		*why_r = NULL;
+		return 0;
+	}
 	return -1;
+}
+
+/* dbsync_label - the host of the open connection, for messages */
+static const char *
+dbsync_label(const struct dbsync *ds)
+{
+	return pgconn_label(ds->pc, ds->cur);
 }
 
 /* dbsync_drop - forget a connection that is broken or in doubt */
@@ -172,7 +145,6 @@ dbsync_drop(struct dbsync *ds)
 	if (ds->pg != NULL)
 		PQfinish(ds->pg);
 	ds->pg = NULL;
-	ds->cur = NULL;
 }
 
 /*
@@ -185,65 +157,27 @@ dbsync_exec(struct dbsync *ds, const struct sqlmap *sm,
     const char *const *params, uint64_t deadline_us, bool *broken_r,
     char **why_r)
 {
-	PGresult *res, *first = NULL;
-	struct pollfd pfd;
-	uint64_t now;
-	int	 ms, rc;
+	PGresult *res;
+	char	*line = NULL;
 
 	*broken_r = false;
 	if (PQsendQueryParams(ds->pg, sm->sql, (int)sm->nparams, NULL,
 	    params, NULL, NULL, 0) == 0)
-		goto broken;
-	while (PQisBusy(ds->pg)) {
-		now = clock_mono_us();
-		if (now >= deadline_us) {
-			*why_r = xasprintf("pgsql query timed out after %u ms "
-			    "(host %s)", ds->timeout_ms, ds->cur->label);
-			*broken_r = true;	/* a late answer */
-			return NULL;
-		}
-		ms = (int)((deadline_us - now + US_PER_MS - 1) / US_PER_MS);
-		pfd.fd = PQsocket(ds->pg);
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (pfd.fd < 0)
-			goto broken;
-		rc = poll(&pfd, 1, ms);
-		if (rc < 0 && errno != EINTR) {
-			*why_r = xasprintf("pgsql query: poll: %s",
-			    strerror(errno));
-			*broken_r = true;
-			return NULL;
-		}
-		if (rc > 0 && PQconsumeInput(ds->pg) == 0)
-			goto broken;
+		line = pgconn_oneline(PQerrorMessage(ds->pg));
+	else switch (pgconn_result(ds->pg, deadline_us, &res, &line)) {
+	case PGCONN_RESULT_OK:
+		return res;
+	case PGCONN_RESULT_TIMEOUT:
+		*why_r = xasprintf("pgsql query timed out after %u ms (host "
+		    "%s)", ds->timeout_ms, dbsync_label(ds));
+		*broken_r = true;	/* a late answer */
+		return NULL;
+	case PGCONN_RESULT_BROKEN:
+		break;
 	}
-	/* one statement: one result, then NULL; keep the first */
-	while ((res = PQgetResult(ds->pg)) != NULL) {
-		if (first == NULL) {
-			first = res;
-			continue;
-		}
-		PQclear(res);
-	}
-	if (PQstatus(ds->pg) == CONNECTION_BAD) {
-		if (first != NULL)
-			PQclear(first);
-		goto broken;
-	}
-	if (first == NULL)
-		*why_r = xasprintf("pgsql query failed: no result from host %s",
-		    ds->cur->label);
-	return first;
-
-broken:
-	{
-		char	*line = pgconn_oneline(PQerrorMessage(ds->pg));
-
-		*why_r = xasprintf("pgsql query failed: fatal error from host "
-		    "%s: %s", ds->cur->label, line);
-		free(line);
-	}
+	*why_r = xasprintf("pgsql query failed: fatal error from host %s: %s",
+	    dbsync_label(ds), line);
+	free(line);
 	*broken_r = true;
 	return NULL;
 }
@@ -289,7 +223,7 @@ dbsync_lookup(struct dbsync *ds, const struct sqlmap *sm, const char *key,
 	if (pgconn_values(res, &vals, &nvals, &error) < 0) {
 		line = error;
 		msg_warn("pgsql query failed: fatal error from host %s: %s",
-		    ds->cur->label, line);
+		    dbsync_label(ds), line);
 		*why_r = xasprintf("pgsql query failed: %s", line);
 		free(line);
 		goto out;

@@ -3,17 +3,34 @@
  * thread of its own; and NOTIFY for vrcptctl. See notify.h.
  *
  * The thread uses libpq's non-blocking calls under poll() with a stop
- * pipe, so that notify_stop() never waits for a hung server: connect
- * (PQconnectStartParams/PQconnectPoll), "SELECT pg_is_in_recovery()",
+ * pipe (pgconn_wait), so that notify_stop() never waits for a hung
+ * server: connect (pgconn_connect), "SELECT pg_is_in_recovery()",
  * "LISTEN", then a loop that hands each notification to the caller.
  * Every NOTIFY_PING_INTERVAL_MS it counts the vrcpt_* triggers of the
  * database: the query proves the connection alive even when nothing
  * changes, and the invalidation is "up" only while triggers exist
  * (without them nothing would ever be sent, and cached answers must
- * not be trusted). The count is also taken right after LISTEN.
+ * not be trusted). The count is also taken right after LISTEN. The same
+ * query returns pg_current_wal_insert_lsn() (notify.h: WAL positions),
+ * and it is sent at once, not at its interval, when notifications have
+ * arrived since the last one was sent.
  *
- * Depends on: libpq, pthreads, store/pgconn, util/. This file, db.c,
- * dbsync.c and pgconn.c are the ones that include libpq-fe.h.
+ * Hosts are tried in the order the pools use (pgconn_order: Postfix
+ * dict_pgsql.c's), with a host list of the listener's own. Where the
+ * listener differs: it must reach the primary (a standby cannot
+ * LISTEN, and notifications are not replicated), so a host found in
+ * recovery after connecting is skipped for retry_interval as if its
+ * connect had failed, and so is one where LISTEN fails; the pools use
+ * standbys like any host, as Postfix does. One warning per outage, when
+ * no host could be listened on (a dead host that another one stands in
+ * for is the pools' news, not the listener's). Reconnects follow the
+ * backoff of core/dbhosts, as the pools' do.
+ *
+ * notify_send() orders the hosts the same way, with a host list of its
+ * own, and stops at the first that takes the NOTIFY (a standby refuses
+ * it).
+ *
+ * Depends on: libpq, pthreads, store/pgconn, core/dbhosts, util/.
  *
  * Security: payloads are passed on as they are (the caller parses them
  * with core/cachefmt and can only drop cache entries because of them).
@@ -25,7 +42,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,68 +49,47 @@
 #include <libpq-fe.h>
 
 #include "core/cachefmt.h"
+#include "core/fence.h"
 #include "store/notify.h"
 #include "store/pgconn.h"
 #include "util/clock.h"
 #include "util/log.h"
-#include "util/rand.h"
 #include "util/xalloc.h"
 
-#define US_PER_MS		1000ULL
+#define US_PER_MS		CLOCK_US_PER_MS
 #define NOTIFY_TRIGGERS_SQL	\
-	"SELECT count(*) FROM pg_trigger " \
-	"WHERE tgname LIKE 'vrcpt\\_%' AND NOT tgisinternal"
+	"SELECT count(*), pg_backend_pid(), pg_current_wal_insert_lsn() " \
+	"FROM pg_trigger WHERE tgname LIKE 'vrcpt\\_%' AND NOT tgisinternal"
+#define NOTIFY_SEND_SQL		"SELECT pg_notify($1, $2)"
+#define NOTIFY_SEND_APPNAME	"vrcptctl"
+#define NOTIFY_STANDBY		"a standby (LISTEN needs the primary)"
 
 struct notify {
 	const struct sqlmap_conn *conn;
-	char	*appname;
+	struct pgconn *pc;	/* the hosts, the listener's own state */
 	struct notify_hooks hooks;
 	pthread_t thread;
 	int	 stop_rd, stop_wr;
-	atomic_bool up;
 	PGconn	*pg;
 	char	*label;		/* "pgsql server HOST database DB" */
 	bool	 warned;	/* a failure was logged */
 	bool	 warned_triggers;	/* "no triggers" was logged */
+	bool	 warned_pooler;	/* "through a pooler" was logged */
 	bool	 is_up;		/* hooks.up called, hooks.down not yet */
-	unsigned backoff_ms;
+	long	 backend;	/* the server backend of this connection, from
+				 * its first keep-alive; 0: not seen yet */
+	bool	 shared;	/* a pooler shares server sessions: LISTEN
+				 * cannot be trusted, up never again */
+	struct dbhosts_backoff backoff;
 	uint64_t next_tick_us;
+	uint64_t tag;		/* of the last batch of notifications */
 };
 
-enum nwait {
-	NWAIT_READY,
-	NWAIT_TIMEOUT,
-	NWAIT_STOP
-};
-
-/* nwait - wait for the connection's socket (events) or the stop pipe */
-static enum nwait
-nwait(struct notify *n, int fd, short events, uint64_t deadline_us)
+/* n_wait - wait for the connection's socket (events) or the stop pipe */
+static enum pgconn_wait
+n_wait(struct notify *n, int fd, short events, uint64_t deadline_us)
 {
-	struct pollfd p[2];
-	uint64_t now;
-	int	 ms, rc;
-
-	for (;;) {
-		now = clock_mono_us();
-		if (now >= deadline_us)
-			return NWAIT_TIMEOUT;
-		ms = (int)((deadline_us - now + US_PER_MS - 1) / US_PER_MS);
-		p[0].fd = n->stop_rd;
-		p[0].events = POLLIN;
-		p[1].fd = fd;
-		p[1].events = events;
-		p[0].revents = p[1].revents = 0;
-		rc = poll(p, fd >= 0 ? 2 : 1, ms);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc < 0)
-			msg_fatal("poll: %s", strerror(errno));
-		if (p[0].revents != 0)
-			return NWAIT_STOP;
-		if (rc > 0)
-			return NWAIT_READY;
-	}
+	return pgconn_wait(fd, events, deadline_us, n->stop_rd);
 }
 
 static void
@@ -122,80 +117,28 @@ n_warn(struct notify *n, const char *what, const char *why)
 }
 
 /*
- * n_connect_host - one host, non-blocking. Returns the connection, or
- * NULL (*why_r fresh) or NULL with *stop_r.
- */
-static PGconn *
-n_connect_host(struct notify *n, const char *host, bool *stop_r,
-    char **why_r)
-{
-	struct pgconn_params p;
-	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-	const char *err;
-	uint64_t deadline = clock_mono_us() +
-	    NOTIFY_CONNECT_TIMEOUT_MS * US_PER_MS;
-	PGconn	*pg;
-
-	*stop_r = false;
-	if (pgconn_params_init(&p, n->conn, host, n->appname, 0, &err) < 0) {
-		pgconn_params_free(&p);
-		*why_r = xstrdup(err);
-		return NULL;
-	}
-	pg = PQconnectStartParams(p.keywords, p.values, p.expand_dbname);
-	pgconn_params_free(&p);
-	if (pg == NULL) {
-		*why_r = xstrdup("out of memory");
-		return NULL;
-	}
-	while (PQstatus(pg) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
-	    st != PGRES_POLLING_FAILED) {
-		enum nwait w = nwait(n, PQsocket(pg),
-		    st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
-
-		if (w == NWAIT_STOP) {
-			PQfinish(pg);
-			*stop_r = true;
-			return NULL;
-		}
-		if (w == NWAIT_TIMEOUT) {
-			PQfinish(pg);
-			*why_r = xasprintf("connect timed out after %ums",
-			    NOTIFY_CONNECT_TIMEOUT_MS);
-			return NULL;
-		}
-		st = PQconnectPoll(pg);
-	}
-	if (PQstatus(pg) != CONNECTION_OK) {
-		*why_r = pgconn_oneline(PQerrorMessage(pg));
-		PQfinish(pg);
-		return NULL;
-	}
-	return pg;
-}
-
-/*
- * n_exec - run sql and wait for its last result (caller clears), or
- * NULL with *why_r (fresh) or *stop_r. Notifications that arrive
- * meanwhile stay queued in libpq.
+ * n_exec_pg - run sql with params on pg (blocking mode) and wait for
+ * its last result (caller clears) until timeout_ms has passed, or until
+ * stop_fd (-1: none) is readable; or NULL with *why_r (fresh) or
+ * *stop_r. Notifications that arrive meanwhile stay queued in libpq.
  */
 static PGresult *
-n_exec(struct notify *n, const char *sql, bool *stop_r, char **why_r)
+n_exec_pg(PGconn *pg, const char *sql, int nparams,
+    const char *const *params, unsigned timeout_ms, int stop_fd,
+    bool *stop_r, char **why_r)
 {
-	uint64_t deadline = clock_mono_us() +
-	    NOTIFY_QUERY_TIMEOUT_MS * US_PER_MS;
+	uint64_t deadline = clock_mono_us() + timeout_ms * US_PER_MS;
 	PGresult *res, *last = NULL;
 
 	*stop_r = false;
-	if (!PQsendQuery(n->pg, sql)) {
-		*why_r = pgconn_oneline(PQerrorMessage(n->pg));
+	if (!PQsendQueryParams(pg, sql, nparams, NULL, params, NULL, NULL,
+	    0)) {
+		*why_r = pgconn_oneline(PQerrorMessage(pg));
 		return NULL;
 	}
 	for (;;) {
-		enum nwait w;
-
-		while (!PQisBusy(n->pg)) {
-			res = PQgetResult(n->pg);
+		while (!PQisBusy(pg)) {
+			res = PQgetResult(pg);
 			if (res == NULL) {
 				if (last == NULL)
 					*why_r = xstrdup("no result");
@@ -204,22 +147,31 @@ n_exec(struct notify *n, const char *sql, bool *stop_r, char **why_r)
 			PQclear(last);
 			last = res;
 		}
-		w = nwait(n, PQsocket(n->pg), POLLIN, deadline);
-		if (w == NWAIT_STOP) {
+		switch (pgconn_wait(PQsocket(pg), POLLIN, deadline, stop_fd)) {
+		case PGCONN_WAIT_READY:
+			if (PQconsumeInput(pg))
+				continue;
+			*why_r = pgconn_oneline(PQerrorMessage(pg));
+			break;
+		case PGCONN_WAIT_TIMEOUT:
+			*why_r = xstrdup("query timed out");
+			break;
+		case PGCONN_WAIT_STOP:
 			*stop_r = true;
 			break;
 		}
-		if (w == NWAIT_TIMEOUT) {
-			*why_r = xstrdup("query timed out");
-			break;
-		}
-		if (!PQconsumeInput(n->pg)) {
-			*why_r = pgconn_oneline(PQerrorMessage(n->pg));
-			break;
-		}
+		break;
 	}
 	PQclear(last);
 	return NULL;
+}
+
+/* n_exec - n_exec_pg on the listener's connection */
+static PGresult *
+n_exec(struct notify *n, const char *sql, bool *stop_r, char **why_r)
+{
+	return n_exec_pg(n->pg, sql, 0, NULL, NOTIFY_QUERY_TIMEOUT_MS,
+	    n->stop_rd, stop_r, why_r);
 }
 
 /* n_query1 - a one-value query; fresh value or NULL (*why_r / *stop_r) */
@@ -242,88 +194,113 @@ n_query1(struct notify *n, const char *sql, bool *stop_r, char **why_r)
 	return v;
 }
 
+/* n_label - name host i (and the database) in messages */
+static void
+n_label(struct notify *n, size_t i)
+{
+	free(n->label);
+	n->label = xasprintf("pgsql server %s database %s",
+	    pgconn_label(n->pc, i), n->conn->dbname);
+}
+
 /*
- * n_open - a listening connection on the first primary that answers.
- * Returns 0, -1 (try again later) or 1 (stop).
+ * n_listen - on the new connection n->pg: check that it is the primary,
+ * and LISTEN. Returns 0, -1 (*what_r, *why_r fresh: the host cannot be
+ * used) or 1 (stop).
+ */
+static int
+n_listen(struct notify *n, const char **what_r, char **why_r)
+{
+	char	*v;
+	bool	 stop;
+
+	*what_r = "check";
+	v = n_query1(n, "SELECT pg_is_in_recovery()", &stop, why_r);
+	if (stop)
+		return 1;
+	if (v == NULL)
+		return -1;
+	if (strcmp(v, "t") == 0) {
+		free(v);
+		*why_r = xstrdup(NOTIFY_STANDBY);
+		return -1;
+	}
+	free(v);
+	*what_r = "LISTEN";
+	v = n_query1(n, "LISTEN " CACHEFMT_CHANNEL, &stop, why_r);
+	if (stop)
+		return 1;
+	if (v == NULL)
+		return -1;
+	free(v);
+	return 0;
+}
+
+/*
+ * n_open - a listening connection on the first primary that answers,
+ * hosts in pgconn_order(). Returns 0, -1 (try again later) or 1 (stop).
  */
 static int
 n_open(struct notify *n)
 {
-	size_t	 i, nh = n->conn->nhosts > 0 ? n->conn->nhosts : 1;
-	bool	 stop;
+	size_t	 order[DBHOSTS_MAX], i, k;
+	const char *what = "connect";
+	char	*why = NULL;
+	int	 rc;
 
-	for (i = 0; i < nh; i++) {
-		const char *host = n->conn->nhosts > 0 ? n->conn->hosts[i] :
-		    NULL;
-		char	*why = NULL, *v, *hl = pgconn_host_label(host);
-
-		free(n->label);
-		n->label = xasprintf("pgsql server %s database %s", hl,
-		    n->conn->dbname);
-		free(hl);
-		n->pg = n_connect_host(n, host, &stop, &why);
-		if (stop)
+	k = pgconn_order(n->pc, order);
+	for (i = 0; i < k; i++) {
+		n_label(n, order[i]);
+		free(why);
+		why = NULL;
+		what = "connect";
+		rc = pgconn_connect(n->pc, order[i], NOTIFY_CONNECT_TIMEOUT_MS,
+		    n->stop_rd, &n->pg, &why);
+		n->backend = 0;
+		if (rc == 0) {
+			rc = n_listen(n, &what, &why);
+			if (rc != 0) {
+				PQfinish(n->pg);
+				n->pg = NULL;
+			}
+		}
+		if (rc == 1) {
+			free(why);
 			return 1;
-		if (n->pg == NULL) {
-			n_warn(n, "connect", why);
-			free(why);
+		}
+		if (rc < 0) {
+			/* dict_pgsql.c: plpgsql_down_host(), standbys too */
+			(void)pgconn_failed(n->pc, order[i], why != NULL ?
+			    why : "unknown error");
 			continue;
 		}
-		v = n_query1(n, "SELECT pg_is_in_recovery()", &stop, &why);
-		if (v != NULL && strcmp(v, "t") == 0) {
-			free(why);
-			why = xstrdup("a standby (LISTEN needs the primary)");
-		}
-		if (v == NULL || strcmp(v, "t") == 0) {
-			free(v);
-			PQfinish(n->pg);
-			n->pg = NULL;
-			if (stop) {
-				free(why);
-				return 1;
-			}
-			n_warn(n, "check", why);
-			free(why);
-			continue;
-		}
-		free(v);
-		v = n_query1(n, "LISTEN " CACHEFMT_CHANNEL, &stop, &why);
-		if (v == NULL) {
-			PQfinish(n->pg);
-			n->pg = NULL;
-			if (stop) {
-				free(why);
-				return 1;
-			}
-			n_warn(n, "LISTEN", why);
-			free(why);
-			continue;
-		}
-		free(v);
+		(void)pgconn_up(n->pc, order[i]);
 		if (n->warned)
 			msg_info("cache invalidation listener, %s: listening "
 			    "again", n->label);
 		n->warned = false;
 		return 0;
 	}
+	n_warn(n, what, why != NULL ? why : "no host");
+	free(why);
 	return -1;
 }
 
 /*
  * n_triggers - the database has count vrcpt_* triggers: up when there
- * are some, down when there are none
+ * are some, down when there are none; lsn: the primary's WAL insert
+ * position, taken after LISTEN
  */
 static void
-n_triggers(struct notify *n, long count)
+n_triggers(struct notify *n, long count, uint64_t lsn)
 {
-	if (count > 0 && !n->is_up) {
+	if (count > 0 && !n->is_up && !n->shared) {
 		if (n->warned_triggers)
 			msg_info("%s: vrcpt_* triggers found; caching "
 			    "answers", n->label);
 		n->warned_triggers = false;
 		n->is_up = true;
-		atomic_store(&n->up, true);
-		n->hooks.up(n->hooks.arg);
+		n->hooks.up(n->hooks.arg, lsn);
 	} else if (count == 0) {
 		if (!n->warned_triggers)
 			msg_warn("%s has no vrcpt_* triggers (load "
@@ -334,26 +311,63 @@ n_triggers(struct notify *n, long count)
 		n->warned_triggers = true;
 		if (n->is_up) {
 			n->is_up = false;
-			atomic_store(&n->up, false);
 			n->hooks.down(n->hooks.arg);
 		}
 	}
 }
 
-/* n_count - parse a count(*) result; -1 if it is not one */
+/* n_count - field col of a one-row result, a number >= 0; else -1 */
 static long
-n_count(const PGresult *res)
+n_count(const PGresult *res, int col)
 {
 	const char *v;
 	char	*end;
 	long	 c;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
-	    PQnfields(res) != 1)
+	    PQnfields(res) <= col)
 		return -1;
-	v = PQgetvalue(res, 0, 0);
+	v = PQgetvalue(res, 0, col);
 	c = strtol(v, &end, 10);
 	return *v != '\0' && *end == '\0' && c >= 0 ? c : -1;
+}
+
+/*
+ * n_backend - the keep-alive ran in server backend pid. A connection's
+ * backend never changes, unless a connection pooler in transaction or
+ * statement mode (pgbouncer pool_mode = transaction) hands each
+ * statement to whichever server session is free: then LISTEN was
+ * registered in a session we are no longer in, and notifications go to
+ * whoever is. Cached answers must not be trusted after that.
+ */
+static void
+n_backend(struct notify *n, long pid)
+{
+	if (pid <= 0 || n->shared)
+		return;
+	if (n->backend == 0) {
+		n->backend = pid;
+		if (PQbackendPID(n->pg) != (int)pid && !n->warned_pooler) {
+			msg_info("%s: connected through a connection pooler "
+			    "(the server backend is not the one libpq was "
+			    "told of): LISTEN needs a server session of its "
+			    "own (pgbouncer pool_mode = session); vrcptctl "
+			    "check --live tells", n->label);
+			n->warned_pooler = true;
+		}
+		return;
+	}
+	if (pid == n->backend)
+		return;
+	msg_warn("%s: the LISTEN connection moved from server backend %ld to "
+	    "%ld (%s): notifications cannot reach vrcptd, so cached answers "
+	    "are used only when the database cannot answer, until vrcptd is "
+	    "restarted", n->label, n->backend, pid, PGCONN_POOLER_HINT);
+	n->shared = true;
+	if (n->is_up) {
+		n->is_up = false;
+		n->hooks.down(n->hooks.arg);
+	}
 }
 
 /*
@@ -361,30 +375,49 @@ n_count(const PGresult *res)
  * 0) or we are stopped (1). The keep-alive query counts the triggers;
  * the first one goes out at once.
  */
+/* n_lsn - field col of a one-row result, a WAL position; -1 if not */
+static int
+n_lsn(const PGresult *res, int col, uint64_t *lsn_r)
+{
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+	    PQnfields(res) <= col || PQgetisnull(res, 0, col))
+		return -1;
+	return fence_lsn_parse(PQgetvalue(res, 0, col), lsn_r);
+}
+
 static int
 n_serve(struct notify *n)
 {
 	uint64_t next_ping = clock_mono_us(), ping_deadline = 0;
-	bool	 ping = false;
+	uint64_t ping_tag = 0, lsn;
+	bool	 ping = false, got, want_lsn = false;
 	PGnotify *msg;
 	PGresult *res;
 
 	for (;;) {
 		uint64_t now, until;
-		enum nwait w;
+		enum pgconn_wait w;
 
+		/* one tag per batch taken: the order they were handed over */
+		got = false;
 		while ((msg = PQnotifies(n->pg)) != NULL) {
-			if (strcmp(msg->relname, CACHEFMT_CHANNEL) == 0)
-				n->hooks.message(n->hooks.arg, msg->extra);
+			if (strcmp(msg->relname, CACHEFMT_CHANNEL) == 0) {
+				if (!got)
+					n->tag++;
+				got = true;
+				n->hooks.message(n->hooks.arg, msg->extra,
+				    n->tag);
+			}
 			PQfreemem(msg);
 		}
+		want_lsn = want_lsn || got;
 		while (ping && !PQisBusy(n->pg)) {
 			res = PQgetResult(n->pg);
 			if (res == NULL) {
 				ping = false;
 				break;
 			}
-			if (n_count(res) < 0) {
+			if (n_count(res, 0) < 0 || n_lsn(res, 2, &lsn) < 0) {
 				char	*why = pgconn_result_error(res);
 
 				PQclear(res);
@@ -392,12 +425,16 @@ n_serve(struct notify *n)
 				free(why);
 				return 0;
 			}
-			n_triggers(n, n_count(res));
+			/* sent after the notifications of ping_tag arrived */
+			if (n->hooks.settled != NULL)
+				n->hooks.settled(n->hooks.arg, ping_tag, lsn);
+			n_backend(n, n_count(res, 1));
+			n_triggers(n, n_count(res, 0), lsn);
 			PQclear(res);
 		}
 		n_tick(n);
 		now = clock_mono_us();
-		if (!ping && now >= next_ping) {
+		if (!ping && (now >= next_ping || want_lsn)) {
 			if (!PQsendQuery(n->pg, NOTIFY_TRIGGERS_SQL)) {
 				char	*why = pgconn_oneline(
 				    PQerrorMessage(n->pg));
@@ -407,6 +444,8 @@ n_serve(struct notify *n)
 				return 0;
 			}
 			ping = true;
+			ping_tag = n->tag;
+			want_lsn = false;
 			ping_deadline = now +
 			    NOTIFY_PING_TIMEOUT_MS * US_PER_MS;
 			next_ping = now + NOTIFY_PING_INTERVAL_MS * US_PER_MS;
@@ -420,10 +459,10 @@ n_serve(struct notify *n)
 			until = ping_deadline;
 		if (!ping && next_ping < until)
 			until = next_ping;
-		w = nwait(n, PQsocket(n->pg), POLLIN, until);
-		if (w == NWAIT_STOP)
+		w = n_wait(n, PQsocket(n->pg), POLLIN, until);
+		if (w == PGCONN_WAIT_STOP)
 			return 1;
-		if (w == NWAIT_READY && !PQconsumeInput(n->pg)) {
+		if (w == PGCONN_WAIT_READY && !PQconsumeInput(n->pg)) {
 			char	*why = pgconn_oneline(PQerrorMessage(n->pg));
 
 			n_warn(n, "connection lost", why);
@@ -437,15 +476,12 @@ n_serve(struct notify *n)
 	}
 }
 
-/* n_sleep - wait out the backoff, ticking; true if stopped */
+/* n_sleep - wait ms (the backoff), ticking; true if stopped */
 static bool
-n_sleep(struct notify *n)
+n_sleep(struct notify *n, unsigned ms)
 {
 	uint64_t until;
-	unsigned ms;
 
-	ms = backoff_next(&n->backoff_ms, NOTIFY_BACKOFF_MIN_MS,
-	    NOTIFY_BACKOFF_MAX_MS);
 	until = clock_mono_us() + ms * US_PER_MS;
 	for (;;) {
 		uint64_t now = clock_mono_us(), step;
@@ -454,7 +490,8 @@ n_sleep(struct notify *n)
 		if (now >= until)
 			return false;
 		step = now + NOTIFY_TICK_MS * US_PER_MS;
-		if (nwait(n, -1, 0, step < until ? step : until) == NWAIT_STOP)
+		if (n_wait(n, -1, 0, step < until ? step : until) ==
+		    PGCONN_WAIT_STOP)
 			return true;
 	}
 }
@@ -463,6 +500,7 @@ static void *
 n_main(void *arg)
 {
 	struct notify *n = arg;
+	unsigned ms;
 	int	 rc;
 
 	for (;;) {
@@ -470,19 +508,21 @@ n_main(void *arg)
 		if (rc == 1)
 			break;
 		if (rc == 0) {
-			n->backoff_ms = 0;
+			dbhosts_backoff_up(&n->backoff, clock_mono_us());
 			rc = n_serve(n);
 			if (n->is_up) {
 				n->is_up = false;
-				atomic_store(&n->up, false);
 				n->hooks.down(n->hooks.arg);
 			}
 			PQfinish(n->pg);
 			n->pg = NULL;
 			if (rc == 1)
 				break;
+			ms = dbhosts_backoff_lost(&n->backoff, clock_mono_us());
+		} else {
+			ms = dbhosts_backoff_failed(&n->backoff);
 		}
-		if (n_sleep(n))
+		if (n_sleep(n, ms))
 			break;
 	}
 	if (n->pg != NULL)
@@ -500,10 +540,9 @@ notify_start(const struct sqlmap_conn *conn, const char *appname,
 	int	 p[2];
 
 	n->conn = conn;
-	n->appname = xstrdup(appname);
+	n->pc = pgconn_new(conn, appname);
 	n->hooks = *hooks;
 	n->label = xasprintf("pgsql database %s", conn->dbname);
-	atomic_init(&n->up, false);
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
 		msg_fatal("pipe: %s", strerror(errno));
 	n->stop_rd = p[0];
@@ -532,80 +571,55 @@ notify_stop(struct notify **np)
 	pthread_join(n->thread, NULL);
 	close(n->stop_rd);
 	close(n->stop_wr);
-	free(n->appname);
+	pgconn_free(&n->pc);
 	free(n->label);
 	free(n);
-}
-
-bool
-notify_is_up(const struct notify *n)
-{
-	return atomic_load(&n->up);
 }
 
 int
 notify_send(const struct sqlmap_conn *conn, const char *payload,
     unsigned timeout_ms, char **error_r)
 {
-	size_t	 i, nh = conn->nhosts > 0 ? conn->nhosts : 1;
-	unsigned connect_s = (timeout_ms + 999) / 1000;
 	const char *params[2] = { CACHEFMT_CHANNEL, payload };
-	char	*why = NULL;
+	struct pgconn *pc = pgconn_new(conn, NOTIFY_SEND_APPNAME);
+	size_t	 order[DBHOSTS_MAX], i, k;
+	char	*why = NULL, *line, *e;
+	PGresult *res;
+	PGconn	*pg;
+	bool	 stop;
 
 	*error_r = NULL;
-	if (connect_s < 2)
-		connect_s = 2;	/* libpq: less than 2 s means 2 s */
-	for (i = 0; i < nh; i++) {
-		const char *host = conn->nhosts > 0 ? conn->hosts[i] : NULL;
-		struct pgconn_params p;
-		const char *err;
-		PGresult *res;
-		PGconn	*pg;
-		char	*hl = pgconn_host_label(host);
+	k = pgconn_order(pc, order);
+	for (i = 0; i < k; i++) {
+		const char *label = pgconn_label(pc, order[i]);
 
-		if (pgconn_params_init(&p, conn, host, "vrcptctl", connect_s,
-		    &err) < 0) {
+		line = NULL;
+		if (pgconn_connect(pc, order[i], timeout_ms, -1, &pg,
+		    &line) != 0) {
 			free(why);
-			why = xasprintf("%s: %s", hl, err);
-			pgconn_params_free(&p);
-			free(hl);
-			continue;
-		}
-		pg = PQconnectdbParams(p.keywords, p.values, p.expand_dbname);
-		pgconn_params_free(&p);
-		if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
-			char	*line = pgconn_oneline(pg != NULL ?
-			    PQerrorMessage(pg) : "out of memory");
-
-			free(why);
-			why = xasprintf("connect to pgsql server %s: %s", hl,
+			why = xasprintf("connect to pgsql server %s: %s", label,
 			    line);
 			free(line);
-			if (pg != NULL)
-				PQfinish(pg);
-			free(hl);
 			continue;
 		}
-		res = PQexecParams(pg, "SELECT pg_notify($1, $2)", 2, NULL,
-		    params, NULL, NULL, 0);
-		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+		res = n_exec_pg(pg, NOTIFY_SEND_SQL, 2, params, timeout_ms, -1,
+		    &stop, &line);
+		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK) {
 			PQclear(res);
 			PQfinish(pg);
-			free(hl);
+			pgconn_free(&pc);
 			free(why);
 			return 0;
 		}
+		/* a standby: "cannot execute pg_notify() during recovery" */
+		e = res != NULL ? pgconn_result_error(res) : line;
 		free(why);
-		{
-			char	*e = pgconn_result_error(res);
-
-			why = xasprintf("pgsql server %s: %s", hl, e);
-			free(e);
-		}
+		why = xasprintf("pgsql server %s: %s", label, e);
+		free(e);
 		PQclear(res);
 		PQfinish(pg);
-		free(hl);
 	}
+	pgconn_free(&pc);
 	*error_r = why != NULL ? why : xstrdup("no host");
 	return -1;
 }

@@ -6,23 +6,41 @@
  *
  * notify_start() runs a thread with one dedicated connection to the
  * server of a pgsql: map (the primary: a standby cannot LISTEN; hosts
- * are tried in the order written, standbys skipped). It calls
+ * are tried in the pools' order, Postfix dict_pgsql.c's, and a standby
+ * is skipped for retry_interval like a host that failed). It calls
  * hooks->message for every notification, in commit order, and
  * hooks->up once "LISTEN vrcpt_invalidate" is in effect AND the
  * database has vrcpt_* triggers (policy/triggers-*.sql; counted again
  * with every keep-alive query): without them nothing would ever be
  * notified. It calls hooks->down when either stops being true: the
  * connection is lost (an error, the server gone, or no answer to the
- * keep-alive query within NOTIFY_PING_TIMEOUT_MS; then it reconnects
- * with backoff) or the triggers are gone. Everything committed while
- * down was missed, which is why the caller flushes in hooks->up.
+ * keep-alive query within NOTIFY_PING_TIMEOUT_MS; then it reconnects,
+ * at once or with backoff as the pools do) or the triggers are gone.
+ * Everything committed while down was missed, which is why the caller
+ * flushes in hooks->up. The keep-alive also notes the server backend it
+ * ran in: when that changes on one connection, a connection pooler in
+ * transaction mode shares server sessions and notifications cannot
+ * arrive; that is logged and the listener stays down until restarted.
  * hooks->tick runs about once a second whatever the state. All hooks
  * run on the listener thread.
  *
+ * WAL positions, for the caches of answers read from standbys
+ * (core/fence.h): every keep-alive query also asks the primary for its
+ * WAL insert position, and one is sent at once after notifications
+ * arrive. Each batch of notifications taken from the connection gets a
+ * tag (1, 2, ...: the order they were handed over); hooks->settled(tag,
+ * lsn) says that every notification of that tag or an earlier one was
+ * committed at or before lsn (the query was sent after they had
+ * arrived, so the primary had written their commit records). hooks->up
+ * gets the position of the first keep-alive on a new connection:
+ * everything committed before LISTEN took effect, which may have been
+ * missed, is at or before it.
+ *
  * notify_send() is the other end, for vrcptctl flush: a blocking
- * "SELECT pg_notify('vrcpt_invalidate', payload)".
+ * "SELECT pg_notify('vrcpt_invalidate', payload)" on the first host, in
+ * the same order, that takes it.
  */
-#include <stdbool.h>
+#include <stdint.h>
 
 #include "core/sqlmap.h"
 
@@ -34,14 +52,14 @@ struct notify;
 						 * triggers) */
 #define NOTIFY_PING_TIMEOUT_MS		3000
 #define NOTIFY_TICK_MS			1000
-#define NOTIFY_BACKOFF_MIN_MS		100
-#define NOTIFY_BACKOFF_MAX_MS		5000
 
 struct notify_hooks {
-	void	(*up)(void *arg);
+	void	(*up)(void *arg, uint64_t lsn);
 	void	(*down)(void *arg);
-	void	(*message)(void *arg, const char *payload);
-	void	(*tick)(void *arg);
+	void	(*message)(void *arg, const char *payload, uint64_t tag);
+	void	(*settled)(void *arg, uint64_t tag, uint64_t lsn);	/* or
+									 * NULL */
+	void	(*tick)(void *arg);	/* or NULL */
 	void	*arg;
 };
 
@@ -54,12 +72,11 @@ struct notify *notify_start(const struct sqlmap_conn *conn,
 	    const char *appname, const struct notify_hooks *hooks);
 /* notify_stop - stop the thread (no hook runs after) and free */
 void	notify_stop(struct notify **np);
-/* notify_is_up - LISTEN and triggers are in effect right now */
-bool	notify_is_up(const struct notify *n);
 
 /*
  * notify_send - send one invalidation message to the server of conn.
- * Returns 0, or -1 and *error_r (fresh, caller frees).
+ * timeout_ms bounds each host's connect and the query on it. Returns 0,
+ * or -1 and *error_r (fresh, caller frees: the last host's failure).
  */
 int	notify_send(const struct sqlmap_conn *conn, const char *payload,
 	    unsigned timeout_ms, char **error_r);

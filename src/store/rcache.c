@@ -15,10 +15,14 @@
  * An op is freed when hiredis is done with it and our caller is too
  * (answered, timed out or cancelled).
  *
- * Depends on: libevent (core), hiredis (async), store/rcache_ev,
- * util/. Security: replies come from a shared service and are only
- * copied here; the caller parses them (core/cachefmt) and treats
- * anything odd as a miss. The password is never logged.
+ * With Sentinel, the tick also watches the master's generation: a new
+ * one drops the connection (quietly: the watcher logs the move once for
+ * the process) and connects to the new master at once.
+ *
+ * Depends on: libevent (core), hiredis (async), store/{rcache_ev,
+ * sentinel}, util/. Security: replies come from a shared service and
+ * are only copied here; the caller parses them (core/cachefmt) and
+ * treats anything odd as a miss. The password is never logged.
  */
 #include <sys/queue.h>
 #include <sys/time.h>
@@ -32,21 +36,27 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include "conf/endpoint.h"
+#include "core/cachefmt.h"
 #include "store/rcache.h"
 #include "store/rcache_ev.h"
+#include "store/sentinel.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/rand.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 
-#define US_PER_MS		1000ULL
 
-/* a fill: store unless a tombstone says the key was just invalidated */
+/* a fill: store unless a tombstone says the key was just invalidated;
+ * the epochs it depends on live on (a PEXPIRE of a missing key is a
+ * no-op: an epoch is only ever made by SET NX with a random value) */
 #define RCACHE_FILL_LUA \
 	"local v = redis.call('GET', KEYS[1]) " \
 	"if v and string.sub(v, 1, 2) == 'T|' then return 0 end " \
 	"redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) " \
+	"redis.call('PEXPIRE', KEYS[2], ARGV[3]) " \
+	"redis.call('PEXPIRE', KEYS[3], ARGV[3]) " \
 	"return 1"
 
 enum rcache_conn_state {
@@ -74,7 +84,8 @@ struct rcache_op {
 	bool	 replied;		/* hiredis is done with it */
 	struct rcache_val *vals;	/* a read's copied answer, or NULL */
 	size_t	 nvals;
-	const char *what;		/* handshake: "AUTH", "SELECT" */
+	const char *what;		/* handshake: "AUTH", "SELECT",
+					 * "ROLE" */
 };
 
 TAILQ_HEAD(rcache_ops, rcache_op);
@@ -82,8 +93,11 @@ TAILQ_HEAD(rcache_ops, rcache_op);
 struct rcache {
 	struct event_base *base;
 	char	*path;			/* unix socket, or */
-	char	*host;			/* TCP host and port */
+	char	*host;			/* TCP host and port (with Sentinel:
+					 * the master's when connecting) */
 	int	 port;
+	struct sentinel *sentinel;	/* NULL: a fixed endpoint */
+	uint64_t gen;			/* the master's generation */
 	char	*password;
 	unsigned db;
 	unsigned timeout_ms;
@@ -100,47 +114,25 @@ struct rcache {
 
 static void rc_connect(struct rcache *rc);
 
-int
-rcache_endpoint_parse(const char *endpoint, char **path_r, char **host_r,
-    int *port_r)
+void
+rcache_endpoint_split(const struct endpoint *ep, char **path_r,
+    char **host_r, int *port_r)
 {
-	const char *hp, *colon;
-	unsigned port;
-	char	*host;
-
 	*path_r = *host_r = NULL;
 	*port_r = 0;
-	if (strncmp(endpoint, "unix:", 5) == 0) {
-		if (endpoint[5] != '/')
-			return -1;
-		*path_r = xstrdup(endpoint + 5);
-		return 0;
+	if (ep->kind == ENDPOINT_UNIX) {
+		*path_r = xstrdup(ep->path);
+		return;
 	}
-	hp = strncmp(endpoint, "inet:", 5) == 0 ? endpoint + 5 : endpoint;
-	colon = strrchr(hp, ':');
-	if (colon == NULL || colon == hp || str_to_uint(colon + 1, &port) <
-	    0 || port == 0 || port > 65535)
-		return -1;
-	host = xstrndup(hp, (size_t)(colon - hp));
-	/* [v6addr]:port */
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		char	*h = xstrndup(host + 1, strlen(host) - 2);
-
-		free(host);
-		host = h;
-	}
-	*host_r = host;
-	*port_r = (int)port;
-	return 0;
+	*host_r = xstrdup(ep->host[0] != '\0' ? ep->host : "127.0.0.1");
+	*port_r = (int)ep->port;
 }
 
 static void
 timer_add_ms(struct event *ev, unsigned ms)
 {
-	struct timeval tv;
+	struct timeval tv = clock_tv_ms(ms);
 
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	evtimer_add(ev, &tv);
 }
 
@@ -173,15 +165,23 @@ rc_warn_down(struct rcache *rc, const char *why)
 	if (rc->warned)
 		return;
 	rc->warned = true;
-	msg_warn("%s: %s; answering without Redis until it is back",
-	    rc->label, str_sanitize(s, why, strlen(why), STR_SANITIZE_MAX));
+	if (rc->sentinel != NULL && rc->host != NULL)
+		msg_warn("%s: master %s:%d: %s; answering without Redis until "
+		    "it is back", rc->label, rc->host, rc->port, str_sanitize(s,
+		    why, strlen(why), STR_SANITIZE_MAX));
+	else
+		msg_warn("%s: %s; answering without Redis until it is back",
+		    rc->label, str_sanitize(s, why, strlen(why),
+		    STR_SANITIZE_MAX));
 }
 
 /*
  * rc_drop - give up the connection. free_it: we free the context
  * (false when hiredis is freeing it already: onDisconnect, failed
  * connect). Ops still in the air get NULL replies from hiredis when the
- * context goes, which answers their readers "no answer".
+ * context goes, which answers their readers "no answer". why NULL: the
+ * master moved (nothing failed, nothing to log). With Sentinel, a
+ * failure makes the watcher ask again.
  */
 static void
 rc_drop(struct rcache *rc, const char *why, bool free_it)
@@ -190,7 +190,11 @@ rc_drop(struct rcache *rc, const char *why, bool free_it)
 
 	rc->ac = NULL;
 	rc->state = RC_DOWN;
-	rc_warn_down(rc, why);
+	if (why != NULL) {
+		rc_warn_down(rc, why);
+		if (rc->sentinel != NULL)
+			sentinel_suspect(rc->sentinel, rc->gen);
+	}
 	if (ac != NULL) {
 		ac->data = NULL;
 		if (free_it)
@@ -254,15 +258,21 @@ copy_vals(const redisReply *reply, size_t n)
 	return v;
 }
 
-/* rc_handshake_reply - AUTH, SELECT and PING answers */
+/* rc_handshake_reply - AUTH, SELECT, ROLE and PING answers */
 static void
 rc_handshake_reply(struct rcache *rc, struct rcache_op *op,
     const redisReply *reply)
 {
-	char	*why;
+	char	*why, err[SENTINEL_ERR_MAX];
 
 	if (reply == NULL || rc->ac == NULL)
 		return;		/* the connection went; handled there */
+	/* a Sentinel may name a master that is no more: it must say so */
+	if (reply->type != REDIS_REPLY_ERROR && strcmp(op->what, "ROLE") == 0 &&
+	    sentinel_role_check(reply, err) < 0) {
+		rc_drop(rc, err, true);
+		return;
+	}
 	if (reply->type == REDIS_REPLY_ERROR) {
 		char	 s[STR_SANITIZE_MAX + 4];
 
@@ -304,6 +314,11 @@ rc_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 		op_free(op);
 		return;
 	case RC_OP_WRITE:
+		/* a master turned replica refuses writes: find the new one */
+		if (rc != NULL && rc->ac == ac && rc->sentinel != NULL &&
+		    reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+		    sentinel_readonly(reply->str, (size_t)reply->len))
+			rc_drop(rc, "a replica now (READONLY)", true);
 		op_free(op);
 		return;
 	case RC_OP_MGET:
@@ -410,6 +425,14 @@ rc_handshake(struct rcache *rc)
 		lens[1] = strlen(db);
 		(void)rc_send(rc, op, 2, argv, lens);
 	}
+	if (rc->sentinel != NULL) {
+		op = xcalloc(1, sizeof(*op));
+		op->kind = RC_OP_HANDSHAKE;
+		op->what = "ROLE";
+		argv[0] = "ROLE";
+		lens[0] = 4;
+		(void)rc_send(rc, op, 1, argv, lens);
+	}
 	op = xcalloc(1, sizeof(*op));
 	op->kind = RC_OP_PING;
 	op->what = "PING";
@@ -422,7 +445,24 @@ static void
 rc_connect(struct rcache *rc)
 {
 	redisAsyncContext *ac;
+	struct sentinel_master m;
+	char	 err[SENTINEL_ERR_MAX];
 
+	/*
+	 * No master known yet: stay down, quietly (the watcher logs what
+	 * it cannot find, once for the process); the tick connects when
+	 * one is published.
+	 */
+	if (rc->sentinel != NULL) {
+		if (sentinel_master(rc->sentinel, 0, &m, err) < 0) {
+			rc_backoff(rc);
+			return;
+		}
+		free(rc->host);
+		rc->host = xstrdup(m.host);
+		rc->port = (int)m.port;
+		rc->gen = m.gen;
+	}
 	if (rc->path != NULL)
 		ac = redisAsyncConnectUnix(rc->path);
 	else
@@ -465,25 +505,41 @@ rc_retry_cb(evutil_socket_t fd, short what, void *arg)
 		rc_connect(rc);
 }
 
-/* rc_tick_cb - connect timeout and stalled connections */
+/* rc_follow - a new master published: connect to it now */
+static void
+rc_follow(struct rcache *rc)
+{
+	if (rc->ac != NULL)
+		rc_drop(rc, NULL, true);
+	evtimer_del(rc->retry_ev);
+	rc->backoff_ms = 0;
+	rc_connect(rc);
+}
+
+/* rc_tick_cb - connect timeout, stalled connections, a new master */
 static void
 rc_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct rcache *rc = arg;
-	uint64_t now = clock_mono_us();
+	uint64_t now = clock_mono_us(), gen;
 	struct rcache_op *oldest = TAILQ_FIRST(&rc->sent);
 
+	if (rc->sentinel != NULL &&
+	    (gen = sentinel_gen(rc->sentinel)) != 0 && gen != rc->gen) {
+		rc_follow(rc);
+		return;
+	}
 	if (rc->ac == NULL)
 		return;
 	if (rc->state == RC_CONNECTING && now - rc->connect_us >
-	    RCACHE_CONNECT_TIMEOUT_MS * US_PER_MS) {
+	    RCACHE_CONNECT_TIMEOUT_MS * CLOCK_US_PER_MS) {
 		rc_drop(rc, "connect timed out", true);
 		return;
 	}
 	if (rc->state == RC_READY && oldest != NULL && now -
-	    oldest->sent_us > RCACHE_STALL_MS * US_PER_MS) {
+	    oldest->sent_us > RCACHE_STALL_MS * CLOCK_US_PER_MS) {
 		char	*why = xasprintf("no reply for %llums",
-		    (unsigned long long)((now - oldest->sent_us) / US_PER_MS));
+		    (unsigned long long)((now - oldest->sent_us) / CLOCK_US_PER_MS));
 
 		rc_drop(rc, why, true);
 		free(why);
@@ -494,12 +550,14 @@ struct rcache *
 rcache_new(struct event_base *base, const struct rcache_opts *opts)
 {
 	struct rcache *rc = xcalloc(1, sizeof(*rc));
-	struct timeval tick = { 0, RCACHE_TICK_MS * 1000 };
+	struct timeval tick = clock_tv_ms(RCACHE_TICK_MS);
 
 	rc->base = base;
-	if (rcache_endpoint_parse(opts->endpoint, &rc->path, &rc->host,
-	    &rc->port) < 0)
-		msg_panic("rcache_new: bad endpoint (config.c checks it)");
+	if (opts->sentinel != NULL)
+		rc->sentinel = sentinel_ref(opts->sentinel);
+	else
+		rcache_endpoint_split(opts->endpoint, &rc->path, &rc->host,
+		    &rc->port);
 	rc->password = opts->password != NULL ? xstrdup(opts->password) :
 	    NULL;
 	rc->db = opts->db;
@@ -556,6 +614,7 @@ rcache_free(struct rcache **rcp)
 		free(rc->password);
 	}
 	free(rc->label);
+	sentinel_unref(&rc->sentinel);
 	free(rc);
 }
 
@@ -563,7 +622,8 @@ bool
 rcache_ready(const struct rcache *rc)
 {
 	return rc->state == RC_READY && rc->ac != NULL &&
-	    rc->nsent < RCACHE_OPS_MAX;
+	    rc->nsent < RCACHE_OPS_MAX && (rc->sentinel == NULL ||
+	    sentinel_usable(rc->sentinel, rc->gen));
 }
 
 const char *
@@ -630,45 +690,64 @@ rcache_cancel(struct rcache_op *op)
 }
 
 void
-rcache_fill(struct rcache *rc, const char *key, size_t klen, const char *val,
-    size_t vlen, uint64_t px_ms)
+rcache_fill(struct rcache *rc, const char *key, size_t klen,
+    const char *dkey, size_t dklen, const char *val, size_t vlen,
+    uint64_t px_ms)
 {
-	const char *argv[6];
-	size_t	 lens[6];
-	char	 px[24];
+	const char *argv[9];
+	size_t	 lens[9];
+	char	 px[24], epx[24];
 	struct rcache_op *op;
 
 	if (!rcache_ready(rc))
 		return;
 	snprintf(px, sizeof(px), "%llu", (unsigned long long)(px_ms > 0 ?
 	    px_ms : 1));
+	snprintf(epx, sizeof(epx), "%llu",
+	    (unsigned long long)CACHEFMT_EPOCH_TTL_MS);
 	argv[0] = "EVAL";
 	argv[1] = RCACHE_FILL_LUA;
-	argv[2] = "1";
+	argv[2] = "3";
 	argv[3] = key;
-	argv[4] = val;
-	argv[5] = px;
+	argv[4] = dkey;
+	argv[5] = CACHEFMT_RKEY_EPOCH;
+	argv[6] = val;
+	argv[7] = px;
+	argv[8] = epx;
 	lens[0] = 4;
 	lens[1] = strlen(RCACHE_FILL_LUA);
 	lens[2] = 1;
 	lens[3] = klen;
-	lens[4] = vlen;
-	lens[5] = strlen(px);
+	lens[4] = dklen;
+	lens[5] = strlen(CACHEFMT_RKEY_EPOCH);
+	lens[6] = vlen;
+	lens[7] = strlen(px);
+	lens[8] = strlen(epx);
 	op = xcalloc(1, sizeof(*op));
 	op->kind = RC_OP_WRITE;
-	(void)rc_send(rc, op, 6, argv, lens);
+	(void)rc_send(rc, op, 9, argv, lens);
 }
 
 void
-rcache_set_nx(struct rcache *rc, const char *key, const char *val)
+rcache_set_nx(struct rcache *rc, const char *key, const char *val,
+    uint64_t px_ms)
 {
-	const char *argv[4] = { "SET", key, val, "NX" };
-	size_t	 lens[4] = { 3, strlen(key), strlen(val), 2 };
+	char	 px[24];
+	const char *argv[6] = { "SET", key, val, "NX", "PX", px };
+	size_t	 lens[6];
 	struct rcache_op *op;
 
 	if (!rcache_ready(rc))
 		return;
+	snprintf(px, sizeof(px), "%llu", (unsigned long long)(px_ms > 0 ?
+	    px_ms : 1));
+	lens[0] = 3;
+	lens[1] = strlen(key);
+	lens[2] = strlen(val);
+	lens[3] = 2;
+	lens[4] = 2;
+	lens[5] = strlen(px);
 	op = xcalloc(1, sizeof(*op));
 	op->kind = RC_OP_WRITE;
-	(void)rc_send(rc, op, 4, argv, lens);
+	(void)rc_send(rc, op, 6, argv, lens);
 }

@@ -19,12 +19,19 @@
  * hiredis 0.14 has no timeouts and its libevent adapter leaks on some
  * error paths, so the adapter (rcache_ev.c) and all timers are ours.
  *
+ * With Redis Sentinel (opts->sentinel, store/sentinel.h) the connection
+ * goes to the master published, whose handshake also checks ROLE; it is
+ * dropped and made again when the master changes, and reads and fills
+ * wait until the new master is flushed (sentinel_usable). A connection
+ * that fails, a master that is a replica, a write refused as READONLY:
+ * each tells the Sentinel watcher to ask again at once.
+ *
  * Contract: rcache_mget() returns -1 (the callback never runs) or 0;
  * then the callback runs exactly once, later, from the event loop, never
  * from inside rcache_mget(), unless rcache_cancel() is called first.
  * After rcache_free() no callback runs.
  *
- * This module and rcachesync.c are the only ones that include hiredis.
+ * Only rcache.c, rcache_ev.c and rcachesync.c include hiredis.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,9 +51,13 @@ struct rcache_op;
 					 * reads are skipped */
 #define RCACHE_TICK_MS		100	/* stall and connect checks */
 
+struct endpoint;
+struct sentinel;
+
 struct rcache_opts {
-	const char *endpoint;	/* "unix:/path", "inet:host:port",
-				 * "host:port" (the part after "redis:") */
+	const struct endpoint *endpoint; /* the part after "redis:", or */
+	struct sentinel *sentinel;	/* the master found through Sentinel
+					 * (rcache takes a reference) */
 	const char *password;	/* "" or NULL: no AUTH */
 	unsigned db;		/* SELECT when not 0 */
 	unsigned timeout_ms;	/* budget of one read */
@@ -90,22 +101,26 @@ void	rcache_cancel(struct rcache_op *op);
 /*
  * rcache_fill - store a record under key for px_ms milliseconds, unless
  * the key holds a tombstone (it was just invalidated: a query that
- * started before may carry the old answer). Fire-and-forget; silently
- * skipped when not ready.
+ * started before may carry the old answer), and push the expiry of the
+ * epoch keys it depends on (dkey, its domain's, and the global one) out
+ * to CACHEFMT_EPOCH_TTL_MS. Fire-and-forget; silently skipped when not
+ * ready.
  */
 void	rcache_fill(struct rcache *rc, const char *key, size_t klen,
-	    const char *val, size_t vlen, uint64_t px_ms);
-/* rcache_set_nx - SET key val NX (the global epoch when it is missing) */
-void	rcache_set_nx(struct rcache *rc, const char *key, const char *val);
+	    const char *dkey, size_t dklen, const char *val, size_t vlen,
+	    uint64_t px_ms);
+/* rcache_set_nx - SET key val NX PX px_ms (a missing epoch) */
+void	rcache_set_nx(struct rcache *rc, const char *key, const char *val,
+	    uint64_t px_ms);
 
 /* rcache_state - "ready", "connecting", "down" (logs, metrics) */
 const char *rcache_state(const struct rcache *rc);
 
 /*
- * rcache_endpoint_parse - split an endpoint into a unix path or a host
- * and port. Returns 0 (*path_r or *host_r fresh, caller frees), or -1.
+ * rcache_endpoint_split - a unix path (*path_r) or a host and port, as
+ * hiredis takes them (fresh, caller frees; the other one NULL).
  */
-int	rcache_endpoint_parse(const char *endpoint, char **path_r,
+void	rcache_endpoint_split(const struct endpoint *ep, char **path_r,
 	    char **host_r, int *port_r);
 
 #endif

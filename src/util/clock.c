@@ -20,7 +20,8 @@ clock_mono_us(void)
 
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
 		msg_panic("clock_gettime(CLOCK_MONOTONIC): %m");
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return (uint64_t)ts.tv_sec * CLOCK_US_PER_S + (uint64_t)ts.tv_nsec /
+	    1000u;
 }
 
 /* clock_wall_s - seconds since the epoch */
@@ -42,5 +43,22 @@ clock_wall_ms(void)
 
 	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
 		msg_panic("clock_gettime(CLOCK_REALTIME): %m");
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return (uint64_t)ts.tv_sec * CLOCK_MS_PER_S + (uint64_t)ts.tv_nsec /
+	    1000000u;
+}
+
+struct timeval
+clock_tv_ms(uint64_t ms)
+{
+	return clock_tv_us(ms * CLOCK_US_PER_MS);
+}
+
+struct timeval
+clock_tv_us(uint64_t us)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(us / CLOCK_US_PER_S);
+	tv.tv_usec = (suseconds_t)(us % CLOCK_US_PER_S);
+	return tv;
 }

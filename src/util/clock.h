@@ -4,6 +4,8 @@
  * clock - the only place time is read. The core never calls these; the
  * adapters pass "now" in.
  */
+#include <sys/time.h>
+
 #include <stdint.h>
 
 /* the one place these are defined */
@@ -13,6 +15,12 @@
 
 /* clock_mono_ms - monotonic milliseconds */
 #define clock_mono_ms()		(clock_mono_us() / CLOCK_US_PER_MS)
+
+/* clock_tv_ms - a relative time of ms milliseconds as a struct timeval
+ * (libevent timers, hiredis timeouts) */
+struct timeval clock_tv_ms(uint64_t ms);
+/* clock_tv_us - the same from microseconds */
+struct timeval clock_tv_us(uint64_t us);
 
 /* clock_mono_us - monotonic microseconds */
 uint64_t clock_mono_us(void);

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -28,11 +29,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 
 #define LOG_LINE_MAX	2048	/* one log line, bytes, with the newline */
 #define LOG_IDENT_MAX	64	/* syslog_name, bytes */
 #define LOG_HOST_MAX	256	/* host name in file lines, bytes */
+#define LOG_FACILITY_NAME_MAX	16	/* "local7" and friends */
 #define LOG_DEFAULT_FACILITY	LOG_MAIL
 
 /* msg levels, Postfix msg_syslog.c: level -> syslog priority */
@@ -86,6 +89,8 @@ static const char log_months[12][4] = {
 static pthread_rwlock_t log_lock = PTHREAD_RWLOCK_INITIALIZER;
 static enum log_dest log_dest = LOG_DEST_STDERR;
 static int	log_fd = -1;		/* LOG_DEST_FILE */
+static char	log_path[PATH_MAX];	/* LOG_DEST_FILE, for log_reopen() */
+static char	log_facility_name[LOG_FACILITY_NAME_MAX];
 /* openlog() keeps a pointer to log_ident: a fixed array, never freed */
 static char	log_ident[LOG_IDENT_MAX];
 static char	log_host[LOG_HOST_MAX];
@@ -157,8 +162,10 @@ log_open(const char *ident, enum log_dest dest, const char *facility,
 			dest = LOG_DEST_STDERR;
 			break;
 		}
+		/* no symlink: a log directory an attacker can write to must
+		 * not make us append to a file of their choosing */
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-		    O_NOCTTY, 0640);
+		    O_NOCTTY | O_NOFOLLOW, 0640);
 		if (fd < 0) {
 			*error_r = "cannot open log file";
 			errno = saved_errno;
@@ -178,6 +185,10 @@ log_open(const char *ident, enum log_dest dest, const char *facility,
 	log_fd = fd;
 	/* Mutated only under the write lock; readers hold the read lock. */
 	memcpy(log_ident, ident, strlen(ident) + 1);
+	snprintf(log_path, sizeof(log_path), "%s",
+	    dest == LOG_DEST_FILE ? path : "");
+	snprintf(log_facility_name, sizeof(log_facility_name), "%s",
+	    facility != NULL ? facility : "");
 	if (gethostname(log_host, sizeof(log_host)) != 0)
 		strcpy(log_host, "localhost");
 	log_host[sizeof(log_host) - 1] = '\0';
@@ -189,6 +200,25 @@ log_open(const char *ident, enum log_dest dest, const char *facility,
 	pthread_rwlock_unlock(&log_lock);
 	errno = saved_errno;
 	return 0;
+}
+
+int
+log_reopen(const char **error_r)
+{
+	char	 ident[LOG_IDENT_MAX], path[PATH_MAX];
+	char	 fac[LOG_FACILITY_NAME_MAX];
+	enum log_dest dest;
+
+	pthread_rwlock_rdlock(&log_lock);
+	dest = log_dest;
+	memcpy(ident, log_ident, sizeof(ident));
+	memcpy(path, log_path, sizeof(path));
+	memcpy(fac, log_facility_name, sizeof(fac));
+	pthread_rwlock_unlock(&log_lock);
+	if (dest != LOG_DEST_FILE)
+		return 0;
+	return log_open(ident, dest, *fac != '\0' ? fac : NULL, path,
+	    error_r);
 }
 
 /* log_close - back to stderr; closes the file and syslog */
@@ -446,4 +476,23 @@ log_rate_ok(struct log_rate *lr, uint64_t now_ms, uint64_t interval_ms,
 	}
 	*suppressed_r = atomic_exchange(&lr->suppressed, 0);
 	return true;
+}
+
+void
+msg_warn_rated(struct log_rate *lr, uint64_t interval_ms, const char *fmt,
+    ...)
+{
+	char	 text[LOG_LINE_MAX];
+	unsigned long held;
+	va_list	 ap;
+
+	if (!log_rate_ok(lr, clock_mono_ms(), interval_ms, &held))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (held > 0)
+		msg_warn("%s (%lu more like this not logged)", text, held);
+	else
+		msg_warn("%s", text);
 }

@@ -37,6 +37,13 @@ int	log_open(const char *ident, enum log_dest dest, const char *facility,
  */
 int	log_open_maillog(const char *ident, const char *facility,
 	    const char *maillog_file, const char **error_r);
+/*
+ * log_reopen - open the log file again by its name (after logrotate
+ * moved it): the same destination, ident and facility. Nothing to do
+ * for syslog and stderr. 0, or -1 with *error_r (logging stays as it
+ * was).
+ */
+int	log_reopen(const char **error_r);
 /* log_facility_valid - a syslog_facility name we know */
 bool	log_facility_valid(const char *facility);
 /* log_set_verbose - enable msg_debug() output */
@@ -61,6 +68,16 @@ struct log_rate {
  */
 bool	log_rate_ok(struct log_rate *lr, uint64_t now_ms,
 	    uint64_t interval_ms, unsigned long *suppressed_r);
+
+/*
+ * msg_warn_rated - msg_warn, at most once per interval_ms for lr (one
+ * per call site: a static struct log_rate), with " (N more like this
+ * not logged)" when some were held back. For what repeats per request
+ * while something is down: lookup errors, stale answers, timeouts.
+ */
+#define LOG_RATE_OUTAGE_MS	1000
+void	msg_warn_rated(struct log_rate *lr, uint64_t interval_ms,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 void	msg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -24,7 +24,6 @@
 #include "util/xalloc.h"
 
 #define STR_TRUNC_MARK		"..."	/* str_sanitize() cut marker */
-#define STR_UTF8_SEQ_MAX	4	/* bytes in one UTF-8 sequence */
 #define STR_FOLD_LOCALE		"C.UTF-8"
 
 /*
@@ -323,6 +322,41 @@ str_to_time(const char *s, char default_unit, unsigned long long *ms_r)
 	if (__builtin_mul_overflow(num, unit_ms, &ms))
 		return -1;
 	*ms_r = ms;
+	return 0;
+}
+
+/* str_to_size - bytes, or k/m/g (1024-based) */
+int
+str_to_size(const char *s, unsigned long long *bytes_r)
+{
+	unsigned long long num, mult;
+	size_t	 digits = strspn(s, "0123456789");
+
+	if (str_to_ull(s, digits, &num) < 0)
+		return -1;
+	switch (s[digits]) {
+	case '\0':
+		mult = 1;
+		break;
+	case 'k':
+	case 'K':
+		mult = 1ULL << 10;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1ULL << 20;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1ULL << 30;
+		break;
+	default:
+		return -1;
+	}
+	if (s[digits] != '\0' && s[digits + 1] != '\0')
+		return -1;
+	if (__builtin_mul_overflow(num, mult, bytes_r))
+		return -1;
 	return 0;
 }
 

@@ -47,6 +47,13 @@ int	str_to_uint(const char *s, unsigned *num_r);
  */
 int	str_to_time(const char *s, char default_unit, unsigned long long *ms_r);
 
+/*
+ * str_to_size - a size in bytes: digits, optionally followed by one of
+ * k, m, g (either case, 1024-based; "64m" is 64 MiB). 0 on success, -1 on
+ * bad input or overflow.
+ */
+int	str_to_size(const char *s, unsigned long long *bytes_r);
+
 /* str_to_bool - "yes"/"no" (case-insensitive, as Postfix); 0 / -1 */
 int	str_to_bool(const char *s, bool *val_r);
 

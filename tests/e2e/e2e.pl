@@ -20,7 +20,8 @@
 #   e2e.pl batch DIR              DIR/batch.ids and DIR/batch.cases: the
 #                                 one-transaction run
 #   e2e.pl toolinput DIR PATH     the syslog of PATH (native, policy,
-#                                 milter) for pflogsumm and fail2ban:
+#                                 milter, warn, down) for pflogsumm and
+#                                 fail2ban:
 #                                 Postfix's and vrcpt's lines of main/
 #                                 and batch/, merged by time
 #   e2e.pl check DIR              the replies and log lines of every path
@@ -30,8 +31,11 @@
 # run), replies.NAME (one line per case), main/, div/ and batch/ (what
 # the logs got during the cases without and with a deliberate difference
 # and during the one-transaction run: native.maillog, policy.maillog,
-# milter.maillog, vrcptd.log, vrcptd-m.log, milter.log),
-# vrcptd-cache.log, pflogsumm.PATH, fail2ban.PATH.
+# milter.maillog, warn.maillog, down.maillog, vrcptd.log, vrcptd-m.log,
+# milter.log, vrcptd-warn.log), vrcptd-cache.log, pflogsumm.PATH,
+# fail2ban.PATH. Or, for "check", one of run.sh's runs with another
+# client (v-sasl/, v-trusted/): the same layout, and "variant" (its name)
+# and trusted.txt (native Postfix's replies to a client that may relay).
 #
 # "check" and "logtools" print one "e2e: FAIL: ..." line per mismatch,
 # "e2e: ..." counts, and last "e2e-count PASS FAIL". Everything is bytes:
@@ -64,9 +68,10 @@ my $OUTAGE_MIN = 100;		# cases that must reach the database
 # the reply of a reject by a restriction: "NNN x.y.z <address>: ..."
 my $CHECK_REJECT = qr/^[45]\d\d [45]\.\d+\.\d+ </;
 # the rejects Postfix makes itself, before or instead of vrcpt
-my $POSTFIX_OWN = qr/:\ (?:Relay\ access\ denied |
+my $POSTFIX_OWN = qr/(?::\ (?:Relay\ access\ denied |
     Recipient\ address\ rejected:\ User\ unknown\ in\ local
-    \ recipient\ table)$/x;
+    \ recipient\ table | Recipient\ address\ rejected:\ e2e\ site\ rule)$ |
+    >:\ (?:Sender\ address|Helo\ command)\ rejected:\ )/x;
 my $WHATSUP = qr/reject|reject_warning|milter-reject|hold|milter-hold|
     discard|milter-discard|permit|pass/x;
 
@@ -159,8 +164,9 @@ sub read_diffs {
 		my ($id, $paths, $reply, $reason) = @f;
 		die "$path:$n: no case $id in the corpus\n" unless $known{$id};
 		for my $p (split /,/, $paths) {
-			die "$path:$n: path must be policy or milter\n"
-			    unless $p eq 'policy' || $p eq 'milter';
+			die "$path:$n: path must be policy, milter, warn " .
+			    "or down\n" unless $p =~ /^(?:policy|milter|warn|
+			    down)$/x;
 			die "$path:$n: $id/$p listed twice\n"
 			    if $d{$id} && exists $d{$id}{$p};
 			$d{$id}{$p} = expand($reply, 1, "$path:$n");
@@ -273,10 +279,14 @@ sub is_mark {
 	return $_[0] =~ / helo=<snap-[a-z]+\.\Q$HELO_MAIN\E>$/;
 }
 
-# norm - a line as compared: queue id and milter- prefix gone
+# norm - a line as compared: queue id and milter- prefix gone, and the
+# " sasl_username=<...>" that Postfix appends to its milter-reject lines
+# of an authenticated client (smtpd.c, smtpd_whatsup()) and not to its
+# own reject lines (smtpd_check.c, log_whatsup())
 sub norm {
 	my ($t) = @_;
 	$t =~ s/^[0-9A-F]+: /QUEUEID: /;
+	$t =~ s/^(\S+: milter-(?:reject|hold|discard): .*) sasl_username=<[^<>]*>$/$1/;
 	$t =~ s/^(\S+: )milter-(reject|hold|discard): /$1$2: /;
 	return $t;
 }
@@ -334,6 +344,36 @@ sub cmp_seq {
 	}
 }
 
+# read_trusted - trusted.txt: id -> native reply to a client that may
+# relay
+sub read_trusted {
+	my ($path, $cases) = @_;
+	my %known = map { $_->{id} => 1 } @$cases;
+	my %t;
+	my $n = 0;
+	for my $line (read_lines($path)) {
+		$n++;
+		next if $line =~ /^\s*(#|$)/;
+		my @f = split / \| /, $line, 2;
+		die "$path:$n: want 2 fields separated by \" | \"\n"
+		    unless @f == 2;
+		s/^\s+|\s+$//g for @f;
+		die "$path:$n: no case $f[0] in the corpus\n"
+		    unless $known{$f[0]};
+		die "$path:$n: $f[0] listed twice\n" if exists $t{$f[0]};
+		$t{$f[0]} = expand($f[1], 1, "$path:$n");
+	}
+	return %t;
+}
+
+# native_want - the reply native Postfix must give for case $c: as
+# recorded (a client from the Internet), or for a client that may relay
+# as trusted.txt ($tw) says
+sub native_want {
+	my ($c, $tw) = @_;
+	return $tw->{$c->{id}} // $c->{native};
+}
+
 # want - the reply path $p must give for case $c
 sub want {
 	my ($c, $p, $diffs, $native) = @_;
@@ -349,22 +389,30 @@ sub check {
 	my %diffs = read_diffs("$dir/differences.txt", \@cases);
 	my $n = @cases;
 	my %st;
+	# a run with another client (run.sh variant): its name
+	my ($variant) = -e "$dir/variant" ? read_lines("$dir/variant") : ();
+	my $vn = defined $variant ? "[$variant] " : '';
+	my %tw = defined $variant ? read_trusted("$dir/trusted.txt",
+	    \@cases) : ();
 
 	# --- replies -----------------------------------------------------
 	my @nat = read_replies("$dir/replies.native", $n);
-	my @paths = grep { -e "$dir/replies.$_" } qw(policy milter);
+	my @paths = grep { -e "$dir/replies.$_" } qw(policy milter warn down);
 	my %rep = map { $_ => [read_replies("$dir/replies.$_", $n)] } @paths;
 	for my $i (0 .. $n - 1) {
 		my $c = $cases[$i];
-		if (!defined $c->{native}) {
+		my $want = native_want($c, \%tw);
+		if (!defined $want) {
 			bad("$c->{id}: no native reply recorded (run.sh " .
 			    "--record)");
-		} elsif ($nat[$i] eq $c->{native}) {
+		} elsif ($nat[$i] eq $want) {
 			ok();
 			$st{native_ok}++;
+			$st{native_relayed}++ if exists $tw{$c->{id}};
 		} else {
-			bad("$c->{id}: native Postfix " . show($nat[$i]) .
-			    ", recorded " . show($c->{native}));
+			bad("$vn$c->{id}: native Postfix " . show($nat[$i]) .
+			    ", want " . show($want) . (defined $variant ?
+			    " (recorded " . show($c->{native}) . ")" : ''));
 		}
 		for my $p (@paths) {
 			my $got = $rep{$p}[$i];
@@ -375,7 +423,7 @@ sub check {
 				$st{"${p}_reply_" . ($d ? 'deliberate' :
 				    'same')}++;
 			} else {
-				bad("$c->{id} ($p): native " . show($nat[$i]) .
+				bad("$vn$c->{id} ($p): native " . show($nat[$i]) .
 				    ", $p " . show($got) . ($d ? ", " .
 				    "differences.txt wants " . show($w) : ''));
 			}
@@ -402,8 +450,10 @@ sub check {
 			if (join("\n", @nl) eq join("\n", @pl)) {
 				ok();
 				$st{"${p}_log_same"} += @nl;
+				$st{"${p}_log_sasl"} += grep {
+				    / sasl_username=<[^<>]*>$/ } @{$pby->{$k}};
 			} else {
-				bad("$c->{id} ($p): reject log lines differ:" .
+				bad("$vn$c->{id} ($p): reject log lines differ:" .
 				    join('', map { "\n    native: " .
 				    show($_) } @nl) . join('', map {
 				    "\n    $p: " . show($_) } @pl));
@@ -415,12 +465,17 @@ sub check {
 	# vrcptd behind the policy Postfix, vrcpt-milter and the vrcptd it
 	# asks: one reject line for every reject they caused, none for
 	# anything else, and each equal to the line native Postfix logged
+	# (warn: vrcptd in warn mode beside Postfix's own check, which
+	# rejects: "reject_warning" where Postfix says "reject"; its own
+	# decisions differ from native where the policy path's do)
 	my @own = (['policy', 'vrcptd.log', $VRCPTD_IDENT, 'policy'],
 	    ['milter', 'milter.log', $MILTER_IDENT, 'milter'],
-	    ['milter', 'vrcptd-m.log', $VRCPTD_IDENT, 'vrcptd-m']);
+	    ['milter', 'vrcptd-m.log', $VRCPTD_IDENT, 'vrcptd-m'],
+	    ['warn', 'vrcptd-warn.log', $VRCPTD_IDENT, 'vrcptd-warn']);
 	for my $o (@own) {
 		my ($p, $file, $ident, $label) = @$o;
 		next unless $rep{$p};
+		my $dp = $p eq 'warn' ? 'policy' : $p;
 		my $oby = run_lines($dir, $file, $ident, $rep{$p}, \&by_vrcpt);
 		for my $k (1 .. $n) {
 			my $c = $cases[$k - 1];
@@ -428,21 +483,31 @@ sub check {
 			    @{$oby->{$k} || []};
 			my $caused = by_vrcpt($rep{$p}[$k - 1]);
 			next if !@o && !$caused;
+			next if $p eq 'warn' && is_diff(\%diffs, $c->{id}, $dp);
 			if (@o != ($caused ? 1 : 0)) {
-				bad("$c->{id} ($label): reply " .
+				bad("$vn$c->{id} ($label): reply " .
 				    show($rep{$p}[$k - 1]) . ", " . scalar(@o) .
 				    " reject lines by $ident" . join('', map {
 				    "\n    " . show($_) } @o));
 				next;
 			}
-			next if is_diff(\%diffs, $c->{id}, $p);
+			next if is_diff(\%diffs, $c->{id}, $dp);
 			my @nl = map { norm($_) } @{$nby->{$k} || []};
 			my $ol = own_base($o[0]);
+			# warn mode: never "reject", always "reject_warning"
+			# (8 bytes longer: a line cut at $LINE_MAX bytes ends
+			# earlier than Postfix's)
+			if ($p eq 'warn') {
+				$ol = '(not reject_warning) ' . $ol unless
+				    $ol =~ s/^(\S+: )reject_warning: /$1reject: /;
+				$nl[0] = substr($nl[0], 0, length $ol) if @nl &&
+				    length($o[0]) >= $LINE_MAX;
+			}
 			if (@nl == 1 && $nl[0] eq $ol) {
 				ok();
 				$st{"${label}_own_same"}++;
 			} else {
-				bad("$c->{id} ($label): $ident logged " .
+				bad("$vn$c->{id} ($label): $ident logged " .
 				    show($ol) . ", native Postfix " .
 				    join(' / ', map { show($_) } @nl));
 			}
@@ -550,9 +615,12 @@ sub check {
 		my ($good, $total) = (0, 0);
 		for my $k (sort { $a <=> $b } keys %decided) {
 			my $got = $r[$k - 1];
+			my $rec = $cases[$k - 1]{native} // '';
 			$total++;
+			# dunno: accepted, unless Postfix itself defers as
+			# native does (defer_if_permit, after vrcptd)
 			if ($lfa eq 'defer' ? $got =~ /^4\d\d / :
-			    $got =~ /^250 /) {
+			    $got =~ /^250 / || ($rec =~ /^4/ && $got eq $rec)) {
 				ok();
 				$good++;
 			} else {
@@ -573,28 +641,40 @@ sub check {
 
 	# --- summary ----------------------------------------------------------
 	my $nd = grep { is_diff(\%diffs, $_->{id}) } @cases;
-	note("cases: $n; native replies as recorded: " .
-	    ($st{native_ok} // 0) . "; deliberate differences " .
+	my %client = (sasl => 'a SASL-authenticated client',
+	    trusted => 'a client in mynetworks');
+	note($vn . "cases: $n" . (defined $variant ? ", from " .
+	    ($client{$variant} // $variant) : '') . "; native replies as " .
+	    (defined $variant ? "recorded or as trusted.txt says: " .
+	    ($st{native_ok} // 0) . " (trusted.txt: " .
+	    ($st{native_relayed} // 0) . ")" : "recorded: " .
+	    ($st{native_ok} // 0)) . "; deliberate differences " .
 	    "(differences.txt): $nd cases");
 	for my $p (@paths) {
-		note(sprintf("%s: replies identical %d, deliberately " .
+		note(sprintf("%s%s: replies identical %d, deliberately " .
 		    "different %d (as listed); reject log lines identical " .
-		    "%d (%d cases deliberately different); one transaction " .
-		    "of %d: replies identical %d, log lines identical %d " .
-		    "of %d", $p, $st{"${p}_reply_same"} // 0,
+		    "%d (%d cases deliberately different)%s%s", $vn, $p,
+		    $st{"${p}_reply_same"} // 0,
 		    $st{"${p}_reply_deliberate"} // 0,
 		    $st{"${p}_log_same"} // 0,
-		    $st{"${p}_log_deliberate"} // 0, $st{batch_n} // 0,
-		    $st{"${p}_batch_same"} // 0,
-		    $st{"${p}_batch_log_same"} // 0, $st{batch_lines} // 0));
+		    $st{"${p}_log_deliberate"} // 0,
+		    $st{"${p}_log_sasl"} ? sprintf(" (%d milter-reject " .
+		    "lines without their sasl_username=<...>)",
+		    $st{"${p}_log_sasl"}) : '',
+		    $st{batch_n} ? sprintf("; one transaction of %d: " .
+		    "replies identical %d, log lines identical %d of %d",
+		    $st{batch_n}, $st{"${p}_batch_same"} // 0,
+		    $st{"${p}_batch_log_same"} // 0, $st{batch_lines} // 0) :
+		    ''));
 	}
+	my %own_name = (policy => 'vrcptd', milter => 'vrcpt-milter',
+	    'vrcptd-m' => 'vrcptd behind the milter',
+	    'vrcptd-warn' => 'vrcptd in warn mode (reject_warning)');
 	for my $o (@own) {
 		my $l = $o->[3];
 		next unless $rep{$o->[0]};
-		note(sprintf("%s: own reject lines = native Postfix's: %d",
-		    $l eq 'policy' ? 'vrcptd' : $l eq 'milter' ?
-		    'vrcpt-milter' : 'vrcptd behind the milter',
-		    $st{"${l}_own_same"} // 0));
+		note(sprintf("%s%s: own reject lines = native Postfix's: %d",
+		    $vn, $own_name{$l}, $st{"${l}_own_same"} // 0));
 	}
 	for my $run (qw(cold warm rcold rwarm)) {
 		next unless exists $st{"cache_${run}_lookup"};
@@ -622,7 +702,9 @@ sub toolinput {
 	my ($dir, $p) = @_;
 	my %files = (native => ['native.maillog'],
 	    policy => ['policy.maillog', 'vrcptd.log'],
-	    milter => ['milter.maillog', 'milter.log', 'vrcptd-m.log']);
+	    milter => ['milter.maillog', 'milter.log', 'vrcptd-m.log'],
+	    warn => ['warn.maillog', 'vrcptd-warn.log'],
+	    down => ['down.maillog']);
 	my %mon = (Jan => 1, Feb => 2, Mar => 3, Apr => 4, May => 5, Jun => 6,
 	    Jul => 7, Aug => 8, Sep => 9, Oct => 10, Nov => 11, Dec => 12);
 	my @keyed;

@@ -5,21 +5,34 @@
 #
 #   tests/e2e/run.sh            (BUILD=build-x tests another build dir;
 #                                VRCPTD=, MILTER= override the binaries;
-#                                E2E_KEEP=1 keeps the work directory)
+#                                KEEP=1 keeps the work directory, as a
+#                                failure does)
 #   tests/e2e/run.sh --record   only the native Postfix: print corpus.txt
 #                                with the replies it measured (to record
 #                                new cases; review before committing);
 #                                --native is the same
 #
 # What runs, all in one temporary directory, on loopback and unix sockets
-# only (tests/lib/pgtmp.sh, tests/lib/postfix.sh); everything started
-# here is stopped here, by pid:
+# only (tests/lib/pgtmp.sh, tests/lib/postfix.sh, tests/lib/dovecot.sh);
+# everything started here is stopped here, by pid:
 #   PostgreSQL    policy/ispmail.sql + ispmail-sample.sql + fixture.sql
-#   Postfix "native"   pgsql: maps as in the ISPmail guide
-#   Postfix "policy"   the same + smtpd_reject_unlisted_recipient = no +
-#                      check_policy_service -> vrcptd
-#   Postfix "milter"   the same + smtpd_milters -> vrcpt-milter -> its
-#                      own vrcptd (skipped when vrcpt-milter is not built)
+#   Dovecot       SASL only (passwd-file), for every Postfix
+#   Postfix "native"   pgsql: maps as in the ISPmail guide, permits in
+#                      smtpd_relay_restrictions and
+#                      smtpd_recipient_restrictions, Postfix's own check
+#   Postfix "policy"   the same maps + deploy/postfix-main.cf as it is
+#                      (its endpoint -> vrcptd)
+#   Postfix "milter"   native + deploy/postfix-milter.cf (-> vrcpt-milter
+#                      -> its own vrcptd; skipped when vrcpt-milter is not
+#                      built)
+#   Postfix "warn"     README's roll-out step 1: deploy/postfix-main.cf
+#                      with smtpd_reject_unlisted_recipient = yes and
+#                      default_action=DUNNO -> a vrcptd with
+#                      warn_if_reject = yes
+#   Postfix "down"     deploy/postfix-main.cf, no vrcptd behind it (its
+#                      default_action)
+#   "native-t", "policy-t", "milter-t": native, policy, milter with
+#                      mynetworks = 127.0.0.0/8 (the test client)
 #   two Postfix "outage" instances (static domain lists, nothing from
 #                      PostgreSQL) -> a vrcptd with lookup_failure_action
 #                      = defer, and one with dunno
@@ -32,10 +45,12 @@
 #   - native Postfix answers every case of corpus.txt as recorded (a
 #     broken setup cannot pass by being broken the same way twice);
 #   - policy and milter: the same reply byte for byte, except the cases
-#     of differences.txt, which must give the reply listed there;
+#     of differences.txt, which must give the reply listed there; warn
+#     and down: the same (differences.txt lists down's);
 #   - the "reject:" log line of every case is the same (milter:
 #     "milter-reject:", by Postfix's design), and vrcptd's (vrcpt-
-#     milter's) own line is Postfix's plus " name=value" extras;
+#     milter's) own line is Postfix's plus " name=value" extras (warn:
+#     "reject_warning:" for "reject:");
 #   - the same in one transaction (queue ids instead of NOQUEUE);
 #   - vrcpt's lines are attributed to cases by the HELO name of each
 #     case (c<N>.e2e.test), or, for lines Postfix and vrcpt cut at 2000
@@ -46,32 +61,38 @@
 #     lines. The milter path is read the way README tells admins:
 #     vrcpt-milter -o syslog_name=vrcpt-milter/smtpd, pflogsumm
 #     --syslog-name=vrcpt-milter;
+#   - README's roll-out comparison (grep, sed, diff) over the warn
+#     path's log: Postfix's rejects = vrcptd's reject_warning lines;
+#   - the whole corpus again from a SASL-authenticated client (AUTH
+#     PLAIN on the same instances) and from a client in mynetworks (the
+#     -t instances), into v-sasl/ and v-trusted/: native as corpus.txt
+#     or trusted.txt says, policy and milter as native (differences.txt),
+#     replies and reject lines;
 #   - with the cache on (Redis and in-process, then Redis alone), cold
 #     then warm: the same replies as without it, the warm runs answered
 #     from the cache;
 #   - PostgreSQL stopped: every RCPT that vrcptd decided from the
 #     database gets 4xx (lookup_failure_action = defer) or is accepted
-#     (dunno).
+#     (dunno; or Postfix's own 4xx, as native).
 # Prints one line per mismatch, the counts, then "e2e: N passed, M
 # failed"; exit 0 only if nothing failed. Needs root (postfix start).
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 HERE=$ROOT/tests/e2e
-BUILD=${BUILD:-build}
-case $BUILD in
-/*)	;;
-*)	BUILD=$ROOT/$BUILD ;;
-esac
-VRCPTD=${VRCPTD:-$BUILD/vrcptd}
-MILTER=${MILTER:-$BUILD/vrcpt-milter}
-START_TIMEOUT=20	# seconds for a daemon to listen
-STOP_TIMEOUT=15		# seconds for a daemon to exit on SIGTERM
-			# (libmilter looks at its stop flag every few s)
 LOG_SETTLE=50		# tenths of a second to wait for log writers
 HELO=e2e.test		# e2e.pl: cases say HELO c<N>.e2e.test
 PG_CONNECTIONS=300	# PostgreSQL max_connections
-MARK_DOMAIN=snapshot.invalid	# e2e.pl: log marks, relay access denied
+MARK_DOMAIN=snapshot.invalid	# the RCPT of the log marks (snapshot)
+MARK_HELO_MAP='regexp:{{/^snap-[a-z]+\./ REJECT log mark}}'
+				# rejects a mark whatever the client (e2e.pl
+				# is_mark)
+DIP_MAP='inline:{{dip@sender.test = DEFER_IF_PERMIT e2e defer_if_permit}}'
+				# corpus.txt dip.*: a defer_if_permit
+				# before the recipient check
+SASL_USER=e2e-user		# the SASL account (tests/lib/dovecot.sh)
+SASL_PASS=e2e-secret
+TRUSTED_NETWORKS=127.0.0.0/8	# mynetworks of the trusted instances
 REQUEST_TIMEOUT=10s	# vrcptd request_timeout (default 1s)
 REDIS_TIMEOUT=1s	# vrcptd redis_timeout (default 5ms)
 MILTER_IDENT=vrcpt-milter/smtpd	# e2e.pl, README
@@ -82,28 +103,17 @@ case ${1:-} in
 	record=1 ;;
 esac
 
-# shellcheck source=../lib/proc.sh
-. "$ROOT/tests/lib/proc.sh"
-# shellcheck source=../lib/pgtmp.sh
-. "$ROOT/tests/lib/pgtmp.sh"
-# shellcheck source=../lib/postfix.sh
-. "$ROOT/tests/lib/postfix.sh"
+# shellcheck source=../lib/harness.sh
+. "$ROOT/tests/lib/harness.sh"
+# shellcheck source=../lib/redis.sh
+. "$ROOT/tests/lib/redis.sh"
+# shellcheck source=../lib/dovecot.sh
+. "$ROOT/tests/lib/dovecot.sh"
 
-pass=0
-fail=0
-bad() { fail=$((fail + 1)); printf 'e2e: FAIL: %s\n' "$*"; }
-note() { printf 'e2e: %s\n' "$*"; }
-finish() {
-	[ "$fail" -eq 0 ] || [ "${E2E_KEEP:-0}" = 1 ] ||
-	    note "work directory removed; E2E_KEEP=1 keeps it"
-	echo "e2e: $pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-	exit
-}
-skip() {
-	note "skipped: $*"
-	exit 0
-}
+harness_init e2e
+MILTER=${MILTER:-$BUILD/vrcpt-milter}
+HARNESS_STOP_TIMEOUT=15	# seconds for a daemon to exit on SIGTERM
+			# (libmilter looks at its stop flag every few s)
 
 # --- prerequisites -----------------------------------------------------------
 
@@ -114,6 +124,8 @@ if [ "$record" = 0 ]; then
 		command -v "$t" >/dev/null ||
 		    { bad "$t not installed (scripts/deps.sh check)"; finish; }
 	done
+	dovecot_available 2>/dev/null ||
+	    { bad "$(dovecot_available 2>&1)"; finish; }
 fi
 F2B_FILTER=/etc/fail2ban/filter.d/postfix.conf
 [ "$record" = 1 ] || [ -r "$F2B_FILTER" ] ||
@@ -121,81 +133,9 @@ F2B_FILTER=/etc/fail2ban/filter.d/postfix.conf
 HAVE_MILTER=0
 [ "$record" = 0 ] && [ -x "$MILTER" ] && HAVE_MILTER=1
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/vrcpt-e2e.XXXXXX") || exit 1
-chmod 755 "$WORK"
-declare -A PID=()	# name -> pid of a daemon we started
-PF_DIRS=()
-
-# stop NAME: SIGTERM, wait, SIGKILL as a last resort
-stop() {
-	local name=$1 pid=${PID[$1]:-}
-	[ -n "$pid" ] || return 0
-	unset "PID[$name]"
-	proc_stop "$pid" "e2e: $name" "$STOP_TIMEOUT"
-	return 0
-}
-cleanup() {
-	local d n
-	for d in "${PF_DIRS[@]}"; do
-		pf_stop "$d"
-	done
-	PF_DIRS=()
-	for n in "${!PID[@]}"; do
-		stop "$n"
-	done
-	pgtmp_stop
-	if [ "${E2E_KEEP:-0}" = 1 ]; then
-		echo "e2e: kept $WORK" >&2
-	else
-		rm -rf "$WORK"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-
-# start NAME SOCKET CMD...: run CMD in the background, wait for SOCKET
-start() {
-	local name=$1 sock=$2 pid i
-	shift 2
-	"$@" >"$WORK/$name.out" 2>&1 &
-	pid=$!
-	PID[$name]=$pid
-	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			bad "$name exited at start: $(head -c 800 \
-			    "$WORK/$name.out" 2>/dev/null)"
-			wait "$pid" 2>/dev/null
-			unset "PID[$name]"
-			return 1
-		fi
-		proc_listening "$sock" && return 0
-		sleep 0.1
-	done
-	bad "$name does not listen on $sock"
-	return 1
-}
-
-# settle FILE...: wait until the files stop growing (postlogd, vrcptd
-# and vrcpt-milter write asynchronously)
-settle() {
-	local i prev= cur
-	for ((i = 0; i < LOG_SETTLE; i++)); do
-		cur=$(cat "$@" 2>/dev/null | wc -c)
-		[ "$cur" = "$prev" ] && [ "$i" -ge 3 ] && return 0
-		prev=$cur
-		sleep 0.1
-	done
-}
-
 # --- PostgreSQL and the data -------------------------------------------------
 
-# pgtmp's watchdog stops PostgreSQL even if this script is killed; its
-# EXIT trap is replaced by ours, which stops PostgreSQL last
-pgtmp_start "" >"$WORK/pgtmp.out" 2>&1 ||
-    { cat "$WORK/pgtmp.out" >&2; bad "PostgreSQL did not start"; finish; }
-trap cleanup EXIT
+pg_start || finish
 # Every Postfix process keeps its own connection per pgsql: map (smtpd,
 # trivial-rewrite, each cleanup), five instances and five vrcptd pools:
 # more than pgtmp's 50 slots ("sorry, too many clients" = 451 replies)
@@ -214,12 +154,7 @@ if ! pgtmp_psql "${sql[@]}" >"$WORK/load.log" 2>&1; then
 fi
 
 M=$WORK/maps
-mkdir -p "$M"
-chmod 755 "$M"
-for f in pgsql-virtual-mailbox-domains.cf pgsql-virtual-mailbox-maps.cf \
-    pgsql-virtual-alias-maps.cf pgsql-email2email.cf; do
-	pf_write_cf "$ROOT/policy/$f" "$M/$f" || exit 1
-done
+maps_write "$M" || finish
 
 # the parameters Postfix and vrcptd share, as the admin copies them
 aliases=pgsql:$M/pgsql-virtual-alias-maps.cf
@@ -280,14 +215,18 @@ if [ "$record" = 0 ]; then
 	# deploy/ suggests; the milter's ident comes from -o (README)
 	vrcptd_cf vrcptd-m "milter_listen = unix:$WORK/milter.sock" \
 	    "milter_log_reject = yes"
+	# the first step of README's roll-out: beside Postfix's own check,
+	# logging what it would reject, answering DUNNO to everything
+	vrcptd_cf vrcptd-warn "warn_if_reject = yes" \
+	    "lookup_failure_action = dunno" "other_domain_action = dunno"
 	# PostgreSQL stopped
 	vrcptd_cf vrcptd-defer "lookup_failure_action = defer"
 	vrcptd_cf vrcptd-dunno "lookup_failure_action = dunno"
-	for n in vrcptd vrcptd-m vrcptd-defer vrcptd-dunno; do
-		start "$n" "$WORK/$n.sock" "$VRCPTD" -c "$WORK/$n.cf" || finish
+	for n in vrcptd vrcptd-m vrcptd-warn vrcptd-defer vrcptd-dunno; do
+		vrcptd_start "$WORK/$n.cf" "$WORK/$n.sock" || finish
 	done
 	if [ "$HAVE_MILTER" = 1 ]; then
-		start milter "$WORK/milter.sock" "$MILTER" \
+		daemon_start milter "$WORK/milter.sock" "$MILTER" \
 		    -c "$WORK/vrcptd-m.cf" -o "syslog_name=$MILTER_IDENT" \
 		    -o "maillog_file=$WORK/milter.log" || finish
 	else
@@ -295,31 +234,126 @@ if [ "$record" = 0 ]; then
 	fi
 fi
 
+# --- SASL --------------------------------------------------------------------
+
+# Dovecot's SASL for every instance: the SASL run authenticates, the
+# others do not
+dovecot_start "$WORK/dovecot" "$SASL_USER" "$SASL_PASS" || finish
+
+# --- the hookups: README and deploy/, as an admin pastes them ----------------
+
+# snippet FILE: the settings of deploy/FILE, "name = value" per line as
+# postconf reads them
+snippet() {
+	local d=$WORK/deploy-${1%.cf}
+	mkdir -p "$d" && cp "$ROOT/deploy/$1" "$d/main.cf" &&
+	    : >"$d/master.cf" || return 1
+	postconf -c "$d" -n | grep -v '^config_directory = '
+}
+# the example endpoints of the snippets, replaced by the test's
+EXAMPLE_EP='inet:127\.0\.0\.1:1002[34]'
+SNIP_POLICY=$(snippet postfix-main.cf) &&
+    grep -q "check_policy_service .*$EXAMPLE_EP" <<<"$SNIP_POLICY" ||
+    { bad "deploy/postfix-main.cf: no check_policy_service" \
+    "inet:127.0.0.1:10023"; finish; }
+SNIP_MILTER=$(snippet postfix-milter.cf) &&
+    grep -q "^smtpd_milters = $EXAMPLE_EP\$" <<<"$SNIP_MILTER" ||
+    { bad "deploy/postfix-milter.cf: no smtpd_milters =" \
+    "inet:127.0.0.1:10024"; finish; }
+# Postfix with its own check, as a site has it before vrcpt: the permits
+# in both lists (smtpd_relay_restrictions is Postfix's default, with
+# reject instead of defer), a rule of its own after them that trusted
+# clients skip (corpus.txt site.*), reject_unlisted_recipient implicit
+PERMITS="permit_mynetworks, permit_sasl_authenticated"
+SITE_RULE='check_recipient_access inline:{{blocked@example.com = REJECT e2e site rule}}'
+NATIVE=(
+	"smtpd_relay_restrictions = $PERMITS, reject_unauth_destination"
+	"smtpd_recipient_restrictions = $PERMITS, reject_unauth_destination, $SITE_RULE"
+)
+# hookup KIND ENDPOINT: the settings of an instance beyond pf_new and
+# COMMON: native (above); policy (deploy/postfix-main.cf, the site's rule
+# at the end of smtpd_relay_restrictions, as README says); warn (the
+# first step of README's roll-out: the same with Postfix's own check
+# still on and default_action=DUNNO); milter (deploy/postfix-milter.cf,
+# the restriction lists of native: the milter hookup does not touch
+# them)
+hookup() {
+	local ep=$2 site="/^smtpd_relay_restrictions = /s|\$|, $SITE_RULE|"
+	case $1 in
+	native)	printf '%s\n' "${NATIVE[@]}" ;;
+	policy)	sed -e "s|$EXAMPLE_EP|$ep|g" -e "$site" <<<"$SNIP_POLICY" ;;
+	warn)	sed -e "s|$EXAMPLE_EP|$ep|g" -e "$site" \
+		    -e 's/^\(smtpd_reject_unlisted_recipient = \).*/\1yes/' \
+		    -e 's/default_action=[^,} ]*/default_action=DUNNO/' \
+		    <<<"$SNIP_POLICY" ;;
+	milter)	printf '%s\n' "${NATIVE[@]}"
+		sed -e "s|$EXAMPLE_EP|$ep|g" <<<"$SNIP_MILTER" ;;
+	esac
+}
+
 # --- Postfix -----------------------------------------------------------------
 
-declare -A PORT=()
-# instance NAME FLAVOUR [ENDPOINT]: write $WORK/pf-NAME, remember its port
+# Every instance: the maps (COMMON, PF_ONLY), a log mark that is
+# rejected for any client (snapshot), a sender with a defer_if_permit
+# (corpus.txt dip.*), SASL through Dovecot (offered to everyone, used
+# by the SASL run only)
+PF_TEST=(
+	"smtpd_helo_restrictions = check_helo_access $MARK_HELO_MAP"
+	"smtpd_sender_restrictions = check_sender_access $DIP_MAP"
+	"smtpd_sasl_auth_enable = yes"
+	"smtpd_sasl_type = dovecot"
+	"smtpd_sasl_path = $WORK/dovecot/auth"
+)
+declare -A PORT=() spid=()
+names=()
+# at exit: stop every instance, all at once
+pf_stop_all() {
+	local n pids=()
+	for n in "${names[@]}"; do
+		pf_stop "$WORK/pf-$n" &
+		pids+=($!)
+	done
+	[ ${#pids[@]} -eq 0 ] || wait "${pids[@]}"
+}
+harness_on_exit pf_stop_all
+# instance NAME FLAVOUR KIND [ENDPOINT [SETTING...]]: write $WORK/pf-NAME
+# with the hookup KIND and the SETTINGs last, and start it, in the
+# background (started: see below)
 instance() {
-	local name=$1 flavour=$2 ep=${3:-} d=$WORK/pf-$1 p
+	local name=$1 flavour=$2 kind=$3 ep=${4:-} d=$WORK/pf-$1 p
+	shift 4
 	p=$(pf_free_port)
 	while [[ " ${PORT[*]} " == *" $p "* ]]; do
 		p=$(pf_free_port)
 	done
-	pf_new "$d" "$flavour" "$p" "$M" "$ep" || return 1
-	pf_set "$d" "${COMMON[@]}" "${PF_ONLY[@]}" || return 1
 	PORT[$name]=$p
+	names+=("$name")
+	mapfile -t HOOKUP < <(hookup "$kind" "$ep")
+	{
+		pf_new "$d" "$flavour" "$p" "$M" "$ep" &&
+		    pf_set "$d" "${COMMON[@]}" "${PF_ONLY[@]}" "${PF_TEST[@]}" \
+		    "${HOOKUP[@]}" "$@" && pf_start "$d"
+	} >"$WORK/pf-$name.start" 2>&1 &
+	spid[$name]=$!
 }
-instance native native || { bad "pf_new native"; finish; }
-names=(native)
+instance native native native ""
 if [ "$record" = 0 ]; then
-	instance policy policy "unix:$WORK/vrcptd.sock" ||
-	    { bad "pf_new policy"; finish; }
-	names+=(policy)
-	if [ "$HAVE_MILTER" = 1 ]; then
-		instance milter milter "unix:$WORK/milter.sock" ||
-		    { bad "pf_new milter"; finish; }
-		names+=(milter)
-	fi
+	instance policy policy policy "unix:$WORK/vrcptd.sock"
+	[ "$HAVE_MILTER" = 1 ] &&
+	    instance milter milter milter "unix:$WORK/milter.sock"
+	# roll-out, step 1: Postfix's own check and vrcptd warning
+	instance warn policy warn "unix:$WORK/vrcptd-warn.sock"
+	# vrcptd down: default_action of deploy/postfix-main.cf (one try
+	# per RCPT: Postfix's pause between tries only slows the run)
+	instance down policy policy "unix:$WORK/nowhere.sock" \
+	    "smtpd_policy_service_try_limit = 1"
+	# the trusted client: the same three with the client in mynetworks
+	instance native-t native native "" "mynetworks = $TRUSTED_NETWORKS"
+	instance policy-t policy policy "unix:$WORK/vrcptd.sock" \
+	    "mynetworks = $TRUSTED_NETWORKS"
+	[ "$HAVE_MILTER" = 1 ] &&
+	    instance milter-t milter milter "unix:$WORK/milter.sock" \
+	    "mynetworks = $TRUSTED_NETWORKS"
 	# outage: the domain classes from static lists, so that nothing
 	# in Postfix needs PostgreSQL and every hosted RCPT reaches vrcptd
 	hosted=$(pgtmp_psql -A -t -c "SELECT string_agg(name, ', ' ORDER BY
@@ -327,24 +361,17 @@ if [ "$record" = 0 ]; then
 	    ~ '^[a-z0-9_.-]*[a-z][a-z0-9_.-]*[a-z0-9]\$'") ||
 	    { bad "reading virtual_domains"; finish; }
 	for lfa in defer dunno; do
-		instance "outage-$lfa" policy "unix:$WORK/vrcptd-$lfa.sock" &&
-		    pf_set "$WORK/pf-outage-$lfa" \
+		instance "outage-$lfa" policy policy \
+		    "unix:$WORK/vrcptd-$lfa.sock" \
 		    "virtual_mailbox_domains = $hosted" \
 		    "virtual_mailbox_maps =" "virtual_alias_maps =" \
-		    "relay_recipient_maps =" "mydestination =" ||
-		    { bad "pf_new outage-$lfa"; finish; }
-		names+=("outage-$lfa")
+		    "relay_recipient_maps =" "mydestination ="
 	done
 fi
+# started: every instance answers with its banner
 for n in "${names[@]}"; do
-	PF_DIRS+=("$WORK/pf-$n")
-	pf_start "$WORK/pf-$n" >"$WORK/pf-$n.start" 2>&1 &
-	PID[start-$n]=$!
-done
-for n in "${names[@]}"; do
-	wait "${PID[start-$n]}"
+	wait "${spid[$n]}"
 	rc=$?
-	unset "PID[start-$n]"
 	if [ "$rc" -ne 0 ]; then
 		cat "$WORK/pf-$n.start" >&2
 		bad "Postfix $n did not start"
@@ -392,6 +419,7 @@ sessions() {
 main_paths=(native)
 [ "$record" = 0 ] && main_paths+=(policy)
 [ "$HAVE_MILTER" = 1 ] && main_paths+=(milter)
+[ "$record" = 0 ] && main_paths+=(warn down)
 t0=$SECONDS
 if [ "$record" = 1 ]; then
 	sessions "$CASES" replies native -- -e -h "$HELO"
@@ -399,25 +427,43 @@ if [ "$record" = 1 ]; then
 	exit 0
 fi
 
-# the logs of each run, apart: main/ (above) and batch/ (below)
-declare -A LOGS=([native.maillog]=$WORK/pf-native/maillog
-    [policy.maillog]=$WORK/pf-policy/maillog [vrcptd.log]=$WORK/vrcptd.log)
-[ "$HAVE_MILTER" = 1 ] && LOGS+=([milter.maillog]=$WORK/pf-milter/maillog
-    [milter.log]=$WORK/milter.log [vrcptd-m.log]=$WORK/vrcptd-m.log)
-declare -A LOGOFF=()
-# snapshot DIR: what each log got since the last snapshot, into $WORK/DIR.
-# postlogd writes asynchronously: a last RCPT (rejected, relay access
-# denied, before any policy or milter) with HELO snap-DIR marks the end
-# of the run in each maillog. vrcptd and vrcpt-milter write their line
-# before they answer.
-snapshot() {
-	local dir=$WORK/$1 n off i mark="helo=<snap-$1.$HELO>"
-	mkdir -p "$dir"
-	for n in "${main_paths[@]}"; do
-		printf '<>\t<snapshot@%s>\t0\n' "$MARK_DOMAIN" |
-		    pf_smtp_cases "${PORT[$n]}" -h "snap-$1.$HELO" >/dev/null
+# the logs of a run, by the names e2e.pl reads: main/ and div/ (the
+# corpus), batch/ (one transaction), v-sasl/ and v-trusted/ (the other
+# clients); logs SUFFIX PATH...: of the instances PATH+SUFFIX, and of
+# the vrcpt daemons behind them
+declare -A LOGS=()
+logs() {
+	local sfx=$1 n
+	shift
+	LOGS=()
+	SNAP_INSTANCES=()
+	for n in "$@"; do
+		LOGS[$n.maillog]=$WORK/pf-$n$sfx/maillog
+		SNAP_INSTANCES+=("$n$sfx")
+		case $n in
+		policy)	LOGS[vrcptd.log]=$WORK/vrcptd.log ;;
+		milter)	LOGS[milter.log]=$WORK/milter.log
+			LOGS[vrcptd-m.log]=$WORK/vrcptd-m.log ;;
+		warn)	LOGS[vrcptd-warn.log]=$WORK/vrcptd-warn.log ;;
+		esac
 	done
-	for n in "${main_paths[@]}"; do
+}
+logs "" "${main_paths[@]}"
+declare -A LOGOFF=()	# by file
+# snapshot DIR: what each log got since the last snapshot, into $WORK/DIR.
+# postlogd writes asynchronously: a last RCPT with HELO snap-TAG (TAG:
+# DIR's letters), rejected by smtpd_helo_restrictions for any client,
+# before any policy or milter, marks the end of the run in each maillog.
+# vrcptd and vrcpt-milter write their line before they answer.
+snapshot() {
+	local dir=$WORK/$1 n f off i tag=${1//[^a-z]/}
+	local mark="helo=<snap-$tag.$HELO>"
+	mkdir -p "$dir"
+	for n in "${SNAP_INSTANCES[@]}"; do
+		printf '<>\t<snapshot@%s>\t0\n' "$MARK_DOMAIN" |
+		    pf_smtp_cases "${PORT[$n]}" -h "snap-$tag.$HELO" >/dev/null
+	done
+	for n in "${SNAP_INSTANCES[@]}"; do
 		for ((i = 0; i < LOG_SETTLE; i++)); do
 			grep -q -F "$mark" "$WORK/pf-$n/maillog" && break
 			sleep 0.1
@@ -426,9 +472,10 @@ snapshot() {
 		    bad "$n: no \"$mark\" in the maillog"
 	done
 	for n in "${!LOGS[@]}"; do
-		off=${LOGOFF[$n]:-0}
-		tail -c +$((off + 1)) "${LOGS[$n]}" >"$dir/$n" 2>/dev/null
-		LOGOFF[$n]=$((off + $(wc -c <"$dir/$n")))
+		f=${LOGS[$n]}
+		off=${LOGOFF[$f]:-0}
+		tail -c +$((off + 1)) "$f" >"$dir/$n" 2>/dev/null
+		LOGOFF[$f]=$((off + $(wc -c <"$dir/$n")))
 	done
 }
 
@@ -447,14 +494,14 @@ done
 # one transaction: the cases with the default sender, no SMTPUTF8 and no
 # deliberate difference, after one accepted RCPT (the queue id path)
 perl "$HERE/e2e.pl" batch "$WORK" || bad "e2e.pl batch"
+declare -A bpid=()
 for n in "${main_paths[@]}"; do
 	pf_smtp_cases "${PORT[$n]}" -t -h "batch.$HELO" \
 	    <"$WORK/batch.cases" >"$WORK/batch.$n" 2>"$WORK/batch.$n.err" &
-	PID[batch-$n]=$!
+	bpid[$n]=$!
 done
 for n in "${main_paths[@]}"; do
-	wait "${PID[batch-$n]}"
-	unset "PID[batch-$n]"
+	wait "${bpid[$n]}"
 	[ -s "$WORK/batch.$n.err" ] &&
 	    bad "one transaction with $n: $(head -c 500 "$WORK/batch.$n.err")"
 done
@@ -463,11 +510,52 @@ note "corpus: $ncases cases to ${#main_paths[@]} instances, then" \
     "$(($(wc -l <"$WORK/batch.ids"))) in one transaction, in" \
     "$((SECONDS - t0))s"
 
+# --- the other clients: SASL-authenticated, in mynetworks ---------------------
+
+# variant NAME SUFFIX [pf_smtp_cases option...]: the whole corpus, one
+# case per transaction, to native, policy and milter (the instances
+# PATH+SUFFIX), into $WORK/v-NAME laid out as e2e.pl check reads a run
+# directory (every case in main/, none in div/; NAME in "variant")
+var_paths=(native policy)
+[ "$HAVE_MILTER" = 1 ] && var_paths+=(milter)
+variant() {
+	local v=$1 sfx=$2 dir=$WORK/v-$1 n insts=()
+	shift 2
+	mkdir -p "$dir/div" || return 1
+	cp "$WORK/corpus.txt" "$WORK/differences.txt" "$HERE/trusted.txt" \
+	    "$dir/" || return 1
+	echo "$v" >"$dir/variant"
+	cp "$CASES" "$dir/cases.main"
+	: >"$dir/cases.div"
+	for n in "${var_paths[@]}"; do
+		insts+=("$n$sfx")
+	done
+	logs "$sfx" "${var_paths[@]}"
+	snapshot "v-$v/start"
+	sessions "$CASES" "v-$v/replies" "${insts[@]}" -- -e -h "$HELO" "$@"
+	snapshot "v-$v/main"
+	for n in "${var_paths[@]}"; do
+		[ -z "$sfx" ] ||
+		    mv "$dir/replies.$n$sfx" "$dir/replies.$n" || return 1
+		: >"$dir/div/$n.maillog"
+	done
+}
+t0=$SECONDS
+variant sasl "" -a "$SASL_USER:$SASL_PASS" || bad "the SASL run"
+variant trusted -t || bad "the mynetworks run"
+note "SASL and mynetworks: corpus to ${#var_paths[@]} + ${#var_paths[@]}" \
+    "instances in $((SECONDS - t0))s"
+
 # --- the log tools -----------------------------------------------------------
 
 # each path's log as syslog would hold it, less the cases that differ
-# on purpose; pflogsumm and fail2ban-regex as an admin runs them
+# on purpose; pflogsumm and fail2ban-regex as an admin runs them (warn:
+# roll-out step 1 leaves the reports as they were)
+tool_paths=()
 for p in "${main_paths[@]}"; do
+	[ "$p" = down ] || tool_paths+=("$p")
+done
+for p in "${tool_paths[@]}"; do
 	perl "$HERE/e2e.pl" toolinput "$WORK" "$p" >"$WORK/tools.$p" ||
 	    bad "e2e.pl toolinput $p"
 	case $p in
@@ -484,10 +572,37 @@ done
 [ "$HAVE_MILTER" = 1 ] && pflogsumm "$WORK/tools.milter" \
     >"$WORK/pflogsumm.milter-plain" 2>/dev/null
 
+# README "Rolling it out", step 2, on the warn path's syslog: what
+# Postfix rejected as unknown and what vrcptd would have rejected must
+# be the same lines. The commands are README's (keep them in step).
+rollout_compare() {
+	local log=$1 out=$2
+	grep -E ' postfix(-[^/ ]*)?(/[^/ ]+)*/smtpd\[[0-9]+\]: (NOQUEUE|[0-9A-F]+): reject: RCPT from .*: User unknown in (virtual mailbox|virtual alias|relay recipient) table;' "$log" |
+	    sed -E 's/^[^]]*\]: (NOQUEUE|[0-9A-F]+): reject: //' |
+	    cut -c1-1900 | sort >"$out.native"
+	grep -E ' vrcptd\[[0-9]+\]: (NOQUEUE|[0-9A-F]+): reject_warning: ' "$log" |
+	    sed -E -e 's/^[^]]*\]: (NOQUEUE|[0-9A-F]+): reject_warning: //' \
+	    -e 's/( (sasl_username|instance|lookup|delay)=[^ ]*)+$//' |
+	    cut -c1-1900 | sort >"$out.vrcptd"
+	diff "$out.native" "$out.vrcptd" >"$out.diff"
+}
+if rollout_compare "$WORK/tools.warn" "$WORK/rollout"; then
+	ok
+else
+	bad "roll-out comparison (README recipe) not empty:" \
+	    "$(head -c 1000 "$WORK/rollout.diff")"
+fi
+check_ge "roll-out comparison: lines compared" \
+    "$(wc -l <"$WORK/rollout.vrcptd")" 50
+note "roll-out step 1 (warn_if_reject): README's comparison of" \
+    "$(wc -l <"$WORK/rollout.native") Postfix rejects with" \
+    "$(wc -l <"$WORK/rollout.vrcptd") vrcptd reject_warning lines:" \
+    "$(wc -l <"$WORK/rollout.diff") lines differ"
+
 # --- the cache: cold, then warm; Redis and in-process, then Redis alone ------
 
 run_cache() {
-	local rsock=$WORK/redis.sock i err
+	local rsock=$WORK/redis.sock err
 	if ! command -v redis-server >/dev/null; then
 		note "cache runs skipped: redis-server not installed"
 		return 0
@@ -498,35 +613,26 @@ run_cache() {
 		note "cache runs skipped: vrcptd -t: $(head -c 300 <<<"$err")"
 		return 0
 	fi
-	redis-server --port 0 --unixsocket "$rsock" --unixsocketperm 770 \
-	    --save "" --appendonly no --dir "$WORK" \
-	    >"$WORK/redis.out" 2>&1 &
-	PID[redis]=$!
-	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
-		[ "$(redis-cli -s "$rsock" ping 2>/dev/null)" = PONG ] && break
-		sleep 0.1
-	done
-	[ "$(redis-cli -s "$rsock" ping 2>/dev/null)" = PONG ] ||
+	harness_on_exit redis_stop
+	redis_start "$rsock" --unixsocketperm 770 ||
 	    { bad "redis-server did not start"; return 1; }
 	# the same socket: the policy Postfix does not notice the swap
-	stop vrcptd
-	start vrcptd-cache "$WORK/vrcptd.sock" "$VRCPTD" \
-	    -c "$WORK/vrcptd-cache.cf" || return 1
+	daemon_stop vrcptd
+	vrcptd_start "$WORK/vrcptd-cache.cf" "$WORK/vrcptd.sock" || return 1
 	session policy "$CASES" replies.cache-cold -e -h "cold.$HELO"
 	session policy "$CASES" replies.cache-warm -e -h "warm.$HELO"
-	note "cache: Redis holds $(redis-cli -s "$rsock" dbsize) keys"
-	stop vrcptd-cache
+	note "cache: Redis holds $(rcli dbsize) keys"
+	daemon_stop vrcptd-cache
 	# the same with Redis alone, so that the warm run reads Redis (a
 	# vrcptd that starts cannot know what it missed: it starts Redis
 	# afresh)
 	vrcptd_cf vrcptd-cache "listen = unix:$WORK/vrcptd.sock" \
 	    "cache = redis:unix:$rsock" "cache_max_entries = 0"
-	start vrcptd-cache "$WORK/vrcptd.sock" "$VRCPTD" \
-	    -c "$WORK/vrcptd-cache.cf" || return 1
+	vrcptd_start "$WORK/vrcptd-cache.cf" "$WORK/vrcptd.sock" || return 1
 	session policy "$CASES" replies.cache-rcold -e -h "rcold.$HELO"
 	session policy "$CASES" replies.cache-rwarm -e -h "rwarm.$HELO"
-	stop vrcptd-cache
-	stop redis
+	daemon_stop vrcptd-cache
+	redis_stop
 }
 t0=$SECONDS
 run_cache
@@ -541,24 +647,25 @@ note "PostgreSQL stopped: corpus to 2 instances in $((SECONDS - t0))s"
 
 # --- compare -----------------------------------------------------------------
 
-perl "$HERE/e2e.pl" check "$WORK" >"$WORK/check.out" 2>&1
-grep -v '^e2e-count ' "$WORK/check.out"
-counts=$(grep '^e2e-count ' "$WORK/check.out" | tail -n 1)
-if [ -z "$counts" ]; then
-	bad "e2e.pl check did not finish"
-else
-	read -r _ p f <<<"$counts"
-	pass=$((pass + p))
-	fail=$((fail + f))
-fi
-perl "$HERE/e2e.pl" logtools "$WORK" "${main_paths[@]}" >"$WORK/tools.out" 2>&1
-grep -v '^e2e-count ' "$WORK/tools.out"
-counts=$(grep '^e2e-count ' "$WORK/tools.out" | tail -n 1)
-if [ -z "$counts" ]; then
-	bad "e2e.pl logtools did not finish"
-else
-	read -r _ p f <<<"$counts"
-	pass=$((pass + p))
-	fail=$((fail + f))
-fi
+# e2epl OUT COMMAND ARG...: perl e2e.pl COMMAND ARG... into $WORK/OUT;
+# its lines shown, its "e2e-count PASSED FAILED" line added to ours
+e2epl() {
+	local out=$WORK/$1 cmd=$2 counts p f
+	shift
+	perl "$HERE/e2e.pl" "$@" >"$out" 2>&1
+	grep -v '^e2e-count ' "$out"
+	counts=$(grep '^e2e-count ' "$out" | tail -n 1)
+	if [ -z "$counts" ]; then
+		bad "e2e.pl $cmd did not finish"
+	else
+		read -r _ p f <<<"$counts"
+		pass=$((pass + p))
+		fail=$((fail + f))
+	fi
+}
+e2epl check.out check "$WORK"
+for v in sasl trusted; do
+	[ -e "$WORK/v-$v/variant" ] && e2epl "check.$v.out" check "$WORK/v-$v"
+done
+e2epl tools.out logtools "$WORK" "${tool_paths[@]}"
 finish

@@ -2,7 +2,7 @@
  * fuzz_milter_session - libFuzzer target for whole milter conversations:
  * vrcpt-milter's own callbacks (milter/msess.c, as msess_init() hands
  * them to libmilter) driven by a stream of events, asking a fake vrcptd
- * through the real policy client (milter/pclient.c) over a unix socket.
+ * through the real policy client (client/pclient.c) over a unix socket.
  *
  *   make fuzz FUZZ_TARGETS=milter_session (build/fuzz/fuzz_milter_session)
  *
@@ -72,7 +72,7 @@
 
 #include "fuzz.h"
 #include "milter/msess.h"
-#include "milter/pclient.h"
+#include "client/pclient.h"
 #include "proto/milter_map.h"
 #include "proto/policy.h"
 #include "util/buf.h"

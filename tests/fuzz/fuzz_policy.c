@@ -47,7 +47,7 @@ int
 FUZZ_ENTRY(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data;
-	struct policy_req req, again;
+	struct policy_req req = { 0 }, again = { 0 };
 	size_t	 off = 0, rem, consumed, consumed2;
 	enum pp_error why;
 	enum pp_status st;
@@ -85,19 +85,21 @@ FUZZ_ENTRY(const uint8_t *data, size_t size)
 			/* ... and one byte less is not yet a request */
 			FUZZ_ASSERT(pp_parse(p + off, consumed - 1, &again,
 			    &consumed2, &why) == PP_AGAIN);
-			policy_req_free(&req);
 			off += consumed;
 			break;
 		case PP_AGAIN:
 			FUZZ_ASSERT(why == PP_ERR_NONE);
 			FUZZ_ASSERT(rem < POLICY_REQUEST_MAX);
 			FUZZ_ASSERT(memchr(p + off, '\0', rem) == NULL);
-			return 0;
+			goto out;
 		case PP_ERROR:
 			FUZZ_ASSERT(why != PP_ERR_NONE);
 			FUZZ_ASSERT(pp_strerror(why) != NULL);
-			return 0;
+			goto out;
 		}
 	}
+out:
+	policy_req_free(&req);
+	policy_req_free(&again);
 	return 0;
 }

@@ -9,53 +9,27 @@
 # dropped. Prints one line per failure, the measurements, and
 # "cache: N passed, M failed".
 #
-#   tests/integration/cache.sh     (BUILD=build-x, CACHE_KEEP=1 keeps the
-#                                   work directory)
+#   tests/integration/cache.sh     (BUILD=build-x, KEEP=1 keeps the
+#                                   work directory, VRCPTD_V=1 runs
+#                                   vrcptd -v)
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
-BUILD=${BUILD:-build}
-case $BUILD in
-/*)	;;
-*)	BUILD=$ROOT/$BUILD ;;
-esac
-VRCPTD=${VRCPTD:-$BUILD/vrcptd}
-VRCPTCTL=${VRCPTCTL:-$BUILD/vrcptctl}
-START_TIMEOUT=20	# seconds for vrcptd (or Redis) to listen
-STOP_TIMEOUT=10		# seconds for vrcptd to exit on SIGTERM
 WAIT_TIMEOUT=20		# seconds for something to recover
 MIX_N=2000		# RCPTs of the steady-state measurement
 DICT_N=300		# RCPTs of the dictionary attack
 FLIP_N=10		# create/RCPT/delete/RCPT rounds per instance
 SF_N=20			# concurrent RCPTs for one key
 OUTAGE_N=400		# RCPTs of one pass of traffic during an outage
+export POLICYC_TIMEOUT=20	# seconds for one reply
 
-# shellcheck source=../lib/proc.sh
-. "$ROOT/tests/lib/proc.sh"
-# shellcheck source=../lib/pgtmp.sh
-. "$ROOT/tests/lib/pgtmp.sh"
-# shellcheck source=../lib/postfix.sh
-. "$ROOT/tests/lib/postfix.sh"	# pf_write_cf
+# shellcheck source=../lib/harness.sh
+. "$ROOT/tests/lib/harness.sh"
+# shellcheck source=../lib/redis.sh
+. "$ROOT/tests/lib/redis.sh"
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'cache: FAIL: %s\n' "$*"; }
-# check WHAT GOT WANT
-check() {
-	if [ "$2" = "$3" ]; then
-		ok
-	else
-		bad "$1: got \"$2\", want \"$3\""
-	fi
-}
-note() { printf 'cache: %s\n' "$*"; }
-finish() {
-	echo "cache: $pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-	exit
-}
-
+harness_init cache
+VRCPTCTL=${VRCPTCTL:-$BUILD/vrcptctl}
 for b in "$VRCPTD" "$VRCPTCTL"; do
 	[ -x "$b" ] || { bad "$b not built (make)"; finish; }
 done
@@ -64,71 +38,70 @@ command -v redis-server >/dev/null && command -v redis-cli >/dev/null || {
 	finish
 }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/vrcpt-cache.XXXXXX") || exit 1
-chmod 755 "$WORK"
-declare -A VPID		# vrcptd pids by name
-RPID=
-BGPIDS=()
-RSOCK=$WORK/redis.sock
-CL=$ROOT/tests/integration/cache-client.pl
-
-stop_pid() { proc_stop "$1" "cache:" "$STOP_TIMEOUT"; return 0; }
-cleanup() {
-	local n p
-	for n in "${!VPID[@]}"; do
-		stop_pid "${VPID[$n]}"
-	done
-	VPID=()
+BGPIDS=()	# background jobs: killed at exit
+kill_bg() {
+	local p
 	for p in "${BGPIDS[@]}"; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	BGPIDS=()
-	if [ -n "$RPID" ]; then
-		kill -CONT "$RPID" 2>/dev/null
-		kill -KILL "$RPID" 2>/dev/null
-		wait "$RPID" 2>/dev/null
-		RPID=
-	fi
-	if [ "${CACHE_KEEP:-0}" = 1 ]; then
-		echo "cache: kept $WORK" >&2
-	else
-		rm -rf "$WORK"
-	fi
 }
-trap cleanup EXIT
+harness_on_exit redis_kill
+harness_on_exit kill_bg
 
-cl() { perl "$CL" "$@"; }
-ask() { local ep=$1; shift; cl ask "unix:$WORK/$ep.sock" "$@"; }
+# ask NAME RCPT... - one connection to vrcptd NAME; one action per line
+ask() { local n=$1; shift; pc "unix:$WORK/$n.sock" pipeline "$@"; }
+# concurrent NAME N RCPT - N connections at once; their actions
+concurrent() {
+	local n=$1
+	shift
+	pc "unix:$WORK/$n.sock" concurrent "$@" | cut -d' ' -f2-
+}
+# mix_gen SEED N PCT FILE_VALID FILE_UNKNOWN - N recipients, PCT% drawn from
+# FILE_VALID, the rest from FILE_UNKNOWN (deterministic)
+mix_gen() {
+	perl -e '
+		my ($seed, $n, $pct, $fv, $fu) = @ARGV;
+		my @v = lines($fv);
+		my @u = lines($fu);
+		srand($seed);
+		for (1 .. $n) {
+			my $l = rand(100) < $pct ? \@v : \@u;
+			print $l->[int(rand(@$l))], "\n";
+		}
+		sub lines {
+			open(my $fh, "<:raw", $_[0]) or die "gen: $_[0]: $!\n";
+			chomp(my @l = <$fh>);
+			return grep { $_ ne "" } @l;
+		}' "$@"
+}
+# random_addrs SEED N DOMAIN - N random local parts at DOMAIN (deterministic)
+random_addrs() {
+	perl -e '
+		my ($seed, $n, $dom) = @ARGV;
+		srand($seed);
+		my @ch = ("a" .. "z", "0" .. "9");
+		for (1 .. $n) {
+			my $len = 5 + int(rand(8));
+			print join("", map { $ch[int(rand(@ch))] } 1 .. $len),
+			    "\@$dom\n";
+		}' "$@"
+}
 
 # --- Redis -------------------------------------------------------------------
 
-redis_start() {
-	local i
-	redis-server --port 0 --unixsocket "$RSOCK" --unixsocketperm 777 \
-	    --save "" --appendonly no --dir "$WORK" \
-	    --maxmemory-policy volatile-lru >>"$WORK/redis.log" 2>&1 &
-	RPID=$!
-	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
-		[ "$(redis-cli -s "$RSOCK" ping 2>/dev/null)" = PONG ] &&
-		    return 0
-		sleep 0.1
-	done
-	bad "redis-server did not start: $(tail -n 3 "$WORK/redis.log")"
+RSOCK=$WORK/redis.sock
+redis_up() {
+	redis_start "$RSOCK" --unixsocketperm 777 \
+	    --maxmemory-policy volatile-lru && return 0
+	bad "redis-server did not start: $(tail -n 3 "$REDIS_LOG")"
 	return 1
 }
-redis_kill() {
-	kill -KILL "$RPID" 2>/dev/null
-	wait "$RPID" 2>/dev/null
-	RPID=
-	rm -f "$RSOCK"
-}
-rcli() { redis-cli -s "$RSOCK" "$@"; }
 
 # --- PostgreSQL --------------------------------------------------------------
 
-pgtmp_start "" || { bad "PostgreSQL did not start"; finish; }
-trap 'cleanup; pgtmp_stop' EXIT
+pg_start || finish
 # pg_stat_statements counts the SQL queries vrcptd sends
 echo "shared_preload_libraries = 'pg_stat_statements'" |
     pgtmp__as tee -a "$PGTMP_DATA/postgresql.conf" >/dev/null
@@ -164,16 +137,9 @@ qcount_users() {
 	    WHERE query ~* '^select' AND query ~ 'FROM virtual_users'"
 }
 
-mkdir -p "$WORK/maps"
-chmod 755 "$WORK/maps"
-for f in pgsql-virtual-mailbox-domains.cf pgsql-virtual-mailbox-maps.cf \
-    pgsql-virtual-alias-maps.cf pgsql-email2email.cf; do
-	pf_write_cf "$ROOT/policy/$f" "$WORK/maps/$f" || exit 1
-done
-for f in "$ROOT"/policy/postfixadmin-*.cf; do
-	PGDATABASE=pfa pf_write_cf "$f" "$WORK/maps/${f##*/}" || exit 1
-done
-redis_start || finish
+maps_write "$WORK/maps" || finish
+PGDATABASE=pfa maps_write "$WORK/maps" 'postfixadmin-*.cf' || finish
+redis_up || finish
 
 # --- vrcptd ------------------------------------------------------------------
 
@@ -184,12 +150,7 @@ write_cf() {
 	{
 		echo "# written by tests/integration/cache.sh"
 		echo "listen = unix:$WORK/$name.sock"
-		M=$WORK/maps/pgsql
-		echo "virtual_mailbox_domains = pgsql:$M-virtual-mailbox-domains.cf"
-		echo "virtual_mailbox_maps = pgsql:$M-virtual-mailbox-maps.cf"
-		echo "virtual_alias_maps = pgsql:$M-virtual-alias-maps.cf,"
-		echo "    pgsql:$M-email2email.cf"
-		echo "recipient_delimiter = +"
+		maps_cf "$WORK/maps"
 		echo "cache = redis:unix:$RSOCK"
 		echo "redis_timeout = 200ms"
 		echo "request_timeout = 5s"
@@ -207,35 +168,15 @@ write_cf() {
 # answers and (unless it caches nothing: nolisten) its invalidation
 # listener is connected
 start() {
-	local name=$1 sock=$WORK/$1.sock pid i nolisten=${2:-}
-	"$VRCPTD" ${VRCPTD_V:+-v} -c "$WORK/$name.cf" >"$WORK/$name.out" 2>&1 &
-	pid=$!
-	VPID[$name]=$pid
-	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			bad "vrcptd $name exited at start:" \
-			    "$(cat "$WORK/$name.out" 2>/dev/null)"
-			unset "VPID[$name]"
-			return 1
-		fi
-		if [ -S "$sock" ] && { [ -n "$nolisten" ] ||
-		    listening "$name"; }; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	bad "vrcptd $name does not listen on $sock"
-	return 1
+	vrcptd_start "$WORK/$1.cf" "$WORK/$1.sock" ${VRCPTD_V:+-v} || return 1
+	[ -n "${2:-}" ] || wait_for "vrcptd $1's invalidation listener" \
+	    listening "$1"
 }
 # listening NAME - its LISTEN connection is there
 listening() {
 	[ "$(psql_q -c "SELECT count(*) FROM pg_stat_activity
 	    WHERE application_name = 'vrcptd-$1-listen'
 	    AND query ~ 'LISTEN|SELECT 1|pg_trigger'")" -ge 1 ]
-}
-stop() {
-	stop_pid "${VPID[$1]}"
-	unset "VPID[$1]"
 }
 # vstat NAME FIELD - a counter from the "cache statistics" line at stop
 vstat() {
@@ -244,12 +185,9 @@ vstat() {
 }
 # wait_for WHAT CMD... - until CMD succeeds (WAIT_TIMEOUT)
 wait_for() {
-	local what=$1 i
+	local what=$1
 	shift
-	for ((i = 0; i < WAIT_TIMEOUT * 10; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
+	retry "$WAIT_TIMEOUT" "$@" && return 0
 	bad "$what: not within ${WAIT_TIMEOUT}s"
 	return 1
 }
@@ -332,20 +270,20 @@ if [ -r "$ROOT/tests/e2e/corpus.txt" ]; then
 fi
 ncorpus=$(wc -l <"$WORK/corpus")
 [ "$ncorpus" -gt 50 ] || bad "corpus from tests/e2e/run.sh: only $ncorpus lines"
-cl file "unix:$WORK/ref.sock" "$WORK/corpus" >"$WORK/ref.out"
+pc "unix:$WORK/ref.sock" file "$WORK/corpus" >"$WORK/ref.out"
 paste "$WORK/corpus" "$WORK/ref.out" >"$WORK/truth"
 grep -q -F "$R550" "$WORK/ref.out" && grep -q '^DUNNO$' "$WORK/ref.out" ||
     bad "reference answers lack accepts or rejects: $(sort "$WORK/ref.out" | uniq -c)"
-cl file "unix:$WORK/a.sock" "$WORK/corpus" >"$WORK/a-cold.out"
+pc "unix:$WORK/a.sock" file "$WORK/corpus" >"$WORK/a-cold.out"
 check "corpus, cold cache (a): differences from no cache" \
     "$(diff "$WORK/ref.out" "$WORK/a-cold.out" | grep -c '^[<>]')" 0
-cl file "unix:$WORK/a.sock" "$WORK/corpus" >"$WORK/a-warm.out"
+pc "unix:$WORK/a.sock" file "$WORK/corpus" >"$WORK/a-warm.out"
 check "corpus, warm cache (a): differences from no cache" \
     "$(diff "$WORK/ref.out" "$WORK/a-warm.out" | grep -c '^[<>]')" 0
-cl file "unix:$WORK/b.sock" "$WORK/corpus" >"$WORK/b-redis.out"
+pc "unix:$WORK/b.sock" file "$WORK/corpus" >"$WORK/b-redis.out"
 check "corpus, through Redis filled by a (b): differences from no cache" \
     "$(diff "$WORK/ref.out" "$WORK/b-redis.out" | grep -c '^[<>]')" 0
-cl file "unix:$WORK/b.sock" "$WORK/corpus" >"$WORK/b-warm.out"
+pc "unix:$WORK/b.sock" file "$WORK/corpus" >"$WORK/b-warm.out"
 check "corpus, warm cache (b): differences from no cache" \
     "$(diff "$WORK/ref.out" "$WORK/b-warm.out" | grep -c '^[<>]')" 0
 # the tier shows in the log line
@@ -365,16 +303,16 @@ seq 1 1000 | awk '{ print "user" $1 "@example.com" }' >>"$WORK/valid"
 	grep -F "$R550" "$WORK/truth" | cut -f1
 	seq 1 200 | awk '{ print "typo" $1 "@example.com" }'
 } >"$WORK/unknown"
-cl gen 1 "$MIX_N" 80 "$WORK/valid" "$WORK/unknown" >"$WORK/mix"
+mix_gen 1 "$MIX_N" 80 "$WORK/valid" "$WORK/unknown" >"$WORK/mix"
 # warm-up: every address of the mix once, half through each instance
 sort -u "$WORK/mix" >"$WORK/mix-set"
-cl file "unix:$WORK/a.sock" "$WORK/mix-set" >/dev/null
-cl file "unix:$WORK/b.sock" "$WORK/mix-set" >/dev/null
+pc "unix:$WORK/a.sock" file "$WORK/mix-set" >/dev/null
+pc "unix:$WORK/b.sock" file "$WORK/mix-set" >/dev/null
 q0=$(qcount)
 head -n $((MIX_N / 2)) "$WORK/mix" >"$WORK/mix1"
 tail -n +$((MIX_N / 2 + 1)) "$WORK/mix" >"$WORK/mix2"
-cl file "unix:$WORK/a.sock" "$WORK/mix1" >"$WORK/mix1.out"
-cl file "unix:$WORK/b.sock" "$WORK/mix2" >"$WORK/mix2.out"
+pc "unix:$WORK/a.sock" file "$WORK/mix1" >"$WORK/mix1.out"
+pc "unix:$WORK/b.sock" file "$WORK/mix2" >"$WORK/mix2.out"
 q1=$(qcount)
 mixq=$((q1 - q0))
 note "steady state, $MIX_N RCPTs (80% valid, 20% unknown) over two" \
@@ -388,13 +326,13 @@ check "mix: answers" "$(cat "$WORK/mix1.out" "$WORK/mix2.out" | sort -u |
 # the mix with the answers of the instance without a cache: the traffic
 # sent during the outages below
 sort -u "$WORK/mix" | head -n "$OUTAGE_N" >"$WORK/mixs"
-cl file "unix:$WORK/ref.sock" "$WORK/mixs" >"$WORK/mixs.out"
+pc "unix:$WORK/ref.sock" file "$WORK/mixs" >"$WORK/mixs.out"
 paste "$WORK/mixs" "$WORK/mixs.out" >"$WORK/mixtruth"
 
 # a dictionary attack: random local parts at one domain
-cl random 7 "$DICT_N" example.com >"$WORK/dict"
+random_addrs 7 "$DICT_N" example.com >"$WORK/dict"
 q0=$(qcount)
-cl file "unix:$WORK/a.sock" "$WORK/dict" >"$WORK/dict.out"
+pc "unix:$WORK/a.sock" file "$WORK/dict" >"$WORK/dict.out"
 q1=$(qcount)
 dictq=$((q1 - q0))
 note "dictionary attack, $DICT_N random unknown users at example.com:" \
@@ -405,6 +343,37 @@ check "dictionary attack: all rejected" "$(sort -u "$WORK/dict.out")" "$R550"
 [ "$dictq" -le $((DICT_N * 3)) ] ||
     bad "dictionary attack: $dictq queries for $DICT_N RCPTs (> 3 each)"
 
+# every key vrcpt wrote into Redis expires, so that no flood of unknown
+# recipients can grow it without bound (README: maxmemory)
+redis-cli -s "$RSOCK" --scan --pattern 'vrcpt:*' >"$WORK/rkeys"
+sed 's/^/PTTL /' "$WORK/rkeys" | redis-cli -s "$RSOCK" >"$WORK/rpttl"
+check "Redis keys without an expiry" "$(grep -c -x -- -1 "$WORK/rpttl")" 0
+check_ge "Redis keys checked" "$(wc -l <"$WORK/rkeys")" 100
+note "Redis after the dictionary attack: $(wc -l <"$WORK/rkeys") keys," \
+    "$(redis-cli -s "$RSOCK" info memory | tr -d '\r' |
+    sed -n 's/^used_memory_human://p') used"
+
+# --- scan resistance: a flood of unknown recipients keeps the hot set --------
+
+# an in-process tier far smaller than the flood, no Redis: what the hot
+# set costs in SQL after the flood says whether it was evicted
+write_cf hot "cache = none" "cache_max_entries = 4000"
+start hot || finish
+head -n 300 "$WORK/valid" >"$WORK/hotset"
+for i in 1 2 3; do	# asked again and again: the protected segment
+	pc "unix:$WORK/hot.sock" file "$WORK/hotset" >/dev/null
+done
+random_addrs 11 20000 example.com >"$WORK/flood"
+pc "unix:$WORK/hot.sock" file "$WORK/flood" >/dev/null
+q0=$(qcount)
+pc "unix:$WORK/hot.sock" file "$WORK/hotset" >"$WORK/hot.out"
+q1=$(qcount)
+note "scan resistance: the 300 hot recipients after 20000 unknown ones" \
+    "through a 4000-entry tier: $((q1 - q0)) SQL queries"
+check "scan resistance: hot set still cached (SQL queries)" "$((q1 - q0))" 0
+check "scan resistance: hot set answers" "$(sort -u "$WORK/hot.out")" DUNNO
+daemon_stop hot
+
 # --- push invalidation: create, RCPT, delete, RCPT ---------------------------
 
 ins_user() {
@@ -414,7 +383,30 @@ ins_user() {
 }
 del_user() { psql_q -c "DELETE FROM virtual_users WHERE email = '$1'" >/dev/null; }
 
-flips_bad=0
+# The first RCPT right after the COMMIT may still see the old answer: the
+# NOTIFY reaches vrcptd a moment after psql returns (README, "Caching";
+# under a millisecond on an idle host, more on a loaded one). What must
+# never happen is an old answer that stays: each instance must give the
+# new one within FLIP_SETTLE_S, and the decision and fact caches must
+# not keep serving the old one. The immediate answers are reported.
+FLIP_SETTLE_S=2
+# settled NAME WANT RCPT... - the answers become WANT within
+# FLIP_SETTLE_S; counts the first answer in flips_first_ok
+settled() {
+	local n=$1 want=$2 got i
+	shift 2
+	got=$(ask "$n" "$@")
+	flips_asked=$((flips_asked + 1))
+	[ "$got" = "$want" ] && { flips_first_ok=$((flips_first_ok + 1)); return 0; }
+	for ((i = 0; i < FLIP_SETTLE_S * 20; i++)); do
+		sleep 0.05
+		got=$(ask "$n" "$@")
+		[ "$got" = "$want" ] && return 0
+	done
+	echo "cache: $n still answers \"$got\" for $* ${FLIP_SETTLE_S}s after the change" >&2
+	return 1
+}
+flips_bad=0 flips_asked=0 flips_first_ok=0
 for ((i = 1; i <= FLIP_N; i++)); do
 	u=flip$i@example.com
 	# both instances have the negative answer cached (and Redis too)
@@ -424,23 +416,18 @@ for ((i = 1; i <= FLIP_N; i++)); do
 	done
 	ins_user "$u"
 	for n in a b; do
-		got=$(ask $n "$u" "${u%@*}+ext@example.com")
-		[ "$got" = "DUNNO"$'\n'"DUNNO" ] || {
-			flips_bad=$((flips_bad + 1))
-			echo "cache: after INSERT of $u, $n answered: $got" >&2
-		}
+		settled $n "DUNNO"$'\n'"DUNNO" "$u" "${u%@*}+ext@example.com" ||
+		    flips_bad=$((flips_bad + 1))
 	done
 	del_user "$u"
 	for n in a b; do
-		got=$(ask $n "$u")
-		[ "$got" = "$R550" ] || {
-			flips_bad=$((flips_bad + 1))
-			echo "cache: after DELETE of $u, $n answered: $got" >&2
-		}
+		settled $n "$R550" "$u" || flips_bad=$((flips_bad + 1))
 	done
 done
 check "create/RCPT/delete/RCPT x$FLIP_N on two instances: wrong answers" \
     "$flips_bad" 0
+note "create/RCPT/delete/RCPT: right at the first RCPT after the COMMIT" \
+    "$flips_first_ok of $flips_asked, all within ${FLIP_SETTLE_S}s"
 
 # an alias, a catch-all, a new domain
 check "alias before" "$(ask a fwd@example.com)" "$R550"
@@ -517,7 +504,7 @@ check "pfa: domain switched off" "$(ask pfa any@example.org)" \
 psql_pfa -c "UPDATE domain SET active = true
     WHERE domain = 'example.org'" >/dev/null
 check "pfa: domain back" "$(ask pfa any@example.org)" DUNNO
-stop pfa
+daemon_stop pfa
 
 # --- no triggers, no trust ---------------------------------------------------
 
@@ -526,13 +513,9 @@ stop pfa
 if psql_q -c "CREATE DATABASE notrig" >/dev/null &&
     pgtmp_psql -q -d notrig -f "$ROOT/policy/ispmail.sql" \
 	-f "$ROOT/policy/ispmail-sample.sql" >"$WORK/load2.log" 2>&1; then
-	for f in pgsql-virtual-mailbox-domains.cf pgsql-virtual-mailbox-maps.cf \
-	    pgsql-virtual-alias-maps.cf pgsql-email2email.cf; do
-		PGDATABASE=notrig pf_write_cf "$ROOT/policy/$f" \
-		    "$WORK/maps/nt-$f" || exit 1
-	done
+	PGDATABASE=notrig maps_write "$WORK/maps-nt" || finish
 	write_cf nt "cache = none"
-	sed -i "s|$WORK/maps/pgsql-|$WORK/maps/nt-pgsql-|" "$WORK/nt.cf"
+	sed -i "s|$WORK/maps/pgsql-|$WORK/maps-nt/pgsql-|" "$WORK/nt.cf"
 	start nt || finish
 	notrig_warned() { grep -q 'has no vrcpt_\* triggers' "$WORK/nt.log"; }
 	wait_for "warning about the missing triggers" notrig_warned
@@ -547,7 +530,7 @@ if psql_q -c "CREATE DATABASE notrig" >/dev/null &&
 	ask nt john@example.com john@example.com >/dev/null
 	check "triggers loaded: cached answers used" \
 	    "$(grep -c 'lookup=cache_local' "$WORK/nt.log")" 1
-	stop nt
+	daemon_stop nt
 else
 	bad "creating the database notrig: $(cat "$WORK/load2.log")"
 fi
@@ -563,8 +546,7 @@ psql_q -c "BEGIN; LOCK TABLE virtual_users IN ACCESS EXCLUSIVE MODE;
     SELECT pg_sleep(1.5); COMMIT" >/dev/null 2>&1 &
 BGPIDS+=($!)
 sleep 0.3
-cl concurrent "unix:$WORK/a.sock" "$SF_N" sflight@example.com \
-    >"$WORK/sf.out"
+concurrent a "$SF_N" sflight@example.com >"$WORK/sf.out"
 wait "${BGPIDS[-1]}"
 unset 'BGPIDS[-1]'
 q1=$(qcount_users)
@@ -591,7 +573,7 @@ silent "INSERT INTO virtual_users (domain_id, email, password)
     SELECT id, 'quiet@example.com', '!' FROM virtual_domains
     WHERE name = 'example.com'"
 check "silent insert: still cached" "$(ask a quiet@example.com)" "$R550"
-"$VRCPTCTL" -c "$WORK/a.cf" query quiet@example.com >"$WORK/query.out" 2>&1
+"$VRCPTCTL" -c "$WORK/a.cf" query --direct quiet@example.com >"$WORK/query.out" 2>&1
 grep -q 'redis: not_found, age [0-9]*s, fresh for .*DIFFERS from the database' \
     "$WORK/query.out" ||
     bad "vrcptctl query does not show the stale Redis answer:" \
@@ -609,11 +591,11 @@ check "flush @DOMAIN: b" "$(ask b quiet@example.com)" "$R550"
 silent "INSERT INTO virtual_users (domain_id, email, password)
     SELECT id, 'quiet@example.com', '!' FROM virtual_domains
     WHERE name = 'example.com'"
-"$VRCPTCTL" -c "$WORK/a.cf" flush all >>"$WORK/flush.out" 2>&1
-check "vrcptctl flush all: exit status" "$?" 0
+"$VRCPTCTL" -c "$WORK/a.cf" flush --all >>"$WORK/flush.out" 2>&1
+check "vrcptctl flush --all: exit status" "$?" 0
 check "flush all: a" "$(ask a quiet@example.com)" DUNNO
 check "flush all: b" "$(ask b quiet@example.com)" DUNNO
-"$VRCPTCTL" -c "$WORK/a.cf" query quiet@example.com >"$WORK/query.out" 2>&1
+"$VRCPTCTL" -c "$WORK/a.cf" query --direct quiet@example.com >"$WORK/query.out" 2>&1
 grep -q 'redis: found "1", age [0-9]*s, fresh for' "$WORK/query.out" ||
     bad "vrcptctl query does not show the Redis answer:" \
     "$(cat "$WORK/query.out")"
@@ -629,7 +611,7 @@ sed "s/^query = .*/$Q/" \
 cp "$WORK/a.cf" "$WORK/a.cf.orig"
 sed -i "s|pgsql-virtual-mailbox-domains.cf|domains2.cf|" "$WORK/a.cf"
 check "before reload: a" "$(ask a john@example.com)" DUNNO
-kill -HUP "${VPID[a]}"
+kill -HUP "$(daemon_pid a)"
 answer_is() { [ "$(ask "$1" "$2")" = "$3" ]; }
 wait_for "reload with a changed map" answer_is a nosuch@example.com \
     reject_unlisted_recipient
@@ -637,14 +619,17 @@ check "changed map: a" "$(ask a nosuch@example.com)" \
     reject_unlisted_recipient
 check "unchanged map: b (same Redis)" "$(ask b nosuch@example.com)" "$R550"
 cp "$WORK/a.cf.orig" "$WORK/a.cf"
-kill -HUP "${VPID[a]}"
+kill -HUP "$(daemon_pid a)"
 wait_for "reload back" answer_is a nosuch@example.com "$R550"
 
 # --- Redis down, slow, back --------------------------------------------------
 
 compare() {
-	cl compare "unix:$WORK/$1.sock" "${2:-$WORK/truth}"
+	pc "unix:$WORK/$1.sock" compare "${2:-$WORK/truth}"
 }
+# the corpus's rejects: while PostgreSQL is down, each is deferred (a
+# stale "not found" never becomes a 5xx), the rest answered from the cache
+nreject=$(awk -F '\t' '$2 ~ /^5/' "$WORK/truth" | wc -l)
 # traffic NAME OUT: three passes of the mix while something happens;
 # sum_traffic OUT: "same N defer N wrong N" over them
 traffic() {
@@ -682,19 +667,19 @@ check "Redis killed: answers" "$(tail -n 1 <<<"$out")" \
 out=$(compare a)
 check "Redis killed: answers (a)" "$(tail -n 1 <<<"$out")" \
     "same $ncorpus defer 0 wrong 0"
-redis_start || finish
+redis_up || finish
 reconnected() { grep -q 'connected; using Redis again' "$WORK/c.log"; }
 wait_for "c back on Redis" reconnected
 # a new Redis is empty: c fills it, then reads it
 compare c >/dev/null
-stop c
+daemon_stop c
 : >"$WORK/c.log"
 start c || finish
 compare c >/dev/null
 out=$(compare c)
 check "Redis back: answers" "$(tail -n 1 <<<"$out")" \
     "same $ncorpus defer 0 wrong 0"
-stop c
+daemon_stop c
 check "Redis back: c answered from Redis" \
     "$(grep -c 'lookup=cache_redis' "$WORK/c.log" | awk '{ print ($1 > 0) }')" 1
 # slow: stopped, not dead (connections hang instead of failing)
@@ -702,7 +687,7 @@ start c || finish
 compare c "$WORK/mixtruth" >/dev/null
 traffic c "$WORK/t-slow"
 sleep 0.3
-kill -STOP "$RPID"
+kill -STOP "$REDIS_PID"
 traffic_wait
 out=$(sum_traffic "$WORK/t-slow")
 note "traffic while Redis was stopped (slow): $out"
@@ -711,26 +696,26 @@ check "traffic while Redis was stopped: wrong or deferred" \
 out=$(compare c)
 check "Redis stopped (slow): answers" "$(tail -n 1 <<<"$out")" \
     "same $ncorpus defer 0 wrong 0"
-kill -CONT "$RPID"
+kill -CONT "$REDIS_PID"
 out=$(compare c)
 check "Redis continued: answers" "$(tail -n 1 <<<"$out")" \
     "same $ncorpus defer 0 wrong 0"
-stop c
+daemon_stop c
 grep -q 'redis:unix:.*no reply for' "$WORK/c.log" ||
     bad "c did not drop the stalled Redis connection"
 # an invalidation while Redis cannot take it: Redis must not be used
 # until it is flushed, then it is flushed
 ask a late@example.com >/dev/null	# "unknown", in Redis too
 ask b late@example.com >/dev/null
-kill -STOP "$RPID"
+kill -STOP "$REDIS_PID"
 ins_user late@example.com
 sleep 0.5
-kill -CONT "$RPID"
+kill -CONT "$REDIS_PID"
 check "change while Redis was stopped: a" "$(ask a late@example.com)" DUNNO
 check "change while Redis was stopped: b" "$(ask b late@example.com)" DUNNO
 redis_clean() { grep -q 'Redis flushed; using it again' "$WORK/a.log"; }
 wait_for "Redis flushed after the missed invalidation" redis_clean
-"$VRCPTCTL" -c "$WORK/a.cf" query late@example.com >"$WORK/query.out" 2>&1
+"$VRCPTCTL" -c "$WORK/a.cf" query --direct late@example.com >"$WORK/query.out" 2>&1
 if grep 'pgsql-virtual-mailbox-maps' -A 2 "$WORK/query.out" |
     grep -q 'redis: not_found.*fresh'; then
 	bad "Redis still serves the answer from before the missed change:" \
@@ -755,12 +740,13 @@ psql_q -c "BEGIN; LOCK TABLE virtual_users IN ACCESS EXCLUSIVE MODE;
 BGPIDS+=($!)
 sleep 0.3
 # three at once: each waits for its deadline (1s), all within the 5s
-cl concurrent "unix:$WORK/t.sock" 1 hang@example.com >"$WORK/hang1" &
+concurrent t 1 hang@example.com >"$WORK/hang1" &
 BGPIDS+=($!)
 check "PostgreSQL hanging: known mailbox (stale)" \
     "$(ask t john@example.com)" DUNNO
-check "PostgreSQL hanging: known unknown (stale)" \
-    "$(ask t nosuch@example.com)" "$R550"
+# a stale "not found" is not a 550: the mailbox may exist by now
+check "PostgreSQL hanging: known unknown (stale): deferred" \
+    "$(ask t nosuch@example.com)" "451 4.3.0 Temporary lookup failure"
 wait "${BGPIDS[-1]}"
 unset 'BGPIDS[-1]'
 check "PostgreSQL hanging: never seen" "$(cat "$WORK/hang1")" \
@@ -769,7 +755,7 @@ wait "${BGPIDS[-1]}"
 unset 'BGPIDS[-1]'
 grep -q 'timed out after 1000ms' "$WORK/t.log" ||
     bad "t did not log the request timeout"
-stop t
+daemon_stop t
 
 # --- PostgreSQL down, back ---------------------------------------------------
 
@@ -792,8 +778,9 @@ note "traffic while PostgreSQL was killed (a): $out"
 check "traffic while PostgreSQL was killed (a): wrong" \
     "$(awk '{ print $6 }' <<<"$out")" 0
 out=$(compare a)
-check "PostgreSQL killed: a answers (known: stale)" "$(tail -n 1 <<<"$out")" \
-    "same $ncorpus defer 0 wrong 0"
+check "PostgreSQL killed: a answers (known: stale; rejects deferred)" \
+    "$(tail -n 1 <<<"$out")" \
+    "same $((ncorpus - nreject)) defer $nreject wrong 0"
 out=$(compare b "$WORK/mixtruth")
 note "PostgreSQL killed: b, the mix: $(tail -n 1 <<<"$out")"
 check "PostgreSQL killed: b, the mix: wrong" \
@@ -831,7 +818,7 @@ note "PostgreSQL back, pools maybe not yet: a $(tail -n 1 <<<"$out")"
 probe=0
 pools_back() {
 	probe=$((probe + 1))
-	[ "$(cl concurrent "unix:$WORK/$1.sock" 8 "probe$probe@example.com" |
+	[ "$(concurrent "$1" 8 "probe$probe@example.com" |
 	    sort -u)" = "$R550" ]
 }
 wait_for "a's pools back" pools_back a
@@ -846,7 +833,7 @@ wait_for "s after the outage" answer_is s john@example.com DUNNO
 out=$(compare a)
 check "PostgreSQL back: answers" "$(tail -n 1 <<<"$out")" \
     "same $ncorpus defer 0 wrong 0"
-stop s
+daemon_stop s
 
 # --- the LISTEN connection dropped -------------------------------------------
 
@@ -865,11 +852,36 @@ check "listener back: change seen" "$(ask a dropped@example.com)" DUNNO
 grep -q 'cache invalidation listener.*listening again' "$WORK/a.log" ||
     bad "a did not log the listener's return"
 
+# --- an invalidation storm ---------------------------------------------------
+
+# any role that may NOTIFY can send these: thousands of domain
+# invalidations and unknown messages (each a flush) in one go. vrcptd
+# bounds the work (domain walks per second, one Redis epoch a second),
+# logs each kind once, and answers right all along.
+traffic a "$WORK/t-storm"
+psql_q -c "SELECT count(pg_notify('vrcpt_invalidate', 'd:storm' || g ||
+    '.example')) FROM generate_series(1, 3000) g" >/dev/null
+psql_q -c "SELECT count(pg_notify('vrcpt_invalidate', 'junk' || g))
+    FROM generate_series(1, 3000) g" >/dev/null
+traffic_wait
+out=$(sum_traffic "$WORK/t-storm")
+note "traffic during an invalidation storm (a): $out"
+check "invalidation storm: wrong or deferred" \
+    "$(awk '{ print $4 + $6 }' <<<"$out")" 0
+stormed() { grep -q 'more than 20 domain invalidations a second' \
+    "$WORK/a.log"; }
+wait_for "the storm logged" stormed
+check_ge "invalidation storm: junk lines logged (rate-limited)" \
+    "$((3 - $(grep -c 'unknown invalidation message' "$WORK/a.log")))" 1
+out=$(compare a)
+check "after the storm: answers" "$(tail -n 1 <<<"$out")" \
+    "same $ncorpus defer 0 wrong 0"
+
 # --- the counters ------------------------------------------------------------
 
-stop a
-stop b
-stop ref
+daemon_stop a
+daemon_stop b
+daemon_stop ref
 for n in a b; do
 	[ -n "$(vstat $n db_query)" ] || bad "$n logged no cache statistics"
 done
@@ -885,5 +897,4 @@ if grep -h -E "$CRASH" "$WORK"/*.log "$WORK"/*.out >/dev/null 2>&1; then
 	    head -n 3)"
 fi
 
-[ "$fail" -gt 0 ] && echo "cache: work directory: $WORK (CACHE_KEEP=1 keeps it)" >&2
 finish

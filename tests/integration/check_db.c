@@ -7,15 +7,22 @@
  * rows in the right order, key text reaching the server verbatim (no
  * SQL injection, UTF-8 intact), a database outage turning into prompt
  * errors (451s) instead of hung SMTP sessions, recovery without a
- * restart, a dead replica in "hosts" not slowing every lookup, and no
- * answer ever delivered to the wrong request.
+ * restart, a dead replica in "hosts" not slowing every lookup, the
+ * pool, vrcptctl and the cache invalidation listener all preferring a
+ * local unix socket to TCP as Postfix does, and no answer ever
+ * delivered to the wrong request.
  *
  * Liveness waits use generous limits (WAIT_MS): they only catch hangs,
  * they do not measure speed.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +36,7 @@
 #include "core/sqlmap.h"
 #include "store/db.h"
 #include "store/dbsync.h"
+#include "store/notify.h"
 #include "store/pgconn.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
@@ -92,6 +100,31 @@ map_live(unsigned id, const char *sql, size_t nparams)
 
 	free(h);
 	return sm;
+}
+
+/*
+ * admin_value - the first column of the first row of sql, on our own
+ * connection; fresh, or NULL when there is no row
+ */
+static char *
+admin_value(const char *sql, const char *param)
+{
+	PGconn	*pg = PQconnectdb("");
+	PGresult *res;
+	const char *p[1] = { param };
+	char	*v = NULL;
+
+	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "admin connect: %s",
+	    PQerrorMessage(pg));
+	res = PQexecParams(pg, sql, param != NULL ? 1 : 0, NULL, p, NULL,
+	    NULL, 0);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "admin %s: %s",
+	    sql, PQresultErrorMessage(res));
+	if (PQntuples(res) > 0)
+		v = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQfinish(pg);
+	return v;
 }
 
 /* admin - run SQL on our own blocking connection (as the superuser) */
@@ -319,7 +352,7 @@ static struct db *
 pool(struct event_base *base, struct sqlmap **maps, size_t n, unsigned size,
     const char *appname)
 {
-	struct db_opts o = { size, appname };
+	struct db_opts o = { size, appname, DBHOSTS_TARGET_ANY };
 
 	return db_new(base, (const struct sqlmap *const *)maps, n, &o);
 }
@@ -332,13 +365,17 @@ pool(struct event_base *base, struct sqlmap **maps, size_t n, unsigned size,
 struct fake {
 	char	 dir[80];
 	char	 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char	*spec;		/* "unix:dir" */
+	char	*spec;		/* "unix:dir" or "inet:127.0.0.1:port" */
+	bool	 tcp;
 	int	 fd;
 	struct event *ev;
 	int	 accepts;
 	bool	 silent;
 	int	 held[FAKE_HELD_MAX];
 	int	 nheld;
+	pthread_t thread;	/* fake_thread(): accepts without a loop */
+	bool	 threaded;
+	atomic_bool stop;
 };
 
 static void
@@ -386,18 +423,88 @@ fake_new(struct event_base *base, bool silent)
 	return f;
 }
 
+/* fake_main - a closer's own thread, for callers that block */
+static void *
+fake_main(void *arg)
+{
+	struct fake *f = arg;
+	struct pollfd p;
+	int	 s;
+
+	while (!atomic_load(&f->stop)) {
+		p.fd = f->fd;
+		p.events = POLLIN;
+		p.revents = 0;
+		if (poll(&p, 1, TICK_MS) <= 0)
+			continue;
+		while ((s = accept(f->fd, NULL, NULL)) >= 0) {
+			f->accepts++;	/* read after the join only */
+			close(s);
+		}
+	}
+	return NULL;
+}
+
+/* fake_thread - f (made without a loop) hangs up from a thread */
+static void
+fake_thread(struct fake *f)
+{
+	atomic_init(&f->stop, false);
+	f->threaded = true;
+	ck_assert_int_eq(pthread_create(&f->thread, NULL, fake_main, f), 0);
+}
+
+/* fake_join - stop the thread; f->accepts is final */
+static void
+fake_join(struct fake *f)
+{
+	if (!f->threaded)
+		return;
+	atomic_store(&f->stop, true);
+	pthread_join(f->thread, NULL);
+	f->threaded = false;
+}
+
+/* fake_new_tcp - a closer on 127.0.0.1, a port of the kernel's choice */
+static struct fake *
+fake_new_tcp(struct event_base *base)
+{
+	struct fake *f = xcalloc(1, sizeof(*f));
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	f->tcp = true;
+	f->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(f->fd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(f->fd, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	ck_assert_int_eq(listen(f->fd, 16), 0);
+	ck_assert_int_eq(getsockname(f->fd, (struct sockaddr *)&sin, &len),
+	    0);
+	f->spec = xasprintf("inet:127.0.0.1:%u", ntohs(sin.sin_port));
+	f->ev = event_new(base, f->fd, EV_READ | EV_PERSIST, fake_accept, f);
+	event_add(f->ev, NULL);
+	return f;
+}
+
 static void
 fake_free(struct fake *f)
 {
 	int	 i;
 
+	fake_join(f);
 	if (f->ev != NULL)
 		event_free(f->ev);
 	for (i = 0; i < f->nheld; i++)
 		close(f->held[i]);
 	close(f->fd);
-	unlink(f->path);
-	rmdir(f->dir);
+	if (!f->tcp) {
+		unlink(f->path);
+		rmdir(f->dir);
+	}
 	free(f->spec);
 	free(f);
 }
@@ -409,7 +516,7 @@ fake_free(struct fake *f)
 struct param_case {
 	const char *spec;
 	int	 rc;
-	enum pgconn_kind kind;
+	enum dbhosts_kind kind;
 	const char *host;	/* NULL: must be absent */
 	const char *hostaddr;
 	const char *port;
@@ -418,43 +525,43 @@ struct param_case {
 
 static const struct param_case param_cases[] = {
 	/* Postfix forms */
-	{ "inet:db.example.com:5433", 0, PGCONN_INET, "db.example.com",
+	{ "inet:db.example.com:5433", 0, DBHOSTS_INET, "db.example.com",
 	    NULL, "5433", NULL },
-	{ "db.example.com:5433", 0, PGCONN_INET, "db.example.com", NULL,
+	{ "db.example.com:5433", 0, DBHOSTS_INET, "db.example.com", NULL,
 	    "5433", NULL },
-	{ "db.example.com", 0, PGCONN_INET, "db.example.com", NULL, NULL,
+	{ "db.example.com", 0, DBHOSTS_INET, "db.example.com", NULL, NULL,
 	    NULL },
-	{ "inet:db.example.com", 0, PGCONN_INET, "db.example.com", NULL,
+	{ "inet:db.example.com", 0, DBHOSTS_INET, "db.example.com", NULL,
 	    NULL, NULL },
-	{ "localhost", 0, PGCONN_INET, "localhost", NULL, NULL, NULL },
-	{ "unix:/run/postgresql", 0, PGCONN_UNIX, "/run/postgresql", NULL,
+	{ "localhost", 0, DBHOSTS_INET, "localhost", NULL, NULL, NULL },
+	{ "unix:/run/postgresql", 0, DBHOSTS_UNIX, "/run/postgresql", NULL,
 	    NULL, NULL },
-	{ "/run/postgresql", 0, PGCONN_UNIX, "/run/postgresql", NULL, NULL,
+	{ "/run/postgresql", 0, DBHOSTS_UNIX, "/run/postgresql", NULL, NULL,
 	    NULL },
-	{ "unix:", 0, PGCONN_UNIX, NULL, NULL, NULL, NULL },
+	{ "unix:", 0, DBHOSTS_UNIX, NULL, NULL, NULL, NULL },
 	/* numeric: hostaddr, no DNS */
-	{ "192.0.2.7", 0, PGCONN_INET, NULL, "192.0.2.7", NULL, NULL },
-	{ "inet:192.0.2.7:6432", 0, PGCONN_INET, NULL, "192.0.2.7", "6432",
+	{ "192.0.2.7", 0, DBHOSTS_INET, NULL, "192.0.2.7", NULL, NULL },
+	{ "inet:192.0.2.7:6432", 0, DBHOSTS_INET, NULL, "192.0.2.7", "6432",
 	    NULL },
-	{ "[2001:db8::1]:5433", 0, PGCONN_INET, NULL, "2001:db8::1", "5433",
+	{ "[2001:db8::1]:5433", 0, DBHOSTS_INET, NULL, "2001:db8::1", "5433",
 	    NULL },
-	{ "inet:[::1]", 0, PGCONN_INET, NULL, "::1", NULL, NULL },
-	{ "::1", 0, PGCONN_INET, NULL, "::1", NULL, NULL },
+	{ "inet:[::1]", 0, DBHOSTS_INET, NULL, "::1", NULL, NULL },
+	{ "::1", 0, DBHOSTS_INET, NULL, "::1", NULL, NULL },
 	/* the socket file itself */
-	{ "unix:/run/postgresql/.s.PGSQL.5433", 0, PGCONN_UNIX,
+	{ "unix:/run/postgresql/.s.PGSQL.5433", 0, DBHOSTS_UNIX,
 	    "/run/postgresql", NULL, "5433", NULL },
-	{ "unix:/.s.PGSQL.5432", 0, PGCONN_UNIX, "/", NULL, "5432", NULL },
+	{ "unix:/.s.PGSQL.5432", 0, DBHOSTS_UNIX, "/", NULL, "5432", NULL },
 	/* URIs are the admin's whole story */
 	{ "postgresql://u:pw@db.example.com/mail?sslmode=require", 0,
-	    PGCONN_URI, NULL, NULL, NULL,
+	    DBHOSTS_URI, NULL, NULL, NULL,
 	    "postgresql://u:pw@db.example.com/mail?sslmode=require" },
 	/* broken entries */
-	{ "db.example.com:smtp", -1, PGCONN_INET, NULL, NULL, NULL, NULL },
-	{ "db.example.com:65536", -1, PGCONN_INET, NULL, NULL, NULL, NULL },
-	{ "db.example.com:0", -1, PGCONN_INET, NULL, NULL, NULL, NULL },
-	{ "[::1", -1, PGCONN_INET, NULL, NULL, NULL, NULL },
-	{ "[::1]x", -1, PGCONN_INET, NULL, NULL, NULL, NULL },
-	{ "unix:/run/.s.PGSQL.x", -1, PGCONN_UNIX, NULL, NULL, NULL, NULL },
+	{ "db.example.com:smtp", -1, DBHOSTS_INET, NULL, NULL, NULL, NULL },
+	{ "db.example.com:65536", -1, DBHOSTS_INET, NULL, NULL, NULL, NULL },
+	{ "db.example.com:0", -1, DBHOSTS_INET, NULL, NULL, NULL, NULL },
+	{ "[::1", -1, DBHOSTS_INET, NULL, NULL, NULL, NULL },
+	{ "[::1]x", -1, DBHOSTS_INET, NULL, NULL, NULL, NULL },
+	{ "unix:/run/.s.PGSQL.x", -1, DBHOSTS_UNIX, NULL, NULL, NULL, NULL },
 };
 
 static const char *
@@ -499,7 +606,7 @@ START_TEST(t_params)
 	conn.dbname = (char *)"mail";
 	conn.user = (char *)"postfix";
 	conn.password = (char *)"s3cret";
-	rc = pgconn_params_init(&p, &conn, c->spec, "vrcptd", 0, &error);
+	rc = pgconn_params_init(&p, &conn, c->spec, "vrcptd", &error);
 	ck_assert_msg(rc == c->rc, "%s: rc %d", c->spec, rc);
 	if (rc < 0) {
 		ck_assert_ptr_nonnull(error);
@@ -513,7 +620,7 @@ START_TEST(t_params)
 	ck_assert_kw(&p, "client_encoding", "UTF8");
 	ck_assert_kw(&p, "application_name", "vrcptd");
 	ck_assert_kw(&p, "connect_timeout", NULL);
-	if (c->kind == PGCONN_URI) {
+	if (c->kind == DBHOSTS_URI) {
 		/* Postfix: the URI alone; it is expanded, nothing else is */
 		ck_assert_int_eq(p.expand_dbname, 1);
 		ck_assert_kw(&p, "dbname", c->dbname);
@@ -530,7 +637,7 @@ START_TEST(t_params)
 }
 END_TEST
 
-START_TEST(t_params_timeout_default)
+START_TEST(t_params_default)
 {
 	struct sqlmap_conn conn;
 	struct pgconn_params p;
@@ -541,10 +648,10 @@ START_TEST(t_params_timeout_default)
 	memset(&conn, 0, sizeof(conn));
 	conn.dbname = (char *)"mail";
 	/* no hosts: Postfix's default "localhost" (TCP) */
-	ck_assert_int_eq(pgconn_params_init(&p, &conn, NULL, NULL, 7,
-	    &error), 0);
+	ck_assert_int_eq(pgconn_params_init(&p, &conn, NULL, NULL, &error), 0);
+	ck_assert_int_eq(p.kind, DBHOSTS_INET);
 	ck_assert_kw(&p, "host", "localhost");
-	ck_assert_kw(&p, "connect_timeout", "7");
+	ck_assert_kw(&p, "connect_timeout", NULL);
 	ck_assert_kw(&p, "user", NULL);
 	ck_assert_kw(&p, "application_name", NULL);
 	pgconn_params_free(&p);
@@ -1306,6 +1413,42 @@ START_TEST(t_two_hosts)
 }
 END_TEST
 
+/*
+ * "hosts = inet:127.0.0.1:PORT, unix:/dir": Postfix tries unix sockets
+ * first whatever the written order (dict_pgsql.c:
+ * dict_pgsql_get_active()), so none of eight connections goes to the
+ * TCP host while the socket answers.
+ */
+START_TEST(t_unix_first)
+{
+	struct fake *f = fake_new_tcp(base);
+	char	*live = live_host();
+	const char *hosts[2] = { f->spec, live };
+	struct sqlmap *m = map_new(1, "SELECT $1::text", 1, hosts, 2);
+	struct db_query q = q1(m, "x");
+	struct got g = { 0 };
+	struct db *db = pool(base, &m, 1, 8, "vrcpt-unix-first");
+	char	 buf[128];
+
+	ck_assert_msg(wait_state(base, db, "8/8 connections up"), "%s",
+	    db_state(db, buf, sizeof(buf)));
+	ask(base, db, &q, 1, &g);
+	ck_assert_msg(g.r[0].status == DB_OK, "%s", g.r[0].error);
+	got_clear(&g);
+	/* they break and reconnect: still the socket */
+	terminate("vrcpt-unix-first");
+	ask_until_ok(base, db, &q, &g);
+	got_clear(&g);
+	ck_assert(wait_state(base, db, "8/8 connections up"));
+	spin(base, 50);
+	ck_assert_int_eq(f->accepts, 0);
+	db_free(&db);
+	sqlmap_free(&m);
+	fake_free(f);
+	free(live);
+}
+END_TEST
+
 /* an established connection dies under a query, and comes back */
 START_TEST(t_backend_killed)
 {
@@ -1530,6 +1673,158 @@ START_TEST(t_sync_timeout)
 }
 END_TEST
 
+/* vrcptctl orders hosts as the daemon does: the unix socket first */
+START_TEST(t_sync_unix_first)
+{
+	struct event_base *b = event_base_new();
+	struct fake *f = fake_new_tcp(b);
+	char	*live = live_host();
+	char	*hosts = xasprintf("%s, %s", f->spec, live);
+	struct sqlmap *sm = cf_map(hosts,
+	    "SELECT v FROM t_sync WHERE k = '%s'", NULL);
+	struct dbsync *ds = dbsync_new(&sm->conn, 3000);
+	char	*value, *why, *warn;
+
+	ck_assert_int_eq(dbsync_lookup(ds, sm, "a@example.com", &value, &why,
+	    &warn), FACT_FOUND);
+	free(value);
+	free(why);
+	free(warn);
+	spin(b, 50);
+	ck_assert_int_eq(f->accepts, 0);
+	dbsync_free(&ds);
+	sqlmap_free(&sm);
+	fake_free(f);
+	event_base_free(b);
+	free(hosts);
+	free(live);
+}
+END_TEST
+
+/*
+ * "hosts = dead, live" for vrcptctl: the dead host, once failed, is not
+ * tried again for retry_interval when the connection has to be made
+ * again (it would cost every reconnect a failed connect).
+ */
+START_TEST(t_sync_retry_interval)
+{
+	struct fake *f = fake_new(NULL, false);
+	char	*live = live_host();
+	char	*hosts = xasprintf("%s, %s", f->spec, live);
+	struct sqlmap *sm = cf_map(hosts,
+	    "SELECT v FROM t_sync WHERE k = '%s'", NULL);
+	struct dbsync *ds = dbsync_new(&sm->conn, 3000);
+	char	*value, *why, *warn;
+	int	 i;
+
+	fake_thread(f);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(dbsync_lookup(ds, sm, "a@example.com",
+		    &value, &why, &warn), FACT_FOUND);
+		free(value);
+		free(why);
+		free(warn);
+		terminate("vrcptctl");
+	}
+	fake_join(f);
+	ck_assert_int_le(f->accepts, 1);
+	dbsync_free(&ds);
+	sqlmap_free(&sm);
+	fake_free(f);
+	free(hosts);
+	free(live);
+}
+END_TEST
+
+/*
+ * The cache invalidation listener: hosts ordered as the pools order
+ * them, a dead host left alone for retry_interval.
+ */
+
+static void
+n_nop(void *arg)
+{
+}
+
+static void
+n_up(void *arg, uint64_t lsn)
+{
+}
+
+static void
+n_msg(void *arg, const char *payload, uint64_t tag)
+{
+}
+
+/* listener_pid - the backend of appname, other than old (may be NULL);
+ * spins base meanwhile (the fakes answer from it); fresh */
+static char *
+listener_pid(struct event_base *b, const char *appname, const char *old)
+{
+	uint64_t until = clock_mono_us() + (uint64_t)WAIT_MS * 1000;
+	char	*pid;
+
+	for (;;) {
+		pid = admin_value("SELECT pid::text FROM pg_stat_activity "
+		    "WHERE application_name = $1", appname);
+		if (pid != NULL && (old == NULL || strcmp(pid, old) != 0))
+			return pid;
+		free(pid);
+		ck_assert_msg(clock_mono_us() < until, "%s did not connect",
+		    appname);
+		spin(b, 20);
+	}
+}
+
+START_TEST(t_notify_unix_first)
+{
+	struct fake *f = fake_new_tcp(base);
+	char	*live = live_host(), *pid;
+	const char *hosts[2] = { f->spec, live };
+	struct sqlmap *m = map_new(1, "SELECT 1", 0, hosts, 2);
+	struct notify_hooks h = { .up = n_up, .down = n_nop,
+	    .message = n_msg };
+	struct notify *n = notify_start(&m->conn, "vrcpt-listen-order", &h);
+
+	pid = listener_pid(base, "vrcpt-listen-order", NULL);
+	spin(base, 50);
+	ck_assert_int_eq(f->accepts, 0);
+	notify_stop(&n);
+	free(pid);
+	sqlmap_free(&m);
+	fake_free(f);
+	free(live);
+}
+END_TEST
+
+START_TEST(t_notify_retry_interval)
+{
+	struct fake *f = fake_new(base, false);
+	char	*live = live_host(), *pid, *old;
+	const char *hosts[2] = { f->spec, live };
+	struct sqlmap *m = map_new(1, "SELECT 1", 0, hosts, 2);
+	struct notify_hooks h = { .up = n_up, .down = n_nop,
+	    .message = n_msg };
+	struct notify *n = notify_start(&m->conn, "vrcpt-listen-retry", &h);
+	int	 i;
+
+	pid = listener_pid(base, "vrcpt-listen-retry", NULL);
+	for (i = 0; i < 3; i++) {
+		terminate("vrcpt-listen-retry");
+		old = pid;
+		pid = listener_pid(base, "vrcpt-listen-retry", old);
+		free(old);
+	}
+	spin(base, 50);
+	ck_assert_int_le(f->accepts, 1);
+	notify_stop(&n);
+	free(pid);
+	sqlmap_free(&m);
+	fake_free(f);
+	free(live);
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -1539,7 +1834,7 @@ db_suite(void)
 	tc = tcase_create("pgconn");
 	tcase_add_loop_test(tc, t_params, 0,
 	    sizeof(param_cases) / sizeof(param_cases[0]));
-	tcase_add_test(tc, t_params_timeout_default);
+	tcase_add_test(tc, t_params_default);
 	tcase_add_test(tc, t_label_oneline);
 	suite_add_tcase(s, tc);
 
@@ -1569,6 +1864,7 @@ db_suite(void)
 	tcase_add_test(tc, t_connect_timeout);
 	tcase_add_test(tc, t_queue_bound);
 	tcase_add_test(tc, t_two_hosts);
+	tcase_add_test(tc, t_unix_first);
 	tcase_add_test(tc, t_backend_killed);
 	suite_add_tcase(s, tc);
 
@@ -1578,6 +1874,15 @@ db_suite(void)
 	tcase_add_test(tc, t_sync_lookups);
 	tcase_add_test(tc, t_sync_errors);
 	tcase_add_test(tc, t_sync_timeout);
+	tcase_add_test(tc, t_sync_unix_first);
+	tcase_add_test(tc, t_sync_retry_interval);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("notify");
+	tcase_set_timeout(tc, TEST_TIMEOUT_S);
+	tcase_add_checked_fixture(tc, db_setup, db_teardown);
+	tcase_add_test(tc, t_notify_unix_first);
+	tcase_add_test(tc, t_notify_retry_interval);
 	suite_add_tcase(s, tc);
 
 	/* last: it stops the server */

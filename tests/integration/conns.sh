@@ -11,23 +11,18 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 # shellcheck source=../lib/harness.sh
 . "$ROOT/tests/lib/harness.sh"
-# shellcheck source=../lib/pgtmp.sh
-. "$ROOT/tests/lib/pgtmp.sh"
-# shellcheck source=../lib/postfix.sh
-. "$ROOT/tests/lib/postfix.sh"		# pf_write_cf
 
 LIMIT=10		# connection_limit of the test daemon
 IO_TIMEOUT=2		# seconds
-IDLE_TIMEOUT=4		# seconds
+IDLE_TIMEOUT=8		# seconds: well past the held connections below (4 s),
+			# which must not be closed for being idle
 SWEEP=1			# seconds between timeout checks (CONN_SWEEP_MS)
 FLOOD=200		# connections opened against the metrics port
 
 harness_init conns
 [ -x "$VRCPTD" ] || { bad "$VRCPTD not built"; finish; }
-PGTMP_NO_TRAP=1 pgtmp_start "" >/dev/null || { bad "PostgreSQL did not start"; finish; }
-harness_on_exit 'pgtmp_stop >/dev/null 2>&1'
-pgtmp_psql -q -f "$ROOT/policy/ispmail.sql" -f "$ROOT/policy/ispmail-sample.sql" >/dev/null
-for f in "$ROOT"/policy/pgsql-*.cf; do pf_write_cf "$f" "$WORK/$(basename "$f")"; done
+pg_start policy/ispmail.sql policy/ispmail-sample.sql policy/triggers-ispmail.sql || finish
+maps_write "$WORK" || finish
 
 SOCK=$WORK/policy.sock
 EP=unix:$SOCK
@@ -35,10 +30,7 @@ MSOCK=$WORK/metrics.sock
 cat >"$WORK/vrcptd.cf" <<EOC
 listen = $EP
 metrics_listen = unix:$MSOCK
-virtual_mailbox_domains = pgsql:$WORK/pgsql-virtual-mailbox-domains.cf
-virtual_mailbox_maps = pgsql:$WORK/pgsql-virtual-mailbox-maps.cf
-virtual_alias_maps = pgsql:$WORK/pgsql-virtual-alias-maps.cf, pgsql:$WORK/pgsql-email2email.cf
-recipient_delimiter = +
+$(maps_cf "$WORK")
 connection_limit = $LIMIT
 idle_timeout = ${IDLE_TIMEOUT}s
 io_timeout = ${IO_TIMEOUT}s
@@ -49,33 +41,12 @@ EOC
 vrcptd_start "$WORK/vrcptd.cf" "$SOCK" || finish
 VPID=$VRCPTD_PID
 
-pc() { perl "$ROOT/tests/lib/policyc.pl" "$@"; }
 # http PATH - the status code of GET PATH on the metrics socket
-http() {
-	perl -MIO::Socket::UNIX -e '
-		my $s = IO::Socket::UNIX->new(Peer => shift) or exit 1;
-		print $s "GET " . shift() . " HTTP/1.0\r\n\r\n";
-		local $/; my $r = <$s> // ""; 
-		print $r =~ m{^HTTP/1\.\d (\d+)} ? "$1\n" : "(none)\n";' \
-	    "$MSOCK" "$1"
-}
-metric() {
-	perl -MIO::Socket::UNIX -e '
-		my $s = IO::Socket::UNIX->new(Peer => shift) or exit 1;
-		print $s "GET /metrics HTTP/1.0\r\n\r\n";
-		local $/; my $r = <$s>; my $k = shift;
-		for (split /\n/, $r) { print "$1\n" if /^\Q$k\E (\S+)/ }' \
-	    "$MSOCK" "$1"
-}
+http() { http_get "unix:$MSOCK" "$1" | head -n 1; }
+metric() { metric_value "unix:$MSOCK" "$1"; }
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
 # wait_metric NAME VALUE - until the metric reads VALUE (10 s at most)
-wait_metric() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ "$(metric "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+wait_metric() { retry 10 metric_is "$1" "$2"; }
 UNK='550 5.1.1 User unknown in virtual mailbox table'
 warnings() { grep -c "$1" "$WORK/vrcptd.log" 2>/dev/null; }
 
@@ -96,14 +67,6 @@ check_ge "the shedding is logged" "$(warnings 'connection_limit (10) reached: cl
 
 # --- connection_limit with every connection busy: the new one is refused ----
 
-# every process of the test cluster: the postmaster and its children
-pg_pids() {
-	local pm
-	pm=$(head -1 "$PGTMP_DATA/postmaster.pid")
-	echo "$pm" $(pgrep -P "$pm")
-}
-pgtmp_hang() { kill -STOP $(pg_pids); }
-pgtmp_resume() { kill -CONT $(pg_pids); }
 pgtmp_hang
 harness_on_exit 'pgtmp_resume 2>/dev/null'
 rcpts=()

@@ -3,7 +3,7 @@
 # with the policy delegation protocol as Postfix speaks it.
 #
 #   tests/integration/daemon.sh     (BUILD=build-x, VRCPTD=/path,
-#                                     DAEMON_KEEP=1 keeps the work dir)
+#                                     KEEP=1 keeps the work dir)
 #
 # Starts a throwaway PostgreSQL (tests/lib/pgtmp.sh) with the ISPmail
 # sample data and two vrcptd: A (lookup_failure_action = defer) on a unix
@@ -16,127 +16,34 @@
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
-BUILD=${BUILD:-build}
-case $BUILD in
-/*)	;;
-*)	BUILD=$ROOT/$BUILD ;;
-esac
-VRCPTD=${VRCPTD:-$BUILD/vrcptd}
-START_TIMEOUT=20	# seconds for vrcptd to listen
-STOP_TIMEOUT=10		# seconds for vrcptd to exit on SIGTERM
 RECOVER_TIMEOUT=30	# seconds for vrcptd to use PostgreSQL again
 CONCURRENCY=50		# simultaneous connections
 
-# shellcheck source=../lib/proc.sh
-. "$ROOT/tests/lib/proc.sh"
-# shellcheck source=../lib/pgtmp.sh
-. "$ROOT/tests/lib/pgtmp.sh"
-# shellcheck source=../lib/postfix.sh
-. "$ROOT/tests/lib/postfix.sh"	# pf_write_cf, pf_free_port
+# shellcheck source=../lib/harness.sh
+. "$ROOT/tests/lib/harness.sh"
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'daemon: FAIL: %s\n' "$*"; }
-# check WHAT GOT WANT
-check() {
-	if [ "$2" = "$3" ]; then
-		ok
-	else
-		bad "$1: got \"$2\", want \"$3\""
-	fi
-}
-finish() {
-	echo "daemon: $pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-	exit
-}
-
+harness_init daemon
 if [ ! -x "$VRCPTD" ]; then
 	bad "$VRCPTD not built (make)"
 	finish
 fi
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/vrcpt-daemon.XXXXXX") || exit 1
-chmod 755 "$WORK"
-PIDS=()
-
-stop_pid() { proc_stop "$1" "daemon: vrcptd" "$STOP_TIMEOUT"; }
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		stop_pid "$p"
-	done
-	PIDS=()
-	if [ "${DAEMON_KEEP:-0}" = 1 ]; then
-		echo "daemon: kept $WORK" >&2
-	else
-		rm -rf "$WORK"
-	fi
-}
-# until PostgreSQL runs, only the directory; then everything, PostgreSQL
-# last (pgtmp_start installs its own EXIT trap: replaced below)
-trap 'rm -rf "$WORK"' EXIT
-
-# --- the policy client ------------------------------------------------------
-
-PC=$ROOT/tests/lib/policyc.pl
-pc() { perl "$PC" "$@"; }
-
 # --- PostgreSQL and vrcptd ------------------------------------------------
 
-pgtmp_start "" || { bad "PostgreSQL did not start"; finish; }
-trap 'cleanup; pgtmp_stop' EXIT
-if ! pgtmp_psql -f "$ROOT/policy/ispmail.sql" \
-    -f "$ROOT/policy/ispmail-sample.sql" >"$WORK/load.log" 2>&1; then
-	cat "$WORK/load.log" >&2
-	bad "loading policy/ispmail*.sql"
-	finish
-fi
-mkdir -p "$WORK/maps"
-for f in pgsql-virtual-mailbox-domains.cf pgsql-virtual-mailbox-maps.cf \
-    pgsql-virtual-alias-maps.cf pgsql-email2email.cf; do
-	pf_write_cf "$ROOT/policy/$f" "$WORK/maps/$f" || exit 1
-done
+pg_start policy/ispmail.sql policy/ispmail-sample.sql || finish
+maps_write "$WORK/maps" || finish
 
 # write_cf NAME LFA LISTEN
 write_cf() {
 	cat >"$WORK/$1.cf" <<EOF
 # written by tests/integration/daemon.sh
 listen = $3
-virtual_mailbox_domains = pgsql:$WORK/maps/pgsql-virtual-mailbox-domains.cf
-virtual_mailbox_maps = pgsql:$WORK/maps/pgsql-virtual-mailbox-maps.cf
-virtual_alias_maps = pgsql:$WORK/maps/pgsql-virtual-alias-maps.cf,
-    pgsql:$WORK/maps/pgsql-email2email.cf
-recipient_delimiter = +
+$(maps_cf "$WORK/maps")
 lookup_failure_action = $2
 request_timeout = 1s
 syslog_name = vrcptd-$1
 maillog_file = $WORK/$1.log
 EOF
-}
-
-# start NAME SOCKET: run vrcptd -c NAME.cf, wait until SOCKET answers
-start() {
-	local name=$1 sock=$2 pid i
-	"$VRCPTD" -c "$WORK/$name.cf" >"$WORK/$name.out" 2>&1 &
-	pid=$!
-	PIDS+=("$pid")
-	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			bad "vrcptd $name exited at start:" \
-			    "$(cat "$WORK/$name.out" 2>/dev/null)"
-			return 1
-		fi
-		if [ -S "$sock" ] && perl -MIO::Socket::UNIX -e '
-			IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1' "$sock"
-		then
-			return 0
-		fi
-		sleep 0.1
-	done
-	bad "vrcptd $name does not listen on $sock"
-	return 1
 }
 
 PORT=$(pf_free_port)
@@ -145,8 +52,8 @@ A_INET=inet:127.0.0.1:$PORT
 B_UNIX=unix:$WORK/b.sock
 write_cf a defer "$A_UNIX, $A_INET"
 write_cf b dunno "$B_UNIX"
-start a "$WORK/a.sock" || finish
-start b "$WORK/b.sock" || finish
+vrcptd_start "$WORK/a.cf" "$WORK/a.sock" || finish
+vrcptd_start "$WORK/b.cf" "$WORK/b.sock" || finish
 
 # --- vrcptd -t --------------------------------------------------------------
 
@@ -259,7 +166,7 @@ wait "$held"
 check "connection opened before the violations" "$(cat "$WORK/held.out")" "$UNK"
 check "new connection after the violations" \
     "$(pc "$A_UNIX" ask recipient=nosuch@example.com)" "$UNK"
-if kill -0 "${PIDS[0]}" 2>/dev/null; then ok; else
+if kill -0 "$(daemon_pid a)" 2>/dev/null; then ok; else
 	bad "vrcptd exited after a protocol violation"
 fi
 sleep 0.3
@@ -307,18 +214,22 @@ if grep -q '451 4.3.0' "$WORK/a.log" 2>/dev/null; then ok; else
 fi
 pgtmp_up || bad "PostgreSQL did not restart"
 
-# recovery: fresh addresses until the database answers again
-recovered=
-for ((i = 0; i < RECOVER_TIMEOUT * 2; i++)); do
-	got=$(pc "$A_UNIX" ask recipient="fresh-a-after$i@example.com")
-	if [ "$got" = "$UNK" ]; then
-		recovered=yes
-		break
-	fi
-	sleep 0.5
-done
+# recovered EP PREFIX: "yes" once EP answers a fresh address (PREFIX<i>)
+# from the database, within RECOVER_TIMEOUT; else "no"
+recovered() {
+	local i
+	for ((i = 0; i < RECOVER_TIMEOUT * 2; i++)); do
+		if [ "$(pc "$1" ask recipient="$2$i@example.com")" = "$UNK" ]
+		then
+			echo yes
+			return
+		fi
+		sleep 0.5
+	done
+	echo no
+}
 check "A answers from PostgreSQL again after the restart" \
-    "${recovered:-no}" yes
+    "$(recovered "$A_UNIX" fresh-a-after)" yes
 # Each worker thread has its own pool, and one may still be in its
 # reconnect backoff (up to 5 s): a 451 is fine for a moment, any other
 # answer than DUNNO for a mailbox is wrong at once.
@@ -329,28 +240,15 @@ for ((i = 0; i < RECOVER_TIMEOUT * 2; i++)); do
 	sleep 0.5
 done
 check "A after the restart: a mailbox" "$got" DUNNO
-recovered=
-for ((i = 0; i < RECOVER_TIMEOUT * 2; i++)); do
-	got=$(pc "$B_UNIX" ask recipient="fresh-b-after$i@example.com")
-	if [ "$got" = "$UNK" ]; then
-		recovered=yes
-		break
-	fi
-	sleep 0.5
-done
 check "B answers from PostgreSQL again after the restart" \
-    "${recovered:-no}" yes
+    "$(recovered "$B_UNIX" fresh-b-after)" yes
 
 # --- shutdown ------------------------------------------------------------
 
-for p in "${PIDS[@]}"; do
-	if stop_pid "$p"; then ok; else
-		bad "vrcptd $p did not exit on SIGTERM"
+for n in a b; do
+	if daemon_stop "$n"; then ok; else
+		bad "vrcptd $n did not exit on SIGTERM"
 	fi
 done
-PIDS=()
 
-if [ "$fail" -gt 0 ]; then
-	echo "daemon: logs in $WORK (DAEMON_KEEP=1 keeps it)" >&2
-fi
 finish

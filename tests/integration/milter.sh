@@ -4,8 +4,8 @@
 # one, a real Postfix.
 #
 #   tests/integration/milter.sh    (BUILD=build-x, VRCPTD=/path,
-#                                   MILTER=/path, MILTER_KEEP=1 keeps the
-#                                   work directory)
+#                                   MILTER=/path, KEEP=1 keeps the work
+#                                   directory)
 #
 # Starts a throwaway PostgreSQL (tests/lib/pgtmp.sh) with the ISPmail
 # sample data, vrcptd, and two vrcpt-milter on the same vrcptd: A
@@ -25,44 +25,15 @@ set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 HERE=$ROOT/tests/integration
-BUILD=${BUILD:-build}
-case $BUILD in
-/*)	;;
-*)	BUILD=$ROOT/$BUILD ;;
-esac
-VRCPTD=${VRCPTD:-$BUILD/vrcptd}
+# shellcheck source=../lib/harness.sh
+. "$ROOT/tests/lib/harness.sh"
+
+harness_init milter
 MILTER=${MILTER:-$BUILD/vrcpt-milter}
 MILTERTEST=${MILTERTEST:-miltertest}
 LUA=$HERE/milter/rcpt.lua
-START_TIMEOUT=20	# seconds for a daemon to listen
-STOP_TIMEOUT=15		# seconds for a daemon to exit on SIGTERM
+HARNESS_STOP_TIMEOUT=15	# seconds for a daemon to exit on SIGTERM
 			# (libmilter looks at its stop flag every few s)
-
-# shellcheck source=../lib/proc.sh
-. "$ROOT/tests/lib/proc.sh"
-# shellcheck source=../lib/pgtmp.sh
-. "$ROOT/tests/lib/pgtmp.sh"
-# shellcheck source=../lib/postfix.sh
-. "$ROOT/tests/lib/postfix.sh"
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'milter: FAIL: %s\n' "$*"; }
-skip() { printf 'milter: SKIP: %s\n' "$*"; }
-# check WHAT GOT WANT
-check() {
-	if [ "$2" = "$3" ]; then
-		ok
-	else
-		bad "$1: got \"$2\", want \"$3\""
-	fi
-}
-finish() {
-	echo "milter: $pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-	exit
-}
 
 for b in "$VRCPTD" "$MILTER"; do
 	if [ ! -x "$b" ]; then
@@ -74,57 +45,6 @@ if ! command -v "$MILTERTEST" >/dev/null 2>&1; then
 	bad "miltertest is not installed (scripts/deps.sh check)"
 	finish
 fi
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/vrcpt-milter.XXXXXX") || exit 1
-chmod 755 "$WORK"
-declare -A PID=()	# name -> pid of what we started
-PF_DIRS=()
-
-# stop NAME: SIGTERM, wait, SIGKILL as a last resort
-stop() {
-	local name=$1 pid=${PID[$1]:-}
-	[ -n "$pid" ] || return 0
-	unset "PID[$name]"
-	proc_stop "$pid" "milter: $name" "$STOP_TIMEOUT"
-}
-cleanup() {
-	local n d
-	for d in "${PF_DIRS[@]}"; do
-		pf_stop "$d"
-	done
-	for n in "${!PID[@]}"; do
-		stop "$n"
-	done
-	if [ "${MILTER_KEEP:-0}" = 1 ]; then
-		echo "milter: kept $WORK" >&2
-	else
-		rm -rf "$WORK"
-	fi
-}
-# set before pgtmp_start, which chains it after stopping PostgreSQL
-trap cleanup EXIT
-
-
-# start NAME SOCKET CMD...: run CMD, wait until SOCKET accepts
-start() {
-	local name=$1 sock=$2 pid i
-	shift 2
-	"$@" >"$WORK/$name.out" 2>&1 &
-	pid=$!
-	PID[$name]=$pid
-	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			bad "$name exited at start: $(head -c 500 \
-			    "$WORK/$name.out" 2>/dev/null)"
-			unset "PID[$name]"
-			return 1
-		fi
-		proc_listening "$sock" && return 0
-		sleep 0.1
-	done
-	bad "$name does not listen on $sock"
-	return 1
-}
 
 # mt SOCKET RCPT...: one miltertest session, one "ARG KIND LEN" line per
 # recipient (LEN: bytes of the reply text incl. NUL, "-" if none)
@@ -150,18 +70,8 @@ want_len() {
 
 # --- PostgreSQL, vrcptd, the milters -----------------------------------------
 
-pgtmp_start "" || { bad "PostgreSQL did not start"; finish; }
-if ! pgtmp_psql -f "$ROOT/policy/ispmail.sql" \
-    -f "$ROOT/policy/ispmail-sample.sql" >"$WORK/load.log" 2>&1; then
-	cat "$WORK/load.log" >&2
-	bad "loading policy/ispmail*.sql"
-	finish
-fi
-mkdir -p "$WORK/maps"
-for f in pgsql-virtual-mailbox-domains.cf pgsql-virtual-mailbox-maps.cf \
-    pgsql-virtual-alias-maps.cf pgsql-email2email.cf; do
-	pf_write_cf "$ROOT/policy/$f" "$WORK/maps/$f" || exit 1
-done
+pg_start policy/ispmail.sql policy/ispmail-sample.sql || finish
+maps_write "$WORK/maps" || finish
 
 # write_cf NAME LFA: a vrcptd.cf; vrcptd uses "a", the milters "a" and "b"
 write_cf() {
@@ -170,11 +80,7 @@ write_cf() {
 listen = unix:$WORK/policy.sock
 milter_listen = unix:$WORK/milter-$1.sock
 milter_log_reject = yes
-virtual_mailbox_domains = pgsql:$WORK/maps/pgsql-virtual-mailbox-domains.cf
-virtual_mailbox_maps = pgsql:$WORK/maps/pgsql-virtual-mailbox-maps.cf
-virtual_alias_maps = pgsql:$WORK/maps/pgsql-virtual-alias-maps.cf,
-    pgsql:$WORK/maps/pgsql-email2email.cf
-recipient_delimiter = +
+$(maps_cf "$WORK/maps")
 lookup_failure_action = $2
 request_timeout = 1s
 maillog_file = $WORK/$1.log
@@ -184,11 +90,13 @@ write_cf a defer
 write_cf b dunno
 
 start_vrcptd() {
-	start vrcptd "$WORK/policy.sock" "$VRCPTD" -c "$WORK/a.cf"
+	daemon_start vrcptd "$WORK/policy.sock" "$VRCPTD" -c "$WORK/a.cf"
 }
 start_vrcptd || finish
-start milter-a "$WORK/milter-a.sock" "$MILTER" -c "$WORK/a.cf" || finish
-start milter-b "$WORK/milter-b.sock" "$MILTER" -c "$WORK/b.cf" || finish
+daemon_start milter-a "$WORK/milter-a.sock" "$MILTER" -c "$WORK/a.cf" ||
+    finish
+daemon_start milter-b "$WORK/milter-b.sock" "$MILTER" -c "$WORK/b.cf" ||
+    finish
 
 # --- vrcpt-milter -t ---------------------------------------------------------
 
@@ -301,8 +209,6 @@ if pf_available 2>"$WORK/pf_available.err"; then
 	MIL=$WORK/pf-milter
 	NPORT=$(pf_free_port)
 	MPORT=$(pf_free_port)
-	# the maps must be readable by the postfix user
-	chmod 755 "$WORK/maps"
 	if pf_new "$NAT" native "$NPORT" "$WORK/maps" &&
 	    pf_new "$MIL" native "$MPORT" "$WORK/maps"; then
 		cat >>"$MIL/etc/main.cf" <<EOF
@@ -312,7 +218,7 @@ smtpd_milters = unix:$WORK/milter-a.sock
 milter_protocol = 6
 milter_default_action = tempfail
 EOF
-		PF_DIRS=("$NAT" "$MIL")
+		harness_on_exit "pf_stop '$NAT'; pf_stop '$MIL'"
 		pf_start "$NAT" && pf_start "$MIL" || {
 			bad "Postfix did not start"
 			PF=0
@@ -322,7 +228,7 @@ EOF
 		PF=0
 	fi
 else
-	skip "no Postfix stage: $(cat "$WORK/pf_available.err")"
+	note "SKIP: no Postfix stage: $(cat "$WORK/pf_available.err")"
 fi
 
 PFR=(john@example.com nosuch@example.com JOHN@Example.COM
@@ -374,7 +280,7 @@ pgtmp_up
 
 # --- vrcptd down: lookup_failure_action in the milter ------------------------
 
-stop vrcptd
+daemon_stop vrcptd
 mapfile -t lines < <(mt "$WORK/milter-a.sock" "<nosuch@example.com>" \
     "<john@example.com>")
 check "miltertest, vrcptd down, defer: unknown" "${lines[0]:-(none)}" \
@@ -407,7 +313,7 @@ check "miltertest, vrcptd back" "${lines[0]:-(none)}" \
 # --- shutdown ----------------------------------------------------------------
 
 for m in milter-a milter-b; do
-	stop "$m"
+	daemon_stop "$m"
 	check "$m exits on SIGTERM" "$?" 0
 	if [ -e "$WORK/$m.sock" ]; then
 		bad "$m left its socket behind"

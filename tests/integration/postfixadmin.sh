@@ -12,40 +12,13 @@
 # Prints "postfixadmin: N passed, M failed".
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-VRCPTD=${VRCPTD:-$BUILD/vrcptd}
+# shellcheck source=../lib/harness.sh
+. "$ROOT/tests/lib/harness.sh"
 
-# shellcheck source=../lib/pgtmp.sh
-. "$ROOT/tests/lib/pgtmp.sh"
-# shellcheck source=../lib/postfix.sh
-. "$ROOT/tests/lib/postfix.sh"
-
-pass=0 fail=0
-bad() { fail=$((fail + 1)); printf 'postfixadmin: FAIL: %s\n' "$*"; }
-finish() { echo "postfixadmin: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+harness_init postfixadmin
 [ -x "$VRCPTD" ] || { bad "$VRCPTD not built"; finish; }
-
-WORK=$(mktemp -d /tmp/vrcpt-pfa.XXXXXX) || exit 1
-chmod 755 "$WORK"
-VPID=
-PFDIRS=()
-cleanup() {
-	local d
-	for d in "${PFDIRS[@]}"; do pf_stop "$d" >/dev/null 2>&1; done
-	if [ -n "$VPID" ]; then kill "$VPID" 2>/dev/null; wait "$VPID" 2>/dev/null; fi
-	pgtmp_stop >/dev/null 2>&1
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-PGTMP_NO_TRAP=1 pgtmp_start "" >/dev/null || { bad "PostgreSQL did not start"; finish; }
-pgtmp_psql -q -f "$ROOT/policy/postfixadmin.sql" >/dev/null ||
-    { bad "loading policy/postfixadmin.sql"; finish; }
-
-mkdir -p "$WORK/maps"
-for f in "$ROOT"/policy/postfixadmin-*.cf "$ROOT"/policy/pgsql-*.cf; do
-	pf_write_cf "$f" "$WORK/maps/$(basename "$f")" || { bad "pf_write_cf $f"; finish; }
-done
+pg_start policy/postfixadmin.sql || finish
+maps_write "$WORK/maps" 'postfixadmin-*.cf' 'pgsql-*.cf' || finish
 M=$WORK/maps
 DOMAINS="pgsql:$M/postfixadmin-virtual-domains-maps.cf"
 ALIASES="pgsql:$M/postfixadmin-virtual-alias-maps.cf, pgsql:$M/postfixadmin-virtual-alias-domain-maps.cf, pgsql:$M/postfixadmin-virtual-alias-domain-catchall-maps.cf"
@@ -59,8 +32,7 @@ virtual_alias_maps = $ALIASES
 recipient_delimiter = +
 maillog_file = $WORK/vrcptd.log
 EOC
-"$VRCPTD" -c "$WORK/vrcptd.cf" & VPID=$!
-for _ in $(seq 100); do [ -S "$WORK/policy.sock" ] && break; sleep 0.1; done
+vrcptd_start "$WORK/vrcptd.cf" "$WORK/policy.sock" || finish
 
 # case|expected class: ok (250), unknown (550 ... virtual mailbox table),
 # relay (554 ... Relay access denied)
@@ -84,24 +56,14 @@ x@example.info|relay
 x@backup.test|relay"
 
 # policy answers of vrcptd alone: expected action per class
-policy_ask() {
-	perl -MIO::Socket::UNIX -e '
-		my $s = IO::Socket::UNIX->new(Peer => shift) or die "connect: $!";
-		print $s "request=smtpd_access_policy\nprotocol_state=RCPT\n" .
-		    "protocol_name=ESMTP\nclient_address=192.0.2.1\n" .
-		    "client_name=mx.example.net\nhelo_name=mx.example.net\n" .
-		    "sender=s\@example.net\nrecipient=" . shift() . "\n\n";
-		local $/ = "\n\n"; my $r = <$s>; $r =~ s/\n+$//; print $r;' \
-	    "$WORK/policy.sock" "$1"
-}
 while IFS='|' read -r rcpt class; do
-	got=$(policy_ask "$rcpt")
+	got=$(pc "unix:$WORK/policy.sock" ask recipient="$rcpt")
 	case $class in
-	ok)	want="action=DUNNO" ;;
-	unknown) want="action=550 5.1.1 User unknown in virtual mailbox table" ;;
-	relay)	want="action=reject_unlisted_recipient" ;;
+	ok)	want="DUNNO" ;;
+	unknown) want="550 5.1.1 User unknown in virtual mailbox table" ;;
+	relay)	want="reject_unlisted_recipient" ;;
 	esac
-	if [ "$got" = "$want" ]; then pass=$((pass + 1)); else bad "policy $rcpt: got \"$got\", want \"$want\""; fi
+	check "policy $rcpt" "$got" "$want"
 done <<< "$CASES"
 
 if ! pf_available 2>/dev/null; then
@@ -114,8 +76,8 @@ for flavour in native policy; do
 	pf_new "$d" "$flavour" "$port" "$M" "unix:$WORK/policy.sock" || { bad "pf_new $flavour"; finish; }
 	postconf -c "$d/etc" -e "virtual_mailbox_domains = $DOMAINS" \
 	    "virtual_mailbox_maps = $MAILBOXES" "virtual_alias_maps = $ALIASES"
+	harness_on_exit "pf_stop '$d' >/dev/null 2>&1"
 	pf_start "$d" || { bad "pf_start $flavour"; finish; }
-	PFDIRS+=("$d")
 	mapfile -t rcpts < <(cut -d'|' -f1 <<< "$CASES")
 	pf_smtp "$port" -s "${rcpts[@]}" > "$WORK/$flavour.replies"
 done
@@ -129,11 +91,11 @@ while IFS='|' read -r rcpt class; do
 	unknown) want="550 5.1.1 <$rcpt>: Recipient address rejected: User unknown in virtual mailbox table" ;;
 	relay)	want="554 5.7.1 <$rcpt>: Relay access denied" ;;
 	esac
-	if [ "$n" = "$want" ]; then pass=$((pass + 1)); else bad "native $rcpt: got \"$n\", want \"$want\""; fi
-	if [ "$p" = "$n" ]; then pass=$((pass + 1)); else bad "$rcpt: policy \"$p\" != native \"$n\""; fi
+	check "native $rcpt" "$n" "$want"
+	if [ "$p" = "$n" ]; then ok; else bad "$rcpt: policy \"$p\" != native \"$n\""; fi
 done <<< "$CASES"
 if diff <(pf_rejects "$WORK/pf-native") <(pf_rejects "$WORK/pf-policy") > "$WORK/rej.diff"; then
-	pass=$((pass + 1))
+	ok
 else
 	bad "reject log lines differ: $(head -5 "$WORK/rej.diff")"
 fi

@@ -5,18 +5,10 @@
 # database (inline: maps). Prints "reload: N passed, M failed".
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-VRCPTD=${VRCPTD:-$BUILD/vrcptd}
-# shellcheck source=../lib/proc.sh
-. "$ROOT/tests/lib/proc.sh"
+# shellcheck source=../lib/harness.sh
+. "$ROOT/tests/lib/harness.sh"
 
-pass=0 fail=0
-check() { if [ "$2" = "$3" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "reload: FAIL: $1: got \"$2\", want \"$3\""; fi; }
-WORK=$(mktemp -d /tmp/vrcpt-reload.XXXXXX) || exit 1
-chmod 755 "$WORK"
-VPID=
-trap '[ -n "$VPID" ] && proc_stop "$VPID" "reload: vrcptd" 10; rm -rf "$WORK"' EXIT
+harness_init reload
 write_cf() {	# mailbox map contents
 	cat > "$WORK/v.cf" <<EOC
 listen = unix:$WORK/p.sock
@@ -25,11 +17,7 @@ virtual_mailbox_maps = inline:{$1}
 maillog_file = $WORK/log
 EOC
 }
-ask() {
-	printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nrecipient=%s\n\n' "$1" |
-	    perl -MIO::Socket::UNIX -e '$s = IO::Socket::UNIX->new(Peer => shift) or die "$!\n";
-		print $s <STDIN>; $/ = "\n\n"; $_ = <$s>; s/\n+$//; s/^action=//; print' "$WORK/p.sock"
-}
+ask() { pc "unix:$WORK/p.sock" ask recipient="$1"; }
 # wait_for ADDR WANT: a reload is applied by each worker asynchronously
 wait_for() {
 	local got i
@@ -42,8 +30,8 @@ wait_for() {
 }
 UNK="550 5.1.1 User unknown in virtual mailbox table"
 write_cf "john@example.com=ok"
-"$VRCPTD" -c "$WORK/v.cf" & VPID=$!
-for _ in $(seq 100); do [ -S "$WORK/p.sock" ] && break; sleep 0.1; done
+vrcptd_start "$WORK/v.cf" "$WORK/p.sock" || finish
+VPID=$VRCPTD_PID
 check "before reload: jim unknown" "$(ask jim@example.com)" "$UNK"
 write_cf "john@example.com=ok, jim@example.com=ok"
 kill -HUP "$VPID"
@@ -54,10 +42,9 @@ for i in $(seq 20); do [ "$(ask jim@example.com)" = DUNNO ] && same=$((same + 1)
 check "all connections see the new configuration" "$same" 20
 printf 'listen = unix:%s/p.sock\nvirtual_mailbox_maps = hash:/nonexistent\n' "$WORK" > "$WORK/v.cf"
 kill -HUP "$VPID"
-for _ in $(seq 50); do grep -q 'reload failed' "$WORK/log" && break; sleep 0.1; done
+retry 5 grep -q 'reload failed' "$WORK/log"
 check "broken configuration refused" "$(grep -c 'reload failed; still running with the previous configuration' "$WORK/log")" 1
 check "error names file:line" "$(grep -c "$WORK/v.cf:2:" "$WORK/log")" 1
 check "old configuration still answers" "$(ask jim@example.com)/$(ask nobody@example.com)" "DUNNO/$UNK"
 check "still running" "$(kill -0 "$VPID" 2>/dev/null && echo yes)" yes
-echo "reload: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

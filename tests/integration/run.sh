@@ -33,8 +33,10 @@ total_fail=0
 for s in "${SCRIPTS[@]}"; do
 	[ -f "$HERE/$s" ] || continue
 	out=$(mktemp "${TMPDIR:-/tmp}/vrcpt-integration.XXXXXX") || exit 1
+	t0=$SECONDS
 	bash "$HERE/$s" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
+	echo "integration: $s took $((SECONDS - t0))s"
 	summary=$(grep -E '^[A-Za-z0-9_.-]+: [0-9]+ passed, [0-9]+ failed$' \
 	    "$out" | tail -n 1)
 	rm -f "$out"

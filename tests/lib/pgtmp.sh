@@ -13,6 +13,9 @@
 #	pgtmp_start		# exports PGHOST PGPORT PGUSER PGDATABASE
 #	pgtmp_psql -c 'CREATE TABLE ...'
 #	pgtmp_down; pgtmp_up	# stop/start the same server (outage tests)
+#	pgtmp_hang; pgtmp_resume	# SIGSTOP/SIGCONT the postmaster and
+#				# every backend (a hung server)
+#	pgtmp_pids		# the pids of the postmaster and its children
 #	pgtmp_stop		# stop it and remove the directory
 #
 # pgtmp_start installs an EXIT trap (chained to one already set) so that
@@ -106,13 +109,16 @@ pgtmp_up() {
 	fi
 }
 
-# pgtmp_down - stop the server now (immediate), keeping its data
+# pgtmp_down - stop the server now (immediate), keeping its data (a hung
+# one is continued first)
 pgtmp_down() {
 	local pid
 
 	[ -n "$PGTMP_DATA" ] && [ -f "$PGTMP_DATA/postmaster.pid" ] ||
 	    return 0
 	pid=$(head -n 1 "$PGTMP_DATA/postmaster.pid" 2>/dev/null)
+	# a hung server (pgtmp_hang) would not act on the stop request
+	pgtmp_resume
 	if ! pgtmp__as "$PGTMP_BIN/pg_ctl" -D "$PGTMP_DATA" -m immediate \
 	    -w -t "$PGTMP_WAIT_S" -s stop >/dev/null 2>&1; then
 		# pg_ctl failed: kill exactly this postmaster, if still one
@@ -125,6 +131,36 @@ pgtmp_down() {
 		esac
 		rm -f "$PGTMP_DATA/postmaster.pid"
 	fi
+}
+
+# pgtmp_pids - the postmaster and its children (backends, auxiliary
+# processes), as a list of pids; nothing when none runs
+pgtmp_pids() {
+	local pm
+
+	[ -n "$PGTMP_DATA" ] && [ -f "$PGTMP_DATA/postmaster.pid" ] ||
+	    return 0
+	pm=$(head -n 1 "$PGTMP_DATA/postmaster.pid" 2>/dev/null)
+	case "$pm" in
+	''|*[!0-9]*)	return 0 ;;
+	esac
+	echo "$pm" $(pgrep -P "$pm")
+}
+
+# pgtmp_hang - stop every process of the server (SIGSTOP): connections
+# stay open and nothing answers. pgtmp_resume undoes it (SIGCONT)
+pgtmp_hang() {
+	local p
+
+	p=$(pgtmp_pids)
+	[ -z "$p" ] || kill -STOP $p 2>/dev/null
+}
+
+pgtmp_resume() {
+	local p
+
+	p=$(pgtmp_pids)
+	[ -z "$p" ] || kill -CONT $p 2>/dev/null
 }
 
 # pgtmp_start [DIR] - create, start and describe a throwaway server

@@ -5,13 +5,29 @@
 #   ask [name=value...]         one request with Postfix 3.7's attributes
 #                               (defaults below); prints the action (or
 #                               "(closed)", "(timeout)")
-#   pipeline RCPT...            all requests in one write; one action per
-#                               line, in order
+#   pipeline RCPT...            one connection, the requests pipelined
+#                               (in windows of 32); one action per line,
+#                               in order. STATE:RCPT (DATA:a@b, with a
+#                               Postfix protocol_state in capitals) asks
+#                               with that protocol_state
+#   file FILE                   pipeline the recipients of FILE (one per
+#                               line, taken as they are)
+#   compare FILE                FILE has "rcpt<TAB>action" lines (the
+#                               reference answers); pipeline the rcpts,
+#                               print one "WRONG <rcpt>: got ..., want
+#                               ..." line per wrong answer, then "same N
+#                               defer N wrong N". A 4xx where the
+#                               reference had something else is "defer"
+#                               (a lookup failure), never "same"
 #   concurrent N RCPT...        N connections at once, connection i asks
 #                               RCPT[i % count]; prints "RCPT action" lines
 #   raw PERL-STRING             send these bytes (a Perl string literal),
 #                               print "(closed)" if the server closes
 #                               without sending anything, else what came
+#   reply PERL-STRING           send these bytes, print the first reply
+#                               whatever its attributes, one line (its
+#                               newlines as spaces), or "(closed)",
+#                               "(timeout)"
 #   hold-ask SECONDS RCPT       connect, wait SECONDS, then ask
 #   hold N SECONDS              open N idle connections, print
 #                               "connected N", keep them SECONDS, then
@@ -26,14 +42,19 @@
 #   noread N                    send N requests in one go and never read;
 #                               print "(closed)" when the server hangs up
 #                               within 30 s, else "(open)"
+# An action is printed when the reply is exactly one "action=" line;
+# anything else shows as "(not one action line: ...)". POLICYC_TIMEOUT:
+# seconds to wait for one reply (15).
 use strict;
 use warnings;
 use IO::Socket;
 use IO::Socket::INET;
 use IO::Socket::UNIX;
 use IO::Select;
+use Time::HiRes qw(time);
 
-my $TIMEOUT = 15;	# seconds for one reply
+my $TIMEOUT = $ENV{POLICYC_TIMEOUT} || 15;	# seconds for one reply
+my $WINDOW = 32;	# pipelined requests in the air on one connection
 $SIG{PIPE} = 'IGNORE';
 
 my ($ep, $cmd, @args) = @ARGV;
@@ -93,7 +114,39 @@ sub read_reply {
 	}
 	$$buf =~ s/\A(.*?\n)\n//s;
 	my $r = $1;
-	return $r =~ /^action=(.*)$/m ? $1 : "(no action: $r)";
+	return $r =~ /\Aaction=(.*)\n\z/ ? $1 : "(not one action line: $r)";
+}
+
+# ask_all ARG...: the actions for pipeline's arguments, in order
+my $STATES = qr/CONNECT|EHLO|HELO|MAIL|RCPT|DATA|END-OF-MESSAGE|VRFY|ETRN/;
+sub ask_all {
+	my @req = map { /\A($STATES):(.*)\z/s ?
+	    request(protocol_state => $1, recipient => $2) :
+	    request(recipient => $_) } @_;
+	return ask_requests(@req);
+}
+
+# ask_requests REQUEST...: one connection, WINDOW requests at a time
+sub ask_requests {
+	my @req = @_;
+	my $s = connect_ep();
+	my ($buf, @out) = ('');
+	for (my $i = 0; $i < @req; $i += $WINDOW) {
+		my $j = $i + $WINDOW - 1;
+		$j = $#req if $j > $#req;
+		syswrite($s, join('', @req[$i .. $j]));
+		push @out, read_reply($s, \$buf) for $i .. $j;
+	}
+	close $s;
+	return @out;
+}
+
+# lines FILE: its non-empty lines, as bytes
+sub lines {
+	my ($f) = @_;
+	open(my $fh, '<:raw', $f) or die "policyc: $f: $!\n";
+	chomp(my @l = <$fh>);
+	return grep { $_ ne '' } @l;
 }
 
 if ($cmd eq 'ask') {
@@ -103,10 +156,31 @@ if ($cmd eq 'ask') {
 	my $buf = '';
 	print read_reply($s, \$buf), "\n";
 } elsif ($cmd eq 'pipeline') {
-	my $s = connect_ep();
-	syswrite($s, join('', map { request(recipient => $_) } @args));
-	my $buf = '';
-	print read_reply($s, \$buf), "\n" for @args;
+	print "$_\n" for ask_all(@args);
+} elsif ($cmd eq 'file') {
+	print "$_\n" for ask_requests(map { request(recipient => $_) }
+	    lines($args[0]));
+} elsif ($cmd eq 'compare') {
+	my (@r, @want);
+	for (lines($args[0])) {
+		my ($rc, $w) = split /\t/, $_, 2;
+		push @r, $rc;
+		push @want, $w;
+	}
+	my @got = ask_requests(map { request(recipient => $_) } @r);
+	my ($same, $defer, $wrong) = (0, 0, 0);
+	for my $i (0 .. $#r) {
+		if ($got[$i] eq $want[$i]) {
+			$same++;
+		} elsif ($got[$i] =~ /^4\d\d /) {
+			$defer++;
+		} else {
+			$wrong++;
+			print "WRONG <$r[$i]>: got \"$got[$i]\", want " .
+			    "\"$want[$i]\"\n";
+		}
+	}
+	print "same $same defer $defer wrong $wrong\n";
 } elsif ($cmd eq 'concurrent') {
 	my ($n, @rcpts) = @args;
 	my @c = map { connect_ep() } 1 .. $n;
@@ -132,6 +206,27 @@ if ($cmd eq 'ask') {
 		last if !$n;	# EOF, or reset: both are "closed"
 	}
 	print $got eq '' ? "(closed)\n" : "$got\n";
+} elsif ($cmd eq 'reply') {
+	my $bytes = eval $args[0];
+	die "policyc: $@" if $@;
+	my $s = connect_ep();
+	syswrite($s, $bytes);
+	my ($buf, $sel) = ('', IO::Select->new($s));
+	while ($buf !~ /\n\n/) {
+		unless ($sel->can_read($TIMEOUT)) {
+			print "(timeout)\n";
+			exit 0;
+		}
+		my $n = sysread($s, $buf, 65536, length $buf);
+		last if !$n;
+	}
+	if ($buf eq '') {
+		print "(closed)\n";
+	} else {
+		$buf =~ s/\n\n.*\z//s;
+		$buf =~ tr/\n/ /;
+		print "$buf\n";
+	}
 } elsif ($cmd eq 'hold-ask') {
 	my ($secs, $rcpt) = @args;
 	my $s = connect_ep();

@@ -64,6 +64,10 @@
 #                                case once, then every RCPT (a reject after
 #                                an accepted RCPT is logged with the queue
 #                                id). A dropped connection is reopened.
+#                                -a USER:PASSWORD: authenticate (AUTH
+#                                PLAIN, after an EHLO with HELO) on every
+#                                connection, before the first case; a
+#                                failed AUTH is fatal.
 #   pf_rejects DIR               the "reject:" lines of the maillog, without
 #                                timestamp, host, ident and pid, queue id
 #                                kept (NOQUEUE unless a RCPT was accepted)
@@ -378,14 +382,15 @@ cmd("QUIT");
 }
 
 pf_smtp_cases() {
-	local port=$1 helo=client.vrcpt.test ehlo=0 txn=0 opt
+	local port=$1 helo=client.vrcpt.test ehlo=0 txn=0 auth= opt
 	shift
 	OPTIND=1
-	while getopts h:et opt; do
+	while getopts h:eta: opt; do
 		case $opt in
 		h)	helo=$OPTARG ;;
 		e)	ehlo=1 ;;
 		t)	txn=1 ;;
+		a)	auth=$OPTARG ;;
 		*)	return 2 ;;
 		esac
 	done
@@ -394,8 +399,9 @@ pf_smtp_cases() {
 use strict;
 use warnings;
 use IO::Socket::INET;
+use MIME::Base64 qw(encode_base64);
 
-my ($port, $helo, $ehlo, $txn) = @ARGV;
+my ($port, $helo, $ehlo, $txn, $auth) = @ARGV;
 my $TIMEOUT = 120;	# seconds per reply (Postfix waits 100 s for a
 			# policy server)
 $SIG{PIPE} = "IGNORE";	# a closed connection shows as "(no reply)"
@@ -438,7 +444,14 @@ sub connect_smtp {
 	binmode $s;
 	my @r = reply();
 	die "pf_smtp_cases: banner: " . text(@r) . "\n" unless ok(@r);
-	hello($helo) unless $ehlo;
+	hello($helo) unless $ehlo && $auth eq "";
+	if ($auth ne "") {
+		my ($user, $pass) = split /:/, $auth, 2;
+		@r = cmd("AUTH PLAIN " .
+		    encode_base64("\0$user\0" . ($pass // ""), ""));
+		die "pf_smtp_cases: AUTH: " . text(@r) . "\n"
+		    unless @r && $r[-1] =~ /^235 /;
+	}
 }
 
 binmode STDIN;
@@ -478,7 +491,7 @@ while (my $line = <STDIN>) {
 	}
 }
 cmd("QUIT") if $s;
-' "$port" "$helo" "$ehlo" "$txn"
+' "$port" "$helo" "$ehlo" "$txn" "$auth"
 }
 
 # pf_rejects DIR: "NOQUEUE: reject: RCPT from ...", one per line

@@ -6,7 +6,11 @@
 #	resort, with "LABEL PID did not exit on SIGTERM" on stderr.
 #	Returns 0 when it exited on SIGTERM (or was gone), 1 when killed.
 #   proc_listening SOCKET
-#	Something accepts connections on the unix socket SOCKET.
+#	Something listens on the unix socket SOCKET (a stream socket bound
+#	to that path in the listening state, as /proc/net/unix shows it):
+#	asked without connecting, so that no daemon counts a connection.
+#   proc_rss PID
+#	its resident memory (VmRSS) in kB; nothing when it is gone.
 
 proc_stop() {
 	local pid=$1 label=$2 timeout=$3 i
@@ -27,6 +31,12 @@ proc_stop() {
 }
 
 proc_listening() {
-	[ -S "$1" ] && perl -MIO::Socket::UNIX -e '
-		IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1' "$1"
+	# Flags 00010000: __SO_ACCEPTCON, listen() was called
+	[ -S "$1" ] && awk -v p="$1" '
+		$4 == "00010000" && $5 == "0001" && $NF == p { found = 1 }
+		END { exit !found }' /proc/net/unix
+}
+
+proc_rss() {
+	awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null
 }

@@ -436,6 +436,92 @@ START_TEST(addr_bare_postmaster)
 }
 END_TEST
 
+/* ------------------------------------------------------------ plain */
+
+/*
+ * addr_plain: exactly the recipients whose folded form is themselves,
+ * that no extension split touches and that need no quoting: the decision
+ * cache keeps only those, so a "yes" here that should be "no" would
+ * cache a decision under a key invalidation never names.
+ */
+static const struct plain_case {
+	const char *rcpt;
+	const char *delims;
+	bool	 plain;
+} plain_cases[] = {
+	{ "john@example.com", "+", true },
+	{ "john.smith@mail.example.com", "+", true },
+	{ "o'brien@example.com", "+", true },
+	{ "a!#$%&*/=?^_`{|}~-b@example.com", "", true },
+	{ "john+tag@example.com", "+", false },	/* an extension */
+	{ "john+tag@example.com", "", true },	/* no delimiter: none */
+	{ "john-x@example.com", "+-", false },
+	{ "owner-list@example.com", "-", false },
+	{ "John@example.com", "+", false },	/* folding changes it */
+	{ "john@Example.com", "+", false },
+	{ "jürgen@example.com", "+", false },	/* non-ASCII */
+	{ "john@example.com.", "+", false },	/* trailing dot */
+	{ "\"a b\"@example.com", "+", false },	/* quoting */
+	{ "a b@example.com", "+", false },
+	{ "a..b@example.com", "+", false },
+	{ ".ab@example.com", "+", false },
+	{ "ab.@example.com", "+", false },
+	{ "a(b)@example.com", "+", false },
+	{ "a@b@example.com", "+", false },
+	{ "@example.com", "+", false },
+	{ "john@", "+", false },
+	{ "john", "+", false },
+	{ "postmaster", "+", false },
+	{ "john@[192.0.2.1]", "+", false },
+	{ "john@exa mple.com", "+", false },
+	{ "john@example.com", NULL, true },
+	{ "", "+", false },
+};
+
+START_TEST(plain_table)
+{
+	const struct plain_case *c = &plain_cases[_i];
+
+	ck_assert_msg(addr_plain(c->rcpt, strlen(c->rcpt), c->delims) ==
+	    c->plain, "\"%s\" (delims \"%s\")", c->rcpt,
+	    c->delims != NULL ? c->delims : "(none)");
+}
+END_TEST
+
+/* a plain recipient is its own folded form, with no extension split */
+START_TEST(plain_is_folded)
+{
+	const struct plain_case *c = &plain_cases[_i];
+	struct addr_opts o = { "+", true, "double-bounce" };
+	struct addr a;
+	const char *err;
+
+	if (!c->plain || c->delims == NULL || strcmp(c->delims, "+") != 0)
+		return;
+	ck_assert_int_eq(addr_parse(c->rcpt, &o, &a, &err), 0);
+	ck_assert_str_eq(a.folded, c->rcpt);
+	ck_assert_ptr_null(a.extension);
+	/* its keys: itself and "@domain", nothing quoted */
+	ck_assert_uint_eq(a.nkeys, 2);
+	ck_assert_str_eq(a.keys[0].key, c->rcpt);
+	ck_assert_str_eq(a.keys[1].key, strrchr(c->rcpt, '@'));
+	addr_free(&a);
+}
+END_TEST
+
+START_TEST(plain_limit)
+{
+	char	 s[ADDR_PLAIN_MAX + 2];
+
+	memset(s, 'a', sizeof(s));
+	memcpy(s + ADDR_PLAIN_MAX - 4, "@d.x", 4);
+	ck_assert(addr_plain(s, ADDR_PLAIN_MAX, "+"));
+	memset(s, 'a', sizeof(s));
+	memcpy(s + ADDR_PLAIN_MAX - 3, "@d.x", 4);
+	ck_assert(!addr_plain(s, ADDR_PLAIN_MAX + 1, "+"));
+}
+END_TEST
+
 static Suite *
 addr_suite(void)
 {
@@ -449,6 +535,11 @@ addr_suite(void)
 	tcase_add_test(tc, addr_refused);
 	tcase_add_test(tc, addr_hostile_quoting);
 	tcase_add_test(tc, addr_bare_postmaster);
+	tcase_add_loop_test(tc, plain_table, 0,
+	    sizeof(plain_cases) / sizeof(plain_cases[0]));
+	tcase_add_loop_test(tc, plain_is_folded, 0,
+	    sizeof(plain_cases) / sizeof(plain_cases[0]));
+	tcase_add_test(tc, plain_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -332,6 +332,50 @@ START_TEST(test_inval_long)
 }
 END_TEST
 
+/* records "v1|<epoch>|<depoch>|<F|N>|<ms>|<value>" judged against the
+ * epochs read with them */
+static const uint64_t EPOCH = 7;
+static const struct {
+	const uint64_t *epoch;	/* NULL: the global epoch is unknown */
+	const char *dv;		/* the domain epoch read; NULL: absent */
+	const char *rv;		/* the record read; NULL: absent */
+	uint64_t now;
+	enum cachefmt_judgement want;
+} judge_cases[] = {
+	{ &EPOCH, "9", "v1|7|9|F|1000|1", 2000, CACHEFMT_J_FRESH },
+	{ &EPOCH, "9", "v1|7|9|N|1000|", 2000, CACHEFMT_J_FRESH },
+	{ &EPOCH, "9", NULL, 2000, CACHEFMT_J_ABSENT },
+	/* the domain epoch is gone (expired, evicted): nothing of the
+	 * domain is valid, not even a record of epoch 0 from before */
+	{ &EPOCH, NULL, "v1|7|0|F|1000|1", 2000, CACHEFMT_J_NO_DEPOCH },
+	{ &EPOCH, NULL, "v1|7|9|F|1000|1", 2000, CACHEFMT_J_NO_DEPOCH },
+	{ &EPOCH, NULL, NULL, 2000, CACHEFMT_J_NO_DEPOCH },
+	{ &EPOCH, "x9", "v1|7|9|F|1000|1", 2000, CACHEFMT_J_FOREIGN },
+	/* a flush: another global or domain epoch */
+	{ &EPOCH, "9", "v1|6|9|F|1000|1", 2000, CACHEFMT_J_FLUSHED },
+	{ &EPOCH, "8", "v1|7|9|F|1000|1", 2000, CACHEFMT_J_FLUSHED },
+	{ NULL, "9", "v1|7|9|F|1000|1", 2000, CACHEFMT_J_FLUSHED },
+	{ &EPOCH, "9", "T|1000", 2000, CACHEFMT_J_TOMBSTONE },
+	{ &EPOCH, "9", "v9|junk", 2000, CACHEFMT_J_UNREADABLE },
+	/* ages: positive 1h, negative 60s, stale 1d */
+	{ &EPOCH, "9", "v1|7|9|N|1000|", 1000 + 60000 + 1,
+	  CACHEFMT_J_STALE },
+	{ &EPOCH, "9", "v1|7|9|F|1000|1", 1000 + 3600000 + 86400000 + 1,
+	  CACHEFMT_J_EXPIRED },
+};
+
+START_TEST(test_judge)
+{
+	struct cachefmt_rec rec;
+	uint64_t depoch;
+	const char *dv = judge_cases[_i].dv, *rv = judge_cases[_i].rv;
+
+	ck_assert_int_eq(cachefmt_judge(&TTL, judge_cases[_i].epoch, dv,
+	    dv ? strlen(dv) : 0, rv, rv ? strlen(rv) : 0, judge_cases[_i].now,
+	    &depoch, &rec), judge_cases[_i].want);
+}
+END_TEST
+
 static Suite *
 cachefmt_suite(void)
 {
@@ -353,6 +397,8 @@ cachefmt_suite(void)
 	tcase_add_loop_test(tc, test_inval, 0,
 	    sizeof(inval_cases) / sizeof(inval_cases[0]));
 	tcase_add_test(tc, test_inval_long);
+	tcase_add_loop_test(tc, test_judge, 0,
+	    sizeof(judge_cases) / sizeof(judge_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

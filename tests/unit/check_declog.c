@@ -95,7 +95,7 @@ static const struct line_case {
 START_TEST(line_is_postfix_line)
 {
 	const struct line_case *c = &line_cases[_i];
-	struct policy_req pr;
+	struct policy_req pr = { 0 };
 	struct verdict v;
 	struct buf out;
 	char	 rcpt[TEST_ADDR_MAX], sender[TEST_ADDR_MAX];
@@ -122,7 +122,7 @@ static const size_t long_cases[] = { 500, 900, 1000, 2000, 2040 };
 
 START_TEST(long_address_cut_like_postfix)
 {
-	struct policy_req pr;
+	struct policy_req pr = { 0 };
 	struct verdict v;
 	struct buf out;
 	char	 rcpt[TEST_ADDR_MAX], sender[] = "s@sender.test";
@@ -154,7 +154,7 @@ END_TEST
 /* the cut counts from where this line starts in the buffer */
 START_TEST(cut_is_relative)
 {
-	struct policy_req pr;
+	struct policy_req pr = { 0 };
 	struct verdict v;
 	struct buf out;
 	char	 rcpt[TEST_ADDR_MAX], sender[] = "s@sender.test";
@@ -176,7 +176,7 @@ END_TEST
 /* a hostile recipient cannot start a second log line */
 START_TEST(no_line_break)
 {
-	struct policy_req pr;
+	struct policy_req pr = { 0 };
 	struct verdict v;
 	struct buf out;
 	char	 rcpt[] = "a\nNOQUEUE: reject: x\r@example.com";

@@ -110,7 +110,7 @@ crlf(const char *s, size_t *len_r)
 static void
 expect_again(const char *buf, size_t len)
 {
-	struct policy_req req;
+	struct policy_req req = { 0 };
 	size_t	 consumed = 9999;
 	enum pp_error why = PP_ERR_LINE_TOO_LONG;
 	enum pp_status st;
@@ -127,7 +127,7 @@ expect_again(const char *buf, size_t len)
 static void
 expect_error(const char *buf, size_t len, enum pp_error want)
 {
-	struct policy_req req;
+	struct policy_req req = { 0 };
 	size_t	 consumed = 9999;
 	enum pp_error why = PP_ERR_NONE;
 	enum pp_status st;
@@ -158,7 +158,7 @@ expect_done(const char *buf, size_t len, size_t want_consumed,
 
 START_TEST(pf37_rcpt_request)
 {
-	struct policy_req req;
+	struct policy_req req = { 0 };
 
 	expect_done(PF37_RCPT, strlen(PF37_RCPT), strlen(PF37_RCPT), &req);
 	pf37_check(&req);
@@ -181,7 +181,7 @@ END_TEST
 
 START_TEST(crlf_request)
 {
-	struct policy_req req;
+	struct policy_req req = { 0 };
 	size_t	 len, i;
 	char	*s = crlf(PF37_RCPT, &len);
 
@@ -203,7 +203,7 @@ START_TEST(pipelined_requests)
 	    "queue_id=4XyZ1b2C3dz9\n"
 	    "\n";
 	static const char third_part[] = "request=smtpd_acc";
-	struct policy_req req;
+	struct policy_req req = { 0 };
 	struct buf in;
 	size_t	 l1 = strlen(PF37_RCPT), l2 = strlen(second);
 
@@ -255,7 +255,7 @@ line_req(size_t vlen, const char *eol, bool terminate, size_t *len_r)
 
 START_TEST(line_limit)
 {
-	struct policy_req req;
+	struct policy_req req = { 0 };
 	size_t	 len;
 	char	*s;
 
@@ -333,7 +333,7 @@ sized_req(size_t total)
 
 START_TEST(request_limit)
 {
-	struct policy_req req;
+	struct policy_req req = { 0 };
 	char	*s;
 	size_t	 i;
 
@@ -374,7 +374,7 @@ attrs_req(size_t n, const char *tail, size_t *len_r)
 
 START_TEST(attr_limit)
 {
-	struct policy_req req;
+	struct policy_req req = { 0 };
 	size_t	 len;
 	char	*s;
 
@@ -488,7 +488,7 @@ static const struct parse_case {
 START_TEST(parse_table)
 {
 	const struct parse_case *c = &parse_cases[_i];
-	struct policy_req req;
+	struct policy_req req = { 0 };
 	size_t	 consumed = 12345;
 	enum pp_error why = PP_ERR_NONE;
 	enum pp_status st;
@@ -533,7 +533,7 @@ START_TEST(binary_junk)
 {
 	static const char alphabet[] = "\n\n\n\r==\0ab\xff";
 	char	 in[600];
-	struct policy_req req;
+	struct policy_req req = { 0 };
 	size_t	 len, i, consumed;
 	enum pp_error why;
 	enum pp_status st;
@@ -693,7 +693,7 @@ static char *
 golden_run(const char *data, size_t len, size_t chunk)
 {
 	struct buf in, out;
-	struct policy_req req;
+	struct policy_req req = { 0 };
 	size_t	 off = 0, n, consumed;
 	enum pp_error why;
 	enum pp_status st = PP_AGAIN;

@@ -241,10 +241,15 @@ static const struct {
 	  "inet:host:port, host:port, host, unix:/directory or a "
 	  "postgresql:// URI" },
 	{ CF_HEAD "query SELECT 1\n",
-	  "/etc/postfix/t.cf:2: missing '=' after attribute name: \"query "
-	  "SELECT 1\"" },
+	  "/etc/postfix/t.cf:2: missing '=' after attribute name (the line "
+	  "is not shown: it may hold a password)" },
 	{ CF_HEAD "= SELECT 1\n",
-	  "/etc/postfix/t.cf:2: missing attribute name: \"= SELECT 1\"" },
+	  "/etc/postfix/t.cf:2: missing attribute name (the line is not "
+	  "shown: it may hold a password)" },
+	/* a password on a line of its own is never echoed */
+	{ CF_HEAD "s3cret-Passw0rd\n",
+	  "/etc/postfix/t.cf:2: missing '=' after attribute name (the line "
+	  "is not shown: it may hold a password)" },
 };
 
 START_TEST(test_errors)
@@ -385,7 +390,8 @@ START_TEST(test_params)
 	sm = parse_ok("  hosts = x\n   more\n" CF_HEAD "query = SELECT 1\n",
 	    &w);
 	ck_assert_str_eq(w, "/etc/postfix/t.cf:1: warning: logical line must "
-	    "not start with whitespace: \"  hosts = x\" (ignored)");
+	    "not start with whitespace (ignored; the line is not shown: it "
+	    "may hold a password)");
 	ck_assert_str_eq(sm->conn.hosts[0], "localhost");
 	free(w);
 	sqlmap_free(&sm);
@@ -793,7 +799,7 @@ START_TEST(test_cf_read)
 	ck_assert_uint_eq(cf.v[5].line, 11);
 	ck_assert_uint_eq(cf.nerrors, 1);
 	ck_assert_str_eq(cf.errors[0], "m.cf:9: missing '=' after attribute "
-	    "name: \"e\"");
+	    "name (the line is not shown: it may hold a password)");
 	/* same value again: no warning (dict_load_fp) */
 	ck_assert_uint_eq(cf.nwarnings, 1);
 	ck_assert_str_eq(cf.warnings[0], "m.cf:11: warning: overriding "

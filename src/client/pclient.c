@@ -2,8 +2,9 @@
  * pclient - blocking policy-protocol client with a connection pool. See
  * pclient.h.
  *
- * Depends on: libc, pthread, util/ (buf, clock, xalloc), proto/ (reply
- * parser, policy.h limits). Used by the libmilter callback threads, so
+ * Depends on: libc, pthread, util/ (buf, clock, xalloc), proto/policy
+ * (the grammar and limits of a reply). Used by the libmilter callback
+ * threads and by vrcptctl, so
  * everything here is thread-safe: the pool is the only shared state and
  * it is guarded by one mutex that is never held across I/O.
  *
@@ -26,8 +27,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "milter/pclient.h"
-#include "proto/milter_map.h"
+#include "conf/endpoint.h"
+#include "client/pclient.h"
 #include "proto/policy.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -35,7 +36,6 @@
 
 #define PCLIENT_TRIES		2	/* a dead pooled connection is
 					 * replaced once */
-#define PCLIENT_US_PER_MS	1000ULL
 
 struct pclient {
 	char	*endpoint;		/* as configured, for messages */
@@ -56,62 +56,34 @@ enum pc_io {
 };
 
 int
-pclient_new(const char *endpoint, unsigned long long timeout_ms,
+pclient_new(const struct endpoint *ep, unsigned long long timeout_ms,
     struct pclient **pc_r, char err[PCLIENT_ERR_LEN])
 {
 	struct pclient *pc;
-	const char *rest, *colon, *close_br;
-	struct sockaddr_un sun;
+	char	 port[ENDPOINT_PORT_DIGITS + 1];
 
 	*pc_r = NULL;
+	switch (ep->kind) {
+	case ENDPOINT_NONE:
+		snprintf(err, PCLIENT_ERR_LEN, "no endpoint");
+		return -1;
+	case ENDPOINT_UNIX:
+	case ENDPOINT_INET:
+		break;
+	}
 	pc = xcalloc(1, sizeof(*pc));
-	pc->endpoint = xstrdup(endpoint);
+	pc->endpoint = xstrdup(ep->text);
 	pc->timeout_ms = timeout_ms;
-	if (strncmp(endpoint, "unix:", 5) == 0) {
-		rest = endpoint + 5;
-		if (*rest == '\0' || strlen(rest) >= sizeof(sun.sun_path)) {
-			snprintf(err, PCLIENT_ERR_LEN, "bad unix endpoint: %s",
-			    endpoint);
-			goto bad;
-		}
-		pc->unix_path = xstrdup(rest);
-	} else if (strncmp(endpoint, "inet:", 5) == 0) {
-		rest = endpoint + 5;
-		if (*rest == '[' && (close_br = strchr(rest, ']')) != NULL &&
-		    close_br[1] == ':') {
-			pc->host = xstrndup(rest + 1,
-			    (size_t)(close_br - rest - 1));
-			pc->port = xstrdup(close_br + 2);
-		} else if ((colon = strrchr(rest, ':')) != NULL &&
-		    colon != rest && *rest != '[') {
-			pc->host = xstrndup(rest, (size_t)(colon - rest));
-			pc->port = xstrdup(colon + 1);
-		}
-		if (pc->host == NULL || *pc->host == '\0' ||
-		    *pc->port == '\0' ||
-		    strspn(pc->port, "0123456789") != strlen(pc->port)) {
-			snprintf(err, PCLIENT_ERR_LEN,
-			    "bad inet endpoint (want inet:host:port): %s",
-			    endpoint);
-			goto bad;
-		}
+	if (ep->kind == ENDPOINT_UNIX) {
+		pc->unix_path = xstrdup(ep->path);
 	} else {
-		snprintf(err, PCLIENT_ERR_LEN,
-		    "bad endpoint (want unix:/path or inet:host:port): %s",
-		    endpoint);
-		goto bad;
+		pc->host = xstrdup(ep->host[0] != '\0' ? ep->host :
+		    "localhost");
+		pc->port = xstrdup(endpoint_port_text(ep, port));
 	}
 	pthread_mutex_init(&pc->lock, NULL);
 	*pc_r = pc;
 	return 0;
-
-bad:
-	free(pc->endpoint);
-	free(pc->unix_path);
-	free(pc->host);
-	free(pc->port);
-	free(pc);
-	return -1;
 }
 
 void
@@ -147,7 +119,7 @@ ms_left(uint64_t deadline)
 
 	if (now >= deadline)
 		return 0;
-	left = (deadline - now + PCLIENT_US_PER_MS - 1) / PCLIENT_US_PER_MS;
+	left = (deadline - now + CLOCK_US_PER_MS - 1) / CLOCK_US_PER_MS;
 	return left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
@@ -337,9 +309,10 @@ send_all(int fd, const char *p, size_t len, uint64_t deadline, bool reused,
 /* exchange - one request and its reply on fd */
 static enum pc_io
 exchange(struct pclient *pc, int fd, bool reused, const char *req,
-    size_t len, uint64_t deadline, char **action_r,
+    size_t len, uint64_t deadline, char **reply_r, size_t *reply_len_r,
     char err[PCLIENT_ERR_LEN])
 {
+	struct policy_req scratch = { 0 };
 	char	 chunk[PCLIENT_READ_CHUNK];
 	enum pc_io io;
 	enum pp_status st;
@@ -382,8 +355,8 @@ exchange(struct pclient *pc, int fd, bool reused, const char *req,
 			io = PC_IO_FAIL;
 			break;
 		}
-		st = milter_map_parse_reply(in.data, in.len, action_r, &used,
-		    &why);
+		/* a reply has the grammar and limits of a request */
+		st = pp_parse(in.data, in.len, &scratch, &used, &why);
 		if (st == PP_AGAIN)
 			continue;
 		if (st == PP_ERROR) {
@@ -394,32 +367,36 @@ exchange(struct pclient *pc, int fd, bool reused, const char *req,
 		}
 		if (used != in.len) {
 			/* a second reply nobody asked for: out of step */
-			free(*action_r);
-			*action_r = NULL;
 			snprintf(err, PCLIENT_ERR_LEN, "reply from %s: "
 			    "unexpected bytes after the reply", pc->endpoint);
 			io = PC_IO_FAIL;
 			break;
 		}
+		*reply_r = xmalloc(used + 1);
+		memcpy(*reply_r, in.data, used);
+		(*reply_r)[used] = '\0';
+		*reply_len_r = used;
 		io = PC_IO_OK;
 		break;
 	}
+	policy_req_free(&scratch);
 	buf_free(&in);
 	return io;
 }
 
 int
 pclient_ask(struct pclient *pc, const char *req, size_t len,
-    char **action_r, char err[PCLIENT_ERR_LEN])
+    char **reply_r, size_t *reply_len_r, char err[PCLIENT_ERR_LEN])
 {
 	uint64_t deadline;
 	enum pc_io io;
 	bool	 reused, fresh_only = false;
 	int	 fd, tries;
 
-	*action_r = NULL;
+	*reply_r = NULL;
+	*reply_len_r = 0;
 	err[0] = '\0';
-	deadline = clock_mono_us() + pc->timeout_ms * PCLIENT_US_PER_MS;
+	deadline = clock_mono_us() + pc->timeout_ms * CLOCK_US_PER_MS;
 	for (tries = 0; tries < PCLIENT_TRIES; ) {
 		if (!fresh_only && (fd = pool_take(pc)) >= 0) {
 			if (!still_open(fd)) {
@@ -433,8 +410,8 @@ pclient_ask(struct pclient *pc, const char *req, size_t len,
 			reused = false;
 		}
 		tries++;
-		io = exchange(pc, fd, reused, req, len, deadline, action_r,
-		    err);
+		io = exchange(pc, fd, reused, req, len, deadline, reply_r,
+		    reply_len_r, err);
 		switch (io) {
 		case PC_IO_OK:
 			pool_put(pc, fd);

@@ -1,5 +1,5 @@
 /*
- * check_config - vrcptd.cf: main.cf syntax, $name expansion, lists and
+ * check_conf - vrcptd.cf: main.cf syntax, $name expansion, lists and
  * tables, defaults, validation, and every message with its file:line.
  * Run from the repository root (fixtures in tests/unit/data/config/).
  */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/config.h"
+#include "conf/conf.h"
 
 /* table rows leave trailing fields out on purpose: they are NULL */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -16,6 +16,8 @@
 #define DIR	"tests/unit/data/config"
 #define P	DIR "/vrcptd.cf"	/* the name the texts are loaded as */
 #define MSGS_MAX	8
+/* what the tests load: everything any program reads */
+#define ALL	(CONF_D | CONF_M | CONF_C | CONF_TABLES)
 
 /* maplist_str - a parameter's tables, one word each, comma-separated */
 static char *
@@ -53,6 +55,10 @@ maplist_str(const struct maplist *ml)
 			ck_assert_int_gt(asprintf(&one, "pgsql#%u:%s",
 			    m->u.sql->id, m->u.sql->path), 0);
 			break;
+		case MAP_FILE:
+			ck_assert_int_gt(asprintf(&one, "%s:%s",
+			    m->u.file->type, m->u.file->path), 0);
+			break;
 		}
 		ck_assert_int_gt(asprintf(&t, "%s%s%s", s, i ? ", " : "", one),
 		    0);
@@ -63,120 +69,33 @@ maplist_str(const struct maplist *ml)
 	return s;
 }
 
-/* field - any configuration value as text, by parameter name */
+/*
+ * field - any configuration value as text, by parameter name: a table
+ * list as the tables built, anything else as conf_format() writes it
+ */
 static char *
-field(const struct config *cfg, const char *name)
+field(const struct conf *cfg, const char *name)
 {
 	const struct engine_cfg *e = &cfg->engine;
-	char	*s = NULL, *t;
-	size_t	 i;
+	const struct conf_param *p = conf_param_find(name, strlen(name));
+	const struct maplist *ml = NULL;
 
-#define YN(b)	strdup((b) ? "yes" : "no")
-#define NUM(fmt, v) (asprintf(&s, fmt, v) > 0 ? s : NULL)
-	if (strcmp(name, "listen") == 0) {
-		s = strdup("");
-		for (i = 0; i < cfg->nlisten; i++) {
-			ck_assert_int_gt(asprintf(&t, "%s%s%s", s,
-			    i ? ", " : "", cfg->listen[i]), 0);
-			free(s);
-			s = t;
-		}
-		return s;
-	}
-	if (strcmp(name, "listen_mode") == 0)
-		return NUM("%04o", cfg->listen_mode);
+	ck_assert_msg(p != NULL, "test bug: no parameter %s", name);
 	if (strcmp(name, "virtual_alias_domains") == 0)
-		return maplist_str(&e->virtual_alias_domains);
-	if (strcmp(name, "virtual_mailbox_domains") == 0)
-		return maplist_str(&e->virtual_mailbox_domains);
-	if (strcmp(name, "relay_domains") == 0)
-		return maplist_str(&e->relay_domains);
-	if (strcmp(name, "virtual_alias_maps") == 0)
-		return maplist_str(&e->virtual_alias_maps);
-	if (strcmp(name, "virtual_mailbox_maps") == 0)
-		return maplist_str(&e->virtual_mailbox_maps);
-	if (strcmp(name, "relay_recipient_maps") == 0)
-		return maplist_str(&e->relay_recipient_maps);
-	if (strcmp(name, "recipient_delimiter") == 0)
-		return strdup(e->addr.recipient_delimiter);
-	if (strcmp(name, "owner_request_special") == 0)
-		return YN(e->addr.owner_request_special);
-	if (strcmp(name, "double_bounce_sender") == 0)
-		return strdup(e->addr.double_bounce_sender);
-	if (strcmp(name, "unknown_virtual_alias_reject_code") == 0)
-		return NUM("%u", e->unknown_virtual_alias_reject_code);
-	if (strcmp(name, "unknown_virtual_mailbox_reject_code") == 0)
-		return NUM("%u", e->unknown_virtual_mailbox_reject_code);
-	if (strcmp(name, "unknown_relay_recipient_reject_code") == 0)
-		return NUM("%u", e->unknown_relay_recipient_reject_code);
-	if (strcmp(name, "show_user_unknown_table_name") == 0)
-		return YN(e->show_user_unknown_table_name);
-	if (strcmp(name, "soft_bounce") == 0)
-		return YN(e->soft_bounce);
-	if (strcmp(name, "warn_if_reject") == 0)
-		return YN(e->warn_if_reject);
-	if (strcmp(name, "other_domain_action") == 0)
-		return strdup(e->other_domain_action);
-	if (strcmp(name, "lookup_failure_action") == 0) {
-		switch (e->lookup_failure_action) {
-		case LFA_DEFER:
-			return strdup("defer");
-		case LFA_DUNNO:
-			return strdup("dunno");
-		}
-	}
-	if (strcmp(name, "request_timeout") == 0)
-		return NUM("%llums", cfg->request_timeout_ms);
-	if (strcmp(name, "connection_limit") == 0)
-		return NUM("%u", cfg->connection_limit);
-	if (strcmp(name, "idle_timeout") == 0)
-		return NUM("%llums", cfg->idle_timeout_ms);
-	if (strcmp(name, "io_timeout") == 0)
-		return NUM("%llums", cfg->io_timeout_ms);
-	if (strcmp(name, "syslog_name") == 0)
-		return strdup(cfg->syslog_name);
-	if (strcmp(name, "syslog_facility") == 0)
-		return strdup(cfg->syslog_facility);
-	if (strcmp(name, "maillog_file") == 0)
-		return strdup(cfg->maillog_file);
-	if (strcmp(name, "log_level") == 0)
-		return NUM("%u", cfg->log_level);
-	if (strcmp(name, "db_pool_size") == 0)
-		return NUM("%u", cfg->db_pool_size);
-	if (strcmp(name, "workers") == 0)
-		return NUM("%u", cfg->workers);
-	if (strcmp(name, "user") == 0)
-		return strdup(cfg->user);
-	if (strcmp(name, "metrics_listen") == 0)
-		return strdup(cfg->metrics_listen);
-	if (strcmp(name, "milter_listen") == 0)
-		return strdup(cfg->milter_listen);
-	if (strcmp(name, "milter_policy_service") == 0)
-		return strdup(cfg->milter_policy_service);
-	if (strcmp(name, "milter_log_reject") == 0)
-		return YN(cfg->milter_log_reject);
-	if (strcmp(name, "cache") == 0)
-		return strdup(cfg->cache);
-	if (strcmp(name, "cache_positive_ttl") == 0)
-		return NUM("%llums", cfg->cache_positive_ttl_ms);
-	if (strcmp(name, "cache_negative_ttl") == 0)
-		return NUM("%llums", cfg->cache_negative_ttl_ms);
-	if (strcmp(name, "cache_stale_ttl") == 0)
-		return NUM("%llums", cfg->cache_stale_ttl_ms);
-	if (strcmp(name, "redis_password") == 0)
-		return strdup(cfg->redis_password);
-	if (strcmp(name, "redis_db") == 0)
-		return NUM("%u", cfg->redis_db);
-	if (strcmp(name, "cache_max_entries") == 0)
-		return NUM("%u", cfg->cache_max_entries);
-	if (strcmp(name, "cache_max_bytes") == 0)
-		return NUM("%u", cfg->cache_max_bytes);
-	if (strcmp(name, "redis_timeout") == 0)
-		return NUM("%llums", cfg->redis_timeout_ms);
-	ck_abort_msg("test bug: no field %s", name);
-	return NULL;
-#undef YN
-#undef NUM
+		ml = &e->virtual_alias_domains;
+	else if (strcmp(name, "virtual_mailbox_domains") == 0)
+		ml = &e->virtual_mailbox_domains;
+	else if (strcmp(name, "relay_domains") == 0)
+		ml = &e->relay_domains;
+	else if (strcmp(name, "virtual_alias_maps") == 0)
+		ml = &e->virtual_alias_maps;
+	else if (strcmp(name, "virtual_mailbox_maps") == 0)
+		ml = &e->virtual_mailbox_maps;
+	else if (strcmp(name, "relay_recipient_maps") == 0)
+		ml = &e->relay_recipient_maps;
+	if (ml != NULL)
+		return maplist_str(ml);
+	return conf_format(cfg, (enum conf_param_id)(p - conf_params));
 }
 
 /* every parameter and its default, as the engine and daemon see it */
@@ -185,7 +104,8 @@ static const struct {
 	const char *value;
 } defaults[] = {
 	{ "listen", "unix:/run/vrcpt/policy.sock" },
-	{ "listen_mode", "0666" },
+	{ "listen_mode", "0660" },
+	{ "listen_group", "postfix" },
 	{ "virtual_alias_domains", "" },
 	{ "virtual_alias_maps", "" },
 	{ "virtual_mailbox_domains", "" },
@@ -212,9 +132,12 @@ static const struct {
 	{ "maillog_file", "" },
 	{ "log_level", "0" },
 	{ "db_pool_size", "4" },
+	{ "db_read_target", "any" },
+	{ "db_replay_wait", "500ms" },
 	{ "workers", "0" },
 	{ "user", "" },
 	{ "metrics_listen", "" },
+	{ "control_listen", "unix:/run/vrcpt/control.sock" },
 	{ "milter_listen", "" },
 	{ "milter_policy_service", "" },
 	{ "milter_log_reject", "no" },
@@ -223,22 +146,23 @@ static const struct {
 	{ "cache_negative_ttl", "60000ms" },
 	{ "cache_stale_ttl", "86400000ms" },
 	{ "redis_password", "" },
+	{ "redis_sentinel_password", "" },
 	{ "redis_db", "0" },
-	{ "cache_max_entries", "100000" },
-	{ "cache_max_bytes", "67108864" },
+	{ "cache_max_entries", "4000000" },
+	{ "cache_max_bytes", "268435456" },
 	{ "redis_timeout", "5ms" },
 };
 
 /* load text that must be valid; msgs must match exactly (NULL-ended) */
-static struct config *
+static struct conf *
 load_ok(const char *text, const char *const *want)
 {
-	struct config_msgs msgs = { 0 };
-	struct config *cfg = NULL;
+	struct conf_msgs msgs = { 0 };
+	struct conf *cfg = NULL;
 	size_t	 i, nwant = 0;
 	int	 rc;
 
-	rc = config_load_text(P, text, strlen(text), &cfg, &msgs);
+	rc = conf_load_text(P, text, strlen(text), ALL, NULL, 0, &cfg, &msgs);
 	ck_assert_msg(rc == 0, "load failed: %s", msgs.n ? msgs.v[0] : "?");
 	ck_assert_ptr_nonnull(cfg);
 	while (want != NULL && want[nwant] != NULL)
@@ -248,13 +172,13 @@ load_ok(const char *text, const char *const *want)
 	for (i = nwant; i < msgs.n; i++)
 		ck_abort_msg("unexpected message: %s", msgs.v[i]);
 	ck_assert_uint_eq(msgs.n, nwant);
-	config_msgs_free(&msgs);
+	conf_msgs_free(&msgs);
 	return cfg;
 }
 
 START_TEST(test_defaults)
 {
-	struct config *cfg = load_ok("", NULL);
+	struct conf *cfg = load_ok("", NULL);
 	char	*v;
 
 	v = field(cfg, defaults[_i].name);
@@ -264,7 +188,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg->ndbconfs, 0);
 	ck_assert_str_eq(cfg->path, P);
 	ck_assert_int_eq(atomic_load(&cfg->refs), 1);
-	config_unref(&cfg);
+	conf_unref(&cfg);
 	ck_assert_ptr_null(cfg);
 }
 END_TEST
@@ -277,20 +201,20 @@ END_TEST
  */
 START_TEST(test_deploy_reference)
 {
-	struct config_msgs msgs = { 0 };
-	struct config *cfg = NULL;
+	struct conf_msgs msgs = { 0 };
+	struct conf *cfg = NULL;
 	char	*text, *line, *sp, *v, *uncommented;
 	size_t	 len, i, n = 0;
 	FILE	*fp;
 
-	ck_assert_int_eq(config_load("deploy/vrcptd.cf", &cfg, &msgs), 0);
+	ck_assert_int_eq(conf_load("deploy/vrcptd.cf", ALL, NULL, 0, &cfg, &msgs), 0);
 	ck_assert_uint_eq(msgs.n, 0);
-	config_unref(&cfg);
+	conf_unref(&cfg);
 
 	fp = fopen("deploy/vrcptd.cf", "r");
 	ck_assert_ptr_nonnull(fp);
-	text = calloc(1, CONFIG_FILE_MAX);
-	len = fread(text, 1, CONFIG_FILE_MAX - 1, fp);
+	text = calloc(1, CONF_FILE_MAX);
+	len = fread(text, 1, CONF_FILE_MAX - 1, fp);
 	fclose(fp);
 	uncommented = calloc(1, len + 1);
 	for (sp = text; (line = strsep(&sp, "\n")) != NULL;) {
@@ -302,8 +226,8 @@ START_TEST(test_deploy_reference)
 		}
 	}
 	ck_assert_uint_eq(n, sizeof(defaults) / sizeof(defaults[0]));
-	ck_assert_int_eq(config_load_text("deploy/vrcptd.cf", uncommented,
-	    strlen(uncommented), &cfg, &msgs), 0);
+	ck_assert_int_eq(conf_load_text("deploy/vrcptd.cf", uncommented,
+	    strlen(uncommented), ALL, NULL, 0, &cfg, &msgs), 0);
 	for (i = 0; i < msgs.n; i++)
 		ck_abort_msg("deploy/vrcptd.cf: %s", msgs.v[i]);
 	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
@@ -313,7 +237,7 @@ START_TEST(test_deploy_reference)
 		ck_assert_str_eq(v, defaults[i].value);
 		free(v);
 	}
-	config_unref(&cfg);
+	conf_unref(&cfg);
 	free(text);
 	free(uncommented);
 }
@@ -454,6 +378,10 @@ static const struct {
 	{ "other_domain_action = 450\n", "other_domain_action", "450" },
 	{ "lookup_failure_action = DUNNO\n", "lookup_failure_action",
 	  "dunno" },
+	{ "db_read_target = Prefer-Standby\n", "db_read_target",
+	  "prefer-standby" },
+	{ "db_read_target = primary\n", "db_read_target", "primary" },
+	{ "db_replay_wait = 0\n", "db_replay_wait", "0ms" },
 	{ "request_timeout = 500ms\n", "request_timeout", "500ms" },
 	{ "request_timeout = 2\n", "request_timeout", "2000ms" },
 	{ "request_timeout = 2m\n", "request_timeout", "120000ms",
@@ -474,23 +402,40 @@ static const struct {
 	{ "user = vrcpt\n", "user", "vrcpt" },
 	{ "metrics_listen = inet:127.0.0.1:9187\n", "metrics_listen",
 	  "inet:127.0.0.1:9187" },
+	{ "control_listen = unix:/run/x/control.sock\n", "control_listen",
+	  "unix:/run/x/control.sock" },
+	{ "control_listen =\n", "control_listen", "" },
 	{ "milter_listen = unix:/run/vrcpt/milter.sock\n", "milter_listen",
 	  "unix:/run/vrcpt/milter.sock" },
 	{ "milter_listen = inet:127.0.0.1:10024\n", "milter_listen",
 	  "inet:127.0.0.1:10024" },
 	{ "milter_listen = inet:10024@localhost\n", "milter_listen",
-	  "inet:10024@localhost" },
+	  "inet:localhost:10024" },
 	{ "milter_listen = inet6:10024@[::1]\n", "milter_listen",
-	  "inet6:10024@[::1]" },
+	  "inet:[::1]:10024" },
 	{ "milter_listen = local:/run/m.sock\n", "milter_listen",
-	  "local:/run/m.sock" },
+	  "unix:/run/m.sock" },
 	{ "milter_policy_service = inet:127.0.0.1:10023\n",
 	  "milter_policy_service", "inet:127.0.0.1:10023" },
 	{ "milter_log_reject = yes\n", "milter_log_reject", "yes" },
 	{ "cache = redis:unix:/run/redis/redis-server.sock\n", "cache",
 	  "redis:unix:/run/redis/redis-server.sock" },
-	{ "cache = redis:127.0.0.1:6379\n", "cache", "redis:127.0.0.1:6379" },
+	{ "cache = redis:127.0.0.1:6379\n", "cache",
+	  "redis:inet:127.0.0.1:6379" },
+	{ "cache_max_bytes = 64m\n", "cache_max_bytes", "67108864" },
+	{ "cache_max_bytes = 2G\n", "cache_max_bytes", "2147483648" },
+	{ "cache_max_bytes = 4294967296\n", "cache_max_bytes", "4294967296" },
 	{ "cache = NONE\n", "cache", "none" },
+	{ "cache = redis-sentinel:10.0.0.1:26379,10.0.0.2:26379, "
+	  "10.0.0.3:26379/mymaster\n", "cache", "redis-sentinel:"
+	  "10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379/mymaster" },
+	{ "cache = redis-sentinel:s1.example:26379,\n"
+	  "    s2.example:26379/mymaster\n", "cache",
+	  "redis-sentinel:s1.example:26379,s2.example:26379/mymaster" },
+	{ "cache = redis-sentinel:[::1]:26379/cache-1\n", "cache",
+	  "redis-sentinel:[::1]:26379/cache-1" },
+	{ "redis_sentinel_password = s3cret\n", "redis_sentinel_password",
+	  "s3cret" },
 	{ "cache_positive_ttl = 2h\n", "cache_positive_ttl", "7200000ms" },
 	{ "cache_negative_ttl = 0\n", "cache_negative_ttl", "0ms" },
 	{ "cache_stale_ttl = 1w\n", "cache_stale_ttl", "604800000ms" },
@@ -517,13 +462,13 @@ static const struct {
 
 START_TEST(test_values)
 {
-	struct config *cfg = load_ok(value_cases[_i].text,
+	struct conf *cfg = load_ok(value_cases[_i].text,
 	    value_cases[_i].msgs);
 	char	*v = field(cfg, value_cases[_i].name);
 
 	ck_assert_str_eq(v, value_cases[_i].value);
 	free(v);
-	config_unref(&cfg);
+	conf_unref(&cfg);
 }
 END_TEST
 
@@ -536,8 +481,13 @@ static const struct {
 } error_cases[] = {
 	/* syntax */
 	{ "soft_bounce\n",
-	  { P ":1: missing '=' after attribute name: \"soft_bounce\"" } },
-	{ "= yes\n", { P ":1: missing attribute name: \"= yes\"" } },
+	  { P ":1: missing '=' after attribute name (the line is not "
+	  "shown: it may hold a password)" } },
+	{ "= yes\n", { P ":1: missing attribute name (the line is not "
+	  "shown: it may hold a password)" } },
+	/* a password typed alone is not echoed */
+	{ "hunter2\n", { P ":1: missing '=' after attribute name (the line "
+	  "is not shown: it may hold a password)" } },
 	{ "user = x\nuser = \0\n", { P ":2: NUL byte in line" } },
 	/* all errors are reported, not only the first */
 	{ "soft_bounce = maybe\nlisten_mode = 0999\n"
@@ -582,20 +532,23 @@ static const struct {
 
 	/* tables */
 	{ "virtual_mailbox_maps = hash:/etc/postfix/vmailbox\n",
-	  { P ":1: virtual_mailbox_maps: unsupported table type \"hash\" in "
-	    "\"hash:/etc/postfix/vmailbox\" (vrcpt reads pgsql:, inline:, "
-	    "static:)" } },
+	  { P ":1: virtual_mailbox_maps: \"hash:/etc/postfix/vmailbox\": "
+	    "this program does not read hash: tables" } },
 	{ "relay_domains = mysql:/etc/postfix/relay.cf\n",
 	  { P ":1: relay_domains: unsupported table type \"mysql\" in "
 	    "\"mysql:/etc/postfix/relay.cf\" (vrcpt reads pgsql:, inline:, "
-	    "static: and domain names)" } },
+	    "static:, hash:, btree:, lmdb:, cdb:, texthash:, regexp:, "
+	    "pcre: and domain names)" } },
 	{ "virtual_alias_maps = proxy:ldap:/etc/postfix/l.cf\n",
 	  { P ":1: virtual_alias_maps: unsupported table type \"ldap\" in "
 	    "\"proxy:ldap:/etc/postfix/l.cf\" (vrcpt reads pgsql:, inline:, "
-	    "static:)" } },
+	    "static:, hash:, btree:, lmdb:, cdb:, texthash:, regexp:, "
+	    "pcre:)" } },
 	{ "virtual_alias_maps = frob:x\n",
 	  { P ":1: virtual_alias_maps: unknown table type \"frob\" in "
-	    "\"frob:x\" (vrcpt reads pgsql:, inline:, static:)" } },
+	    "\"frob:x\" (vrcpt reads pgsql:, inline:, "
+	    "static:, hash:, btree:, lmdb:, cdb:, texthash:, regexp:, "
+	    "pcre:)" } },
 	{ "virtual_alias_maps = example.com\n",
 	  { P ":1: virtual_alias_maps: \"example.com\" is not a table: need "
 	    "type:name, e.g. pgsql:/etc/postfix/virtual_alias_maps.cf" } },
@@ -656,13 +609,13 @@ static const struct {
 	/* values */
 	{ "listen = unix:run/x.sock inet:host: inet:h:99999 tcp:1\n",
 	  { P ":1: listen: bad endpoint \"unix:run/x.sock\" (use "
-	    "unix:/absolute/path or inet:host:port)",
+	    "unix:/absolute/path, inet:host:port or inet:port)",
 	    P ":1: listen: bad endpoint \"inet:host:\" (use "
-	    "unix:/absolute/path or inet:host:port)",
+	    "unix:/absolute/path, inet:host:port or inet:port)",
 	    P ":1: listen: bad endpoint \"inet:h:99999\" (use "
-	    "unix:/absolute/path or inet:host:port)",
-	    P ":1: listen: bad endpoint \"tcp:1\" (use unix:/absolute/path "
-	    "or inet:host:port)" } },
+	    "unix:/absolute/path, inet:host:port or inet:port)",
+	    P ":1: listen: bad endpoint \"tcp:1\" (use unix:/absolute/path, "
+	    "inet:host:port or inet:port)" } },
 	{ "listen =\n", { P ":1: listen: no endpoint (the default is "
 	  "unix:/run/vrcpt/policy.sock)" } },
 	{ "listen = inet:1 inet:2 inet:3 inet:4 inet:5 inet:6 inet:7 inet:8"
@@ -689,6 +642,8 @@ static const struct {
 	{ "lookup_failure_action = defer # like Postfix\n",
 	  { P ":1: bad action configuration: lookup_failure_action = defer "
 	    "# like Postfix (use defer or dunno)" } },
+	{ "db_read_target = standby\n", { P ":1: bad target configuration: "
+	  "db_read_target = standby (use any, prefer-standby or primary)" } },
 	{ "connection_limit = 0\n", { P ":1: bad numerical configuration: "
 	  "connection_limit = 0 (use a number from 1 to 1000000)" } },
 	{ "io_timeout = 0\n", { P ":1: bad time configuration: "
@@ -714,7 +669,10 @@ static const struct {
 	  "-1 (use a number from 0 to 64)" } },
 	{ "metrics_listen = 127.0.0.1:9187\n", { P ":1: bad endpoint "
 	  "configuration: metrics_listen = 127.0.0.1:9187 (use "
-	  "unix:/absolute/path or inet:host:port)" } },
+	  "unix:/absolute/path, inet:host:port or inet:port)" } },
+	{ "control_listen = inet:127.0.0.1:9188\n", { P ":1: bad endpoint "
+	  "configuration: control_listen = inet:127.0.0.1:9188 (use "
+	  "unix:/absolute/path: this socket is for the host's admin)" } },
 	{ "milter_listen = inet:x@localhost\n", { P ":1: bad endpoint "
 	  "configuration: milter_listen = inet:x@localhost (use "
 	  "unix:/absolute/path, inet:host:port or inet:port@host)" } },
@@ -723,16 +681,33 @@ static const struct {
 	  "unix:/absolute/path, inet:host:port or inet:port@host)" } },
 	{ "milter_policy_service = private/vrcpt\n", { P ":1: bad endpoint "
 	  "configuration: milter_policy_service = private/vrcpt (use "
-	  "unix:/absolute/path or inet:host:port)" } },
+	  "unix:/absolute/path, inet:host:port or inet:port)" } },
 	{ "cache = memcache:127.0.0.1\n", { P ":1: bad cache configuration: "
 	  "cache = memcache:127.0.0.1 (use none, redis:unix:/path/to/"
-	  "redis.sock or redis:inet:host:port)" } },
+	  "redis.sock, redis:inet:host:port or "
+	  "redis-sentinel:host:port[,host:port...]/mastername)" } },
+	{ "cache = redis-sentinel:127.0.0.1:26379\n", { P ":1: bad cache "
+	  "configuration: cache = redis-sentinel:127.0.0.1:26379 (use "
+	  "redis-sentinel:host:port[,host:port...]/mastername: 1 to 16 "
+	  "distinct Sentinels, and the master's name of letters, digits, "
+	  "'.', '_' and '-')" } },
+	{ "cache = redis-sentinel:h:1,h:1/m\n", { P ":1: bad cache "
+	  "configuration: cache = redis-sentinel:h:1,h:1/m (use "
+	  "redis-sentinel:host:port[,host:port...]/mastername: 1 to 16 "
+	  "distinct Sentinels, and the master's name of letters, digits, "
+	  "'.', '_' and '-')" } },
+	{ "cache = redis-sentinel:unix:/run/s.sock/m\n", { P ":1: bad cache "
+	  "configuration: cache = redis-sentinel:unix:/run/s.sock/m (use "
+	  "redis-sentinel:host:port[,host:port...]/mastername: 1 to 16 "
+	  "distinct Sentinels, and the master's name of letters, digits, "
+	  "'.', '_' and '-')" } },
 	{ "cache_max_entries = 100000001\n", { P ":1: bad numerical "
 	  "configuration: cache_max_entries = 100000001 (use a number from 0 "
 	  "to 100000000)" } },
-	{ "cache_max_bytes = 4294967296\n", { P ":1: bad numerical "
-	  "configuration: cache_max_bytes = 4294967296 (use a number from 0 "
-	  "to 4294967295)" } },
+	{ "cache_max_bytes = 2t\n", { P ":1: bad size configuration: "
+	  "cache_max_bytes = 2t (use bytes, or a number with k, m or g)" } },
+	{ "cache_max_bytes = 64 m\n", { P ":1: bad size configuration: "
+	  "cache_max_bytes = 64 m (use bytes, or a number with k, m or g)" } },
 	{ "cache_max_entries = -1\n", { P ":1: bad numerical "
 	  "configuration: cache_max_entries = -1 (use a number from 0 "
 	  "to 100000000)" } },
@@ -747,15 +722,15 @@ static const struct {
 
 START_TEST(test_errors)
 {
-	struct config_msgs msgs = { 0 };
-	struct config *cfg = (struct config *)1;
+	struct conf_msgs msgs = { 0 };
+	struct conf *cfg = (struct conf *)1;
 	const char *text = error_cases[_i].text;
 	size_t	 i, n = 0, len = strlen(text);
 
 	/* the NUL byte case: count through the embedded NUL */
 	if (strcmp(text, "user = x\nuser = ") == 0)
 		len = 18;
-	ck_assert_int_eq(config_load_text(P, text, len, &cfg, &msgs), -1);
+	ck_assert_int_eq(conf_load_text(P, text, len, ALL, NULL, 0, &cfg, &msgs), -1);
 	ck_assert_ptr_null(cfg);
 	while (n < MSGS_MAX && error_cases[_i].msgs[n] != NULL)
 		n++;
@@ -764,7 +739,7 @@ START_TEST(test_errors)
 	for (i = n; i < msgs.n; i++)
 		ck_abort_msg("unexpected message: %s", msgs.v[i]);
 	ck_assert_uint_eq(msgs.n, n);
-	config_msgs_free(&msgs);
+	conf_msgs_free(&msgs);
 	ck_assert_ptr_null(msgs.v);
 }
 END_TEST
@@ -781,7 +756,7 @@ START_TEST(test_ispmail)
 	    "relay_domains = relay.example\n"
 	    "relay_recipient_maps = proxy:pgsql:pgsql-relay-recipients.cf\n"
 	    "recipient_delimiter = +\n";
-	struct config *cfg = load_ok(text, NULL);
+	struct conf *cfg = load_ok(text, NULL);
 	const struct engine_cfg *e = &cfg->engine;
 	size_t	 i, j;
 	unsigned seen = 0;
@@ -826,16 +801,16 @@ START_TEST(test_ispmail)
 	ck_assert_str_eq(e->addr.recipient_delimiter, "+");
 
 	/* shared ownership: the last unref frees */
-	ck_assert_ptr_eq(config_ref(cfg), cfg);
+	ck_assert_ptr_eq(conf_ref(cfg), cfg);
 	ck_assert_int_eq(atomic_load(&cfg->refs), 2);
 	{
-		struct config *c2 = cfg;
+		struct conf *c2 = cfg;
 
-		config_unref(&c2);
+		conf_unref(&c2);
 		ck_assert_ptr_null(c2);
 	}
 	ck_assert_int_eq(atomic_load(&cfg->refs), 1);
-	config_unref(&cfg);
+	conf_unref(&cfg);
 }
 END_TEST
 
@@ -866,51 +841,51 @@ START_TEST(test_policy_files)
 	    "postfixadmin-virtual-alias-domain-mailbox-maps.cf\n"
 	    "relay_domains = pgsql:../../../../policy/"
 	    "postfixadmin-virtual-domains-maps.cf\n";
-	struct config_msgs msgs = { 0 };
-	struct config *cfg;
+	struct conf_msgs msgs = { 0 };
+	struct conf *cfg;
 
 	/* a path that cannot be read is an error, not a crash */
-	ck_assert_int_eq(config_load_text(P, text, strlen(text), &cfg, &msgs),
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, NULL, 0, &cfg, &msgs),
 	    -1);
 	ck_assert_uint_eq(msgs.n, 1);
-	config_msgs_free(&msgs);
+	conf_msgs_free(&msgs);
 
 	cfg = load_ok(ok, NULL);
 	ck_assert_uint_eq(cfg->nmaps, 10);
 	ck_assert_uint_eq(cfg->ndbconfs, 2);
-	config_unref(&cfg);
+	conf_unref(&cfg);
 }
 END_TEST
 
 START_TEST(test_files)
 {
-	struct config_msgs msgs = { 0 };
-	struct config *cfg = (struct config *)1;
+	struct conf_msgs msgs = { 0 };
+	struct conf *cfg = (struct conf *)1;
 	char	*big;
 
-	ck_assert_int_eq(config_load(DIR "/nosuch.cf", &cfg, &msgs), -1);
+	ck_assert_int_eq(conf_load(DIR "/nosuch.cf", ALL, NULL, 0, &cfg, &msgs), -1);
 	ck_assert_ptr_null(cfg);
 	ck_assert_uint_eq(msgs.n, 1);
 	ck_assert_str_eq(msgs.v[0], DIR "/nosuch.cf: cannot read: No such "
 	    "file or directory");
-	config_msgs_free(&msgs);
+	conf_msgs_free(&msgs);
 
-	ck_assert_int_eq(config_load(DIR, &cfg, &msgs), -1);
+	ck_assert_int_eq(conf_load(DIR, ALL, NULL, 0, &cfg, &msgs), -1);
 	ck_assert_str_eq(msgs.v[0], DIR ": cannot read: Is a directory");
-	config_msgs_free(&msgs);
+	conf_msgs_free(&msgs);
 
 	/* barely fits / one byte over */
-	big = malloc(CONFIG_FILE_MAX + 1);
-	memset(big, '\n', CONFIG_FILE_MAX + 1);
-	ck_assert_int_eq(config_load_text(P, big, CONFIG_FILE_MAX, &cfg,
+	big = malloc(CONF_FILE_MAX + 1);
+	memset(big, '\n', CONF_FILE_MAX + 1);
+	ck_assert_int_eq(conf_load_text(P, big, CONF_FILE_MAX, ALL, NULL, 0, &cfg,
 	    &msgs), 0);
 	ck_assert_uint_eq(msgs.n, 0);
-	config_unref(&cfg);
-	ck_assert_int_eq(config_load_text(P, big, CONFIG_FILE_MAX + 1, &cfg,
+	conf_unref(&cfg);
+	ck_assert_int_eq(conf_load_text(P, big, CONF_FILE_MAX + 1, ALL, NULL, 0, &cfg,
 	    &msgs), -1);
 	ck_assert_str_eq(msgs.v[0], P ": file too large (more than 1048576 "
 	    "bytes)");
-	config_msgs_free(&msgs);
+	conf_msgs_free(&msgs);
 	free(big);
 }
 END_TEST
@@ -924,22 +899,136 @@ START_TEST(test_expansion_bomb)
 	    "c = $d$d$d$d$d$d$d$d\nd = $e$e$e$e$e$e$e$e\n"
 	    "e = $f$f$f$f$f$f$f$f\nf = $g$g$g$g$g$g$g$g\n"
 	    "g = $h$h$h$h$h$h$h$h\nh = xxxxxxxxxxxxxxxx\n";
-	struct config_msgs msgs = { 0 };
-	struct config *cfg;
+	struct conf_msgs msgs = { 0 };
+	struct conf *cfg;
 
-	ck_assert_int_eq(config_load_text(P, text, strlen(text), &cfg, &msgs),
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, NULL, 0, &cfg, &msgs),
 	    -1);
 	ck_assert_uint_eq(msgs.n, 1);
 	ck_assert_msg(strncmp(msgs.v[0], P ":1: syslog_name: ",
 	    strlen(P ":1: syslog_name: ")) == 0, "%s", msgs.v[0]);
-	config_msgs_free(&msgs);
+	conf_msgs_free(&msgs);
+}
+END_TEST
+
+/*
+ * -o name=value: above the file, named as "-o name" in messages, shown
+ * as such by conf_origin_text(); a bad one is an error, an unknown name
+ * a warning (as postfix -o).
+ */
+START_TEST(test_overrides)
+{
+	struct conf_msgs msgs = { 0 };
+	struct conf *cfg = NULL;
+	const char *ov[] = { "syslog_name=vrcpt-milter/smtpd",
+	    "request_timeout=2s", "soft_bounce=maybe" };
+	const char *ov_ok[] = { "syslog_name=x", "no_such=1" };
+	const char *ov_bad[] = { "Syslog_name=x" };
+	const char *text = "syslog_name = fromfile\nrequest_timeout = 5s\n";
+	char	*v;
+
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, ov, 3,
+	    &cfg, &msgs), -1);
+	ck_assert_uint_eq(msgs.n, 1);
+	ck_assert_str_eq(msgs.v[0], "-o soft_bounce: bad boolean "
+	    "configuration: soft_bounce = maybe (use yes or no)");
+	conf_msgs_free(&msgs);
+
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, ov, 2,
+	    &cfg, &msgs), 0);
+	ck_assert_uint_eq(msgs.n, 0);
+	ck_assert_str_eq(cfg->syslog_name, "vrcpt-milter/smtpd");
+	ck_assert_uint_eq(cfg->request_timeout, 2000);
+	v = conf_origin_text(cfg, CONF_P_syslog_name);
+	ck_assert_str_eq(v, "-o");
+	free(v);
+	v = conf_origin_text(cfg, CONF_P_soft_bounce);
+	ck_assert_str_eq(v, "default");
+	free(v);
+	conf_unref(&cfg);
+
+	text = "x = 1\nsoft_bounce = yes\n";
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), ALL, ov_ok, 2,
+	    &cfg, &msgs), 0);
+	ck_assert_uint_eq(msgs.n, 2);
+	ck_assert_str_eq(msgs.v[0], P ":1: warning: unknown parameter x");
+	ck_assert_str_eq(msgs.v[1], "-o no_such: warning: unknown parameter");
+	v = conf_origin_text(cfg, CONF_P_soft_bounce);
+	ck_assert_str_eq(v, P ":2");
+	free(v);
+	conf_msgs_free(&msgs);
+	conf_unref(&cfg);
+
+	ck_assert_int_eq(conf_load_text(P, "", 0, ALL, ov_bad, 1, &cfg,
+	    &msgs), -1);
+	ck_assert_uint_eq(msgs.n, 1);
+	ck_assert_str_eq(msgs.v[0], "-o Syslog_name=x: bad override (use "
+	    "name=value)");
+	conf_msgs_free(&msgs);
+}
+END_TEST
+
+/*
+ * Each program reads only its own parameters: vrcpt-milter (CONF_M)
+ * opens no table, so a table it cannot read is no error for it, and a
+ * bad value of a vrcptd-only parameter neither.
+ */
+START_TEST(test_ownership)
+{
+	struct conf_msgs msgs = { 0 };
+	struct conf *cfg = NULL;
+	const char *text = "virtual_mailbox_maps = pgsql:nosuch.cf\n"
+	    "db_pool_size = 1000\nmilter_listen = inet:127.0.0.1:10024\n";
+
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text), CONF_M, NULL,
+	    0, &cfg, &msgs), 0);
+	ck_assert_uint_eq(msgs.n, 0);
+	ck_assert_uint_eq(cfg->nmaps, 0);
+	ck_assert_ptr_null(cfg->virtual_mailbox_maps);
+	ck_assert_uint_eq(cfg->milter_listen.port, 10024);
+	conf_unref(&cfg);
+
+	ck_assert_int_eq(conf_load_text(P, text, strlen(text),
+	    CONF_D | CONF_TABLES, NULL, 0, &cfg, &msgs), -1);
+	/* vrcptd: both errors at once */
+	ck_assert_uint_eq(msgs.n, 2);
+	ck_assert_str_eq(msgs.v[0], P ":2: bad numerical configuration: "
+	    "db_pool_size = 1000 (use a number from 1 to 64)");
+	ck_assert_str_eq(msgs.v[1], P ":1: virtual_mailbox_maps: cannot read "
+	    DIR "/nosuch.cf: No such file or directory");
+	conf_msgs_free(&msgs);
+}
+END_TEST
+
+/* conf_changed: what differs between two loads; restart ones flagged */
+START_TEST(test_changed)
+{
+	struct conf_msgs msgs = { 0 };
+	struct conf *a = NULL, *b = NULL;
+	enum conf_param_id ids[CONF_NPARAMS];
+	const char *ta = "listen = unix:/run/a.sock\nsoft_bounce = no\n";
+	const char *tb = "listen = unix:/run/b.sock\nsoft_bounce = yes\n"
+	    "workers = 0\n";
+
+	ck_assert_int_eq(conf_load_text(P, ta, strlen(ta), CONF_D, NULL, 0,
+	    &a, &msgs), 0);
+	ck_assert_int_eq(conf_load_text(P, tb, strlen(tb), CONF_D, NULL, 0,
+	    &b, &msgs), 0);
+	ck_assert_uint_eq(conf_changed(a, b, CONF_D, ids), 2);
+	ck_assert_int_eq(ids[0], CONF_P_listen);
+	ck_assert(!(conf_params[ids[0]].flags & CONF_LIVE));
+	ck_assert_int_eq(ids[1], CONF_P_soft_bounce);
+	ck_assert(conf_params[ids[1]].flags & CONF_LIVE);
+	conf_unref(&a);
+	conf_unref(&b);
+	conf_msgs_free(&msgs);
 }
 END_TEST
 
 static Suite *
-config_suite(void)
+conf_suite(void)
 {
-	Suite	*s = suite_create("config");
+	Suite	*s = suite_create("conf");
 	TCase	*tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, test_defaults, 0,
@@ -953,6 +1042,9 @@ config_suite(void)
 	tcase_add_test(tc, test_policy_files);
 	tcase_add_test(tc, test_files);
 	tcase_add_test(tc, test_expansion_bomb);
+	tcase_add_test(tc, test_overrides);
+	tcase_add_test(tc, test_ownership);
+	tcase_add_test(tc, test_changed);
 	suite_add_tcase(s, tc);
 	return s;
 }
@@ -960,7 +1052,7 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(config_suite());
+	SRunner	*sr = srunner_create(conf_suite());
 	int	 failed;
 
 	srunner_run_all(sr, CK_NORMAL);

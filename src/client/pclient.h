@@ -1,9 +1,11 @@
-#ifndef VRCPT_PCLIENT_H
-#define VRCPT_PCLIENT_H
+#ifndef VRCPT_CLIENT_PCLIENT_H
+#define VRCPT_CLIENT_PCLIENT_H
 /*
  * pclient - a small blocking client for the Postfix policy delegation
- * protocol, for vrcpt-milter's callback threads: send one request, wait
- * for "action=...\n\n" with poll() and a deadline.
+ * protocol, for vrcpt-milter's callback threads and for vrcptctl's
+ * control requests (proto/control.h): send one request, wait for the
+ * reply ("name=value" lines and an empty line) with poll() and a
+ * deadline.
  *
  * Connections are kept in a mutex-protected pool of idle connections and
  * reused, as Postfix keeps its policy connection open. A connection
@@ -15,7 +17,8 @@
  * a fresh connection (a policy request has no side effects). The
  * deadline covers everything, retry included.
  *
- * Depends on: libc, pthread, util/, proto/milter_map.h (reply parser).
+ * Depends on: libc, pthread, util/, conf/endpoint, proto/policy (the
+ * grammar of a reply).
  * Security: the reply is parsed with the request parser's limits; a
  * server that sends more than one reply, or garbage, loses the
  * connection.
@@ -26,15 +29,15 @@
 #define PCLIENT_ERR_LEN		256	/* an error message */
 #define PCLIENT_READ_CHUNK	4096	/* bytes per read() */
 
+struct endpoint;
 struct pclient;
 
 /*
- * pclient_new - a client for endpoint: "unix:/path", "inet:host:port" or
- * "inet:[ipv6]:port" (the forms of vrcptd's "listen"). Nothing is
- * connected yet. timeout_ms bounds each pclient_ask(). 0 and *pc_r, or
- * -1 with err for an endpoint of the wrong form.
+ * pclient_new - a client for ep (copied; unix or inet, as vrcptd's
+ * "listen"). Nothing is connected yet. timeout_ms bounds each
+ * pclient_ask(). 0 and *pc_r, or -1 with err when ep is empty.
  */
-int	pclient_new(const char *endpoint, unsigned long long timeout_ms,
+int	pclient_new(const struct endpoint *ep, unsigned long long timeout_ms,
 	    struct pclient **pc_r, char err[PCLIENT_ERR_LEN]);
 /* pclient_free - close every idle connection, free; sets *pcp = NULL.
  * No pclient_ask() may be running. */
@@ -42,12 +45,13 @@ void	pclient_free(struct pclient **pcp);
 
 /*
  * pclient_ask - send req[0..len) (a whole request, empty line included)
- * and read the reply. 0 and *action_r (the first action= value, caller
- * frees; NULL when the reply had none), or -1 with err (connect, I/O,
- * timeout, protocol). Thread-safe.
+ * and read the reply. 0 and *reply_r, *reply_len_r (the whole reply, its
+ * empty line included, NUL-terminated; caller frees; pp_reply_value()
+ * picks an attribute), or -1 with err (connect, I/O, timeout,
+ * protocol). Thread-safe.
  */
 int	pclient_ask(struct pclient *pc, const char *req, size_t len,
-	    char **action_r, char err[PCLIENT_ERR_LEN]);
+	    char **reply_r, size_t *reply_len_r, char err[PCLIENT_ERR_LEN]);
 
 /* pclient_endpoint - the endpoint, for log messages */
 const char *pclient_endpoint(const struct pclient *pc);
