@@ -20,6 +20,8 @@
  *     differs), then without the extension, then "@domain" last; every
  *     key ends in "@domain", so that cachefmt_key_domain() (the "d:"
  *     invalidation) finds that domain in it; at most ADDR_KEYS_MAX;
+ *   - an address addr_plain() accepts is its own folded form, is not
+ *     split, and has exactly the keys itself and "@domain";
  *   - addr_quote_local() leaves a dot-string alone and otherwise quotes
  *     so that unquoting gives the local part back.
  */
@@ -191,6 +193,17 @@ fa_parse(const char *rcpt, const struct addr_opts *o)
 		    strcasecmp(a.local, "mailer-daemon") != 0);
 	}
 	fa_keys(&a, o->recipient_delimiter);
+	if (addr_plain(rcpt, len, o->recipient_delimiter)) {
+		/* its own folded form, not split, keys itself and @domain
+		 * (server/dispatch caches decisions on it) */
+		FUZZ_ASSERT(len <= ADDR_PLAIN_MAX);
+		FUZZ_ASSERT(strcmp(a.folded, rcpt) == 0 &&
+		    a.extension == NULL && a.has_domain && !a.ip_literal);
+		FUZZ_ASSERT(a.nkeys == 2 && !a.keys[0].quoted &&
+		    strcmp(a.keys[0].key, rcpt) == 0 &&
+		    a.keys[1].kind == ADDR_KEY_DOMAIN &&
+		    strcmp(a.keys[1].key, strchr(rcpt, '@')) == 0);
+	}
 	FUZZ_ASSERT(addr_is_bare_postmaster(&a) ==
 	    (strcasecmp(rcpt, "postmaster") == 0));
 	fa_quote(a.local);

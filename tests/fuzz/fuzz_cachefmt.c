@@ -41,6 +41,17 @@
 #define FC_U64_DIGITS	20	/* digits of UINT64_MAX */
 #define FC_NOW_MS	1700000000000ULL
 #define FC_TTL_MS	60000ULL
+#define FC_SEED0	0x0123456789abcdefULL	/* lru_hash(): any seed */
+#define FC_SEED1	0xfedcba9876543210ULL
+#define FC_ENTRIES	16
+#define FC_BYTES	(1 << 20)
+
+/* fc_hash - the key's hash, as server/cache.c computes it once */
+static uint64_t
+fc_hash(const char *key)
+{
+	return lru_hash(FC_SEED0, FC_SEED1, key, strlen(key));
+}
 
 static void
 fc_record(const char *s, size_t len)
@@ -142,13 +153,15 @@ fc_put(struct lru *c, const char *key)
 	if (!cachefmt_cacheable(key, strlen(key)))
 		return;
 	memset(&v, 0, sizeof(v));
-	v.result = FACT_NOT_FOUND;
+	v.kind = LRU_KIND_FACT;
+	v.data = FACT_NOT_FOUND;
 	v.stored_ms = FC_NOW_MS;
 	v.fresh_until_ms = FC_NOW_MS + FC_TTL_MS;
 	v.stale_until_ms = FC_NOW_MS + 2 * FC_TTL_MS;
 	cachefmt_key_domain(key, strlen(key), &v.dom_off, &v.dom_len);
 	FUZZ_ASSERT(v.dom_off + v.dom_len == strlen(key));
-	FUZZ_ASSERT(lru_put(c, key, strlen(key), &v, FC_NOW_MS));
+	FUZZ_ASSERT(lru_put(c, key, strlen(key), fc_hash(key), &v,
+	    FC_NOW_MS));
 }
 
 static bool
@@ -156,9 +169,11 @@ fc_has(struct lru *c, const char *key)
 {
 	struct lru_hit hit;
 
-	if (lru_get(c, key, strlen(key), FC_NOW_MS, &hit) == LRU_MISS)
+	if (lru_get(c, key, strlen(key), fc_hash(key), FC_NOW_MS, &hit) ==
+	    LRU_MISS)
 		return false;
-	free(hit.value);
+	FUZZ_ASSERT(hit.kind == LRU_KIND_FACT && hit.data == FACT_NOT_FOUND &&
+	    hit.stored_ms == FC_NOW_MS);
 	return true;
 }
 
@@ -206,7 +221,7 @@ fc_payload(const char *payload, const char *key)
 
 	/* applied as server/cache.c does, to a cache holding key, the
 	 * payload's own argument and a key nobody names */
-	c = lru_new(16, 1 << 20, 1, 2);
+	c = lru_new(FC_ENTRIES, FC_BYTES);
 	other = xasprintf("%s.untouched@%s.invalid", key, key);
 	keys[0] = key;
 	keys[1] = arg;
@@ -215,10 +230,11 @@ fc_payload(const char *payload, const char *key)
 		fc_put(c, keys[i]);
 	switch (kind) {
 	case CACHEFMT_INVAL_KEY:
-		lru_del(c, arg, strlen(arg));
+		lru_del(c, arg, strlen(arg), fc_hash(arg));
 		break;
 	case CACHEFMT_INVAL_DOMAIN:
-		lru_del_domain(c, arg, strlen(arg));
+		lru_del_domain(c, arg, strlen(arg),
+		    LRU_KIND_FACT | LRU_KIND_DECISION);
 		break;
 	case CACHEFMT_INVAL_ALL:
 		lru_clear(c);

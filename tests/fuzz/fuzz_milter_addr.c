@@ -25,7 +25,9 @@
  *     bounded (MILTER_REPLY_MAX), printable UTF-8, names the recipient;
  *   - milter_map_escape() output is bounded, has every '%' doubled and
  *     unescapes to a prefix of its input;
- *   - the log line is one line (no CR, LF or NUL) and bounded.
+ *   - the log line is one line (no CR, LF or NUL) and bounded;
+ *   - an argument that is a milter_listen endpoint gives a libmilter
+ *     spec (smfi_setconn) that reads back as the same endpoint.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/endpoint.h"
 #include "fuzz.h"
 #include "proto/declog.h"
 #include "proto/milter_map.h"
@@ -187,7 +190,7 @@ fm_request(const char *from, const char *rcpt, const char *helo,
 {
 	struct milter_env env;
 	struct milter_outcome o;
-	struct policy_req pr, back;
+	struct policy_req pr = { 0 }, back = { 0 };
 	struct buf out;
 	enum pp_error why;
 	size_t	 used;
@@ -256,7 +259,7 @@ fm_request(const char *from, const char *rcpt, const char *helo,
 static void
 fm_reply(const char *raw, size_t len)
 {
-	struct policy_req scratch;
+	struct policy_req scratch = { 0 };
 	enum pp_error why, why2;
 	enum pp_status st;
 	size_t	 used, used2;
@@ -304,8 +307,9 @@ fm_reply(const char *raw, size_t len)
 static void
 fm_misc(const char *s)
 {
-	char	*a, *spec;
-	const char *c;
+	char	*a, spec[ENDPOINT_TEXT_MAX + 16];	/* as milter.c */
+	const char *c, *hint;
+	struct endpoint ep, back;
 
 	a = milter_map_client_addr(s);
 	FUZZ_ASSERT(strlen(a) <= strlen(s));
@@ -314,15 +318,20 @@ fm_misc(const char *s)
 	FUZZ_ASSERT(c != NULL && *c != '\0' && *c != '[');
 	c = milter_map_protocol(s);
 	FUZZ_ASSERT(strcmp(c, "SMTP") == 0 || strcmp(c, "ESMTP") == 0);
-	if (milter_map_conn_spec(s, &spec) == 0) {
-		FUZZ_ASSERT(strncmp(spec, "unix:/", 6) == 0 ||
-		    strncmp(spec, "local:/", 7) == 0 ||
-		    strncmp(spec, "inet:", 5) == 0 ||
-		    strncmp(spec, "inet6:", 6) == 0);
-		free(spec);
-	} else {
-		FUZZ_ASSERT(spec == NULL);
-	}
+	/* milter_listen as vrcpt-milter reads it (conf: CONF_T_MENDPOINT)
+	 * and hands it to smfi_setconn() (milter.c setup) */
+	if (endpoint_parse(s, ENDPOINT_ANY_HOST | ENDPOINT_MILTER, &ep,
+	    &hint) < 0 || ep.kind == ENDPOINT_NONE)
+		return;
+	FUZZ_ASSERT(strlen(endpoint_milter_spec(&ep, spec, sizeof(spec))) <
+	    sizeof(spec) - 1);
+	FUZZ_ASSERT(strncmp(spec, "unix:/", 6) == 0 ||
+	    strncmp(spec, "inet:", 5) == 0 ||
+	    strncmp(spec, "inet6:", 6) == 0);
+	/* libmilter's form is read back as the same endpoint */
+	FUZZ_ASSERT(endpoint_parse(spec, ENDPOINT_ANY_HOST | ENDPOINT_MILTER,
+	    &back, &hint) == 0);
+	FUZZ_ASSERT(strcmp(back.text, ep.text) == 0);
 }
 
 int

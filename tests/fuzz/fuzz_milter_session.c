@@ -70,9 +70,10 @@
 
 #include <libmilter/mfapi.h>
 
+#include "client/pclient.h"
+#include "conf/endpoint.h"
 #include "fuzz.h"
 #include "milter/msess.h"
-#include "client/pclient.h"
 #include "proto/milter_map.h"
 #include "proto/policy.h"
 #include "util/buf.h"
@@ -232,7 +233,7 @@ fms_conn_drop(size_t i)
 static bool
 fms_serve(size_t i)
 {
-	struct policy_req pr;
+	struct policy_req pr = { 0 };
 	enum pp_error why;
 	enum pp_status st;
 	size_t	 used, rused, rlen, half;
@@ -374,7 +375,8 @@ fms_init(void)
 {
 	struct sockaddr_un sun;
 	char	 err[PCLIENT_ERR_LEN];
-	const char *lerr;
+	const char *lerr, *hint;
+	struct endpoint ep;
 
 	if (fms.up)
 		return;
@@ -394,8 +396,10 @@ fms_init(void)
 	pthread_mutex_init(&fms.lock, NULL);
 	FUZZ_ASSERT(pipe(fms.stop) == 0);
 	FUZZ_ASSERT(pthread_create(&fms.th, NULL, fms_thread, NULL) == 0);
-	FUZZ_ASSERT(pclient_new(fms.endpoint, FMS_TIMEOUT_MS, &fms.pc,
-	    err) == 0);
+	/* milter_policy_service as the milter reads it (conf) */
+	FUZZ_ASSERT(endpoint_parse(fms.endpoint, 0, &ep, &hint) == 0 &&
+	    ep.kind == ENDPOINT_UNIX);
+	FUZZ_ASSERT(pclient_new(&ep, FMS_TIMEOUT_MS, &fms.pc, err) == 0);
 	atexit(fms_cleanup);
 	fms.up = true;
 }
@@ -517,7 +521,7 @@ fms_rcpt(SMFICTX *ctx, struct fms_model *m, char **argv, char *reply,
 {
 	struct milter_env env;
 	struct milter_outcome o;
-	struct policy_req pr;
+	struct policy_req pr = { 0 };
 	struct buf req;
 	enum pp_error why;
 	enum pp_status st;

@@ -20,7 +20,8 @@
  *     once), only parameter values do;
  *   - expansion is suppressed exactly as db_common_expand() says (%u
  *     with an empty local part, %d/%1..%9 without a domain or label),
- *     and otherwise substitutes like a second, plain implementation;
+ *     (sqlmap_suppressed() agreeing with sqlmap_expand()), and
+ *     otherwise substitutes like a second, plain implementation;
  *   - a result is FOUND exactly when some value is non-empty, usable by
  *     result_format and formats to something (and the expansion limit
  *     holds); its text is the formatted values joined with ",", cut at
@@ -249,6 +250,8 @@ fs_expand(const struct sqlmap *sm, const char *key)
 	bool	 ok = sqlmap_expand(sm, key, params);
 
 	FUZZ_ASSERT(ok == fs_key_ok(sm, key));
+	/* the allocation-free test says the same as the expansion */
+	FUZZ_ASSERT(sqlmap_suppressed(sm, key) == !ok);
 	if (!ok)
 		return;
 	for (i = 0; i < sm->nparams; i++) {
