@@ -9,7 +9,9 @@
  * Input: one byte of switches, then the rest. The rest is parsed as a
  * Redis record (binary-safe, by length), as a decimal epoch, and up to
  * its first NUL as a NOTIFY payload; the bytes after that NUL, split at
- * the next NUL, are a lookup key and a value for the round trips.
+ * the next NUL, are a lookup key and a value for the round trips. The
+ * key and the payload are also read as a domain epoch from Redis, the
+ * rest and the value as the record read with it.
  *
  * Invariants (a violation aborts):
  *   - a record that parses is one cachefmt_rec_format() writes: writing
@@ -23,7 +25,11 @@
  *     "d:<domain>" (non-empty) within CACHEFMT_PAYLOAD_MAX, and
  *     applied to an in-process cache holding the key it drops the key
  *     ("a:"), every key of the domain ("d:") or everything ("all"),
- *     and nothing else.
+ *     and nothing else;
+ *   - a reader judges a record fresh or stale only when it carries both
+ *     epochs it knows, by its age against the TTLs, and what a writer
+ *     of those epochs stores now is read back fresh (or stale, or
+ *     expired, as the TTLs say).
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -197,6 +203,48 @@ fc_survives(const char *key, enum cachefmt_inval kind, const char *arg)
 	return true;
 }
 
+/* fc_judge - what a reader makes of the domain epoch dv and record rv */
+static void
+fc_judge(uint8_t flags, const char *dv, const char *rv, size_t rlen,
+    const char *value)
+{
+	struct cachefmt_ttl ttl = { (flags & 0x30) * FC_TTL_MS,
+	    (flags & 0x0c) * FC_TTL_MS, (flags & 0xc0) * FC_TTL_MS };
+	uint64_t gepoch = (uint64_t)flags * 7, depoch = 0, age, life;
+	const uint64_t *ep = flags & 2 ? NULL : &gepoch;
+	struct cachefmt_rec rec;
+	enum cachefmt_judgement j;
+	char	*mine;
+	size_t	 mlen;
+
+	j = cachefmt_judge(&ttl, ep, dv, strlen(dv), rv, rlen, FC_NOW_MS,
+	    &depoch, &rec);
+	if (j == CACHEFMT_J_FRESH || j == CACHEFMT_J_STALE) {
+		/* an answer only from a record of both our epochs */
+		FUZZ_ASSERT(ep != NULL && rec.epoch == gepoch &&
+		    rec.depoch == depoch && !rec.tombstone);
+		FUZZ_ASSERT(rec.result == FACT_FOUND ||
+		    rec.result == FACT_NOT_FOUND);
+		FUZZ_ASSERT(cachefmt_u64_parse(dv, strlen(dv), &age) == 0 &&
+		    age == depoch);
+		age = FC_NOW_MS > rec.stored_ms ? FC_NOW_MS - rec.stored_ms :
+		    0;
+		life = cachefmt_ttl_of(&ttl, rec.result);
+		FUZZ_ASSERT(j == CACHEFMT_J_FRESH ? age < life :
+		    age >= life && age - life < ttl.stale_ms);
+	}
+	if (j == CACHEFMT_J_FOREIGN || j == CACHEFMT_J_NO_DEPOCH)
+		return;
+	/* what a writer of these epochs stores now is read back fresh */
+	mine = cachefmt_rec_format(gepoch, depoch, FACT_NOT_FOUND, FC_NOW_MS,
+	    value, &mlen);
+	j = cachefmt_judge(&ttl, &gepoch, dv, strlen(dv), mine, mlen,
+	    FC_NOW_MS, &age, &rec);
+	FUZZ_ASSERT(j == (ttl.negative_ms > 0 ? CACHEFMT_J_FRESH :
+	    ttl.stale_ms > 0 ? CACHEFMT_J_STALE : CACHEFMT_J_EXPIRED));
+	free(mine);
+}
+
 static void
 fc_payload(const char *payload, const char *key)
 {
@@ -271,6 +319,8 @@ FUZZ_ENTRY(const uint8_t *data, size_t size)
 	fc_roundtrip(epoch, flags & 1 ? UINT64_MAX : 0, value);
 	fc_roundtrip(epoch, 0, payload);
 	fc_payload(payload, key);
+	fc_judge(flags, key, rest, rlen, value);
+	fc_judge(flags, payload, value, strlen(value), key);
 	free(payload);
 	free(key);
 	free(value);
