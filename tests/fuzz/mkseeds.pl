@@ -22,6 +22,11 @@ my %gen = (
 	sqlmap => \&sqlmap,
 	config => \&config,
 	cachefmt => \&cachefmt,
+	maps => \&maps,
+	sentinelfmt => \&sentinelfmt,
+	fence => \&fence,
+	control => \&control,
+	endpoint => \&endpoint,
 );
 
 # e2e_args - [mail from, rcpt to] of every case of tests/e2e/corpus.txt,
@@ -197,6 +202,9 @@ sub config {
 	    'milter_listen = inet:10024@127.0.0.1',
 	    'cache = redis:unix:/run/redis.sock',
 	    "recipient_delimiter = +-\n"));
+	seed('config', 'overrides', "syslog_name = \$a\na = x\n\0a=y\0" .
+	    "request_timeout=2s\0bad override\0listen=inet:10025\0" .
+	    "cache=redis-sentinel:10.0.0.1:26379/m");
 	seed('config', 'expand', join("\n",
 	    'a = $b$b', 'b = ${c:x}$(d)$$', 'syslog_name = $a',
 	    'other_domain_action = 554 5.7.1 ${a?{$b}}',
@@ -216,6 +224,103 @@ sub cachefmt {
 	);
 	my $i = 0;
 	seed('cachefmt', "v$i", $_), $i++ for @v;
+}
+
+# fuzz_maps: type byte (0 regexp, 1 pcre, 2 texthash, 3 inline, 4 static),
+# key, NUL, text
+sub maps {
+	my $re = join("\n", '# comment', '/^(.*)\+.*@(example\.com)$/ $1@$2',
+	    'if /@example\.org$/', '!/^postmaster@/ OK', 'endif',
+	    '/^user@/i!/@other\./ ${1}x$$', '/[/ bad', "/./ DUNNO\n");
+	my $pcre = join("\n", '/^(?<u>[^@]+)@example\.com$/ $1',
+	    'IF /\.net$/', '/^a(b+)c$/sm $1 $2', 'ENDIF', '/(a|b)*+c/A x',
+	    '!/x/E y', "/\\Qa.b\\E/U z\n");
+	my $th = join("\n", '# postmap source', 'john@example.com OK',
+	    '"quoted key"@example.com  value', '@example.org   catch-all',
+	    'UPPER@Example.COM  x', "  continued value", 'key-only',
+	    "dup\@example.com a\ndup\@example.com b\n");
+	my @v = (
+		"\0user+ext\@example.com\0$re",
+		"\0postmaster\@example.org\0$re",
+		"\1john\@example.com\0$pcre",
+		"\1abbc\0$pcre",
+		"\2john\@example.com\0$th",
+		"\2\@example.org\0" . (split /dup/, $th)[0],
+		"\3john\@example.com\0john\@example.com=OK, {x = y, z}",
+		"\3a\0a=, b=c",
+		"\4x\@y\0OK",
+		"\4x\0{ text with spaces }",
+	);
+	my $i = 0;
+	seed('maps', "v$i", $_), $i++ for @v;
+}
+
+# fuzz_sentinelfmt: master name, NUL, INFO text / payload
+sub sentinelfmt {
+	my $info = "# Replication\r\nrole:master\r\nconnected_slaves:1\r\n" .
+	    "slave0:ip=10.0.0.2,port=6379,state=online,offset=42,lag=0\r\n" .
+	    "master_failover_state:no-failover\r\n" .
+	    "master_replid:8f1c2b5e6a7d9e0f1a2b3c4d5e6f708192a3b4c5\r\n" .
+	    "master_replid2:0000000000000000000000000000000000000000\r\n" .
+	    "master_repl_offset:42\r\n";
+	my @v = (
+		"mymaster\0$info",
+		"mymaster\0mymaster 10.0.0.1 6379 10.0.0.2 6379",
+		"mymaster\0mymaster2 10.0.0.1 6379 10.0.0.2 6379",
+		"m\0master_replid:ABC\nmaster_replid:abc\n",
+		"m\0master_replid:\r\n",
+	);
+	my $i = 0;
+	seed('sentinelfmt', "v$i", $_), $i++ for @v;
+}
+
+# fuzz_fence: pg_lsn text, NUL, then operations (fuzz_fence.c)
+sub fence {
+	my $chk = sub { "\3$_[0]\0" . pack('v', $_[1]) };
+	my @v = (
+		"16/B374D848\0" . "\2\0\x10\0\1" . "\0a:new\@example.com\0" .
+		    "\1\0\x20\0\1" . $chk->('new@example.com', 0x8000) .
+		    $chk->('new@example.com', 1),
+		"0/0\0" . "\0d:example.com\0" . "\0all\0" . "\2\1\x10\0\0" .
+		    $chk->('x@example.com', 0x8000) . "\1\0\x01\0\xff" .
+		    $chk->('x@example.com', 0x8000),
+		"FFFFFFFF/FFFFFFFF\0" . "\0junk\0" . "\2\0\1\0\0" .
+		    $chk->('a@b', 0x8001),
+		"g/1\0",
+	);
+	my $i = 0;
+	seed('fence', "v$i", $_), $i++ for @v;
+}
+
+# fuzz_control: switches, then a raw reply (also recipient, values)
+sub control {
+	my @v = (
+		"\0action=550 5.1.1 User unknown\ndecision=unknown\nclass=" .
+		    "virtual_mailbox\ntier=db\ncode=550\ndsn=5.1.1\ntext=User " .
+		    "unknown in virtual mailbox table\nwarn_only=no\n" .
+		    "stale=0\ndelay_us=123\n\n",
+		"\1requests=10\r\ncache_hits=3\r\n\r\n",
+		"\0error=unknown request\n\n",
+		"\0john\@example.com\0DUNNO\0valid\0\x01ctl\x7f\0",
+	);
+	my $i = 0;
+	seed('control', "v$i", $_), $i++ for @v;
+}
+
+# fuzz_endpoint: flags, endpoint, NUL, sentinel group, NUL, host 0xff port
+sub endpoint {
+	my @v = (
+		"\0unix:/run/vrcpt/policy.sock\0" .
+		    "10.0.0.1:26379,[::1]:26379/mymaster\0" . "10.0.0.2\xff6379",
+		"\1inet:[::1]:10025\0s1:26379, s2:26379 /m\0::1\xff65535",
+		"\4inet:10024\@127.0.0.1\0h:1/x\0" . "fe80::1%eth0\xff0",
+		"\4inet6:10024\@[::1]\0\0host.example\xff65536",
+		"\4local:/var/run/m.sock\0a:1,a:1/m\0\xff1",
+		"\2127.0.0.1:6379\0\0",
+		"\x08unix:/run/vrcpt/control.sock\0\0",
+	);
+	my $i = 0;
+	seed('endpoint', "v$i", $_), $i++ for @v;
 }
 
 my @targets = @ARGV ? @ARGV : sort keys %gen;

@@ -25,7 +25,9 @@
 typedef int fuzz_one_fn(const uint8_t *, size_t);
 
 fuzz_one_fn fuzz_policy_one, fuzz_milter_addr_one, fuzz_milter_session_one,
-    fuzz_addr_one, fuzz_sqlmap_one, fuzz_config_one, fuzz_cachefmt_one;
+    fuzz_addr_one, fuzz_sqlmap_one, fuzz_config_one, fuzz_cachefmt_one,
+    fuzz_maps_one, fuzz_sentinelfmt_one, fuzz_fence_one, fuzz_control_one,
+    fuzz_endpoint_one;
 
 static const struct replay_target {
 	const char *name;
@@ -42,6 +44,12 @@ static const struct replay_target {
 	{ "sqlmap", fuzz_sqlmap_one, { "tests/fuzz/corpus/sqlmap/*" } },
 	{ "config", fuzz_config_one, { "tests/fuzz/corpus/config/*" } },
 	{ "cachefmt", fuzz_cachefmt_one, { "tests/fuzz/corpus/cachefmt/*" } },
+	{ "maps", fuzz_maps_one, { "tests/fuzz/corpus/maps/*" } },
+	{ "sentinelfmt", fuzz_sentinelfmt_one,
+	    { "tests/fuzz/corpus/sentinelfmt/*" } },
+	{ "fence", fuzz_fence_one, { "tests/fuzz/corpus/fence/*" } },
+	{ "control", fuzz_control_one, { "tests/fuzz/corpus/control/*" } },
+	{ "endpoint", fuzz_endpoint_one, { "tests/fuzz/corpus/endpoint/*" } },
 };
 
 /* replay_glob - feed each file matching pattern to one; how many */
