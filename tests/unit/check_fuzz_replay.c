@@ -10,17 +10,26 @@
  * tests/fuzz/fuzz_<target>.c, each compiled with FUZZ_ENTRY defined as
  * fuzz_<target>_one (GNUmakefile); their invariants abort, which check
  * reports as an error naming the target.
+ *
+ * Under valgrind (scripts/run-unit.sh exports VALGRIND=1), which is some
+ * fifty times slower, the inputs libFuzzer found (named by their SHA-1)
+ * are replayed one in REPLAY_VALGRIND_EVERY, the same ones each time;
+ * seeds and named regression inputs always.
  */
 #include <check.h>
 #include <glob.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define REPLAY_FILE_MAX	(1024 * 1024)	/* bytes per input */
 #define REPLAY_MIN_FILES 8		/* fewer: the corpus went missing */
 #define REPLAY_GLOBS	2
+#define REPLAY_VALGRIND_EVERY 4		/* found inputs under valgrind */
+#define REPLAY_SHA1_LEN	40		/* libFuzzer's file names */
 
 typedef int fuzz_one_fn(const uint8_t *, size_t);
 
@@ -52,6 +61,17 @@ static const struct replay_target {
 	{ "endpoint", fuzz_endpoint_one, { "tests/fuzz/corpus/endpoint/*" } },
 };
 
+/* replay_found - path is an input libFuzzer found: 40 hex digits */
+static bool
+replay_found(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base != NULL ? base + 1 : path;
+	return strlen(base) == REPLAY_SHA1_LEN &&
+	    strspn(base, "0123456789abcdef") == REPLAY_SHA1_LEN;
+}
+
 /* replay_glob - feed each file matching pattern to one; how many */
 static size_t
 replay_glob(fuzz_one_fn *one, const char *pattern)
@@ -60,6 +80,8 @@ replay_glob(fuzz_one_fn *one, const char *pattern)
 	size_t	 i, n;
 	uint8_t	*data = malloc(REPLAY_FILE_MAX + 1);
 	FILE	*fp;
+	const char *vg = getenv("VALGRIND");
+	bool	 sample = vg != NULL && strcmp(vg, "1") == 0;
 
 	ck_assert_ptr_nonnull(data);
 	if (glob(pattern, 0, NULL, &g) != 0) {
@@ -67,6 +89,10 @@ replay_glob(fuzz_one_fn *one, const char *pattern)
 		return 0;
 	}
 	for (i = 0; i < g.gl_pathc; i++) {
+		/* glob() sorts: the same sample every time */
+		if (sample && replay_found(g.gl_pathv[i]) &&
+		    i % REPLAY_VALGRIND_EVERY != 0)
+			continue;
 		fp = fopen(g.gl_pathv[i], "rb");
 		ck_assert_msg(fp != NULL, "%s: cannot open", g.gl_pathv[i]);
 		n = fread(data, 1, REPLAY_FILE_MAX + 1, fp);
