@@ -3,13 +3,15 @@
 #
 #   scripts/deps.sh build   compile vrcptd, vrcptctl, vrcpt-milter and
 #                           the unit tests
+#   scripts/deps.sh fuzz    build + clang and libFuzzer ("make fuzz")
 #   scripts/deps.sh run     build + PostgreSQL 15 and Redis ("make run")
 #   scripts/deps.sh check   run + what the tests drive: Postfix with pgsql,
 #                           lmdb, cdb and pcre maps, swaks, pflogsumm,
 #                           fail2ban (its fail2ban-regex checks deploy/
 #                           filters), miltertest, valgrind, pgbouncer,
 #                           Dovecot (SASL for the end-to-end tests),
-#                           Redis Sentinel ("make check"; default)
+#                           Redis Sentinel, clang and libFuzzer
+#                           ("make check"; default)
 #   scripts/deps.sh package build + what "make check-package" needs:
 #                           debhelper, devscripts, lintian (build and lint
 #                           the .debs), logrotate (the shipped rotation),
@@ -40,6 +42,8 @@ RUN_PKGS="postgresql redis-server"
 CHECK_PKGS="postfix postfix-pgsql postfix-lmdb postfix-cdb postfix-pcre swaks
     pflogsumm fail2ban miltertest valgrind pgbouncer dovecot-core
     redis-sentinel"
+# clang with its runtime libraries: libclang_rt.fuzzer, asan, ubsan
+FUZZ_PKGS="clang libclang-rt-dev"
 PG_BIN=/usr/lib/postgresql/15/bin
 POLICY_RC=/usr/sbin/policy-rc.d
 # "make check-package" (tests/package/run.sh)
@@ -49,13 +53,14 @@ PACKAGE_PKGS="debhelper devscripts fakeroot lintian logrotate prometheus
 mode=${1:-check}
 case $mode in
 build)	want="$BUILD_PKGS" ;;
+fuzz)	want="$BUILD_PKGS $FUZZ_PKGS" ;;
 run)	want="$BUILD_PKGS $RUN_PKGS" ;;
-check)	want="$BUILD_PKGS $RUN_PKGS $CHECK_PKGS" ;;
+check)	want="$BUILD_PKGS $RUN_PKGS $CHECK_PKGS $FUZZ_PKGS" ;;
 package) want="$BUILD_PKGS $PACKAGE_PKGS" ;;
 -h|--help|help)
 	sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 	exit 0 ;;
-*)	echo "usage: $0 [build|run|check|package]" >&2
+*)	echo "usage: $0 [build|fuzz|run|check|package]" >&2
 	exit 2 ;;
 esac
 

@@ -151,6 +151,17 @@ conf_dollar_escape(const char *s)
 	return out;
 }
 
+/* conf_quote_span - conf_quote() of s[0..len): a value may hold line
+ * breaks (-o), a message never does */
+static char *
+conf_quote_span(const char *s, size_t len)
+{
+	char	*raw = xstrndup(s, len), *q = conf_quote(raw);
+
+	free(raw);
+	return q;
+}
+
 void
 conf_msgs_free(struct conf_msgs *msgs)
 {
@@ -369,7 +380,7 @@ conf_expr(struct conf_exp *x, const char *e, size_t elen, unsigned depth)
 	if (x->failed)
 		return;
 	if (depth > CONF_EXPAND_DEPTH) {
-		q = xstrndup(e, elen);
+		q = conf_quote_span(e, elen);
 		conf_exp_fail(x, xasprintf("unreasonable macro call nesting: "
 		    "\"$%s\" (more than %d levels: a loop?)", q,
 		    CONF_EXPAND_DEPTH));
@@ -396,7 +407,7 @@ conf_expr(struct conf_exp *x, const char *e, size_t elen, unsigned depth)
 		cp++;
 	op = cp < end ? *cp : '\0';
 	if (nlen == 0 || (op != '\0' && op != '?' && op != ':')) {
-		q = xstrndup(e, elen);
+		q = conf_quote_span(e, elen);
 		conf_exp_fail(x, xasprintf("attribute name syntax error in "
 		    "\"${%s}\"%s", q, op == '{' ?
 		    " (function calls are not supported)" : ""));

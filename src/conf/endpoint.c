@@ -258,6 +258,8 @@ endpoint_parse_sentinels(const char *s, struct endpoint_sentinels *es,
 			goto bad;
 		memcpy(tok, p, len);
 		tok[len] = '\0';
+		/* parse_hostport() sets the INET fields only */
+		memset(&ep, 0, sizeof(ep));
 		if (parse_hostport(tok, &ep) < 0)
 			goto bad;
 		for (j = 0; j < es->n; j++)

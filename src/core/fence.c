@@ -26,7 +26,6 @@
 #define FENCE_KIND_KEY		'a'	/* as in the messages */
 #define FENCE_KIND_DOMAIN	'd'
 #define FENCE_TAG_NONE		0
-#define FENCE_TAG_RESET		UINT64_MAX	/* pending until a reset */
 #define FENCE_HEX_DIGITS	8	/* of each half of a pg_lsn */
 
 struct fence_ent {
@@ -50,6 +49,7 @@ struct fence {
 	size_t	 n;
 	uint64_t glsn;		/* the global fence */
 	uint64_t gtag;		/* the global one is pending since (0: no) */
+	bool	 up;		/* a fence_reset() happened */
 };
 
 static uint64_t
@@ -175,7 +175,6 @@ fence_new(uint64_t seed0, uint64_t seed1)
 	f->b = xcalloc(FENCE_BUCKETS, sizeof(f->b[0]));
 	TAILQ_INIT(&f->pending);
 	TAILQ_INIT(&f->settled);
-	f->gtag = FENCE_TAG_RESET;
 	return f;
 }
 
@@ -233,11 +232,17 @@ fence_settle(struct fence *f, uint64_t tag, uint64_t lsn, uint64_t now_ms)
 }
 
 void
-fence_reset(struct fence *f, uint64_t lsn, uint64_t now_ms)
+fence_reset(struct fence *f, uint64_t tag, uint64_t lsn, uint64_t now_ms)
 {
-	f->gtag = FENCE_TAG_NONE;
+	/*
+	 * Not every pending fence: a message handed over after the
+	 * position query was sent (tag higher) may have committed after
+	 * lsn, and keeps its own or the global pending fence until a
+	 * settle covers it.
+	 */
+	f->up = true;
 	f->glsn = max64(f->glsn, lsn);
-	fence_settle(f, FENCE_TAG_RESET, lsn, now_ms);
+	fence_settle(f, tag, lsn, now_ms);
 }
 
 /* ent_passed - no fence of kind:text above replay_lsn */
@@ -262,7 +267,7 @@ fence_check(struct fence *f, const char *key, size_t klen,
 	size_t	 off, dlen;
 
 	fold_old(f, now_ms);
-	if (f->gtag == FENCE_TAG_RESET)
+	if (!f->up)
 		return FENCE_UNKNOWN;
 	if (f->gtag != FENCE_TAG_NONE || replay_lsn < f->glsn)
 		return FENCE_BEHIND;

@@ -77,12 +77,17 @@ void	fence_settle(struct fence *f, uint64_t tag, uint64_t lsn,
 	    uint64_t now_ms);
 
 /*
- * fence_reset - everything committed until now is at or before lsn (a
- * new LISTEN connection: messages may have been missed, and those
- * handed over may never be settled): the global fence becomes lsn (or
- * stays higher), and so does every pending fence.
+ * fence_reset - a new LISTEN connection is up: whatever was missed while
+ * none listened, and every message of tags up to tag (those handed over
+ * before the position query was sent, on an earlier connection too,
+ * which may never be settled), was committed at or before lsn: the
+ * global fence becomes lsn (or stays higher), and so do those pending
+ * fences. A message handed over after the query was sent (a higher
+ * tag) may have committed after lsn: it stays pending until a
+ * fence_settle() covers its tag.
  */
-void	fence_reset(struct fence *f, uint64_t lsn, uint64_t now_ms);
+void	fence_reset(struct fence *f, uint64_t tag, uint64_t lsn,
+	    uint64_t now_ms);
 
 enum fence_state {
 	FENCE_PASSED,		/* the answer may be kept */

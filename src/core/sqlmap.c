@@ -43,6 +43,7 @@
  * messages go to the log.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -120,14 +121,74 @@ sqlmap_quote(const char *text, size_t len)
  * Postfix main.cf syntax.
  */
 
+/*
+ * The names read so far, for the "overriding earlier entry" check: an
+ * open-addressing table of entry indexes (+1; 0 is free), so that a
+ * file of many names costs linear time, not quadratic (a 1 MB vrcptd.cf
+ * took minutes to load with a scan back per line).
+ */
+#define SQLMAP_NAMES_MIN	64	/* first table size, a power of two */
+
+struct sqlmap_names {
+	size_t	*slot;
+	size_t	 cap;		/* a power of two; at most half used */
+	size_t	 used;
+};
+
+/* sqlmap_name_hash - FNV-1a of a name */
+static size_t
+sqlmap_name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return (size_t)h;
+}
+
+/* sqlmap_name_slot - the slot of name: its entry, or a free one */
+static size_t *
+sqlmap_name_slot(const struct sqlmap_names *t, const struct sqlmap_cf *cf,
+    const char *name)
+{
+	size_t	 i = sqlmap_name_hash(name) & (t->cap - 1);
+
+	while (t->slot[i] != 0 && strcmp(cf->v[t->slot[i] - 1].name,
+	    name) != 0)
+		i = (i + 1) & (t->cap - 1);
+	return &t->slot[i];
+}
+
+/* sqlmap_names_grow - double the table (and fill it) when half full */
+static void
+sqlmap_names_grow(struct sqlmap_names *t, const struct sqlmap_cf *cf)
+{
+	struct sqlmap_names bigger;
+	size_t	 i;
+
+	if (t->slot != NULL && 2 * (t->used + 1) <= t->cap)
+		return;
+	bigger.cap = t->cap != 0 ? 2 * t->cap : SQLMAP_NAMES_MIN;
+	bigger.slot = xcalloc(bigger.cap, sizeof(*bigger.slot));
+	bigger.used = t->used;
+	for (i = 0; i < t->cap; i++)
+		if (t->slot[i] != 0)
+			*sqlmap_name_slot(&bigger, cf,
+			    cf->v[t->slot[i] - 1].name) = t->slot[i];
+	free(t->slot);
+	*t = bigger;
+}
+
 /* sqlmap_cf_flush - split one logical line (split_nameval.c) */
 static void
 sqlmap_cf_flush(const char *path, struct buf *lbuf, unsigned line,
-    struct sqlmap_cf *cf)
+    struct sqlmap_cf *cf, struct sqlmap_names *names)
 {
 	char	*s = lbuf->data, *name, *ep, *cp, *value;
 	const char *why = NULL;
-	size_t	 i;
+	size_t	*slot;
 
 	if (lbuf->len == 0)
 		return;
@@ -159,17 +220,21 @@ sqlmap_cf_flush(const char *path, struct buf *lbuf, unsigned line,
 	*ep = '\0';
 
 	/* dict_load_fp(): a changed value is worth a warning */
-	for (i = cf->n; i-- > 0;) {
-		if (strcmp(cf->v[i].name, name) != 0)
-			continue;
-		if (strcmp(cf->v[i].value, value) != 0)
-			sqlmap_msg_add(&cf->warnings, &cf->nwarnings,
-			    xasprintf("%s:%u: warning: overriding earlier "
-			    "entry: %s (line %u)", path, line, name,
-			    cf->v[i].line));
-		break;
+	sqlmap_names_grow(names, cf);
+	slot = sqlmap_name_slot(names, cf, name);
+	if (*slot != 0 && strcmp(cf->v[*slot - 1].value, value) != 0)
+		sqlmap_msg_add(&cf->warnings, &cf->nwarnings,
+		    xasprintf("%s:%u: warning: overriding earlier entry: %s "
+		    "(line %u)", path, line, name, cf->v[*slot - 1].line));
+	if (*slot == 0)
+		names->used++;
+	*slot = cf->n + 1;	/* the last assignment is the one compared */
+	if (cf->n == cf->vcap) {
+		/* geometric: one realloc per line copies quadratically
+		 * where realloc cannot grow in place (valgrind) */
+		cf->vcap = cf->vcap != 0 ? 2 * cf->vcap : SQLMAP_NAMES_MIN;
+		cf->v = xreallocarray(cf->v, cf->vcap, sizeof(*cf->v));
 	}
-	cf->v = xreallocarray(cf->v, cf->n + 1, sizeof(*cf->v));
 	cf->v[cf->n].name = xstrdup(name);
 	cf->v[cf->n].value = xstrdup(value);
 	cf->v[cf->n].line = line;
@@ -183,6 +248,7 @@ sqlmap_cf_read(const char *path, const char *text, size_t len,
     struct sqlmap_cf *cf)
 {
 	struct buf lbuf;
+	struct sqlmap_names names = { NULL, 0, 0 };
 	size_t	 pos = 0, plen, skip;
 	unsigned lineno = 0, first = 0;
 	const char *p, *nl;
@@ -220,13 +286,14 @@ sqlmap_cf_read(const char *path, const char *text, size_t len,
 			orphan = true;
 			continue;
 		}
-		sqlmap_cf_flush(path, &lbuf, first, cf);
+		sqlmap_cf_flush(path, &lbuf, first, cf, &names);
 		orphan = false;
 		first = lineno;
 		buf_append(&lbuf, p, plen);
 	}
-	sqlmap_cf_flush(path, &lbuf, first, cf);
+	sqlmap_cf_flush(path, &lbuf, first, cf, &names);
 	buf_free(&lbuf);
+	free(names.slot);
 }
 
 void
@@ -338,8 +405,8 @@ static size_t
 sqlmap_labels(const char *dom, const char *starts[SQLMAP_LABELS],
     size_t lens[SQLMAP_LABELS])
 {
-	size_t	 total = 0, len;
-	const char *end;
+	size_t	 total = 0;
+	const char *end, *start;
 
 	if (dom == NULL)
 		return 0;
@@ -349,14 +416,16 @@ sqlmap_labels(const char *dom, const char *starts[SQLMAP_LABELS],
 			end--;
 		if (end == dom)
 			break;
-		for (len = 0; end - len > dom && end[-len - 1] != '.'; len++)
+		/* pointers only, never end[-len - 1]: with an unsigned len
+		 * that is end + SIZE_MAX - len, undefined (UBSan) */
+		for (start = end; start > dom && start[-1] != '.'; start--)
 			;
 		if (total < SQLMAP_LABELS) {
-			starts[total] = end - len;
-			lens[total] = len;
+			starts[total] = start;
+			lens[total] = (size_t)(end - start);
 		}
 		total++;
-		end -= len;
+		end = start;
 	}
 	return total;
 }
@@ -595,9 +664,16 @@ sqlmap_literal(struct sqlmap_compile *c, size_t i, bool prefixed,
 	if (has_exp && prefixed)
 		sqlmap_fail(c, start, "a % expansion inside an E'...', "
 		    "U&'...' or other prefixed string (use a plain '...')");
-	else if (has_exp)
+	else if (has_exp) {
 		sqlmap_add_param(c, start, buf_str(&content), content.len);
-	else {
+		/*
+		 * The closing quote ended the token; $n must not run into
+		 * what follows: '%u'0 is not $10, '%s'AS k not $1AS k
+		 * (PostgreSQL 15: "trailing junk after parameter").
+		 */
+		if (j < c->len && sqlmap_is_ident(c->t[j]))
+			buf_append(&c->sql, " ", 1);
+	} else {
 		buf_append(&c->sql, "'", 1);
 		buf_append(&c->sql, buf_str(&raw), raw.len);
 		buf_append(&c->sql, "'", 1);
@@ -652,7 +728,9 @@ sqlmap_compile(struct sqlmap *sm, size_t *errpos_r)
 		prev = i > 0 ? c.t[i - 1] : ' ';
 		switch (ch) {
 		case '\'':
-			prefixed = sqlmap_is_ident(prev) || prev == '&';
+			/* a$'..' would become a$$1: a name, not a value */
+			prefixed = sqlmap_is_ident(prev) || prev == '&' ||
+			    prev == '$';
 			i = sqlmap_literal(&c, i, prefixed,
 			    (prev == 'E' || prev == 'e') &&
 			    (i < 2 || !sqlmap_is_ident(c.t[i - 2])));
@@ -1194,9 +1272,9 @@ sqlmap_value_ok(const struct sqlmap_needs *n, const char *v)
 	return true;
 }
 
-/* sqlmap_append_cut - append what fits of p[0..n) to out */
+/* sqlmap_keep - append what fits of p[0..n) (out has a max) */
 static void
-sqlmap_append_cut(struct buf *out, const char *p, size_t n)
+sqlmap_keep(struct buf *out, const char *p, size_t n)
 {
 	size_t	 room = out->max - out->len;
 
@@ -1213,7 +1291,7 @@ sqlmap_result(const struct sqlmap *sm, const char *key,
 	char	 skey[STR_SANITIZE_MAX + 4];
 	size_t	 i;
 	unsigned expanded = 0;
-	bool	 warned = false;
+	bool	 warned = false, found = false;
 
 	*value_r = NULL;
 	*why_r = NULL;
@@ -1237,11 +1315,19 @@ sqlmap_result(const struct sqlmap *sm, const char *key,
 			continue;
 		buf_init(&one, 0);
 		sqlmap_subst(&one, sm->result_format, vals[i], key);
-		/* a value too big to keep is still counted and found, and
-		 * cut to exactly SQLMAP_VALUE_MAX bytes (see sqlmap.h) */
-		if (out.len > 0)
-			sqlmap_append_cut(&out, ",", 1);
-		sqlmap_append_cut(&out, buf_str(&one), one.len);
+		/*
+		 * A value too big to keep is still counted and found
+		 * (dict_pgsql.c keeps it all; we keep what fits, for
+		 * traces): "found" must not depend on out having room,
+		 * or one long value (a big alias list) would be "User
+		 * unknown".
+		 */
+		if (one.len > 0) {
+			if (found)
+				sqlmap_keep(&out, ",", 1);
+			sqlmap_keep(&out, buf_str(&one), one.len);
+			found = true;
+		}
 		buf_free(&one);
 		if (sm->expansion_limit > 0 &&
 		    ++expanded > sm->expansion_limit) {
@@ -1251,7 +1337,7 @@ sqlmap_result(const struct sqlmap *sm, const char *key,
 			return FACT_UNAVAILABLE;
 		}
 	}
-	if (out.len == 0) {
+	if (!found) {
 		buf_free(&out);
 		return FACT_NOT_FOUND;
 	}

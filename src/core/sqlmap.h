@@ -120,7 +120,8 @@ bool	sqlmap_expand(const struct sqlmap *sm, const char *key,
 /*
  * sqlmap_result - turn the values of a successful query (all columns of
  * all rows, row-major; NULL entries are SQL NULLs) into a fact.
- * FACT_FOUND: *value_r is the joined result (caller frees).
+ * FACT_FOUND: *value_r is the joined result, cut at SQLMAP_VALUE_MAX
+ * bytes when longer (found all the same; caller frees).
  * FACT_NOT_FOUND: nothing allocated.
  * FACT_UNAVAILABLE: *why_r says why (expansion limit; caller frees).
  * Warnings Postfix would log (empty values) are returned in *warn_r
@@ -152,6 +153,7 @@ struct sqlmap_cf_entry {
 struct sqlmap_cf {
 	struct sqlmap_cf_entry *v;	/* file order, duplicates kept */
 	size_t	 n;
+	size_t	 vcap;			/* entries allocated */
 	char	**errors;		/* "path:line: message" */
 	size_t	 nerrors;
 	char	**warnings;		/* "path:line: warning: message" */

@@ -532,14 +532,15 @@ l_message(void *arg, const char *payload, uint64_t tag)
  * Redis (a new epoch); then trust.
  */
 static void
-l_up(void *arg, uint64_t lsn)
+l_up(void *arg, uint64_t tag, uint64_t lsn)
 {
 	struct cache_listener *l = arg;
 	struct cache *c = l->cache;
 
-	/* standbys too: what was missed is at or before lsn */
+	/* standbys too: what was missed is at or before lsn, and so is
+	 * every message up to tag (not a later one: core/fence.h) */
 	pthread_mutex_lock(&l->fence_lock);
-	fence_reset(l->fence, lsn, clock_wall_ms());
+	fence_reset(l->fence, tag, lsn, clock_wall_ms());
 	pthread_mutex_unlock(&l->fence_lock);
 	atomic_fetch_add(&c->seq, 1);
 	atomic_store(&c->fresh_after, clock_wall_ms());

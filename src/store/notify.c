@@ -289,10 +289,10 @@ n_open(struct notify *n)
 /*
  * n_triggers - the database has count vrcpt_* triggers: up when there
  * are some, down when there are none; lsn: the primary's WAL insert
- * position, taken after LISTEN
+ * position, taken after LISTEN by the keep-alive sent at tag
  */
 static void
-n_triggers(struct notify *n, long count, uint64_t lsn)
+n_triggers(struct notify *n, long count, uint64_t tag, uint64_t lsn)
 {
 	if (count > 0 && !n->is_up && !n->shared) {
 		if (n->warned_triggers)
@@ -300,7 +300,7 @@ n_triggers(struct notify *n, long count, uint64_t lsn)
 			    "answers", n->label);
 		n->warned_triggers = false;
 		n->is_up = true;
-		n->hooks.up(n->hooks.arg, lsn);
+		n->hooks.up(n->hooks.arg, tag, lsn);
 	} else if (count == 0) {
 		if (!n->warned_triggers)
 			msg_warn("%s has no vrcpt_* triggers (load "
@@ -429,7 +429,7 @@ n_serve(struct notify *n)
 			if (n->hooks.settled != NULL)
 				n->hooks.settled(n->hooks.arg, ping_tag, lsn);
 			n_backend(n, n_count(res, 1));
-			n_triggers(n, n_count(res, 0), lsn);
+			n_triggers(n, n_count(res, 0), ping_tag, lsn);
 			PQclear(res);
 		}
 		n_tick(n);

@@ -32,9 +32,11 @@
  * lsn) says that every notification of that tag or an earlier one was
  * committed at or before lsn (the query was sent after they had
  * arrived, so the primary had written their commit records). hooks->up
- * gets the position of the first keep-alive on a new connection:
- * everything committed before LISTEN took effect, which may have been
- * missed, is at or before it.
+ * gets the position of the first keep-alive on a new connection and
+ * that keep-alive's tag: everything committed before LISTEN took
+ * effect, which may have been missed, and every notification of that
+ * tag or an earlier one, is at or before it; a notification that came
+ * after the keep-alive was sent (a higher tag) is not.
  *
  * notify_send() is the other end, for vrcptctl flush: a blocking
  * "SELECT pg_notify('vrcpt_invalidate', payload)" on the first host, in
@@ -54,7 +56,7 @@ struct notify;
 #define NOTIFY_TICK_MS			1000
 
 struct notify_hooks {
-	void	(*up)(void *arg, uint64_t lsn);
+	void	(*up)(void *arg, uint64_t tag, uint64_t lsn);
 	void	(*down)(void *arg);
 	void	(*message)(void *arg, const char *payload, uint64_t tag);
 	void	(*settled)(void *arg, uint64_t tag, uint64_t lsn);	/* or

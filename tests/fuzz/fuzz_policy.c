@@ -1,10 +1,7 @@
 /*
  * fuzz_policy - libFuzzer target for the policy protocol parser.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c17 \
- *	-D_GNU_SOURCE -Isrc tests/fuzz/fuzz_policy.c src/proto/policy.c \
- *	src/util/buf.c src/util/xalloc.c src/util/log.c -o fuzz_policy
- *   ./fuzz_policy -max_len=140000 tests/fuzz/corpus/policy
+ *   make fuzz FUZZ_TARGETS=policy	(build/fuzz/fuzz_policy)
  *
  * The input is a byte stream from a client. It is parsed the way the
  * daemon does, request after request, and every answer is checked for
@@ -13,8 +10,9 @@
  * happens below POLICY_REQUEST_MAX; an ERROR has a reason. Violations
  * abort, so the sanitizers and libFuzzer report them as crashes.
  *
- * tests/unit/check_fuzz_replay.c includes this file to replay the corpus
- * under `make check` without clang.
+ * The corpus is tests/fuzz/corpus/policy and the golden .in files;
+ * tests/unit/check_fuzz_replay.c replays it under `make check` without
+ * clang (see fuzz.h).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -22,20 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "proto/policy.h"
 #include "util/buf.h"
 
 #define FUZZ_REPLY_MAX	(POLICY_LINE_MAX + 64)	/* "action=" value "\n\n" */
-
-#define FUZZ_ASSERT(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
-
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* fuzz_value - a parsed value is a line fragment: no NUL, no newline */
 static void
@@ -55,7 +44,7 @@ fuzz_value(const char *v)
 }
 
 int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+FUZZ_ENTRY(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data;
 	struct policy_req req = { 0 }, again = { 0 };

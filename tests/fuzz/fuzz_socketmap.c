@@ -1,11 +1,7 @@
 /*
  * fuzz_socketmap - libFuzzer target for the socketmap netstring codec.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c17 \
- *	-D_GNU_SOURCE -Isrc tests/fuzz/fuzz_socketmap.c src/proto/socketmap.c \
- *	src/util/buf.c src/util/xalloc.c src/util/log.c src/util/clock.c \
- *	-o fuzz_socketmap
- *   ./fuzz_socketmap -max_len=20000 tests/fuzz/corpus/socketmap
+ *   make fuzz FUZZ_TARGETS=socketmap	(build/fuzz/fuzz_socketmap)
  *
  * The input is a byte stream from a client, parsed the way vrcptd does,
  * request after request. Invariants: a DONE request is a whole netstring
@@ -26,18 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "proto/socketmap.h"
 #include "util/buf.h"
 
-#define SFUZZ_ASSERT(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: invariant failed: %s\n",	\
-		    __FILE__, __LINE__, #cond);				\
-		abort();						\
-	}								\
-} while (0)
 
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* sfuzz_reply - a reply made of the key reads back as one netstring */
 static void
@@ -53,7 +42,7 @@ sfuzz_reply(const struct socketmap_req *req)
 
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		buf_init(&out, 0);
-		SFUZZ_ASSERT(socketmap_format(&out, kinds[i], req->key,
+		FUZZ_ASSERT(socketmap_format(&out, kinds[i], req->key,
 		    req->key_len) == 0);
 		/* a reply is a netstring: it parses, as far as the framing
 		 * goes, unless it is longer than a request may be */
@@ -61,17 +50,17 @@ sfuzz_reply(const struct socketmap_req *req)
 			enum socketmap_status st = socketmap_parse(out.data,
 			    out.len, &back, &used, &why);
 
-			SFUZZ_ASSERT(st == SOCKETMAP_DONE ||
+			FUZZ_ASSERT(st == SOCKETMAP_DONE ||
 			    st == SOCKETMAP_BAD);
-			SFUZZ_ASSERT(used == out.len);
+			FUZZ_ASSERT(used == out.len);
 		}
-		SFUZZ_ASSERT(out.data[out.len - 1] == ',');
+		FUZZ_ASSERT(out.data[out.len - 1] == ',');
 		buf_free(&out);
 	}
 }
 
 int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+FUZZ_ENTRY(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data;
 	struct socketmap_req req, again;
@@ -84,24 +73,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		st = socketmap_parse(p + off, rem, &req, &used, &why);
 		switch (st) {
 		case SOCKETMAP_DONE:
-			SFUZZ_ASSERT(why == SOCKETMAP_ERR_NONE);
-			SFUZZ_ASSERT(used > 0 && used <= rem);
-			SFUZZ_ASSERT(used <= SOCKETMAP_NETSTRING_MAX);
-			SFUZZ_ASSERT(p[off + used - 1] == ',');
-			SFUZZ_ASSERT(req.name_len > 0 &&
+			FUZZ_ASSERT(why == SOCKETMAP_ERR_NONE);
+			FUZZ_ASSERT(used > 0 && used <= rem);
+			FUZZ_ASSERT(used <= SOCKETMAP_NETSTRING_MAX);
+			FUZZ_ASSERT(p[off + used - 1] == ',');
+			FUZZ_ASSERT(req.name_len > 0 &&
 			    req.name_len <= SOCKETMAP_NAME_MAX);
-			SFUZZ_ASSERT(memchr(req.name, ' ', req.name_len) ==
+			FUZZ_ASSERT(memchr(req.name, ' ', req.name_len) ==
 			    NULL);
-			SFUZZ_ASSERT(memchr(req.name, '\0', req.name_len) ==
+			FUZZ_ASSERT(memchr(req.name, '\0', req.name_len) ==
 			    NULL);
-			SFUZZ_ASSERT(memchr(req.key, '\0', req.key_len) ==
+			FUZZ_ASSERT(memchr(req.key, '\0', req.key_len) ==
 			    NULL);
-			SFUZZ_ASSERT(req.name > p + off && req.key +
+			FUZZ_ASSERT(req.name > p + off && req.key +
 			    req.key_len == p + off + used - 1);
-			SFUZZ_ASSERT(req.key == req.name + req.name_len + 1);
+			FUZZ_ASSERT(req.key == req.name + req.name_len + 1);
 			/* every strict prefix is incomplete (a few) */
 			for (k = 0; k < used; k += 1 + used / 16) {
-				SFUZZ_ASSERT(socketmap_parse(p + off, k,
+				FUZZ_ASSERT(socketmap_parse(p + off, k,
 				    &again, &used2, &why2) ==
 				    SOCKETMAP_AGAIN);
 			}
@@ -109,17 +98,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			off += used;
 			break;
 		case SOCKETMAP_BAD:
-			SFUZZ_ASSERT(why != SOCKETMAP_ERR_NONE);
-			SFUZZ_ASSERT(used > 0 && used <= rem);
-			SFUZZ_ASSERT(p[off + used - 1] == ',');
+			FUZZ_ASSERT(why != SOCKETMAP_ERR_NONE);
+			FUZZ_ASSERT(used > 0 && used <= rem);
+			FUZZ_ASSERT(p[off + used - 1] == ',');
 			off += used;
 			break;
 		case SOCKETMAP_AGAIN:
-			SFUZZ_ASSERT(rem < SOCKETMAP_NETSTRING_MAX);
+			FUZZ_ASSERT(rem < SOCKETMAP_NETSTRING_MAX);
 			return 0;
 		case SOCKETMAP_ERROR:
-			SFUZZ_ASSERT(why != SOCKETMAP_ERR_NONE);
-			SFUZZ_ASSERT(socketmap_strerror(why) != NULL);
+			FUZZ_ASSERT(why != SOCKETMAP_ERR_NONE);
+			FUZZ_ASSERT(socketmap_strerror(why) != NULL);
 			return 0;
 		}
 	}

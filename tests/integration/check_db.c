@@ -1747,7 +1747,7 @@ n_nop(void *arg)
 }
 
 static void
-n_up(void *arg, uint64_t lsn)
+n_up(void *arg, uint64_t tag, uint64_t lsn)
 {
 }
 

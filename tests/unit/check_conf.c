@@ -1098,6 +1098,36 @@ START_TEST(test_overrides)
 END_TEST
 
 /*
+ * A value with a line break (only -o can give one) is refused, and no
+ * message quotes the break: each is one log line (found by fuzz_config:
+ * the $name expansion errors quoted the raw text).
+ */
+static const char *const nl_overrides[] = {
+	"cache=${\n}",
+	"syslog_name=${a\r\nb}",
+	"relay_domains=${x\n?{y}}",
+	"other_domain_action=$a\n",
+};
+
+START_TEST(test_override_newline)
+{
+	struct conf_msgs msgs = { 0 };
+	struct conf *cfg = NULL;
+	const char *ov[] = { nl_overrides[_i] };
+	size_t	 i;
+
+	ck_assert_int_eq(conf_load_text(P, "a = $a\n", 7, ALL, ov, 1, &cfg,
+	    &msgs), -1);
+	ck_assert_ptr_null(cfg);
+	ck_assert_uint_ge(msgs.n, 1);
+	for (i = 0; i < msgs.n; i++)
+		ck_assert_msg(strpbrk(msgs.v[i], "\r\n") == NULL,
+		    "\"%s\": a message of more than one line", ov[0]);
+	conf_msgs_free(&msgs);
+}
+END_TEST
+
+/*
  * Each program reads only its own parameters: vrcpt-milter (CONF_M)
  * opens no table, so a table it cannot read is no error for it, and a
  * bad value of a vrcptd-only parameter neither.
@@ -1174,6 +1204,8 @@ conf_suite(void)
 	tcase_add_test(tc, test_files);
 	tcase_add_test(tc, test_expansion_bomb);
 	tcase_add_test(tc, test_overrides);
+	tcase_add_loop_test(tc, test_override_newline, 0,
+	    sizeof(nl_overrides) / sizeof(nl_overrides[0]));
 	tcase_add_test(tc, test_ownership);
 	tcase_add_test(tc, test_changed);
 	suite_add_tcase(s, tc);

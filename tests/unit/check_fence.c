@@ -44,7 +44,7 @@ START_TEST(test_start)
 	fence_settle(f, 1000, 100, T0);		/* no settle replaces it */
 	ck_assert_int_eq(state(f, "john@example.com", UINT64_MAX),
 	    FENCE_UNKNOWN);
-	fence_reset(f, 100, T0);
+	fence_reset(f, 0, 100, T0);
 	ck_assert(passed(f, "john@example.com", 100, T0));
 	ck_assert_int_eq(state(f, "john@example.com", 99), FENCE_BEHIND);
 	ck_assert(!passed(f, "john@example.com", 0, T0));	/* unknown */
@@ -62,7 +62,7 @@ START_TEST(test_key)
 {
 	struct fence *f = fence_new(SEED0, SEED1);
 
-	fence_reset(f, 100, T0);
+	fence_reset(f, 0, 100, T0);
 	fence_raise(f, "a:new@example.com", 1);
 	/* pending: its position is on its way, worth waiting for */
 	ck_assert_int_eq(state(f, "new@example.com", UINT64_MAX),
@@ -97,7 +97,7 @@ START_TEST(test_domain)
 {
 	struct fence *f = fence_new(SEED0, SEED1);
 
-	fence_reset(f, 100, T0);
+	fence_reset(f, 0, 100, T0);
 	fence_raise(f, "d:example.com", 1);
 	ck_assert(!passed(f, "john@example.com", UINT64_MAX, T0));
 	ck_assert(!passed(f, "@example.com", UINT64_MAX, T0));
@@ -121,7 +121,7 @@ START_TEST(test_all)
 	for (i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
 		struct fence *f = fence_new(SEED0, SEED1);
 
-		fence_reset(f, 100, T0);
+		fence_reset(f, 0, 100, T0);
 		fence_raise(f, payloads[i], 5);
 		ck_assert_msg(!passed(f, "x@example.org", UINT64_MAX, T0),
 		    "\"%s\"", payloads[i]);
@@ -142,16 +142,67 @@ START_TEST(test_reset)
 {
 	struct fence *f = fence_new(SEED0, SEED1);
 
-	fence_reset(f, 100, T0);
+	fence_reset(f, 0, 100, T0);
 	fence_raise(f, "a:new@example.com", 1);
 	fence_raise(f, "all", 2);
-	fence_reset(f, 400, T0);
+	fence_reset(f, 2, 400, T0);
 	ck_assert(passed(f, "new@example.com", 400, T0));
 	ck_assert(!passed(f, "new@example.com", 399, T0));
 	ck_assert(!passed(f, "john@example.com", 399, T0));
 	/* and a lower position lowers nothing */
-	fence_reset(f, 50, T0);
+	fence_reset(f, 2, 50, T0);
 	ck_assert(!passed(f, "john@example.com", 399, T0));
+	fence_free(&f);
+}
+END_TEST
+
+/*
+ * A message handed over after the new connection's position query was
+ * sent (tag 1 and 2, the query at tag 0) may have committed after its
+ * position: the reset leaves it pending (found by fuzz_fence: the reset
+ * settled every pending fence, and an "all" raised before the first
+ * reset was lost).
+ */
+static const struct {
+	const char *payload;	/* raised with tag 1, before the reset */
+	uint64_t reset_tag, reset_lsn, settle_lsn;
+	const char *key;
+} late_cases[] = {
+	{ "a:new@example.com", 0, 100, 300, "new@example.com" },
+	{ "d:example.com", 0, 100, 300, "new@example.com" },
+	{ "all", 0, 100, 300, "john@example.org" },
+	{ "junk", 0, 100, 300, "john@example.org" },
+	/* settled first, then a reset at a lower position */
+	{ "all", 1, 0, 37, "john@example.org" },
+};
+
+START_TEST(test_reset_late)
+{
+	struct fence *f = fence_new(SEED0, SEED1);
+
+	fence_raise(f, late_cases[_i].payload, 1);
+	if (late_cases[_i].reset_tag >= 1) {
+		fence_settle(f, 1, late_cases[_i].settle_lsn, T0);
+		fence_reset(f, late_cases[_i].reset_tag,
+		    late_cases[_i].reset_lsn, T0);
+		ck_assert(!passed(f, late_cases[_i].key,
+		    late_cases[_i].settle_lsn - 1, T0));
+		ck_assert(passed(f, late_cases[_i].key,
+		    late_cases[_i].settle_lsn, T0));
+		fence_free(&f);
+		return;
+	}
+	fence_reset(f, late_cases[_i].reset_tag, late_cases[_i].reset_lsn,
+	    T0);
+	ck_assert_int_eq(state(f, late_cases[_i].key, UINT64_MAX),
+	    FENCE_BEHIND);
+	ck_assert(passed(f, "other@example.net", 100, T0) ==
+	    (late_cases[_i].key[0] == 'n'));
+	fence_settle(f, 1, late_cases[_i].settle_lsn, T0);
+	ck_assert(!passed(f, late_cases[_i].key,
+	    late_cases[_i].settle_lsn - 1, T0));
+	ck_assert(passed(f, late_cases[_i].key, late_cases[_i].settle_lsn,
+	    T0));
 	fence_free(&f);
 }
 END_TEST
@@ -161,7 +212,7 @@ START_TEST(test_hold)
 {
 	struct fence *f = fence_new(SEED0, SEED1);
 
-	fence_reset(f, 100, T0);
+	fence_reset(f, 0, 100, T0);
 	fence_raise(f, "a:new@example.com", 1);
 	fence_settle(f, 1, 200, T0);
 	ck_assert(passed(f, "old@example.com", 100, T0 + FENCE_HOLD_MS - 1));
@@ -189,7 +240,7 @@ START_TEST(test_bound)
 	char	 k[64];
 	size_t	 i;
 
-	fence_reset(f, 100, T0);
+	fence_reset(f, 0, 100, T0);
 	fence_raise(f, "a:settled@example.com", 1);
 	fence_settle(f, 1, 150, T0);
 	for (i = 0; i <= FENCE_KEYS_MAX; i++) {
@@ -212,7 +263,7 @@ START_TEST(test_long_key)
 	struct fence *f = fence_new(SEED0, SEED1);
 	char	*p = malloc(CACHEFMT_KEY_MAX + 16);
 
-	fence_reset(f, 100, T0);
+	fence_reset(f, 0, 100, T0);
 	memcpy(p, "a:", 2);
 	memset(p + 2, 'x', CACHEFMT_KEY_MAX + 1);
 	p[CACHEFMT_KEY_MAX + 3] = '\0';
@@ -280,6 +331,8 @@ fence_suite(void)
 	tcase_add_test(tc, test_domain);
 	tcase_add_test(tc, test_all);
 	tcase_add_test(tc, test_reset);
+	tcase_add_loop_test(tc, test_reset_late, 0,
+	    sizeof(late_cases) / sizeof(late_cases[0]));
 	tcase_add_test(tc, test_hold);
 	tcase_add_test(tc, test_bound);
 	tcase_add_test(tc, test_long_key);

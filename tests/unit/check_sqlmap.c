@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/sqlmap.h"
+#include "util/buf.h"
 
 /* table rows leave trailing fields out on purpose: they are 0/NULL/false */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -119,6 +120,13 @@ static const struct {
 	/* a final ; is dropped; $ inside names and literals is text */
 	{ "SELECT a$b FROM u WHERE a='$1 %s' ;;",
 	  "SELECT a$b FROM u WHERE a=$1", { "$1 %s" } },
+	/* a literal that became $n stays a token of its own: '%u'0 was
+	 * $10 (another parameter) and '%s'AS $1AS (fuzz_sqlmap) */
+	{ "SELECT 1 FROM u WHERE a = '%u'0|| '@' || b AND c = '%d'",
+	  "SELECT 1 FROM u WHERE a = $1 0|| '@' || b AND c = $2",
+	  { "%u", "%d" } },
+	{ "SELECT '%s'AS k, '%s'::text, ('%s')r",
+	  "SELECT $1 AS k, $2::text, ($3)r", { "%s", "%s", "%s" } },
 	/* no expansion at all */
 	{ "SELECT 1", "SELECT 1", { NULL } },
 };
@@ -173,6 +181,10 @@ static const struct {
 	  "/etc/postfix/t.cf:2: query: a dollar-quoted string (use '...') "
 	  "at \"$$%s$$\"" },
 	{ CF_HEAD "query = SELECT 1 FROM u WHERE a = E'%s'\n",
+	  "/etc/postfix/t.cf:2: query: a % expansion inside an E'...', "
+	  "U&'...' or other prefixed string (use a plain '...') at \"'%s'\"" },
+	/* a$'%s' would have become the name a$$1 */
+	{ CF_HEAD "query = SELECT a$'%s'\n",
 	  "/etc/postfix/t.cf:2: query: a % expansion inside an E'...', "
 	  "U&'...' or other prefixed string (use a plain '...') at \"'%s'\"" },
 	{ CF_HEAD "query = SELECT 1 FROM \"t%s\"\n",
@@ -495,6 +507,12 @@ static const struct {
 	{ "SELECT '%2', '%1'", NULL, "u@a..com", { "a", "com" } },
 	{ "SELECT '%2'", NULL, "u@example.com.", { "example" } },
 	{ "SELECT '%2.%1' ", NULL, "u@example.com", { "example.com" } },
+	/* more labels than %1..%9 reach, one-letter and trailing ones
+	 * (the label scan computed end[-len - 1] with an unsigned len:
+	 * undefined, fuzz_sqlmap under UBSan) */
+	{ "SELECT '%9', '%1'", NULL, "u@a.b.c.d.e.f.g.h.i.j.k.",
+	  { "c", "k" } },
+	{ "SELECT '%1'", NULL, "u@x", { "x" } },
 	/* %% and literal text in a parameter */
 	{ "SELECT '%%%u%%'", NULL, "joe@example.com", { "%joe%" } },
 	{ "SELECT 'x''%s'", NULL, "k", { "x'k" } },
@@ -637,22 +655,50 @@ START_TEST(test_result)
 }
 END_TEST
 
-/* a result that is too long to keep is still "found" */
+/*
+ * A result that is too long to keep is still "found", cut at
+ * SQLMAP_VALUE_MAX: many values, one value alone (a big alias list: this
+ * was "not found", so "User unknown", before sqlmap_result() kept what
+ * fits; fuzz_sqlmap checks found-iff-usable), one byte over, and a
+ * result_format that multiplies a short value.
+ */
+#define PCT_S_10	"%s%s%s%s%s%s%s%s%s%s"
+#define PCT_S_100	PCT_S_10 PCT_S_10 PCT_S_10 PCT_S_10 PCT_S_10 \
+			PCT_S_10 PCT_S_10 PCT_S_10 PCT_S_10 PCT_S_10
+#define PCT_S_1000	PCT_S_100 PCT_S_100 PCT_S_100 PCT_S_100 PCT_S_100 \
+			PCT_S_100 PCT_S_100 PCT_S_100 PCT_S_100 PCT_S_100
+
+static const struct {
+	const char *fmt;	/* result_format, NULL: %s */
+	size_t	 vlen;		/* bytes of each value */
+	size_t	 nvals;
+	size_t	 total;		/* of the whole result, uncut */
+} big_cases[] = {
+	{ NULL, 999, 2 * SQLMAP_VALUE_MAX / 1000,
+	  (2 * SQLMAP_VALUE_MAX / 1000) * 1000 - 1 },
+	{ NULL, SQLMAP_VALUE_MAX, 1, SQLMAP_VALUE_MAX },
+	{ NULL, SQLMAP_VALUE_MAX + 1, 1, SQLMAP_VALUE_MAX + 1 },
+	{ NULL, 4 * SQLMAP_VALUE_MAX, 2, 8 * SQLMAP_VALUE_MAX + 1 },
+	{ PCT_S_1000, 70, 1, 70000 },
+};
+
 START_TEST(test_result_big)
 {
-	struct sqlmap *sm = parse_query("SELECT x", NULL);
-	size_t	 n = 2 * SQLMAP_VALUE_MAX / 1000, i;
+	struct sqlmap *sm = parse_query("SELECT x", big_cases[_i].fmt);
+	size_t	 n = big_cases[_i].nvals, i, want;
 	const char **vals = calloc(n, sizeof(*vals));
-	char	*big = malloc(1000), *value, *why, *warn;
+	char	*big = malloc(big_cases[_i].vlen + 1), *value, *why, *warn;
 
-	memset(big, 'a', 999);
-	big[999] = '\0';
+	memset(big, 'a', big_cases[_i].vlen);
+	big[big_cases[_i].vlen] = '\0';
 	for (i = 0; i < n; i++)
 		vals[i] = big;
 	ck_assert_int_eq(sqlmap_result(sm, "k", vals, n, &value, &why, &warn),
 	    FACT_FOUND);
-	ck_assert_uint_le(strlen(value), SQLMAP_VALUE_MAX);
-	ck_assert_uint_gt(strlen(value), SQLMAP_VALUE_MAX - 1001);
+	want = big_cases[_i].total < SQLMAP_VALUE_MAX ?
+	    big_cases[_i].total : SQLMAP_VALUE_MAX;
+	ck_assert_uint_eq(strlen(value), want);
+	ck_assert_uint_eq(strspn(value, "a,"), want);
 	free(value);
 	free(vals);
 	free(big);
@@ -775,6 +821,37 @@ START_TEST(test_cf_read)
 }
 END_TEST
 
+/*
+ * Many names: reading is linear (a table of names, not a scan back per
+ * line, and entries grown geometrically: a 1 MB vrcptd.cf of distinct
+ * names took minutes), and still finds the last earlier assignment of
+ * each name.
+ */
+#define MANY_NAMES	30000
+
+START_TEST(test_cf_many_names)
+{
+	struct buf text;
+	struct sqlmap_cf cf;
+	size_t	 i;
+
+	buf_init(&text, 0);
+	for (i = 0; i < MANY_NAMES; i++)
+		buf_printf(&text, "p%zu = %zu\n", i, i);
+	buf_puts(&text, "p7 = 7\np70 = changed\np70 = again\n");
+	sqlmap_cf_read("m.cf", text.data, text.len, &cf);
+	ck_assert_uint_eq(cf.n, MANY_NAMES + 3);
+	ck_assert_uint_eq(cf.nerrors, 0);
+	ck_assert_uint_eq(cf.nwarnings, 2);
+	ck_assert_str_eq(cf.warnings[0], "m.cf:30002: warning: overriding "
+	    "earlier entry: p70 (line 71)");
+	ck_assert_str_eq(cf.warnings[1], "m.cf:30003: warning: overriding "
+	    "earlier entry: p70 (line 30002)");
+	sqlmap_cf_free(&cf);
+	buf_free(&text);
+}
+END_TEST
+
 /* the parameter limit: 16 fit, 17 do not */
 START_TEST(test_param_limit)
 {
@@ -820,11 +897,13 @@ sqlmap_suite(void)
 	    sizeof(expand_cases) / sizeof(expand_cases[0]));
 	tcase_add_loop_test(tc, test_result, 0,
 	    sizeof(result_cases) / sizeof(result_cases[0]));
-	tcase_add_test(tc, test_result_big);
+	tcase_add_loop_test(tc, test_result_big, 0,
+	    sizeof(big_cases) / sizeof(big_cases[0]));
 	tcase_add_loop_test(tc, test_domain, 0,
 	    sizeof(domain_cases) / sizeof(domain_cases[0]));
 	tcase_add_test(tc, test_same_conn);
 	tcase_add_test(tc, test_cf_read);
+	tcase_add_test(tc, test_cf_many_names);
 	tcase_add_test(tc, test_param_limit);
 	suite_add_tcase(s, tc);
 	return s;
