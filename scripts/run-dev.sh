@@ -135,6 +135,8 @@ done
 cat >"$RUN/vrcptd.cf" <<EOF
 # written by scripts/run-dev.sh (make run); rewritten on every run
 listen = unix:$RUN/vrcptd.sock, inet:127.0.0.1:$PORT
+# vrcptctl query asks the running vrcptd here
+control_listen = unix:$RUN/control.sock
 # the tables below, not this machine's Postfix (/etc/postfix/main.cf)
 postfix_config_directory =
 virtual_mailbox_domains = pgsql:$RUN/pgsql-virtual-mailbox-domains.cf
@@ -165,10 +167,13 @@ Try it:
   psql -h $PGHOST -p $PGPORT -U $PGUSER $PGDATABASE      (the sample data)
   curl -s http://127.0.0.1:${VRCPT_METRICS_PORT:-9187}/metrics                  (counters)
 
-In Postfix's main.cf:
+In Postfix's main.cf (deploy/postfix-main.cf, README "Hooking it up"):
   smtpd_reject_unlisted_recipient = no
-  smtpd_recipient_restrictions = permit_mynetworks, permit_sasl_authenticated,
-      reject_unauth_destination, check_policy_service inet:127.0.0.1:$PORT
+  smtpd_relay_before_recipient_restrictions = yes
+  smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated,
+      reject_unauth_destination
+  smtpd_recipient_restrictions = check_policy_service { inet:127.0.0.1:$PORT,
+      timeout=10s, default_action=reject_unlisted_recipient }
 
 Ctrl-C stops vrcptd, Redis and PostgreSQL.
 
