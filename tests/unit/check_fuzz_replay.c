@@ -28,7 +28,9 @@
 #define REPLAY_FILE_MAX	(1024 * 1024)	/* bytes per input */
 #define REPLAY_MIN_FILES 8		/* fewer: the corpus went missing */
 #define REPLAY_GLOBS	2
-#define REPLAY_VALGRIND_EVERY 4		/* found inputs under valgrind */
+#define REPLAY_VALGRIND_EVERY 16	/* found inputs under valgrind: the
+					 * whole corpus runs under ASan and
+					 * UBSan in check-fuzz */
 #define REPLAY_SHA1_LEN	40		/* libFuzzer's file names */
 
 typedef int fuzz_one_fn(const uint8_t *, size_t);
