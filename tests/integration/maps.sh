@@ -175,15 +175,11 @@ DOMAINS="pgsql:$M/pgsql-virtual-mailbox-domains.cf, hash:$T/domains"
 ALIASES="hash:$T/aliases, regexp:$T/aliases.re, pgsql:$M/pgsql-virtual-alias-maps.cf, pgsql:$M/pgsql-email2email.cf"
 MAILBOXES="lmdb:$T/mbox, pcre:$T/pcre, pgsql:$M/pgsql-virtual-mailbox-maps.cf, cdb:$T/mboxc, texthash:$T/mbox.txt"
 
-cat >"$WORK/vrcptd.cf" <<EOC
-listen = unix:$WORK/policy.sock
-postfix_config_directory =
-virtual_mailbox_domains = $DOMAINS
-virtual_mailbox_maps = $MAILBOXES
-virtual_alias_maps = $ALIASES
-recipient_delimiter = +
-maillog_file = $WORK/vrcptd.log
-EOC
+{
+	echo "listen = unix:$WORK/policy.sock"
+	tables_cf "$DOMAINS" "$MAILBOXES" "$ALIASES"
+	echo "maillog_file = $WORK/vrcptd.log"
+} >"$WORK/vrcptd.cf"
 vrcptd_start "$WORK/vrcptd.cf" "$WORK/policy.sock" || finish
 
 # the RCPT corpus: file tables, pgsql, both, neither; the empty regexp

@@ -26,15 +26,11 @@ DOMAINS="pgsql:$M/postfixadmin-virtual-domains-maps.cf"
 ALIASES="pgsql:$M/postfixadmin-virtual-alias-maps.cf, pgsql:$M/postfixadmin-virtual-alias-domain-maps.cf, pgsql:$M/postfixadmin-virtual-alias-domain-catchall-maps.cf"
 MAILBOXES="pgsql:$M/postfixadmin-virtual-mailbox-maps.cf, pgsql:$M/postfixadmin-virtual-alias-domain-mailbox-maps.cf"
 
-cat > "$WORK/vrcptd.cf" <<EOC
-listen = unix:$WORK/policy.sock
-postfix_config_directory =
-virtual_mailbox_domains = $DOMAINS
-virtual_mailbox_maps = $MAILBOXES
-virtual_alias_maps = $ALIASES
-recipient_delimiter = +
-maillog_file = $WORK/vrcptd.log
-EOC
+{
+	echo "listen = unix:$WORK/policy.sock"
+	tables_cf "$DOMAINS" "$MAILBOXES" "$ALIASES"
+	echo "maillog_file = $WORK/vrcptd.log"
+} >"$WORK/vrcptd.cf"
 vrcptd_start "$WORK/vrcptd.cf" "$WORK/policy.sock" || finish
 
 # case|expected class: ok (250), unknown (550 ... virtual mailbox table),

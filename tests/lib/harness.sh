@@ -64,6 +64,11 @@
 #                           another database). Default: the four ISPmail
 #                           pgsql-*.cf. On failure (a pattern that names
 #                           nothing, too) bad and status 1
+#   tables_cf DOMAINS MAILBOXES ALIASES
+#                           the vrcptd.cf lines of those table lists
+#                           (virtual_mailbox_domains, virtual_mailbox_maps,
+#                           virtual_alias_maps), recipient_delimiter = +
+#                           and postfix_config_directory = (empty)
 #   maps_cf DIR             the vrcptd.cf lines that use the four ISPmail
 #                           maps in DIR, as policy/README.md has them, and
 #                           recipient_delimiter = +; and
@@ -290,15 +295,20 @@ maps_write() {
 	done
 }
 
-maps_cf() {
+tables_cf() {
 	cat <<EOF
 postfix_config_directory =
-virtual_mailbox_domains = pgsql:$1/pgsql-virtual-mailbox-domains.cf
-virtual_mailbox_maps = pgsql:$1/pgsql-virtual-mailbox-maps.cf
-virtual_alias_maps = pgsql:$1/pgsql-virtual-alias-maps.cf,
-    pgsql:$1/pgsql-email2email.cf
+virtual_mailbox_domains = $1
+virtual_mailbox_maps = $2
+virtual_alias_maps = $3
 recipient_delimiter = +
 EOF
+}
+
+maps_cf() {
+	tables_cf "pgsql:$1/pgsql-virtual-mailbox-domains.cf" \
+	    "pgsql:$1/pgsql-virtual-mailbox-maps.cf" \
+	    "pgsql:$1/pgsql-virtual-alias-maps.cf, pgsql:$1/pgsql-email2email.cf"
 }
 
 pc() { perl "$ROOT/tests/lib/policyc.pl" "$@"; }
