@@ -21,6 +21,7 @@
 #       [BENCH_PF_VARIANTS="none native proxy vrcptd vrcptd-proxy socketmap"]
 #       [BENCH_SECONDS=5]
 #       [BENCH_PF_RCPTS=10] [BENCH_PF_MSGS=10] [BUILD= | VRCPTD=]
+#       [BENCH_PERF=1]
 #
 # Data and recipients as make bench (tests/bench/gendata.sql): 80%
 # existing, 20% unknown. The load (tests/bench/smtpload.c): C SMTP
@@ -36,7 +37,11 @@
 # the ratio is against the ceiling measured at the same concurrency.
 # Per point: RCPT/s, latency, PostgreSQL transactions per RCPT
 # (pg_stat_database of the dataset's database), PostgreSQL client
-# backends (most seen, most running a query), wrong answers. Needs root
+# backends (most seen, most running a query), wrong answers.
+# BENCH_PERF=1: perf(1) samples every CPU while each point's load runs
+# and writes, per point, where the machine's CPU went by process
+# (perf-N-VARIANT-C.txt beside the results: smtpd, trivial-rewrite,
+# vrcptd, the load client, the kernel's share of each). Needs root
 # (Postfix starts as root). Results go to $BENCH_OUT (default
 # $BUILD/bench). Nothing here asserts a timing.
 set -u
@@ -115,6 +120,24 @@ backends_now() {
 	    ${BENCH_BACKENDS_EXTRA:-}"
 }
 
+# pf_perf_start VARIANT C / pf_perf_stop: BENCH_PERF's profile of one
+# point: every CPU, by process (comm) and user/kernel, to
+# OUT/perf-N-VARIANT-C.txt
+PERF_PID=
+pf_perf_start() {
+	PERF_DATA=$TMP/perf-$N-$1-$2.data
+	PERF_TXT=$OUT/perf-$N-$1-$2.txt
+	perf record -a -F 997 -q -o "$PERF_DATA" -- sleep "$SECS" \
+	    >/dev/null 2>&1 &
+	PERF_PID=$!
+}
+pf_perf_stop() {
+	wait "$PERF_PID"
+	perf report -i "$PERF_DATA" --stdio --sort comm,dso \
+	    --percent-limit 0.5 2>/dev/null | grep -v '^$' >"$PERF_TXT"
+	rm -f "$PERF_DATA"
+}
+
 # pf_point VARIANT C: start the instance, measure, stop it
 pf_point() {
 	local v=$1 c=$2 dir=$TMP/pf-$N-$1 out base x0 x1 be i check=-x rep
@@ -129,10 +152,12 @@ pf_point() {
 	x0=$(bench_xact)
 	pf_start "$dir" || exit 1
 	bench_sample_start
+	[ -z "${BENCH_PERF:-}" ] || pf_perf_start "$v" "$c"
 	"$TMP/smtpload" -p "$(cat "$dir/port")" -c "$c" -t "$SECS" \
 	    -w $((c * 10)) -f "$RCPTS" -o "$OFF" $check \
 	    -r "$PER_MSG" -m "$PER_SESSION" >"$out" 2>&1 ||
 	    echo "bench-postfix: $v c=$c: $(tail -n 1 "$out")" >&2
+	[ -z "${BENCH_PERF:-}" ] || pf_perf_stop
 	be=$(bench_sample_stop)
 	pf_stop "$dir"
 	# Postfix's backends count their transactions when they exit
