@@ -57,6 +57,10 @@
 #define ENGINE_FAIL_CODE	451
 #define ENGINE_FAIL_DSN		"4.3.0"
 #define ENGINE_FAIL_TEXT	"Temporary lookup failure"
+/* smtpd_check.c reject_server_error(): any other maps error, e.g. an
+ * empty lookup result (maps_find(): DICT_ERR_CONFIG) */
+#define ENGINE_CONFIG_DSN	"4.3.5"
+#define ENGINE_CONFIG_TEXT	"Server configuration error"
 /* smtpd_check.c: smtpd_check_reject, a reply code out of range */
 #define ENGINE_BADCODE_CODE	450
 #define ENGINE_BADCODE_DSN	"4.7.1"
@@ -251,7 +255,8 @@ walk_lookup(struct walk *w, const char *param, const struct map *m,
  * partial[k] marks the partial keys (mail_addr_find.c: PARTIAL, i.e.
  * maps_find(..., DICT_FLAG_FIXED)), which pattern tables are not asked.
  * An empty value is a lookup error here: maps_find() "returns an empty
- * string result" (smtpd answers 451 4.3.5, we lookup_failure_action);
+ * string result" (smtpd answers 451 4.3.5 Server configuration error,
+ * as we do under lookup_failure_action: verdict_failure);
  * in a *_domains list (walk_domains) it is a match.
  */
 static unsigned
@@ -505,22 +510,44 @@ verdict_reject(const struct engine_cfg *cfg, struct verdict *v,
 	}
 }
 
-/* verdict_failure - lookup_failure_action; code 0 when failing open */
+/*
+ * verdict_fail_as - lookup_failure_action with this reply; code 0 when
+ * failing open. Neither reply can be a warn_if_reject warning
+ * (smtpd_check_reject(): MAIL_ERROR_DATA, MAIL_ERROR_SOFTWARE).
+ */
 static void
-verdict_failure(const struct engine_cfg *cfg, struct verdict *v,
-    enum domain_class dc, const struct fact_entry *fe)
+verdict_fail_as(const struct engine_cfg *cfg, struct verdict *v,
+    enum domain_class dc, const struct fact_entry *fe, const char *dsn,
+    const char *text)
 {
 	verdict_init(v, VERDICT_FAILURE, dc);
 	v->decided_by = fe;
 	switch (cfg->lookup_failure_action) {
 	case LFA_DEFER:
-		verdict_reject(cfg, v, ENGINE_FAIL_CODE, ENGINE_FAIL_DSN,
-		    ENGINE_FAIL_TEXT, false);
+		verdict_reject(cfg, v, ENGINE_FAIL_CODE, dsn, text, false);
 		return;
 	case LFA_DUNNO:
 		verdict_dunno(v);
 		return;
 	}
+}
+
+/*
+ * verdict_failure - a lookup that failed: fe, a fact that could not be
+ * had (check_mail_addr_find(): DICT_ERR_RETRY, reject_dict_retry), or
+ * NULL: a table answered with an empty value (walk_lookup), which
+ * maps_find() calls a configuration error (reject_server_error)
+ */
+static void
+verdict_failure(const struct engine_cfg *cfg, struct verdict *v,
+    enum domain_class dc, const struct fact_entry *fe)
+{
+	if (fe != NULL)
+		verdict_fail_as(cfg, v, dc, fe, ENGINE_FAIL_DSN,
+		    ENGINE_FAIL_TEXT);
+	else
+		verdict_fail_as(cfg, v, dc, NULL, ENGINE_CONFIG_DSN,
+		    ENGINE_CONFIG_TEXT);
 }
 
 /* verdict_unknown - the class's "User unknown in ... table" reject */
@@ -599,7 +626,9 @@ engine_verdict(const struct engine_cfg *cfg, enum verdict_kind kind,
 		verdict_unknown_class(cfg, v_r, dc);
 		return;
 	case VERDICT_FAILURE:
-		verdict_failure(cfg, v_r, dc, NULL);
+		/* never remembered; the reply of a lookup that failed */
+		verdict_fail_as(cfg, v_r, dc, NULL, ENGINE_FAIL_DSN,
+		    ENGINE_FAIL_TEXT);
 		return;
 	case VERDICT_NOT_HANDLED:
 		verdict_not_handled(cfg, v_r);
@@ -724,7 +753,8 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 	/* nothing unknown on the way: every outcome is a single bit */
 	if (cls_fail) {
 		/* smtpd_check.c: RESOLVE_FLAG_FAIL -> reject_dict_retry */
-		verdict_failure(cfg, v_r, DC_NONE, cls_fe);
+		verdict_fail_as(cfg, v_r, DC_NONE, cls_fe, ENGINE_FAIL_DSN,
+		    ENGINE_FAIL_TEXT);
 		return ENGINE_DONE;
 	}
 	dc = engine_one_class(classes);
@@ -783,7 +813,8 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
 void
 engine_failure(const struct engine_cfg *cfg, struct verdict *v_r)
 {
-	verdict_failure(cfg, v_r, DC_NONE, NULL);
+	verdict_fail_as(cfg, v_r, DC_NONE, NULL, ENGINE_FAIL_DSN,
+	    ENGINE_FAIL_TEXT);
 }
 
 const char *

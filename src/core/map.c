@@ -83,11 +83,15 @@ map_lookup_pure(const struct map *m, const char *key,
 		return map_found(strcasecmp(key, m->u.domain) == 0 ?
 		    m->u.domain : NULL, result_r, value_r);
 	case MAP_INLINE:
-		/* dict_ht_update() replaces: the last duplicate wins */
+		/* dict_ht_update() replaces: the last duplicate wins; "k="
+		 * is found with an empty value, as in a file table (map.h) */
 		for (i = m->u.inl.n; i > 0; i--)
-			if (strcmp(m->u.inl.kv[i - 1].key, key) == 0)
-				return map_found(m->u.inl.kv[i - 1].value,
-				    result_r, value_r);
+			if (strcmp(m->u.inl.kv[i - 1].key, key) == 0) {
+				*result_r = FACT_FOUND;
+				if (value_r != NULL)
+					*value_r = m->u.inl.kv[i - 1].value;
+				return true;
+			}
 		return map_found(NULL, result_r, value_r);
 	case MAP_STATIC:
 		return map_found(m->u.static_value, result_r, value_r);

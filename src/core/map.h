@@ -4,7 +4,7 @@
  * map - one lookup table of a parameter value, Postfix style:
  *   pgsql:/path.cf      SQL lookup (sqlmap), the only kind that needs I/O
  *   proxy:pgsql:/x.cf   the same; proxy: is accepted and ignored
- *   inline:{ k=v, k2=v2 }  (values may be empty: "k=" means not found)
+ *   inline:{ k=v, k2=v2 }  (a value may be empty: "k=", see below)
  *   static:value        every key is found with value
  *   hash:/f, btree:/f, lmdb:/f, cdb:/f, texthash:/f
  *                       an indexed file, read into memory (core/mapidx)
@@ -89,9 +89,10 @@ struct maplist {
 bool	map_lookup_pure(const struct map *m, const char *key,
 	    enum fact_result *result_r, const char **value_r);
 /*
- * A file table answers FACT_FOUND with an empty value when the value is
- * empty (a pattern's result after $n substitution, or a record without
- * text): Postfix's maps_find() makes that a lookup error, while a
+ * A file table or inline: answers FACT_FOUND with an empty value when
+ * the value is empty (a pattern's result after $n substitution, a
+ * record without text, "k=" in inline:, which dict_inline.c keeps as
+ * given): Postfix's maps_find() makes that a lookup error, while a
  * *_domains list (match_list.c: match_string) counts it as a match; the
  * engine tells them apart. For regexp: and pcre: the value is the
  * matching rule's result as written, before $n substitution.

@@ -428,6 +428,46 @@ dispatch_timeout(evutil_socket_t fd, short what, void *arg)
 	    source_name(r, &v));
 }
 
+/*
+ * warn_empty_result - a lookup failure that no fact caused: a table
+ * answered with an empty value (inline: "k=", a record without text, a
+ * pattern's empty result), which Postfix's maps_find() calls a
+ * configuration error. Say so as maps_find() does, naming the
+ * parameter; the walk is replayed with a trace to find the lookup
+ * (rare: only such failures pay for it). Rate-limited: a client can
+ * repeat the recipient.
+ */
+static void
+warn_empty_result(struct req *r, const struct verdict *v0)
+{
+	static struct log_rate lr;
+	const struct conf *cfg = r->gen->cfg;
+	const struct trace_entry *e;
+	struct lookup_list need;
+	struct trace tr;
+	struct verdict v;
+	char	 k[STR_SANITIZE_MAX + 4];
+	unsigned long held;
+
+	if (v0->kind != VERDICT_FAILURE || v0->decided_by != NULL)
+		return;
+	if (engine_decide(&cfg->engine, &r->addr, &r->facts, &need, &v,
+	    &tr) != ENGINE_DONE || tr.n == 0)
+		return;
+	e = &tr.v[tr.n - 1];
+	if (e->result != FACT_UNAVAILABLE || e->source != FACT_SRC_PURE ||
+	    !log_rate_ok(&lr, clock_mono_ms(), LOG_RATE_OUTAGE_MS, &held))
+		return;
+	msg_warn("%s lookup of %s returns an empty string result", e->param,
+	    str_sanitize(k, e->key, strlen(e->key), STR_SANITIZE_MAX));
+	if (held > 0)
+		msg_warn("%s should return NO RESULT in case of NOT FOUND "
+		    "(%lu more like this not logged)", e->param, held);
+	else
+		msg_warn("%s should return NO RESULT in case of NOT FOUND",
+		    e->param);
+}
+
 /* dispatch_step - ask the engine again with the facts known now */
 static void
 dispatch_step(struct req *r)
@@ -440,6 +480,7 @@ dispatch_step(struct req *r)
 			msg_panic("dispatch_step: engine did not converge");
 		if (engine_decide(&cfg->engine, &r->addr, &r->facts, &r->need,
 		    &v, NULL) == ENGINE_DONE) {
+			warn_empty_result(r, &v);
 			stale_guard(r, &v);
 			remember(r, &v);
 			dispatch_finish(r, &v, source_name(r, &v));

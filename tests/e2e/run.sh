@@ -179,10 +179,12 @@ pf_write_cf "$HERE/pgsql-canonical.cf" "$M/pgsql-canonical.cf" &&
 # the parameters Postfix and vrcptd share, as the admin copies them
 aliases=pgsql:$M/pgsql-virtual-alias-maps.cf
 email2email=pgsql:$M/pgsql-email2email.cf
+# empty values: a configuration error when reached (maps_find())
+emptyval='inline:{ inlineempty@example.com=, sales@example.com= }'
 COMMON=(
 	"virtual_mailbox_domains = pgsql:$M/pgsql-virtual-mailbox-domains.cf"
 	"virtual_mailbox_maps = pgsql:$M/pgsql-virtual-mailbox-maps.cf"
-	"virtual_alias_maps = $aliases, $email2email"
+	"virtual_alias_maps = $aliases, $email2email, $emptyval"
 	"virtual_alias_domains = aliasdom.test, bothdom.test"
 	"relay_domains = relay.test, .dotrelay.test"
 	"relay_recipient_maps = pgsql:$M/pgsql-virtual-mailbox-maps.cf"

@@ -183,8 +183,8 @@ MAILBOXES="lmdb:$T/mbox, pcre:$T/pcre, pgsql:$M/pgsql-virtual-mailbox-maps.cf, c
 vrcptd_start "$WORK/vrcptd.cf" "$WORK/policy.sock" || finish
 
 # the RCPT corpus: file tables, pgsql, both, neither; the empty regexp
-# result is left out (native: 451 4.3.5 Server configuration error,
-# which a policy reply cannot spell; differences.txt)
+# result is left out (native: "451 4.3.5 Server configuration error";
+# a policy reply adds "<rcpt>: Recipient address rejected: ", below)
 cat >"$WORK/rcpts" <<'EOF'
 alias@files.example
 ALIAS+ext@files.example
@@ -247,13 +247,23 @@ else
 	note "native Postfix: ${#rcpts[@]} RCPTs ($accepted accepted natively): $same identical, $differ different"
 	check_ge "the corpus has accepts" "$accepted" 15
 	check_ge "the corpus has rejects" "$(( ${#rcpts[@]} - accepted ))" 5
-	# the one case left out above, for the record
+	# the one case left out above: an empty result is a configuration
+	# error (maps_find(): DICT_ERR_CONFIG), the same code and DSN, and
+	# Postfix's two warnings in vrcptd's log
 	n=$(pf_smtp "$(cat "$WORK/pf-native/port")" -s empty@files.example)
 	check "native: an empty regexp result" "$n" \
 	    "451 4.3.5 Server configuration error"
+	p=$(pf_smtp "$(cat "$WORK/pf-policy/port")" -s empty@files.example)
+	check "policy: an empty regexp result" "$p" \
+	    "451 4.3.5 <empty@files.example>: Recipient address rejected: Server configuration error"
 	p=$(pc "unix:$WORK/policy.sock" ask recipient=empty@files.example)
 	check "vrcptd: an empty regexp result fails the lookup" "$p" \
-	    "451 4.3.0 Temporary lookup failure"
+	    "451 4.3.5 Server configuration error"
+	# (asked twice: at most one pair a second, the count in the second)
+	w1=$(grep -c 'warning: virtual_alias_maps lookup of empty@files.example returns an empty string result' "$WORK/vrcptd.log")
+	w2=$(grep -c 'warning: virtual_alias_maps should return NO RESULT in case of NOT FOUND' "$WORK/vrcptd.log")
+	check_ge "vrcptd warns as maps_find() does" "$w1" 1
+	check "each warning with its second line" "$w2" "$w1"
 fi
 
 # ---------------------------------------------------------------- 3.
