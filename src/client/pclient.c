@@ -1,6 +1,6 @@
 /*
- * pclient - blocking policy-protocol client with a connection pool. See
- * pclient.h.
+ * pclient - blocking policy-protocol client with a connection pool (and
+ * any other framing, pclient_ask_framed). See pclient.h.
  *
  * Depends on: libc, pthread, util/ (buf, clock, xalloc), proto/policy
  * (the grammar and limits of a reply). Used by the libmilter callback
@@ -306,21 +306,40 @@ send_all(int fd, const char *p, size_t len, uint64_t deadline, bool reused,
 	return PC_IO_OK;
 }
 
-/* exchange - one request and its reply on fd */
-static enum pc_io
-exchange(struct pclient *pc, int fd, bool reused, const char *req,
-    size_t len, uint64_t deadline, char **reply_r, size_t *reply_len_r,
-    char err[PCLIENT_ERR_LEN])
+/* policy_frame - pclient_frame of the policy protocol: a reply has the
+ * grammar and limits of a request */
+static int
+policy_frame(const char *data, size_t len, size_t *used_r,
+    const char **why_r)
 {
 	struct policy_req scratch = { 0 };
-	char	 chunk[PCLIENT_READ_CHUNK];
-	enum pc_io io;
 	enum pp_status st;
 	enum pp_error why;
+
+	st = pp_parse(data, len, &scratch, used_r, &why);
+	policy_req_free(&scratch);
+	if (st == PP_AGAIN)
+		return 0;
+	if (st == PP_ERROR) {
+		*why_r = pp_strerror(why);
+		return -1;
+	}
+	return 1;
+}
+
+/* exchange - one request and its reply (framed by frame) on fd */
+static enum pc_io
+exchange(struct pclient *pc, int fd, bool reused, const char *req,
+    size_t len, pclient_frame frame, uint64_t deadline, char **reply_r,
+    size_t *reply_len_r, char err[PCLIENT_ERR_LEN])
+{
+	char	 chunk[PCLIENT_READ_CHUNK];
+	enum pc_io io;
+	const char *why = NULL;
 	struct buf in;
-	size_t	 used;
+	size_t	 used = 0;
 	ssize_t	 n;
-	int	 rc;
+	int	 rc, st;
 
 	if ((io = send_all(fd, req, len, deadline, reused, pc->endpoint,
 	    err)) != PC_IO_OK)
@@ -355,13 +374,12 @@ exchange(struct pclient *pc, int fd, bool reused, const char *req,
 			io = PC_IO_FAIL;
 			break;
 		}
-		/* a reply has the grammar and limits of a request */
-		st = pp_parse(in.data, in.len, &scratch, &used, &why);
-		if (st == PP_AGAIN)
+		st = frame(in.data, in.len, &used, &why);
+		if (st == 0)
 			continue;
-		if (st == PP_ERROR) {
+		if (st < 0) {
 			snprintf(err, PCLIENT_ERR_LEN, "reply from %s: %s",
-			    pc->endpoint, pp_strerror(why));
+			    pc->endpoint, why != NULL ? why : "bad reply");
 			io = PC_IO_FAIL;
 			break;
 		}
@@ -379,7 +397,6 @@ exchange(struct pclient *pc, int fd, bool reused, const char *req,
 		io = PC_IO_OK;
 		break;
 	}
-	policy_req_free(&scratch);
 	buf_free(&in);
 	return io;
 }
@@ -387,6 +404,15 @@ exchange(struct pclient *pc, int fd, bool reused, const char *req,
 int
 pclient_ask(struct pclient *pc, const char *req, size_t len,
     char **reply_r, size_t *reply_len_r, char err[PCLIENT_ERR_LEN])
+{
+	return pclient_ask_framed(pc, req, len, policy_frame, reply_r,
+	    reply_len_r, err);
+}
+
+int
+pclient_ask_framed(struct pclient *pc, const char *req, size_t len,
+    pclient_frame frame, char **reply_r, size_t *reply_len_r,
+    char err[PCLIENT_ERR_LEN])
 {
 	uint64_t deadline;
 	enum pc_io io;
@@ -410,8 +436,8 @@ pclient_ask(struct pclient *pc, const char *req, size_t len,
 			reused = false;
 		}
 		tries++;
-		io = exchange(pc, fd, reused, req, len, deadline, reply_r,
-		    reply_len_r, err);
+		io = exchange(pc, fd, reused, req, len, frame, deadline,
+		    reply_r, reply_len_r, err);
 		switch (io) {
 		case PC_IO_OK:
 			pool_put(pc, fd);

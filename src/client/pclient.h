@@ -53,6 +53,18 @@ void	pclient_free(struct pclient **pcp);
 int	pclient_ask(struct pclient *pc, const char *req, size_t len,
 	    char **reply_r, size_t *reply_len_r, char err[PCLIENT_ERR_LEN]);
 
+/*
+ * pclient_frame - is data[0..len) a whole reply? 1 with *used_r its
+ * length, 0 when more is needed, -1 with *why_r when it can never be.
+ */
+typedef int (*pclient_frame)(const char *data, size_t len, size_t *used_r,
+	    const char **why_r);
+/* pclient_ask_framed - pclient_ask() with replies framed by frame (the
+ * same bound on their size) */
+int	pclient_ask_framed(struct pclient *pc, const char *req, size_t len,
+	    pclient_frame frame, char **reply_r, size_t *reply_len_r,
+	    char err[PCLIENT_ERR_LEN]);
+
 /* pclient_endpoint - the endpoint, for log messages */
 const char *pclient_endpoint(const struct pclient *pc);
 

@@ -3,10 +3,11 @@
  * reads it, and with --live the parts it names, for real: each database
  * server (store/dbcheck: queries, triggers, LISTEN, sessions), Redis,
  * and vrcptd's sockets (a policy request that is not RCPT on each
- * listen endpoint, the counters on control_listen).
+ * listen endpoint, a socketmap request settled without a lookup on each
+ * socketmap_listen endpoint, the counters on control_listen).
  *
  * Depends on: client/pclient, conf/, core/cachefmt, proto/{control,
- * policy}, store/{dbcheck,rcachesync,sentinel}, util/.
+ * policy,socketmap}, store/{dbcheck,rcachesync,sentinel}, util/.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "ctl/ctl.h"
 #include "proto/control.h"
 #include "proto/policy.h"
+#include "proto/socketmap.h"
 #include "store/dbcheck.h"
 #include "store/rcachesync.h"
 #include "store/sentinel.h"
@@ -112,6 +114,77 @@ ctl_live_ask(const char *param, const struct endpoint *ep, const char *req,
 	pclient_free(&pc);
 }
 
+/* netstring_frame - pclient_frame of a socketmap reply: "N:bytes," */
+static int
+netstring_frame(const char *d, size_t len, size_t *used_r,
+    const char **why_r)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < len && d[i] >= '0' && d[i] <= '9'; i++) {
+		n = n * 10 + (size_t)(d[i] - '0');
+		if (n > SOCKETMAP_REPLY_MAX)
+			break;
+	}
+	if (i == len)
+		return 0;
+	if (i == 0 || d[i] != ':' || n > SOCKETMAP_REPLY_MAX) {
+		*why_r = "not a netstring";
+		return -1;
+	}
+	if (len < i + n + 2)
+		return 0;
+	if (d[i + 1 + n] != ',') {
+		*why_r = "netstring without its ','";
+		return -1;
+	}
+	*used_r = i + n + 2;
+	return 1;
+}
+
+/*
+ * ctl_live_smap - a socketmap request that vrcptd settles without a
+ * lookup (an empty key: maps_find() asks nothing), answered NOTFOUND
+ */
+static void
+ctl_live_smap(const struct endpoint *ep, size_t *nfailed)
+{
+	const char *param = CONF_NAME(socketmap_listen);
+	struct pclient *pc;
+	char	 err[PCLIENT_ERR_LEN], line[1024], req[SOCKETMAP_NAME_MAX + 16],
+		 b[STR_SANITIZE_MAX + 4], *reply;
+	const char *want = "9:NOTFOUND ,";
+	size_t	 len;
+	bool	 ok;
+
+	snprintf(req, sizeof(req), "%zu:%s ,",
+	    strlen(CONF_NAME(virtual_mailbox_domains)) + 1,
+	    CONF_NAME(virtual_mailbox_domains));
+	if (pclient_new(ep, CTL_SOCKET_TIMEOUT_MS, &pc, err) < 0) {
+		snprintf(line, sizeof(line), "%s %s: %s", param, ep->text,
+		    err);
+		ctl_live_line(false, line, nfailed);
+		return;
+	}
+	if (pclient_ask_framed(pc, req, strlen(req), netstring_frame, &reply,
+	    &len, err) < 0) {
+		snprintf(line, sizeof(line), "%s %s: %s (is vrcptd running?)",
+		    param, ep->text, err);
+		ctl_live_line(false, line, nfailed);
+	} else {
+		ok = len == strlen(want) && memcmp(reply, want, len) == 0;
+		if (ok)
+			snprintf(line, sizeof(line), "%s %s: vrcptd answers",
+			    param, ep->text);
+		else
+			snprintf(line, sizeof(line), "%s %s: unexpected reply "
+			    "\"%s\"", param, ep->text, printable(b, reply));
+		ctl_live_line(ok, line, nfailed);
+		free(reply);
+	}
+	pclient_free(&pc);
+}
+
 /*
  * ctl_live_sentinels - each Sentinel alone: where it says the master is,
  * and whether that one says it is the master (one that has not seen a
@@ -195,6 +268,8 @@ ctl_check_live(const struct conf *cfg)
 		ctl_live_ask(CONF_NAME(listen), &cfg->listen.v[i],
 		    "request=smtpd_access_policy\nprotocol_state=CONNECT\n\n",
 		    "action", "DUNNO", &nfailed);
+	for (i = 0; i < cfg->socketmap_listen.n; i++)
+		ctl_live_smap(&cfg->socketmap_listen.v[i], &nfailed);
 	if (cfg->control_listen.kind != ENDPOINT_NONE)
 		ctl_live_ask(CONF_NAME(control_listen), &cfg->control_listen,
 		    "request=" CONTROL_REQ_STATS "\n\n", "rcpt", NULL,

@@ -48,6 +48,13 @@ listening() {
 	    WHERE application_name = 'vrcptd-listen'")" -ge 1 ]
 }
 retry 20 listening || bad "the invalidation listener did not start"
+# vrcptctl check --live asks each socketmap_listen endpoint too
+"$BUILD/vrcptctl" -c "$WORK/vrcptd.cf" check --live >"$WORK/live" 2>&1
+check "check --live: exit" "$?" 0
+for ep in "unix:$SOCK" "inet:127.0.0.1:$PORT"; do
+	grep -q "ok  *socketmap_listen $ep: vrcptd answers" "$WORK/live" ||
+	    bad "check --live lacks socketmap_listen $ep: $(cat "$WORK/live")"
+done
 sm() { perl "$ROOT/tests/lib/smapc.pl" "$@"; }
 # ask "name key" - one request on its own connection
 ask() { sm "unix:$SOCK" "$1"; }
