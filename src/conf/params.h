@@ -138,8 +138,15 @@ X(TABLES, relay_domains, DOMAINS, "", 0, 0,				\
     CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
     "Domains this host relays for (an edge MX). Empty, as in Postfix\n"	\
     "at compatibility_level 2 and later (before, Postfix's default was\n" \
-    "$mydestination, which vrcpt does not know: list the domains).\n"	\
+    "$mydestination: those domains are local, see mydestination).\n"	\
     "Subdomains: see parent_domain_matches_subdomains.\n")		\
+X(TABLES, mydestination, DOMAINS, "", 0, 0,				\
+    CONF_D | CONF_C | CONF_LIVE | CONF_PF,				\
+    "The local domains. A domain listed here is local before any other\n" \
+    "class, as in Postfix: vrcptd answers other_domain_action for it\n"	\
+    "and Postfix checks local_recipient_maps itself. Read from Postfix\n" \
+    "(postfix_config_directory); /file entries are not read (a warning):\n" \
+    "list those domains or use a table.\n")				\
 X(TABLES, parent_domain_matches_subdomains, STR,			\
     "debug_peer_list, fast_flush_domains, mynetworks, "		\
     "permit_mx_backup_networks, qmqpd_authorized_clients, "		\

@@ -602,6 +602,19 @@ tables_maplist(struct conf_ld *ld, enum conf_param_id id,
 		return;		/* reported */
 	cp = v = xstrdup(ld->cfg->raw[id]);
 	while ((tok = conf_tok(&cp)) != NULL) {
+		/* mydestination is read from Postfix, where a /file list is
+		 * common (local-host-names): what is in it is not known
+		 * here, and that is no reason to refuse to start */
+		if (id == CONF_P_mydestination && tok[0] == '/') {
+			char	*q = conf_quote(tok);
+
+			conf_warn(ld, o, pname, xasprintf("%s: \"%s\": a /file "
+			    "list is not read; the domains in it are not "
+			    "known to be local here (list them, or use a "
+			    "table)", pname, q));
+			free(q);
+			continue;
+		}
 		if ((m = tables_map(ld, pname, o, tok, domains)) == NULL)
 			continue;
 		ml->v = xreallocarray(ml->v, ml->n + 1, sizeof(*ml->v));
@@ -768,6 +781,11 @@ tables_build(struct conf_ld *ld)
 	tables_maplist(ld, CONF_P_virtual_mailbox_domains,
 	    &ec->virtual_mailbox_domains);
 	tables_maplist(ld, CONF_P_relay_domains, &ec->relay_domains);
+	tables_maplist(ld, CONF_P_mydestination, &ec->mydestination);
+	tables_both(ld, &ec->mydestination, &ec->virtual_alias_domains,
+	    CONF_P_mydestination, CONF_P_virtual_alias_domains);
+	tables_both(ld, &ec->mydestination, &ec->virtual_mailbox_domains,
+	    CONF_P_mydestination, CONF_P_virtual_mailbox_domains);
 	tables_both(ld, &ec->virtual_alias_domains,
 	    &ec->virtual_mailbox_domains, CONF_P_virtual_alias_domains,
 	    CONF_P_virtual_mailbox_domains);
@@ -806,6 +824,7 @@ tables_free(struct conf *cfg)
 {
 	struct engine_cfg *ec = &cfg->engine;
 	struct maplist *lists[] = {
+		&ec->mydestination,
 		&ec->virtual_alias_domains, &ec->virtual_mailbox_domains,
 		&ec->relay_domains, &ec->virtual_alias_maps,
 		&ec->virtual_mailbox_maps, &ec->relay_recipient_maps,

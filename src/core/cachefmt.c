@@ -187,6 +187,9 @@ cachefmt_dns(const struct engine_cfg *cfg, char ns[CACHEFMT_NS_LEN + 1])
 	uint64_t h = CACHEFMT_HASH_INIT;
 
 	h = ns_field(h, CACHEFMT_DNS_VERSION);
+	/* (only when set: an empty one leaves every namespace as it was) */
+	if (cfg->mydestination.n > 0)
+		h = dns_maplist(h, &cfg->mydestination);
 	h = dns_maplist(h, &cfg->virtual_alias_domains);
 	h = dns_maplist(h, &cfg->virtual_mailbox_domains);
 	h = dns_maplist(h, &cfg->relay_domains);

@@ -660,12 +660,17 @@ engine_decide(const struct engine_cfg *cfg, const struct addr *a,
     const struct factset *facts, struct lookup_list *need_r,
     struct verdict *v_r, struct trace *trace_r)
 {
-	const struct maplist *dlists[] = { &cfg->virtual_alias_domains,
-	    &cfg->virtual_mailbox_domains, &cfg->relay_domains };
-	const enum domain_class dcs[] = { DC_ALIAS, DC_MAILBOX, DC_RELAY };
-	/* resolve.c: string_list_init() for the virtual domains,
-	 * domain_list_init() with match_parent_style() for relay_domains */
-	const enum dom_match dmodes[] = { DOM_EXACT, DOM_EXACT,
+	/* resolve.c: resolve_local() first (mydestination: the local
+	 * class, which Postfix checks itself), then the others */
+	const struct maplist *dlists[] = { &cfg->mydestination,
+	    &cfg->virtual_alias_domains, &cfg->virtual_mailbox_domains,
+	    &cfg->relay_domains };
+	const enum domain_class dcs[] = { DC_OTHER, DC_ALIAS, DC_MAILBOX,
+	    DC_RELAY };
+	/* resolve_local.c and resolve.c: string_list_init() for
+	 * mydestination and the virtual domains, domain_list_init() with
+	 * match_parent_style() for relay_domains */
+	const enum dom_match dmodes[] = { DOM_EXACT, DOM_EXACT, DOM_EXACT,
 	    cfg->relay_domains_parent ? DOM_PARENT : DOM_DOT };
 	const char *keys[ADDR_KEYS_MAX];
 	bool	 partial[ADDR_KEYS_MAX];

@@ -10,10 +10,12 @@
  * them (all at once, pipelined) and calls again with the facts added.
  * It walks Postfix's order every time, so that the first match wins and
  * a lookup error counts exactly where Postfix would have hit it:
- *   1. domain class: virtual_alias_domains > virtual_mailbox_domains >
- *      relay_domains > other (trivial-rewrite resolve.c); relay_domains
- *      matches subdomains as parent_domain_matches_subdomains says;
- *   2. other class, IP literal, no domain: other_domain_action;
+ *   1. domain class: mydestination (local) > virtual_alias_domains >
+ *      virtual_mailbox_domains > relay_domains > other (trivial-rewrite
+ *      resolve.c, resolve_local.c); relay_domains matches subdomains as
+ *      parent_domain_matches_subdomains says;
+ *   2. local or other class, IP literal, no domain: other_domain_action
+ *      (Postfix checks the local class itself);
  *   3. any key of recipient_canonical_maps, then of canonical_maps, then
  *      of virtual_alias_maps matches: valid (whatever the class);
  *   4. class map: virtual alias domain -> unknown in virtual alias table;
@@ -44,6 +46,7 @@ enum lookup_failure_action {
 };
 
 struct engine_cfg {
+	struct maplist mydestination;	/* the local class: not handled */
 	struct maplist virtual_alias_domains;
 	struct maplist virtual_mailbox_domains;
 	struct maplist relay_domains;

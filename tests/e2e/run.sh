@@ -43,10 +43,10 @@
 #                      = defer, and one with dunno
 #   Redis (cache runs only)
 # All instances share recipient_delimiter = +-, virtual_alias_domains =
-# aliasdom.test, bothdom.test, relay_domains = relay.test, .dotrelay.test
-# with relay_recipient_maps, canonical_maps (pgsql:) and
-# recipient_canonical_maps (hash:), and Postfix has mydestination =
-# localdom.test.
+# aliasdom.test, bothdom.test, relay_domains = relay.test, .dotrelay.test,
+# localdom.test with relay_recipient_maps, mydestination = localdom.test
+# (local first: vrcptd hands it back to Postfix's own check),
+# canonical_maps (pgsql:) and recipient_canonical_maps (hash:).
 #
 # Checks (tests/e2e/e2e.pl check):
 #   - native Postfix answers every case of corpus.txt as recorded (a
@@ -186,15 +186,17 @@ COMMON=(
 	"virtual_mailbox_maps = pgsql:$M/pgsql-virtual-mailbox-maps.cf"
 	"virtual_alias_maps = $aliases, $email2email, $emptyval"
 	"virtual_alias_domains = aliasdom.test, bothdom.test"
-	"relay_domains = relay.test, .dotrelay.test"
+	"relay_domains = relay.test, .dotrelay.test, localdom.test"
+	"mydestination = localdom.test"
 	"relay_recipient_maps = pgsql:$M/pgsql-virtual-mailbox-maps.cf"
 	"canonical_maps = pgsql:$M/pgsql-canonical.cf"
 	"recipient_canonical_maps = hash:$M/recipient_canonical"
 	"recipient_delimiter = +-"
 )
-# Postfix only: a local domain, checked by Postfix itself
+# Postfix only: the local domain's users, checked by Postfix itself (the
+# local domain is in relay_domains too, as compatibility_level < 2 has
+# it by default: mydestination comes first, in vrcpt as in Postfix)
 PF_ONLY=(
-	"mydestination = localdom.test"
 	"local_recipient_maps = inline:{ localuser=yes }"
 )
 

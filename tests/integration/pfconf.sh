@@ -168,6 +168,25 @@ check "main.cf edit + SIGHUP applies" "$(wait_for new@example.com DUNNO)" \
 check "three reloads, postconf run by vrcptd as ${PRIV:-itself}" \
     "$(grep -c 'reload: new configuration in use' "$WORK/log")" 3
 
+# --- compatibility_level < 2: relay_domains = $mydestination --------------
+# Postfix's default relay_domains is then its local domains, which stay
+# local (mydestination first): handed back to Postfix's own check, not
+# the relay recipient check
+
+sed -i -e 's/^compatibility_level = .*/compatibility_level = 0/' "$PF/main.cf"
+echo 'mydestination = old.example, localhost' >>"$PF/main.cf"
+out=$(ctl check -a 2>"$WORK/check.err")
+check "compatibility_level 0: relay_domains is Postfix's \$mydestination" \
+    "$(printf '%s\n' "$out" | grep -c "^relay_domains = old.example, localhost"$'\t'"# postfix default")" 1
+check "mydestination from main.cf" \
+    "$(origin mydestination)" "$PF/main.cf:11"
+kill -HUP "$VPID"
+check "a local domain is left to Postfix's own check" \
+    "$(wait_for nosuch@old.example reject_unlisted_recipient)" \
+    reject_unlisted_recipient
+check "the hosted domains as before" \
+    "$(ask new@example.com)/$(ask nosuch@example.com)" "DUNNO/$UNK"
+
 # --- main.cf that postconf refuses: the reload is refused -----------------
 
 printf 'a = $b\nb = $a\nvirtual_mailbox_maps = $a\n' >"$PF/main.cf"

@@ -95,6 +95,8 @@ field(const struct conf *cfg, const char *name)
 		ml = &e->virtual_mailbox_domains;
 	else if (strcmp(name, "relay_domains") == 0)
 		ml = &e->relay_domains;
+	else if (strcmp(name, "mydestination") == 0)
+		ml = &e->mydestination;
 	else if (strcmp(name, "recipient_canonical_maps") == 0)
 		ml = &e->recipient_canonical_maps;
 	else if (strcmp(name, "canonical_maps") == 0)
@@ -124,6 +126,7 @@ static const struct {
 	{ "virtual_mailbox_domains", "" },
 	{ "virtual_mailbox_maps", "" },
 	{ "relay_domains", "" },
+	{ "mydestination", "" },
 	{ "relay_recipient_maps", "" },
 	{ "recipient_canonical_maps", "" },
 	{ "canonical_maps", "" },
@@ -414,6 +417,21 @@ static const struct {
 	    "virtual_alias_domains and virtual_mailbox_domains",
 	    P ":3: warning: do not list domain a.example in BOTH "
 	    "virtual_alias_domains and relay_domains" } },
+
+	/* mydestination: a /file list (Postfix's local-host-names) is not
+	 * read, with a warning; the rest is; the local class first */
+	{ "mydestination = $myhostname, localhost, /etc/postfix/lhn, "
+	  "inline:{ l.example=1 }\nmyhostname = mx.example.com\n",
+	  "mydestination",
+	  "domain:mx.example.com, domain:localhost, inline:{l.example=1}",
+	  { P ":1: warning: mydestination: \"/etc/postfix/lhn\": a /file "
+	    "list is not read; the domains in it are not known to be local "
+	    "here (list them, or use a table)" } },
+	{ "mydestination = example.com\n"
+	  "virtual_mailbox_domains = Example.com\n",
+	  "mydestination", "domain:example.com",
+	  { P ":2: warning: do not list domain example.com in BOTH "
+	    "mydestination and virtual_mailbox_domains" } },
 
 	/* other parameters */
 	{ "listen = unix:/run/x.sock, inet:127.0.0.1:10023\n"

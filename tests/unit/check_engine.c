@@ -206,7 +206,8 @@ t_list(struct tcfg *tc, struct maplist *ml, const char *param,
 static void
 t_cfg_free(struct tcfg *tc)
 {
-	struct maplist *lists[] = { &tc->cfg.virtual_alias_domains,
+	struct maplist *lists[] = { &tc->cfg.mydestination,
+	    &tc->cfg.virtual_alias_domains,
 	    &tc->cfg.virtual_mailbox_domains, &tc->cfg.relay_domains,
 	    &tc->cfg.virtual_alias_maps, &tc->cfg.virtual_mailbox_maps,
 	    &tc->cfg.relay_recipient_maps, &tc->cfg.recipient_canonical_maps,
@@ -249,6 +250,7 @@ t_cfg_free(struct tcfg *tc)
 struct tconf {
 	const char *vad, *vmd, *rd, *vam, *vmm, *rrm;
 	const char *rcm, *cm;	/* recipient_canonical_maps, canonical_maps */
+	const char *myd;		/* mydestination; NULL: empty */
 	const char *delim;		/* NULL: "+" */
 	unsigned flags;
 	unsigned alias_code, mbox_code, relay_code;	/* 0: 550 */
@@ -261,6 +263,7 @@ t_cfg(struct tcfg *tc, const struct tconf *c)
 	struct engine_cfg *e = &tc->cfg;
 
 	memset(tc, 0, sizeof(*tc));
+	t_list(tc, &e->mydestination, "mydestination", c->myd);
 	t_list(tc, &e->virtual_alias_domains, "virtual_alias_domains",
 	    c->vad);
 	t_list(tc, &e->virtual_mailbox_domains, "virtual_mailbox_domains",
@@ -631,6 +634,33 @@ static const struct eng_case eng_cases[] = {
 	{ "mailbox class beats relay class",
 	  { BASE, .rd = "example.com" }, "nosuch@example.com", NULL,
 	  VERDICT_UNKNOWN, DC_MAILBOX, UNK_MBOX, NULL, NULL },
+	/* resolve_local() comes first: a local domain is Postfix's own
+	 * check (local_recipient_maps), whatever else lists it */
+	{ "local class beats mailbox class",
+	  { BASE, .myd = "example.com" }, "nosuch@example.com", NULL,
+	  VERDICT_NOT_HANDLED, DC_OTHER, RUR, NULL, NULL },
+	{ "local class beats alias class",
+	  { BASE, .myd = "alias.example" }, "nosuch@alias.example", NULL,
+	  VERDICT_NOT_HANDLED, DC_OTHER, RUR, NULL, NULL },
+	/* compatibility_level < 2: relay_domains = $mydestination */
+	{ "local class beats relay class",
+	  { BASE, .myd = "relay.example", .rd = "relay.example" },
+	  "nosuch@relay.example", NULL,
+	  VERDICT_NOT_HANDLED, DC_OTHER, RUR, NULL, NULL },
+	{ "mydestination is a string_list: no parent match",
+	  { BASE, .myd = "relay.example" }, "nosuch@sub.relay.example", NULL,
+	  VERDICT_UNKNOWN, DC_RELAY, UNK_RELAY, NULL, NULL },
+	{ "mydestination as a table",
+	  { BASE, .myd = "inline:{example.com=1}" }, "user@example.com",
+	  NULL, VERDICT_NOT_HANDLED, DC_OTHER, RUR, NULL, NULL },
+	{ "mydestination lookup fails: 451",
+	  { PG, .myd = "pgsql:L" }, "user@example.com", "L|example.com|U",
+	  VERDICT_FAILURE, DC_NONE, TEMPFAIL, NULL, NULL },
+	{ "mydestination not matching: the other classes",
+	  { PG, .myd = "pgsql:L" }, "user@example.com",
+	  "L|example.com|N;" PG_DOM ";A1|user@example.com|N;"
+	  "A2|user@example.com|N;M|user@example.com|F",
+	  VERDICT_VALID, DC_MAILBOX, "DUNNO", NULL, NULL },
 	{ "relay domain, known", { BASE }, "known@relay.example", NULL,
 	  VERDICT_VALID, DC_RELAY, "DUNNO", NULL, NULL },
 	{ "relay domain, unknown", { BASE }, "nosuch@relay.example", NULL,
