@@ -33,6 +33,18 @@
 #define MILTER_TEMP_ACTION	"451 4.3.0 " MILTER_TEMP_TEXT
 #define MILTER_TEMP_CODE	451
 #define MILTER_TEMP_DSN		"4.3.0"
+/* what vrcptd answers on an empty lookup result, and what smtpd's
+ * reject_server_error() sends natively: no recipient in it */
+#define MILTER_CONF_TEXT	"Server configuration error"
+#define MILTER_CONF_DSN		"4.3.5"
+#define MILTER_CONF_ACTION	"451 " MILTER_CONF_DSN " " MILTER_CONF_TEXT
+
+/* how a reply is worded */
+enum reply_form {
+	REPLY_POLICY,		/* "<rcpt>: Recipient address rejected: d" */
+	REPLY_NATIVE,		/* "<rcpt>: d" (reject_dict_retry) */
+	REPLY_BARE		/* "d" (reject_server_error) */
+};
 /* Postfix defaults for REJECT / DEFER actions (mail_params.h) */
 #define MILTER_MAP_REJECT_CODE	554	/* access_map_reject_code */
 #define MILTER_MAP_DEFER_CODE	450	/* access_map_defer_code */
@@ -438,22 +450,24 @@ split_dsn(const char *text, const char *def_dsn, unsigned code,
 }
 
 /*
- * set_reply - a reject or tempfail outcome: "<rcpt>: Recipient address
- * rejected: detail" (or "<rcpt>: detail" when native), made printable
- * as smtpd_check_reject() does. Not cut at MILTER_SMTP_REPLY_MAX: Postfix
- * sends the whole text (see milter_map.h); only libmilter's limit
- * applies, without splitting a UTF-8 sequence.
+ * set_reply - a reject or tempfail outcome worded as form says, made
+ * printable as smtpd_check_reject() does. Not cut at
+ * MILTER_SMTP_REPLY_MAX: Postfix sends the whole text (see milter_map.h);
+ * only libmilter's limit applies, without splitting a UTF-8 sequence.
  */
 static void
 set_reply(struct milter_outcome *o, unsigned code, const char *dsn,
-    const char *rcpt, const char *detail, bool native)
+    const char *rcpt, const char *detail, enum reply_form form)
 {
 	char	*full;
 	const char *text;
 	size_t	 skip, n;
 
-	full = xasprintf("%u %s <%s>: %s%s", code, dsn, rcpt,
-	    native ? "" : MILTER_REJECTED, detail);
+	if (form == REPLY_BARE)
+		full = xasprintf("%u %s %s", code, dsn, detail);
+	else
+		full = xasprintf("%u %s <%s>: %s%s", code, dsn, rcpt,
+		    form == REPLY_NATIVE ? "" : MILTER_REJECTED, detail);
 	make_printable(full);
 	o->decision = code >= 500 ? MILTER_REJECT : MILTER_TEMPFAIL;
 	o->code = code;
@@ -472,7 +486,8 @@ set_reply(struct milter_outcome *o, unsigned code, const char *dsn,
 	o->text[n] = '\0';
 	copy_str(o->detail, sizeof(o->detail), detail);
 	make_printable(o->detail);
-	o->native = native;
+	o->native = form != REPLY_POLICY;
+	o->bare = form == REPLY_BARE;
 	free(full);
 }
 
@@ -528,7 +543,7 @@ milter_map_failure(enum milter_cause cause, const char *rcpt,
 	switch (lfa) {
 	case LFA_DEFER:
 		set_reply(o, MILTER_TEMP_CODE, MILTER_TEMP_DSN, rcpt,
-		    MILTER_TEMP_TEXT, true);
+		    MILTER_TEMP_TEXT, REPLY_NATIVE);
 		return;
 	case LFA_DUNNO:
 		return;
@@ -553,10 +568,16 @@ milter_map_action(const char *action, const char *rcpt,
 	for (text = action + cmd_len; is_c_space(*text); text++)
 		;
 
-	/* the one reply that smtpd words differently from a policy reply */
+	/* the two replies that smtpd words differently from a policy
+	 * reply */
 	if (strcmp(action, MILTER_TEMP_ACTION) == 0) {
 		set_reply(o, MILTER_TEMP_CODE, MILTER_TEMP_DSN, rcpt,
-		    MILTER_TEMP_TEXT, true);
+		    MILTER_TEMP_TEXT, REPLY_NATIVE);
+		return;
+	}
+	if (strcmp(action, MILTER_CONF_ACTION) == 0) {
+		set_reply(o, MILTER_TEMP_CODE, MILTER_CONF_DSN, rcpt,
+		    MILTER_CONF_TEXT, REPLY_BARE);
 		return;
 	}
 	/* smtpd_check.c check_table_result(), in its order */
@@ -565,20 +586,20 @@ milter_map_action(const char *action, const char *rcpt,
 	if (word_is(action, cmd_len, "REJECT")) {
 		detail = split_dsn(text, "5.7.1", MILTER_MAP_REJECT_CODE, dsn);
 		set_reply(o, MILTER_MAP_REJECT_CODE, dsn, rcpt,
-		    *detail ? detail : "Access denied", false);
+		    *detail ? detail : "Access denied", REPLY_POLICY);
 		return;
 	}
 	if (word_is(action, cmd_len, "DEFER")) {
 		detail = split_dsn(text, "4.7.1", MILTER_MAP_DEFER_CODE, dsn);
 		set_reply(o, MILTER_MAP_DEFER_CODE, dsn, rcpt,
-		    *detail ? detail : "Access denied", false);
+		    *detail ? detail : "Access denied", REPLY_POLICY);
 		return;
 	}
 	if (word_is(action, cmd_len, "DEFER_IF_PERMIT")) {
 		/* the milter runs only when the result was "permit" */
 		detail = split_dsn(text, "4.7.1", MILTER_MAP_DEFER_CODE, dsn);
 		set_reply(o, MILTER_MAP_DEFER_CODE, dsn, rcpt,
-		    *detail ? detail : "Service unavailable", false);
+		    *detail ? detail : "Service unavailable", REPLY_POLICY);
 		return;
 	}
 	if (all_digits(action, strlen(action)))
@@ -590,7 +611,7 @@ milter_map_action(const char *action, const char *rcpt,
 		detail = split_dsn(text, action[0] == '4' ? "4.7.1" : "5.7.1",
 		    code, dsn);
 		set_reply(o, code, dsn, rcpt,
-		    *detail ? detail : "Access denied", false);
+		    *detail ? detail : "Access denied", REPLY_POLICY);
 		return;
 	}
 	if (word_is(action, cmd_len, "OK") || word_is(action, cmd_len, "RELAY"))
@@ -676,17 +697,19 @@ milter_map_log_line(struct buf *out, const struct policy_req *pr,
 	}
 	/*
 	 * declog writes every reject as "<r>: Recipient address rejected:
-	 * text"; smtpd logs the lookup failure without the reply class.
-	 * The first occurrence is ours: only the queue id and client name
-	 * and address (all from the MTA, none with '<') come before it.
+	 * text"; smtpd logs the lookup failure without the reply class,
+	 * and the server error without the recipient either. The first
+	 * occurrence is ours: only the queue id and client name and
+	 * address (all from the MTA, none with '<') come before it.
 	 */
 	declog_field(san, rcpt, milter_utf8, ' ');
 	needle = xasprintf(" %s <%s>: " MILTER_REJECTED, o->xcode, san);
 	if ((hit = strstr(buf_str(&line), needle)) == NULL) {
 		buf_append(out, line.data, line.len);
 	} else {
-		size_t	 keep = (size_t)(hit - line.data) + strlen(needle) -
-		    (sizeof(MILTER_REJECTED) - 1);
+		size_t	 keep = (size_t)(hit - line.data) + (o->bare ?
+		    strlen(o->xcode) + 2 : strlen(needle) -
+		    (sizeof(MILTER_REJECTED) - 1));
 
 		buf_append(out, line.data, keep);
 		buf_puts(out, hit + strlen(needle));

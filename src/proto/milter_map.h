@@ -83,6 +83,8 @@ struct milter_outcome {
 	/* the part after "Recipient address rejected: " (for the log) */
 	char	 detail[MILTER_DETAIL_MAX];
 	bool	 native;	/* text has no "Recipient address rejected:" */
+	bool	 bare;		/* nor the recipient: "Server configuration
+				 * error" (smtpd reject_server_error) */
 	/* vrcptd's action, made printable ("" when none came) */
 	char	 action[MILTER_DETAIL_MAX];
 };

@@ -68,7 +68,9 @@ my $WARM_DB_MAX = 0.05;		# share of warm-cache answers that may still
 my $OUTAGE_MIN = 100;		# cases that must reach the database
 
 # the reply of a reject by a restriction: "NNN x.y.z <address>: ..."
-my $CHECK_REJECT = qr/^[45]\d\d [45]\.\d+\.\d+ </;
+# (smtpd's reject_server_error() names no recipient: an empty lookup
+# result, which vrcpt answers too)
+my $CHECK_REJECT = qr/^(?:[45]\d\d [45]\.\d+\.\d+ <|451 4\.3\.5 Server configuration error$)/;
 # the rejects Postfix makes itself, before or instead of vrcpt
 my $POSTFIX_OWN = qr/(?::\ (?:Relay\ access\ denied |
     Recipient\ address\ rejected:\ User\ unknown\ in\ local
@@ -169,9 +171,11 @@ sub read_diffs {
 		die "$path:$n: no case $id in the corpus\n" unless $known{$id};
 		for my $pv (split /,/, $paths) {
 			my ($p, $v) = split /@/, $pv, 2;
-			die "$path:$n: path must be policy, milter, warn, " .
-			    "down or socketmap, optionally \@run\n" unless
-			    $p =~ /^(?:policy|milter|warn|down|socketmap)$/x &&
+			die "$path:$n: path must be policy, milter, " .
+			    "vrcptd-m, warn, down or socketmap, optionally " .
+			    "\@run\n" unless
+			    $p =~ /^(?:policy|milter|vrcptd-m|warn|down|
+			    socketmap)$/x &&
 			    (!defined $v || $v =~ /^[a-z0-9]+$/);
 			next if defined $v && ($variant // '') ne $v;
 			die "$path:$n: $id/$p listed twice\n"
@@ -504,7 +508,8 @@ sub check {
 				    "\n    " . show($_) } @o));
 				next;
 			}
-			next if is_diff(\%diffs, $c->{id}, $dp);
+			next if is_diff(\%diffs, $c->{id}, $dp) ||
+			    is_diff(\%diffs, $c->{id}, $label);
 			my @nl = map { norm($_) } @{$nby->{$k} || []};
 			my $ol = own_base($o[0]);
 			# warn mode: never "reject", always "reject_warning"

@@ -454,6 +454,14 @@ static const struct action_case {
 	{ "451 4.3.0 Temporary lookup failure", LFA_DUNNO, MILTER_TEMPFAIL,
 	    MILTER_CAUSE_ACTION, "451", "4.3.0",
 	    "<" TEST_RCPT ">: Temporary lookup failure" },
+	/* an empty lookup result: smtpd's reject_server_error(), without
+	 * the recipient */
+	{ "451 4.3.5 Server configuration error", LFA_DEFER, MILTER_TEMPFAIL,
+	    MILTER_CAUSE_ACTION, "451", "4.3.5",
+	    "Server configuration error" },
+	{ "451 4.3.5 Server configuration error", LFA_DUNNO, MILTER_TEMPFAIL,
+	    MILTER_CAUSE_ACTION, "451", "4.3.5",
+	    "Server configuration error" },
 	{ "451 4.3.5 Server configuration problem", LFA_DEFER,
 	    MILTER_TEMPFAIL, MILTER_CAUSE_ACTION, "451", "4.3.5",
 	    "<" TEST_RCPT ">" REJ "Server configuration problem" },
@@ -781,6 +789,26 @@ START_TEST(log_tempfail_line_native)
 }
 END_TEST
 
+START_TEST(log_server_error_line)
+{
+	struct policy_req pr = log_req();
+	struct milter_outcome o;
+	struct buf out;
+
+	milter_map_action("451 4.3.5 Server configuration error",
+	    pr.recipient, LFA_DEFER, &o);
+	buf_init(&out, 0);
+	milter_map_log_line(&out, &pr, &o, "policy", 500);
+	ck_assert_str_eq(buf_str(&out),
+	    "NOQUEUE: reject: RCPT from mx.example.net[192.0.2.9]: 451 4.3.5 "
+	    "Server configuration error; from=<a@example.net> "
+	    "to=<" TEST_RCPT "> proto=ESMTP helo=<mx.example.net> "
+	    "instance=1a.2.1 lookup=policy delay=0.50ms");
+	buf_free(&out);
+	policy_req_free(&pr);
+}
+END_TEST
+
 START_TEST(log_hostile_recipient)
 {
 	struct milter_env env = base_env;
@@ -854,6 +882,7 @@ milter_map_suite(void)
 	tcase_add_test(tc, escape_cap_980);
 	tcase_add_test(tc, log_reject_line);
 	tcase_add_test(tc, log_tempfail_line_native);
+	tcase_add_test(tc, log_server_error_line);
 	tcase_add_test(tc, log_hostile_recipient);
 	tcase_add_test(tc, log_continue_line);
 	suite_add_tcase(s, tc);
