@@ -114,34 +114,6 @@ ctl_live_ask(const char *param, const struct endpoint *ep, const char *req,
 	pclient_free(&pc);
 }
 
-/* netstring_frame - pclient_frame of a socketmap reply: "N:bytes," */
-static int
-netstring_frame(const char *d, size_t len, size_t *used_r,
-    const char **why_r)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < len && d[i] >= '0' && d[i] <= '9'; i++) {
-		n = n * 10 + (size_t)(d[i] - '0');
-		if (n > SOCKETMAP_REPLY_MAX)
-			break;
-	}
-	if (i == len)
-		return 0;
-	if (i == 0 || d[i] != ':' || n > SOCKETMAP_REPLY_MAX) {
-		*why_r = "not a netstring";
-		return -1;
-	}
-	if (len < i + n + 2)
-		return 0;
-	if (d[i + 1 + n] != ',') {
-		*why_r = "netstring without its ','";
-		return -1;
-	}
-	*used_r = i + n + 2;
-	return 1;
-}
-
 /*
  * ctl_live_smap - a socketmap request that vrcptd settles without a
  * lookup (an empty key: maps_find() asks nothing), answered NOTFOUND
@@ -166,8 +138,8 @@ ctl_live_smap(const struct endpoint *ep, size_t *nfailed)
 		ctl_live_line(false, line, nfailed);
 		return;
 	}
-	if (pclient_ask_framed(pc, req, strlen(req), netstring_frame, &reply,
-	    &len, err) < 0) {
+	if (pclient_ask_framed(pc, req, strlen(req), socketmap_reply_frame,
+	    &reply, &len, err) < 0) {
 		snprintf(line, sizeof(line), "%s %s: %s (is vrcptd running?)",
 		    param, ep->text, err);
 		ctl_live_line(false, line, nfailed);

@@ -80,6 +80,35 @@ socketmap_parse(const char *buf, size_t len, struct socketmap_req *req,
 	return SOCKETMAP_DONE;
 }
 
+int
+socketmap_reply_frame(const char *buf, size_t len, size_t *used_r,
+    const char **why_r)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < len && buf[i] >= '0' && buf[i] <= '9'; i++) {
+		n = n * 10 + (size_t)(buf[i] - '0');
+		if (n > SOCKETMAP_REPLY_MAX || i >= SOCKETMAP_RLEN_DIGITS) {
+			*why_r = "reply netstring too long";
+			return -1;
+		}
+	}
+	if (i == len)
+		return 0;
+	if (i == 0 || buf[i] != ':') {
+		*why_r = "not a netstring";
+		return -1;
+	}
+	if (len - i - 1 < n + 1)
+		return 0;
+	if (buf[i + 1 + n] != ',') {
+		*why_r = "netstring without its ','";
+		return -1;
+	}
+	*used_r = i + n + 2;
+	return 1;
+}
+
 bool
 socketmap_fits(size_t tlen)
 {

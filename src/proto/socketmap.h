@@ -32,6 +32,7 @@
 #define SOCKETMAP_QUERY_MAX	10000
 #define SOCKETMAP_REPLY_MAX	100000
 #define SOCKETMAP_LEN_DIGITS	5	/* digits of SOCKETMAP_QUERY_MAX */
+#define SOCKETMAP_RLEN_DIGITS	6	/* digits of SOCKETMAP_REPLY_MAX */
 /* one whole request netstring: digits, ':', bytes, ',' */
 #define SOCKETMAP_NETSTRING_MAX	(SOCKETMAP_LEN_DIGITS + 2 + \
 				 SOCKETMAP_QUERY_MAX)
@@ -93,6 +94,15 @@ enum socketmap_status socketmap_parse(const char *buf, size_t len,
  */
 int	socketmap_format(struct buf *out, enum socketmap_reply kind,
 	    const char *text, size_t tlen);
+
+/*
+ * socketmap_reply_frame - the client side (vrcptctl check --live): is
+ * buf[0..len) one whole reply netstring? 1 with *used_r its size, 0
+ * when more bytes are needed, -1 with *why_r when it is not a netstring
+ * or longer than SOCKETMAP_REPLY_MAX (what Postfix would read).
+ */
+int	socketmap_reply_frame(const char *buf, size_t len, size_t *used_r,
+	    const char **why_r);
 
 /* socketmap_fits - would an OK reply with a tlen-byte value fit? */
 bool	socketmap_fits(size_t tlen);

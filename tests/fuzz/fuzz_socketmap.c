@@ -10,7 +10,10 @@
  * name and key inside it; every strict prefix of it is AGAIN; BAD
  * consumes a whole netstring too; AGAIN only happens below
  * SOCKETMAP_NETSTRING_MAX bytes; ERROR has a reason. Each reply kind
- * formats into a netstring that the parser reads back whole.
+ * formats into a netstring that the parser and the client's reply
+ * framing (socketmap_reply_frame) read back whole. The input read as a
+ * reply: a whole one ends in ',' within the limits; "more" only below
+ * them; a refusal has a reason.
  * Violations abort.
  *
  * tests/unit/check_socketmap.c includes this file to replay the corpus
@@ -55,6 +58,17 @@ sfuzz_reply(const struct socketmap_req *req)
 			FUZZ_ASSERT(used == out.len);
 		}
 		FUZZ_ASSERT(out.data[out.len - 1] == ',');
+		/* the client reads it back whole, and no strict prefix */
+		{
+			const char *w = NULL;
+			size_t	 u = 0, k;
+
+			FUZZ_ASSERT(socketmap_reply_frame(out.data, out.len,
+			    &u, &w) == 1 && u == out.len);
+			for (k = 0; k < out.len; k += 1 + out.len / 16)
+				FUZZ_ASSERT(socketmap_reply_frame(out.data, k,
+				    &u, &w) == 0);
+		}
 		buf_free(&out);
 	}
 }
@@ -67,7 +81,19 @@ FUZZ_ENTRY(const uint8_t *data, size_t size)
 	enum socketmap_error why, why2;
 	enum socketmap_status st;
 	size_t	 off = 0, rem, used, used2, k;
+	const char *rwhy = NULL;
+	int	 rf;
 
+	/* the same bytes as a reply, as vrcptctl reads one */
+	rf = socketmap_reply_frame(p, size, &used, &rwhy);
+	if (rf == 1)
+		FUZZ_ASSERT(used >= 3 && used <= size && p[used - 1] == ',' &&
+		    used <= SOCKETMAP_REPLY_MAX + SOCKETMAP_RLEN_DIGITS + 2);
+	else if (rf < 0)
+		FUZZ_ASSERT(rwhy != NULL);
+	else
+		FUZZ_ASSERT(size < SOCKETMAP_REPLY_MAX +
+		    SOCKETMAP_RLEN_DIGITS + 2);
 	while (off < size) {
 		rem = size - off;
 		st = socketmap_parse(p + off, rem, &req, &used, &why);

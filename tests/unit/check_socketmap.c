@@ -202,6 +202,44 @@ START_TEST(format)
 }
 END_TEST
 
+/* the client's side: socketmap_reply_frame */
+static const struct {
+	const char *in;
+	int	 want;
+	size_t	 used;
+} rrows[] = {
+	{ "9:NOTFOUND ,", 1, 12 },
+	{ "9:NOTFOUND ,5:OK ab,", 1, 12 },	/* one at a time */
+	{ "0:,", 1, 3 },
+	{ "9:NOTFOUND ", 0, 0 },
+	{ "9:", 0, 0 },
+	{ "12", 0, 0 },
+	{ "", 0, 0 },
+	{ "100000", 0, 0 },			/* the longest reply */
+	{ "100001:", -1, 0 },			/* longer than Postfix reads */
+	{ "0000000", -1, 0 },			/* no end of zeros */
+	{ ":x,", -1, 0 },
+	{ "x:,", -1, 0 },
+	{ "3:abcd", -1, 0 },			/* no ',' after 3 bytes */
+	{ "-1:", -1, 0 },
+};
+
+START_TEST(reply_frame_table)
+{
+	const char *why = NULL;
+	size_t	 used = 0;
+	int	 r;
+
+	r = socketmap_reply_frame(rrows[_i].in, strlen(rrows[_i].in), &used,
+	    &why);
+	ck_assert_msg(r == rrows[_i].want, "\"%s\": %d", rrows[_i].in, r);
+	if (r == 1)
+		ck_assert_uint_eq(used, rrows[_i].used);
+	if (r < 0)
+		ck_assert_ptr_nonnull(why);
+}
+END_TEST
+
 START_TEST(strerror_distinct)
 {
 	enum socketmap_error e, f;
@@ -275,6 +313,7 @@ socketmap_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("reply");
 	tcase_add_test(tc, format);
+	tcase_add_loop_test(tc, reply_frame_table, 0, NELEM(rrows));
 	tcase_add_test(tc, strerror_distinct);
 	suite_add_tcase(s, tc);
 	return s;
