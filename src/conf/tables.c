@@ -243,6 +243,25 @@ conf_map_file_type(const char *type, size_t len)
 	return false;
 }
 
+/*
+ * tables_file_warn - a table reader's warnings ("NAME, line N: text", one
+ * per line), each as a warning of the parameter that names the table,
+ * as Postfix logs them ("warning: regexp map NAME, line N: ...")
+ */
+static void
+tables_file_warn(struct conf_ld *ld, const struct conf_origin *o,
+    const char *pname, const char *warn)
+{
+	const char *nl;
+
+	while (warn != NULL && *warn != '\0') {
+		nl = strchr(warn, '\n');
+		conf_warn(ld, o, pname, nl != NULL ?
+		    xstrndup(warn, (size_t)(nl - warn)) : xstrdup(warn));
+		warn = nl != NULL ? nl + 1 : NULL;
+	}
+}
+
 /* tables_file - hash:/path and the other file types (filemaps.h) */
 static struct map *
 tables_file(struct conf_ld *ld, const char *pname, const struct conf_origin *o,
@@ -269,10 +288,10 @@ tables_file(struct conf_ld *ld, const char *pname, const struct conf_origin *o,
 	    xasprintf("%s/%s", ld->dir, file);
 	if (tables_opener(t, path, ld->cfg->smtputf8_enable, &mf, &warn,
 	    &err) < 0) {
-		conf_msg_lines(ld->msgs, warn, NULL);
+		tables_file_warn(ld, o, pname, warn);
 		conf_err(ld, o, pname, xasprintf("%s: %s", pname, err));
 	} else {
-		conf_msg_lines(ld->msgs, warn, NULL);
+		tables_file_warn(ld, o, pname, warn);
 		m = xcalloc(1, sizeof(*m));
 		m->type = MAP_FILE;
 		m->name = xstrdup(spec);

@@ -414,6 +414,8 @@ fc_once(const char *text, size_t len, unsigned what, const char *const *ov,
 	rc = fc_load(text, len, what, ov, nov, &cfg, &msgs);
 	errors = fc_msgs(&msgs);
 	if (rc == 0) {
+		for (i = 0; errors != 0 && i < msgs.n; i++)
+			fprintf(stderr, "message: %s\n", msgs.v[i]);
 		FUZZ_ASSERT(cfg != NULL && errors == 0);
 		fc_check(cfg, what);
 		ref = conf_ref(cfg);

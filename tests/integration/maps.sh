@@ -294,5 +294,9 @@ check "a table that fails to load is tried once per change" \
     "$(grep -c 'duplicate entry' "$WORK/vrcptd.log")" 1
 check "it names file and line" "$(grep -c "$T/mbox.txt, line 2: duplicate entry: \"txt@files.example\"" "$WORK/vrcptd.log")" 1
 check "and the previous tables still answer" "$(ask edited@files.example)" DUNNO
+# a table's warnings are warnings, naming the line that names the table
+# (Postfix: "warning: regexp map NAME, line N: ...")
+check_ge "a regexp table's warning is logged as one" \
+    "$(grep -c "$WORK/vrcptd.cf:[0-9]*: warning: regexp map $T/aliases.re, line [0-9]*: " "$WORK/vrcptd.log")" 1
 check "still running" "$(kill -0 "$VRCPTD_PID" 2>/dev/null && echo yes)" yes
 finish
