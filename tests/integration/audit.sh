@@ -41,6 +41,7 @@ virtual_mailbox_maps = pgsql:$WORK/maps/pgsql-virtual-mailbox-maps.cf
 virtual_alias_maps = pgsql:$WORK/maps/pgsql-virtual-alias-maps.cf,
     pgsql:$WORK/maps/pgsql-email2email.cf, hash:$WORK/maps/extra
 recipient_delimiter = +
+mydestination = localhost
 cache = redis:unix:$WORK/redis.sock
 redis_timeout = 200ms
 maillog_file = $WORK/vrcptd.log
@@ -56,6 +57,7 @@ virtual_alias_maps = pgsql:$WORK/maps/pgsql-virtual-alias-maps.cf
 	pgsql:$WORK/maps/pgsql-email2email.cf
 	hash:$WORK/maps/extra
 recipient_delimiter = +
+mydestination = localhost
 EOC
 touch "$PFX/master.cf"
 # a table file beside the SQL maps, in both configurations
