@@ -279,6 +279,10 @@ slots_give() {
 	for p in "${HOGS[@]}"; do wait "$p" 2>/dev/null; done
 	HOGS=()
 }
+# the pools reconnect at once only after being up DBHOSTS_STABLE_MS (10 s,
+# core/dbhosts.h); sooner, they keep the backoff of the faults above and
+# may not try to connect within this one's 3 s at all
+sleep 11
 fault "PostgreSQL out of connection slots" slots_take slots_give
 grep -q 'remaining connection slots are reserved' "$WORK/f.log" ||
     bad "out of slots: vrcptd never met PostgreSQL's refusal"
