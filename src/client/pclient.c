@@ -306,10 +306,10 @@ send_all(int fd, const char *p, size_t len, uint64_t deadline, bool reused,
 	return PC_IO_OK;
 }
 
-/* policy_frame - pclient_frame of the policy protocol: a reply has the
+/* pclient_policy_frame - pclient_frame of the policy protocol: a reply has the
  * grammar and limits of a request */
-static int
-policy_frame(const char *data, size_t len, size_t *used_r,
+int
+pclient_policy_frame(const char *data, size_t len, size_t *used_r,
     const char **why_r)
 {
 	struct policy_req scratch = { 0 };
@@ -405,7 +405,7 @@ int
 pclient_ask(struct pclient *pc, const char *req, size_t len,
     char **reply_r, size_t *reply_len_r, char err[PCLIENT_ERR_LEN])
 {
-	return pclient_ask_framed(pc, req, len, policy_frame, reply_r,
+	return pclient_ask_framed(pc, req, len, pclient_policy_frame, reply_r,
 	    reply_len_r, err);
 }
 

@@ -59,6 +59,9 @@ int	pclient_ask(struct pclient *pc, const char *req, size_t len,
  */
 typedef int (*pclient_frame)(const char *data, size_t len, size_t *used_r,
 	    const char **why_r);
+/* pclient_policy_frame - the policy protocol's (pclient_ask's) framing */
+int	pclient_policy_frame(const char *data, size_t len, size_t *used_r,
+	    const char **why_r);
 /* pclient_ask_framed - pclient_ask() with replies framed by frame (the
  * same bound on their size) */
 int	pclient_ask_framed(struct pclient *pc, const char *req, size_t len,

@@ -26,6 +26,7 @@
 #include "store/sentinel.h"
 #include "util/buf.h"
 #include "util/strutil.h"
+#include "util/xalloc.h"
 
 #define CTL_SOCKET_TIMEOUT_MS	3000
 
@@ -77,41 +78,69 @@ ctl_live_line(bool ok, const char *text, size_t *nfailed)
 		(*nfailed)++;
 }
 
-/* ctl_live_ask - send req to ep, expect attribute name in the reply */
-static void
-ctl_live_ask(const char *param, const struct endpoint *ep, const char *req,
-    const char *name, const char *want, size_t *nfailed)
+/*
+ * ctl_live_exchange - send req to ep, read a reply framed by frame: 0 and
+ * *reply_r (caller frees), or -1 with the failure line counted
+ */
+static int
+ctl_live_exchange(const char *param, const struct endpoint *ep,
+    const char *req, pclient_frame frame, char **reply_r, size_t *len_r,
+    size_t *nfailed)
 {
 	struct pclient *pc;
-	char	 err[PCLIENT_ERR_LEN], line[1024], *reply,
-		*v = NULL, b[STR_SANITIZE_MAX + 4];
-	size_t	 len;
+	char	 err[PCLIENT_ERR_LEN], line[1024];
+	int	 rc;
 
 	if (pclient_new(ep, CTL_SOCKET_TIMEOUT_MS, &pc, err) < 0) {
 		snprintf(line, sizeof(line), "%s %s: %s", param, ep->text,
 		    err);
 		ctl_live_line(false, line, nfailed);
-		return;
+		return -1;
 	}
-	if (pclient_ask(pc, req, strlen(req), &reply, &len, err) < 0) {
+	if ((rc = pclient_ask_framed(pc, req, strlen(req), frame, reply_r,
+	    len_r, err)) < 0) {
 		snprintf(line, sizeof(line), "%s %s: %s (is vrcptd running?)",
 		    param, ep->text, err);
 		ctl_live_line(false, line, nfailed);
-	} else {
-		v = pp_reply_value(reply, len, name);
-		if (v != NULL && (want == NULL || strcmp(v, want) == 0))
-			snprintf(line, sizeof(line), "%s %s: vrcptd answers",
-			    param, ep->text);
-		else
-			snprintf(line, sizeof(line), "%s %s: unexpected reply "
-			    "(%s=%s)", param, ep->text, name,
-			    printable(b, v != NULL ? v : "(none)"));
-		ctl_live_line(v != NULL && (want == NULL ||
-		    strcmp(v, want) == 0), line, nfailed);
-		free(reply);
-		free(v);
 	}
 	pclient_free(&pc);
+	return rc;
+}
+
+/* ctl_live_judge - the reply's verdict line: answers, or unexpected */
+static void
+ctl_live_judge(const char *param, const struct endpoint *ep, bool ok,
+    const char *what, size_t *nfailed)
+{
+	char	 line[1024], b[STR_SANITIZE_MAX + 4];
+
+	if (ok)
+		snprintf(line, sizeof(line), "%s %s: vrcptd answers", param,
+		    ep->text);
+	else
+		snprintf(line, sizeof(line), "%s %s: unexpected reply (%s)",
+		    param, ep->text, printable(b, what));
+	ctl_live_line(ok, line, nfailed);
+}
+
+/* ctl_live_ask - a policy request; attribute name in the reply (= want) */
+static void
+ctl_live_ask(const char *param, const struct endpoint *ep, const char *req,
+    const char *name, const char *want, size_t *nfailed)
+{
+	char	*reply, *v, *what;
+	size_t	 len;
+
+	if (ctl_live_exchange(param, ep, req, pclient_policy_frame, &reply,
+	    &len, nfailed) < 0)
+		return;
+	v = pp_reply_value(reply, len, name);
+	what = xasprintf("%s=%s", name, v != NULL ? v : "(none)");
+	ctl_live_judge(param, ep, v != NULL && (want == NULL ||
+	    strcmp(v, want) == 0), what, nfailed);
+	free(what);
+	free(reply);
+	free(v);
 }
 
 /*
@@ -121,40 +150,19 @@ ctl_live_ask(const char *param, const struct endpoint *ep, const char *req,
 static void
 ctl_live_smap(const struct endpoint *ep, size_t *nfailed)
 {
-	const char *param = CONF_NAME(socketmap_listen);
-	struct pclient *pc;
-	char	 err[PCLIENT_ERR_LEN], line[1024], req[SOCKETMAP_NAME_MAX + 16],
-		 b[STR_SANITIZE_MAX + 4], *reply;
+	char	 req[SOCKETMAP_NAME_MAX + 16], *reply;
 	const char *want = "9:NOTFOUND ,";
 	size_t	 len;
-	bool	 ok;
 
 	snprintf(req, sizeof(req), "%zu:%s ,",
 	    strlen(CONF_NAME(virtual_mailbox_domains)) + 1,
 	    CONF_NAME(virtual_mailbox_domains));
-	if (pclient_new(ep, CTL_SOCKET_TIMEOUT_MS, &pc, err) < 0) {
-		snprintf(line, sizeof(line), "%s %s: %s", param, ep->text,
-		    err);
-		ctl_live_line(false, line, nfailed);
+	if (ctl_live_exchange(CONF_NAME(socketmap_listen), ep, req,
+	    socketmap_reply_frame, &reply, &len, nfailed) < 0)
 		return;
-	}
-	if (pclient_ask_framed(pc, req, strlen(req), socketmap_reply_frame,
-	    &reply, &len, err) < 0) {
-		snprintf(line, sizeof(line), "%s %s: %s (is vrcptd running?)",
-		    param, ep->text, err);
-		ctl_live_line(false, line, nfailed);
-	} else {
-		ok = len == strlen(want) && memcmp(reply, want, len) == 0;
-		if (ok)
-			snprintf(line, sizeof(line), "%s %s: vrcptd answers",
-			    param, ep->text);
-		else
-			snprintf(line, sizeof(line), "%s %s: unexpected reply "
-			    "\"%s\"", param, ep->text, printable(b, reply));
-		ctl_live_line(ok, line, nfailed);
-		free(reply);
-	}
-	pclient_free(&pc);
+	ctl_live_judge(CONF_NAME(socketmap_listen), ep, len == strlen(want) &&
+	    memcmp(reply, want, len) == 0, reply, nfailed);
+	free(reply);
 }
 
 /*
