@@ -273,3 +273,16 @@ dbhosts_backoff_lost(struct dbhosts_backoff *b, uint64_t now_us)
 	}
 	return dbhosts_backoff_failed(b);
 }
+
+uint64_t
+dbhosts_wait_next(uint64_t now_us, uint64_t until_us, unsigned up_then,
+    unsigned up_now)
+{
+	uint64_t left;
+
+	if (now_us >= until_us || up_then != up_now)
+		return 0;
+	left = until_us - now_us;
+	return left < DBHOSTS_WAIT_POLL_MS * CLOCK_US_PER_MS ? left :
+	    DBHOSTS_WAIT_POLL_MS * CLOCK_US_PER_MS;
+}

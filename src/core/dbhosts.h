@@ -36,6 +36,11 @@
  * other clients: util/rand backoff_next jitter): after a connect that
  * found no host, after a connection that broke soon after it came up;
  * a connection that had been up DBHOSTS_STABLE_MS reconnects at once.
+ * A wait ends early when a host of the pool came up meanwhile on another
+ * connection (dbhosts_wait_next): the pools of one process (one per
+ * worker) reconnect on their own backoffs, and without that one worker
+ * could answer 4xx for up to DBHOSTS_BACKOFF_MAX_MS after another had
+ * its connection back.
  *
  * Not thread-safe: one struct per owner. Depends on: util/,
  * core/sqlmap.h (types). No I/O; the caller passes the clock and the
@@ -52,6 +57,8 @@
 #define DBHOSTS_BACKOFF_MAX_MS	5000	/* reconnect delay cap */
 #define DBHOSTS_STABLE_MS	10000	/* up this long: lost, reconnect
 					 * at once */
+#define DBHOSTS_WAIT_POLL_MS	100	/* a waiting connection looks this
+					 * often whether a host came up */
 
 /* how a host is reached; Postfix prefers them in this order */
 enum dbhosts_kind {
@@ -175,5 +182,15 @@ void	dbhosts_backoff_up(struct dbhosts_backoff *b, uint64_t now_us);
  * DBHOSTS_STABLE_MS, else ms to wait, growing.
  */
 unsigned dbhosts_backoff_lost(struct dbhosts_backoff *b, uint64_t now_us);
+/*
+ * dbhosts_wait_next - a connection waits out its backoff until until_us;
+ * at now_us, with up_then and up_now the count of connections that came
+ * up to its pool's hosts (anywhere in the process) when it began to wait
+ * and now: 0 to connect now (the wait is over, or a host came up), else
+ * the microseconds to sleep before it looks again, at most
+ * DBHOSTS_WAIT_POLL_MS.
+ */
+uint64_t dbhosts_wait_next(uint64_t now_us, uint64_t until_us,
+	    unsigned up_then, unsigned up_now);
 
 #endif

@@ -35,7 +35,8 @@
  * change of a host's state (and an info line when it is back). Beyond
  * Postfix: each connection reconnects with the backoff of core/dbhosts
  * (growing, jittered; at once after a connection that had been up a
- * while), a batch that cannot be sent within DB_CONNECT_TIMEOUT_MS
+ * while, or as soon as a connection of any pool of the process got
+ * through to one of its hosts: db_up_slot), a batch that cannot be sent within DB_CONNECT_TIMEOUT_MS
  * fails, and when every connection is waiting out a backoff queued
  * batches fail at once (as Postfix does while all hosts are skipped)
  * instead of piling up. idle_interval closes a connection unused that
@@ -153,6 +154,8 @@ struct db_conn {
 	struct dbhosts_backoff backoff;	/* its up_us: READY since */
 	enum dbhosts_role role;	/* of its server, while pg != NULL */
 	uint64_t used_us;	/* last batch finished */
+	uint64_t wait_until_us;	/* DB_CONN_WAIT: backoff ends */
+	unsigned wait_up;	/* DB_CONN_WAIT: db_up_sum() at its start */
 	char	*fatal;		/* FATAL notice: why it will close */
 	struct db_opq_head sent;
 	unsigned nbatches;	/* DB_OP_BATCH ops on sent */
@@ -181,12 +184,65 @@ struct db {
 	struct event *ev_deliver;
 	struct event *ev_queue;	/* deadline of the queue head */
 	char	*last_error;	/* why the last connect failed */
+	int	 upslot[DBHOSTS_MAX];	/* per host: db_up_slot(), -1 */
+	size_t	 nupslots;
 	bool	 delivering;
 	bool	 dead;		/* db_free() ran inside a callback */
 };
 
 /* connections in DB_CONN_READY, all pools of the process (metrics) */
 static atomic_uint db_ready_total;
+
+/*
+ * "A host is back", across the pools of the process (one per worker,
+ * more during a reload): each connection that comes up counts once in
+ * its host's slot, and a connection waiting out a backoff connects at
+ * once when a slot of its pool's hosts has counted since it began to
+ * wait (core/dbhosts: dbhosts_wait_next). Hosts are known by label
+ * (FNV-1a, 64 bits); DB_UP_SLOTS distinct labels, after that a host
+ * has no slot and its connections just wait out their backoff. Labels
+ * are the same in every pool made from the same "hosts =", so the
+ * slots are claimed once and never given back.
+ */
+#define DB_UP_SLOTS		64
+static _Atomic uint64_t db_up_key[DB_UP_SLOTS];	/* 0: free */
+static atomic_uint db_up_count[DB_UP_SLOTS];
+
+/* db_up_slot - the slot of a host label, claimed if new; -1: none */
+static int
+db_up_slot(const char *label)
+{
+	uint64_t key = 14695981039346656037ULL, want;
+	const unsigned char *p;
+	int	 i;
+
+	for (p = (const unsigned char *)label; *p != '\0'; p++)
+		key = (key ^ *p) * 1099511628211ULL;
+	if (key == 0)
+		key = 1;
+	for (i = 0; i < DB_UP_SLOTS; i++) {
+		want = 0;
+		if (atomic_compare_exchange_strong(&db_up_key[i], &want, key) ||
+		    want == key)
+			return i;
+	}
+	return -1;
+}
+
+/* db_up_sum - how many connections came up to db's hosts, ever */
+static unsigned
+db_up_sum(const struct db *db)
+{
+	unsigned sum = 0;
+	size_t	 i;
+
+	for (i = 0; i < db->nupslots; i++) {
+		if (db->upslot[i] >= 0)
+			sum += atomic_load_explicit(&db_up_count[db->upslot[i]],
+			    memory_order_relaxed);
+	}
+	return sum;
+}
 
 /* conn_set_state - every state change goes here, to keep the gauge */
 static void
@@ -535,7 +591,9 @@ conn_wait(struct db_conn *c, uint64_t delay_us)
 		return;
 	}
 	conn_set_state(c, DB_CONN_WAIT);
-	db_timer_add(c->ev_timer, delay_us);
+	c->wait_until_us = clock_mono_us() + delay_us;
+	c->wait_up = db_up_sum(c->db);
+	db_timer_add(c->ev_timer, dbhosts_wait_next(0, delay_us, 0, 0));
 }
 
 /* conn_connect_failed - this attempt is over; try another host or wait */
@@ -691,6 +749,9 @@ conn_established(struct db_conn *c)
 	c->used_us = clock_mono_us();
 	dbhosts_backoff_up(&c->backoff, c->used_us);
 	db_host_up(c->db, c->host);
+	if (c->db->upslot[c->host] >= 0)
+		atomic_fetch_add_explicit(&db_up_count[c->db->upslot[c->host]],
+		    1, memory_order_relaxed);
 	for (s = 0; s < c->db->nstmts; s++) {
 		if (conn_send_prepare(c, s) < 0) {
 			conn_lost(c, PQerrorMessage(c->pg));
@@ -882,7 +943,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct db_conn *c = arg;
 	struct db_op *op;
-	uint64_t now = clock_mono_us();
+	uint64_t now = clock_mono_us(), us;
 	char	 why[64];
 
 	switch (c->state) {
@@ -892,7 +953,12 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_connect_failed(c, why);
 		break;
 	case DB_CONN_WAIT:
-		conn_connect(c);
+		us = dbhosts_wait_next(now, c->wait_until_us, c->wait_up,
+		    db_up_sum(c->db));
+		if (us > 0)
+			db_timer_add(c->ev_timer, us);
+		else
+			conn_connect(c);
 		break;
 	case DB_CONN_READY:
 		op = TAILQ_FIRST(&c->sent);
@@ -1059,6 +1125,9 @@ db_new(struct event_base *base, const struct sqlmap *const *maps,
 	    DBHOSTS_TARGET_ANY);
 	if (sc != NULL)
 		db->idle_interval_s = sc->idle_interval_s;
+	db->nupslots = pgconn_nhosts(db->pc);
+	for (i = 0; i < db->nupslots; i++)
+		db->upslot[i] = db_up_slot(pgconn_label(db->pc, i));
 
 	n = opts != NULL ? opts->pool_size : 1;
 	if (n < 1)

@@ -224,8 +224,14 @@ check "cached not found: never a stale NOTFOUND" \
 pgtmp_up || { bad "PostgreSQL did not restart"; finish; }
 retry 20 sh -c "perl '$ROOT/tests/lib/smapc.pl' 'unix:$SOCK' \
     'virtual_mailbox_maps never@example.com' | grep -q '^NOTFOUND'"
-check "after the outage" "$(ask "virtual_mailbox_maps never@example.com")" \
-    "NOTFOUND "
+# each worker has its own pool: the other one may still be reconnecting,
+# so TEMP is fine for a moment; any other answer is wrong at once
+for ((i = 0; i < 50; i++)); do
+	got=$(ask "virtual_mailbox_maps never@example.com")
+	[ "${got%% *}" = TEMP ] || break
+	sleep 0.1
+done
+check "after the outage" "$got" "NOTFOUND "
 grep -q 'vrcptd.*panic\|fatal' "$WORK/vrcptd.log" &&
     bad "vrcptd logged a panic or fatal: $(grep -m1 'panic\|fatal' "$WORK/vrcptd.log")"
 note "took $((SECONDS - T0))s"

@@ -326,6 +326,42 @@ START_TEST(test_backoff)
 END_TEST
 
 /*
+ * A connection waiting out its backoff looks every DBHOSTS_WAIT_POLL_MS
+ * and connects at once when a connection of another pool got through
+ * to one of its hosts meanwhile (the up count moved), so that the
+ * workers of one vrcptd come back together after an outage.
+ */
+static const struct wait_case {
+	uint64_t now, until;
+	unsigned up_then, up_now;
+	uint64_t want;
+} wait_cases[] = {
+	/* a long backoff, nobody came up: look again after one poll */
+	{ 10 * S, 10 * S + 5000 * 1000, 7, 7, DBHOSTS_WAIT_POLL_MS * 1000 },
+	/* less than a poll left: sleep just that */
+	{ 10 * S, 10 * S + 30 * 1000, 7, 7, 30 * 1000 },
+	/* the wait is over: connect */
+	{ 10 * S, 10 * S, 7, 7, 0 },
+	{ 11 * S, 10 * S, 7, 7, 0 },
+	/* a host came up elsewhere: connect now, however long is left */
+	{ 10 * S, 10 * S + 5000 * 1000, 7, 8, 0 },
+	/* counts wrap; any change is news */
+	{ 10 * S, 10 * S + 5000 * 1000, 0xffffffffu, 0, 0 },
+	/* conn_wait's first sleep: dbhosts_wait_next(0, delay, 0, 0) */
+	{ 0, 250 * 1000, 0, 0, DBHOSTS_WAIT_POLL_MS * 1000 },
+	{ 0, 40 * 1000, 0, 0, 40 * 1000 },
+};
+
+START_TEST(test_wait_next)
+{
+	const struct wait_case *w = &wait_cases[_i];
+
+	ck_assert_uint_eq(dbhosts_wait_next(w->now, w->until, w->up_then,
+	    w->up_now), w->want);
+}
+END_TEST
+
+/*
  * db_read_target: the order within a role is Postfix's; the role comes
  * first. P: primary, S: standby, U: not known yet.
  */
@@ -448,6 +484,8 @@ dbhosts_suite(void)
 	tcase_add_test(tc, test_retry_interval);
 	tcase_add_test(tc, test_retry_zero);
 	tcase_add_test(tc, test_backoff);
+	tcase_add_loop_test(tc, test_wait_next, 0,
+	    sizeof(wait_cases) / sizeof(wait_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }
